@@ -1,0 +1,103 @@
+"""Normalising identities (pure): one written form per phone number, fax number and address.
+
+"+1 (800) 555-0100", "1-800-555-0100" and "18005550100" all become "+18005550100", so that one
+index lookup finds the customer whichever way a channel wrote the number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+
+from contactcenter.model import IdentityKind
+
+# Deliberately plain: one "@", a dot in the domain, no spaces or control characters. Deliverability
+# is decided by mail servers, not by a regular expression.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+_EMAIL = re.compile(rf"^[^@\s<>()\[\],;:\"]+@{_LABEL}(?:\.{_LABEL})+$")
+_TOKEN = re.compile(r"^[\x21-\x7e]{1,200}$")
+_MAX_EMAIL = 254
+
+
+class InvalidIdentity(ValueError):
+    """An identity value that cannot be normalised; the message says why."""
+
+    def __init__(self, kind: IdentityKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A normalised identity: the key of the unique index on (kind, value)."""
+
+    kind: IdentityKind
+    value: str
+
+
+def normalize_phone(raw: str, default_region: str, kind: IdentityKind = IdentityKind.PHONE) -> str:
+    """E.164 form of a phone or fax number; a number without "+" is read in `default_region`."""
+    text = raw.strip()
+    if not text:
+        raise InvalidIdentity(kind, f"{kind} number is empty")
+    if len(text) > 40:
+        raise InvalidIdentity(kind, f"{kind} number is too long")
+    region = default_region.upper()
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidIdentity(kind, f"{kind} number {text!r} cannot be read: {exc._msg}") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidIdentity(kind, f"{kind} number {text!r} is not a valid number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalize_email(raw: str) -> str:
+    """Lower-cased address; refuses anything that is not one plain address."""
+    text = raw.strip().lower()
+    if not text:
+        raise InvalidIdentity(IdentityKind.EMAIL, "email address is empty")
+    if len(text) > _MAX_EMAIL or not _EMAIL.match(text):
+        raise InvalidIdentity(IdentityKind.EMAIL, f"{raw.strip()!r} is not a valid email address")
+    return text
+
+
+def normalize_token(raw: str, kind: IdentityKind) -> str:
+    """Chat visitor ids and CRM ids are opaque: printable ASCII without spaces, as given."""
+    text = raw.strip()
+    if not _TOKEN.match(text):
+        raise InvalidIdentity(
+            kind, f"{kind} must be 1-200 printable characters without spaces, got {raw!r}"
+        )
+    return text
+
+
+def normalize(kind: IdentityKind | str, raw: str, default_region: str = "US") -> Identity:
+    """The normalised identity for `raw`, or InvalidIdentity naming what is wrong."""
+    try:
+        kind = IdentityKind(kind)
+    except ValueError:
+        kinds = ", ".join(k.value for k in IdentityKind)
+        raise InvalidIdentity(
+            IdentityKind.EXTERNAL_CRM, f"unknown identity kind {kind!r}; one of {kinds}"
+        ) from None
+    if not isinstance(raw, str):
+        raise InvalidIdentity(kind, f"{kind} must be a string")
+    if kind in (IdentityKind.PHONE, IdentityKind.FAX):
+        return Identity(kind, normalize_phone(raw, default_region, kind))
+    if kind is IdentityKind.EMAIL:
+        return Identity(kind, normalize_email(raw))
+    return Identity(kind, normalize_token(raw, kind))
+
+
+def candidates(text: str, default_region: str = "US") -> list[Identity]:
+    """Every identity that a free-text search term could be, for search across all kinds."""
+    found: list[Identity] = []
+    for kind in IdentityKind:
+        try:
+            found.append(normalize(kind, text, default_region))
+        except InvalidIdentity:
+            continue
+    return found

@@ -1,0 +1,117 @@
+"""One settings object, read from `CONTACTCENTER_*` environment variables and `DATABASE_URL`.
+
+With nothing set the service runs on SQLite under `./data` and listens on 127.0.0.1:8080. A wrong
+value stops start-up with one line naming the variable and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import phonenumbers
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PREFIX = "CONTACTCENTER_"
+# Variables under this prefix belong to the test suite and benchmarks, not to the service.
+_NOT_SETTINGS = ("CONTACTCENTER_TEST_", "CONTACTCENTER_BENCH_")
+
+
+class SettingsError(ValueError):
+    """A setting that stops start-up; str() is the one line shown to the admin."""
+
+
+class Settings(BaseModel):
+    """Every setting of the service; the README's configuration table lists them all."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    database_url: str = Field(
+        default="", description="SQLAlchemy URL; empty means SQLite in the data directory."
+    )
+    data_dir: Path = Field(default=Path("data"), description="Database, attachments, state.")
+    host: str = Field(default="127.0.0.1", min_length=1, description="Address to listen on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Port to listen on.")
+    default_region: str = Field(
+        default="US", description="Region for phone and fax numbers written without '+'."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")
+    session_hours: float = Field(default=12.0, gt=0, description="Console login lifetime.")
+    cookie_secure: bool = Field(default=False, description="Session cookie over HTTPS only.")
+    shutdown_timeout: float = Field(
+        default=30.0, ge=0, description="Seconds in-flight requests get to finish on SIGTERM."
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections.")
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a region code such as US, GB, CN or DE")
+        return region
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        return normalize_database_url(value) if value else value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The async URL actually used: DATABASE_URL, or SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'contactcenter.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the usual spellings and pick the async driver for each backend."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"{url!r} is not a URL such as postgresql://user@host/db")
+    base = scheme.split("+", 1)[0]
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+asyncpg://{rest}"
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    raise ValueError(f"unsupported database {scheme!r}; use postgresql:// or sqlite://")
+
+
+def _env_name(field: str) -> str:
+    return "DATABASE_URL" if field == "database_url" else PREFIX + field.upper()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Settings from the environment (and explicit overrides, e.g. from the command line)."""
+    env = os.environ if environ is None else environ
+    known = {_env_name(name): name for name in Settings.model_fields}
+    values: dict[str, Any] = {}
+    for var, raw in env.items():
+        if var in known:
+            values[known[var]] = raw
+        elif var.startswith(PREFIX) and not var.startswith(_NOT_SETTINGS):
+            close = difflib.get_close_matches(var, list(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise SettingsError(f"{var}: unknown setting{hint}")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        given = values.get(field)
+        raise SettingsError(f"{_env_name(field)}: {message} (got {given!r})") from None

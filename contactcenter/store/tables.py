@@ -1,0 +1,302 @@
+"""The schema: one set of SQLAlchemy Core tables for both SQLite and PostgreSQL.
+
+Alembic migrations under `migrations/versions` create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from contactcenter.model import (
+    Channel,
+    Direction,
+    IdentityKind,
+    Initiator,
+    InteractionStatus,
+    LifecycleStage,
+    Presence,
+    Role,
+    Segment,
+    Tier,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets 64-bit ids.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both backends (SQLite keeps no zone, so it stores naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use datetime.now(UTC)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _enum_check(column: str, enum: type) -> CheckConstraint:
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return CheckConstraint(f"{column} IN ({values})", name=f"{column}_valid")
+
+
+def _pk() -> Column[int]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _created() -> Column[datetime]:
+    return Column("created_at", UTCDateTime(), nullable=False)
+
+
+users = Table(
+    "users",
+    metadata,
+    _pk(),
+    Column("username", String(150), nullable=False, unique=True),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+    _created(),
+    _enum_check("role", Role),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    _created(),
+    Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    _pk(),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    _created(),
+    Column("last_used_at", UTCDateTime(), nullable=True),
+    Column("revoked_at", UTCDateTime(), nullable=True),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    _pk(),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=True, unique=True),
+    Column("skills", Json, nullable=False, default=list),
+    Column("capacity", Json, nullable=False, default=dict),
+    Column("voice_blocks_other", Boolean, nullable=False, default=True),
+    Column("presence", String(20), nullable=False, default=Presence.OFFLINE.value),
+    Column("presence_since", UTCDateTime(), nullable=False),
+    _created(),
+    _enum_check("presence", Presence),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    _pk(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("description", Text, nullable=False, default=""),
+    _created(),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_id", Id, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("level", SmallInteger, nullable=False, default=1),
+    Index(None, "group_id"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    _pk(),
+    Column("name", String(200), nullable=False, default=""),
+    Column("organisation", String(200), nullable=False, default=""),
+    Column("tier", String(20), nullable=False, default=Tier.TRANSACTIONAL.value),
+    Column("segment", String(20), nullable=True),
+    Column("lifecycle_stage", String(20), nullable=True),
+    Column(
+        "account_manager_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    ),
+    Column("language", String(35), nullable=True),
+    Column("tags", Json, nullable=False, default=list),
+    Column("verified", Boolean, nullable=False, default=False),
+    Column("merged_into_id", Id, ForeignKey("customers.id"), nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    _enum_check("tier", Tier),
+    _enum_check("segment", Segment),
+    _enum_check("lifecycle_stage", LifecycleStage),
+    Index(None, "name"),
+)
+
+identities = Table(
+    "identities",
+    metadata,
+    _pk(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("value", String(254), nullable=False),
+    Column("verified", Boolean, nullable=False, default=False),
+    _created(),
+    # One identity belongs to exactly one customer; this is also the lookup index.
+    UniqueConstraint("kind", "value"),
+    _enum_check("kind", IdentityKind),
+)
+
+customer_events = Table(
+    "customer_events",
+    metadata,
+    _pk(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("type", String(50), nullable=False),
+    Column("data", Json, nullable=False, default=dict),
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "customer_id", "at"),
+)
+
+interactions = Table(
+    "interactions",
+    metadata,
+    _pk(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("direction", String(10), nullable=False, default=Direction.INBOUND.value),
+    Column("initiated_by", String(10), nullable=False, default=Initiator.CUSTOMER.value),
+    Column("status", String(20), nullable=False),
+    Column("subject", String(500), nullable=False, default=""),
+    Column("topic", String(100), nullable=True),
+    Column("attributes", Json, nullable=False, default=dict),
+    Column("products", Json, nullable=False, default=list),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
+    Column("group_id", Id, ForeignKey("groups.id", ondelete="SET NULL"), nullable=True),
+    Column("external_ref", String(200), nullable=True),
+    Column("linked_interaction_id", Id, ForeignKey("interactions.id"), nullable=True),
+    Column("disposition", String(100), nullable=True),
+    Column("outcome", String(200), nullable=True),
+    Column("complaint", Boolean, nullable=False, default=False),
+    Column("satisfaction", SmallInteger, nullable=True),
+    _created(),
+    Column("answered_at", UTCDateTime(), nullable=True),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    _enum_check("channel", Channel),
+    _enum_check("direction", Direction),
+    _enum_check("initiated_by", Initiator),
+    _enum_check("status", InteractionStatus),
+    CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction"),
+    UniqueConstraint("channel", "external_ref"),
+    Index(None, "customer_id", "created_at"),
+    Index(None, "status", "created_at"),
+    Index(None, "created_at"),
+)
+
+messages = Table(
+    "messages",
+    metadata,
+    _pk(),
+    Column(
+        "interaction_id", Id, ForeignKey("interactions.id"), nullable=False, index=True
+    ),
+    Column("direction", String(10), nullable=False),
+    Column("author", String(10), nullable=False),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
+    Column("body", Text, nullable=False, default=""),
+    Column("external_id", String(998), nullable=True),
+    _created(),
+    _enum_check("direction", Direction),
+)
+
+attachments = Table(
+    "attachments",
+    metadata,
+    _pk(),
+    Column(
+        "interaction_id", Id, ForeignKey("interactions.id"), nullable=False, index=True
+    ),
+    Column("message_id", Id, ForeignKey("messages.id"), nullable=True),
+    Column("filename", String(255), nullable=False),
+    Column("content_type", String(255), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    _created(),
+)
+
+interaction_events = Table(
+    "interaction_events",
+    metadata,
+    _pk(),
+    Column(
+        "interaction_id", Id, ForeignKey("interactions.id"), nullable=False, index=True
+    ),
+    Column("type", String(50), nullable=False),
+    Column("from_status", String(20), nullable=True),
+    Column("to_status", String(20), nullable=True),
+    Column("data", Json, nullable=False, default=dict),
+    Column("at", UTCDateTime(), nullable=False),
+)
+
+notes = Table(
+    "notes",
+    metadata,
+    _pk(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=True),
+    Column("author_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("body", Text, nullable=False),
+    _created(),
+    Index(None, "customer_id", "created_at"),
+)
