@@ -153,9 +153,7 @@ class Interaction:
     id: int | None = None
     events: list[InteractionEvent] = field(default_factory=list)
 
-    def transition(
-        self, to: InteractionStatus, at: datetime, **data: Any
-    ) -> InteractionEvent:
+    def transition(self, to: InteractionStatus, at: datetime, **data: Any) -> InteractionEvent:
         if to not in TRANSITIONS[self.status]:
             raise InvalidTransition(f"interaction cannot go from {self.status} to {to}")
         event = InteractionEvent(
@@ -164,3 +162,36 @@ class Interaction:
         self.status = to
         self.events.append(event)
         return event
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityRecord:
+    """A stored identity of a customer."""
+
+    id: int
+    kind: IdentityKind
+    value: str
+    verified: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Customer:
+    """The shared customer record, as every channel and the API see it."""
+
+    id: int
+    name: str
+    organisation: str
+    tier: Tier
+    segment: Segment | None
+    lifecycle_stage: LifecycleStage | None
+    account_manager_id: int | None
+    language: str | None
+    tags: list[str]
+    verified: bool
+    created_at: datetime
+    updated_at: datetime
+    identities: list[IdentityRecord] = field(default_factory=list)
+
+
+TIER_RANK = {Tier.TRANSACTIONAL: 0, Tier.RELATIONSHIP: 1, Tier.KEY_ACCOUNT: 2}

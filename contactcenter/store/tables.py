@@ -168,9 +168,7 @@ customers = Table(
     Column("tier", String(20), nullable=False, default=Tier.TRANSACTIONAL.value),
     Column("segment", String(20), nullable=True),
     Column("lifecycle_stage", String(20), nullable=True),
-    Column(
-        "account_manager_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
-    ),
+    Column("account_manager_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
     Column("language", String(35), nullable=True),
     Column("tags", Json, nullable=False, default=list),
     Column("verified", Boolean, nullable=False, default=False),
@@ -248,9 +246,7 @@ messages = Table(
     "messages",
     metadata,
     _pk(),
-    Column(
-        "interaction_id", Id, ForeignKey("interactions.id"), nullable=False, index=True
-    ),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=False, index=True),
     Column("direction", String(10), nullable=False),
     Column("author", String(10), nullable=False),
     Column("agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
@@ -264,9 +260,7 @@ attachments = Table(
     "attachments",
     metadata,
     _pk(),
-    Column(
-        "interaction_id", Id, ForeignKey("interactions.id"), nullable=False, index=True
-    ),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=False, index=True),
     Column("message_id", Id, ForeignKey("messages.id"), nullable=True),
     Column("filename", String(255), nullable=False),
     Column("content_type", String(255), nullable=False),
@@ -279,9 +273,7 @@ interaction_events = Table(
     "interaction_events",
     metadata,
     _pk(),
-    Column(
-        "interaction_id", Id, ForeignKey("interactions.id"), nullable=False, index=True
-    ),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=False, index=True),
     Column("type", String(50), nullable=False),
     Column("from_status", String(20), nullable=True),
     Column("to_status", String(20), nullable=True),

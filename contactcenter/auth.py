@@ -1,0 +1,250 @@
+"""Users, passwords (argon2), console sessions with a CSRF token, and bearer API tokens.
+
+Only hashes are stored: a session cookie and an API token are random secrets shown once and kept
+as SHA-256 digests, so a copy of the database lets nobody in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from contactcenter.clock import iso, now
+from contactcenter.errors import Conflict, Invalid, NotFound
+from contactcenter.model import Role
+from contactcenter.store.db import Database
+from contactcenter.store.tables import agents, api_tokens, sessions, users
+
+_hasher = PasswordHasher()
+# Verifying against this when the user does not exist keeps the time the same either way.
+_DUMMY_HASH = _hasher.hash("not a real password")
+MIN_PASSWORD = 10
+TOKEN_PREFIX = "cc_"
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is making a request, and how they proved it."""
+
+    user_id: int
+    username: str
+    role: Role
+    agent_id: int | None
+    via: str  # "session" or "token"
+    csrf_token: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.user_id,
+            "username": self.username,
+            "role": self.role.value,
+            "agent_id": self.agent_id,
+        }
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Accounts:
+    def __init__(self, db: Database, session_hours: float = 12.0) -> None:
+        self.db = db
+        self.session_lifetime = timedelta(hours=session_hours)
+
+    async def create_user(
+        self, username: str, password: str, role: Role, agent_id: int | None = None
+    ) -> dict[str, Any]:
+        if len(password) < MIN_PASSWORD:
+            raise Invalid(f"password must be at least {MIN_PASSWORD} characters", "password")
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        try:
+            async with self.db.begin() as conn:
+                if agent_id is not None:
+                    found = (
+                        await conn.execute(select(agents.c.id).where(agents.c.id == agent_id))
+                    ).scalar_one_or_none()
+                    if found is None:
+                        raise NotFound("agent", agent_id, "agent_id")
+                user_id = (
+                    await conn.execute(
+                        insert(users)
+                        .values(
+                            username=username,
+                            password_hash=password_hash,
+                            role=role.value,
+                            agent_id=agent_id,
+                            active=True,
+                            created_at=now(),
+                        )
+                        .returning(users.c.id)
+                    )
+                ).scalar_one()
+        except IntegrityError:
+            raise Conflict(f"user {username} exists already", "username") from None
+        return {"id": user_id, "username": username, "role": role.value, "agent_id": agent_id}
+
+    async def set_password(self, username: str, password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise Invalid(f"password must be at least {MIN_PASSWORD} characters", "password")
+        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        async with self.db.begin() as conn:
+            result = await conn.execute(
+                update(users)
+                .where(users.c.username == username)
+                .values(password_hash=password_hash)
+            )
+            if result.rowcount == 0:
+                raise NotFound("user", username, "username")
+            await conn.execute(
+                delete(sessions).where(
+                    sessions.c.user_id
+                    == select(users.c.id).where(users.c.username == username).scalar_subquery()
+                )
+            )
+
+    async def list_users(self) -> list[dict[str, Any]]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(users).order_by(users.c.id))
+            return [
+                {"id": r.id, "username": r.username, "role": r.role, "agent_id": r.agent_id,
+                 "active": r.active}
+                for r in rows
+            ]  # fmt: skip
+
+    async def user_exists(self, username: str) -> bool:
+        async with self.db.connect() as conn:
+            found = await conn.execute(select(users.c.id).where(users.c.username == username))
+            return found.scalar_one_or_none() is not None
+
+    async def login(self, username: str, password: str) -> tuple[str, Principal] | None:
+        """A new session (cookie secret, principal) for a right password, else None."""
+        async with self.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(users).where(users.c.username == username, users.c.active.is_(True))
+                )
+            ).one_or_none()
+        try:
+            await asyncio.to_thread(
+                _hasher.verify, row.password_hash if row else _DUMMY_HASH, password
+            )
+        except (VerificationError, InvalidHashError):
+            return None
+        if row is None:
+            return None
+        secret, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        at = now()
+        async with self.db.begin() as conn:
+            await conn.execute(delete(sessions).where(sessions.c.expires_at < at))
+            await conn.execute(
+                insert(sessions).values(
+                    token_hash=_digest(secret),
+                    user_id=row.id,
+                    csrf_token=csrf,
+                    created_at=at,
+                    expires_at=at + self.session_lifetime,
+                )
+            )
+        principal = Principal(row.id, row.username, Role(row.role), row.agent_id, "session", csrf)
+        return secret, principal
+
+    async def logout(self, secret: str) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(delete(sessions).where(sessions.c.token_hash == _digest(secret)))
+
+    async def from_session(self, secret: str) -> Principal | None:
+        async with self.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(users, sessions.c.csrf_token, sessions.c.expires_at)
+                    .join(sessions, sessions.c.user_id == users.c.id)
+                    .where(sessions.c.token_hash == _digest(secret), users.c.active.is_(True))
+                )
+            ).one_or_none()
+        if row is None or row.expires_at <= now():
+            return None
+        return Principal(row.id, row.username, Role(row.role), row.agent_id, "session",
+                         row.csrf_token)  # fmt: skip
+
+    async def create_token(self, user_id: int, name: str) -> tuple[str, dict[str, Any]]:
+        """A new API token for the user; the secret is returned here and never again."""
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        async with self.db.begin() as conn:
+            found = (
+                await conn.execute(select(users.c.id).where(users.c.id == user_id))
+            ).scalar_one_or_none()
+            if found is None:
+                raise NotFound("user", user_id, "user_id")
+            at = now()
+            token_id = (
+                await conn.execute(
+                    insert(api_tokens)
+                    .values(
+                        user_id=user_id,
+                        name=name,
+                        token_hash=_digest(secret),
+                        prefix=secret[:10],
+                        created_at=at,
+                    )
+                    .returning(api_tokens.c.id)
+                )
+            ).scalar_one()
+        return secret, {"id": token_id, "user_id": user_id, "name": name, "prefix": secret[:10],
+                        "created_at": at.isoformat()}  # fmt: skip
+
+    async def list_tokens(self) -> list[dict[str, Any]]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(api_tokens).order_by(api_tokens.c.id))
+            return [
+                {"id": r.id, "user_id": r.user_id, "name": r.name, "prefix": r.prefix,
+                 "created_at": r.created_at.isoformat(), "last_used_at": iso(r.last_used_at),
+                 "revoked_at": iso(r.revoked_at)}
+                for r in rows
+            ]  # fmt: skip
+
+    async def revoke_token(self, token_id: int) -> None:
+        async with self.db.begin() as conn:
+            result = await conn.execute(
+                update(api_tokens)
+                .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now())
+            )
+            if result.rowcount == 0:
+                raise NotFound("active API token", token_id)
+
+    async def from_token(self, secret: str) -> Principal | None:
+        digest = _digest(secret)
+        async with self.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(users, api_tokens.c.id.label("token_id"), api_tokens.c.last_used_at)
+                    .join(api_tokens, api_tokens.c.user_id == users.c.id)
+                    .where(
+                        api_tokens.c.token_hash == digest,
+                        api_tokens.c.revoked_at.is_(None),
+                        users.c.active.is_(True),
+                    )
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        at = now()
+        # Written at most once a minute per token, so that busy integrations do not write on
+        # every request.
+        if row.last_used_at is None or at - row.last_used_at > timedelta(minutes=1):
+            async with self.db.begin() as conn:
+                await conn.execute(
+                    update(api_tokens)
+                    .where(api_tokens.c.id == row.token_id)
+                    .values(last_used_at=at)
+                )
+        return Principal(row.id, row.username, Role(row.role), row.agent_id, "token")

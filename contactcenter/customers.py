@@ -1,0 +1,449 @@
+"""The shared customer record: identity resolution, create and update, search, and merge.
+
+Every channel calls `resolve()` with what it knows of a contact (a caller's number, a sender's
+address, a chat visitor id) and gets the one customer behind it. The timeline is read in
+`timeline.py`; CSV import and export live in `customers_csv.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy import Row, and_, exists, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contactcenter.clock import now
+from contactcenter.errors import Conflict, Invalid, Merged, NotFound
+from contactcenter.identities import Identity, InvalidIdentity, candidates, normalize
+from contactcenter.model import (
+    TIER_RANK,
+    Customer,
+    IdentityKind,
+    IdentityRecord,
+    LifecycleStage,
+    Segment,
+    Tier,
+)
+from contactcenter.store.db import Database
+from contactcenter.store.tables import agents, customer_events, customers, identities, interactions
+from contactcenter.store.tables import notes as notes_table
+
+log = structlog.get_logger(__name__)
+
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+
+
+class CustomerFields(BaseModel):
+    """The editable fields of a customer; the API and the CSV import validate with this."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    organisation: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    tier: Tier = Tier.TRANSACTIONAL
+    segment: Segment | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    account_manager_id: int | None = Field(default=None, ge=1)
+    language: Language | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    verified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """What `resolve()` found: the customer, and whether it was created just now."""
+
+    customer: Customer
+    created: bool
+    identity: Identity
+
+
+@dataclass(frozen=True, slots=True)
+class MergeResult:
+    survivor: Customer
+    merged_id: int
+    moved: dict[str, int]
+
+
+def _customer(row: Row[Any], idents: Sequence[IdentityRecord] = ()) -> Customer:
+    return Customer(
+        id=row.id,
+        name=row.name,
+        organisation=row.organisation,
+        tier=Tier(row.tier),
+        segment=Segment(row.segment) if row.segment else None,
+        lifecycle_stage=LifecycleStage(row.lifecycle_stage) if row.lifecycle_stage else None,
+        account_manager_id=row.account_manager_id,
+        language=row.language,
+        tags=list(row.tags or []),
+        verified=row.verified,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        identities=list(idents),
+    )
+
+
+def _identity(row: Row[Any]) -> IdentityRecord:
+    return IdentityRecord(
+        id=row.id,
+        kind=IdentityKind(row.kind),
+        value=row.value,
+        verified=row.verified,
+        created_at=row.created_at,
+    )
+
+
+class CustomerRecords:
+    """Reads and writes customers; every method that writes does so in one transaction."""
+
+    def __init__(self, db: Database, default_region: str = "US") -> None:
+        self.db = db
+        self.default_region = default_region
+
+    def normalize(self, kind: IdentityKind | str, raw: str, field: str = "identity") -> Identity:
+        try:
+            return normalize(kind, raw, self.default_region)
+        except InvalidIdentity as exc:
+            raise Invalid(str(exc), field) from None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def get(self, customer_id: int, conn: AsyncConnection | None = None) -> Customer:
+        """The customer; raises Merged (naming the survivor) for a merged id, NotFound if none."""
+        if conn is None:
+            async with self.db.connect() as conn:
+                return await self.get(customer_id, conn)
+        row = (
+            await conn.execute(select(customers).where(customers.c.id == customer_id))
+        ).one_or_none()
+        if row is None:
+            raise NotFound("customer", customer_id)
+        if row.merged_into_id is not None:
+            raise Merged(customer_id, row.merged_into_id)
+        return (await self._with_identities(conn, [row]))[0]
+
+    async def _with_identities(
+        self, conn: AsyncConnection, rows: Sequence[Row[Any]]
+    ) -> list[Customer]:
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        found: dict[int, list[IdentityRecord]] = {i: [] for i in ids}
+        result = await conn.execute(
+            select(identities)
+            .where(identities.c.customer_id.in_(ids))
+            .order_by(identities.c.kind, identities.c.id)
+        )
+        for ident in result:
+            found[ident.customer_id].append(_identity(ident))
+        return [_customer(row, found[row.id]) for row in rows]
+
+    async def find(self, identity: Identity, conn: AsyncConnection) -> Customer | None:
+        """The customer who owns `identity`: one lookup on the unique (kind, value) index."""
+        row = (
+            await conn.execute(
+                select(customers)
+                .join(identities, identities.c.customer_id == customers.c.id)
+                .where(identities.c.kind == identity.kind.value)
+                .where(identities.c.value == identity.value)
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return (await self._with_identities(conn, [row]))[0]
+
+    async def resolve(self, kind: IdentityKind | str, raw: str) -> Resolution:
+        """The customer behind a contact; an unknown contact gets a new unverified customer."""
+        identity = self.normalize(kind, raw)
+        async with self.db.connect() as conn:
+            found = await self.find(identity, conn)
+        if found is not None:
+            return Resolution(found, created=False, identity=identity)
+        try:
+            customer = await self.create(CustomerFields(), [identity])
+        except Conflict:
+            # Another request created the same contact between our lookup and insert.
+            async with self.db.connect() as conn:
+                found = await self.find(identity, conn)
+            if found is None:
+                raise
+            return Resolution(found, created=False, identity=identity)
+        log.info("customer.created_from_contact", customer_id=customer.id, kind=identity.kind)
+        return Resolution(customer, created=True, identity=identity)
+
+    async def search(
+        self,
+        q: str | None = None,
+        tier: Tier | None = None,
+        segment: Segment | None = None,
+        after_id: int | None = None,
+        limit: int = 50,
+    ) -> list[Customer]:
+        """Customers whose name or organisation contains `q`, or who own `q` as any identity."""
+        stmt = select(customers).where(customers.c.merged_into_id.is_(None))
+        if q:
+            pattern = "%" + _escape_like(q.strip().lower()) + "%"
+            matches: list[Any] = [
+                func.lower(customers.c.name).like(pattern, escape="\\"),
+                func.lower(customers.c.organisation).like(pattern, escape="\\"),
+            ]
+            for ident in candidates(q, self.default_region):
+                matches.append(
+                    exists().where(
+                        identities.c.customer_id == customers.c.id,
+                        identities.c.kind == ident.kind.value,
+                        identities.c.value == ident.value,
+                    )
+                )
+            stmt = stmt.where(or_(*matches))
+        if tier is not None:
+            stmt = stmt.where(customers.c.tier == tier.value)
+        if segment is not None:
+            stmt = stmt.where(customers.c.segment == segment.value)
+        if after_id is not None:
+            stmt = stmt.where(customers.c.id > after_id)
+        stmt = stmt.order_by(customers.c.id).limit(limit)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+            return await self._with_identities(conn, rows)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    async def create(self, fields: CustomerFields, idents: Iterable[Identity] = ()) -> Customer:
+        """A new customer with its identities; Conflict if an identity belongs to someone."""
+        idents = list(dict.fromkeys(idents))
+        try:
+            async with self.db.begin() as conn:
+                await self._check_account_manager(conn, fields.account_manager_id)
+                at = now()
+                customer_id = (
+                    await conn.execute(
+                        insert(customers)
+                        .values(**fields.model_dump(mode="json"), created_at=at, updated_at=at)
+                        .returning(customers.c.id)
+                    )
+                ).scalar_one()
+                for ident in idents:
+                    await self._insert_identity(conn, customer_id, ident, fields.verified, at)
+                return await self.get(customer_id, conn)
+        except IntegrityError:
+            async with self.db.connect() as conn:
+                await self._raise_taken(conn, idents)
+            raise
+
+    async def update(self, customer_id: int, changes: dict[str, Any]) -> Customer:
+        """Change some fields; `changes` was validated against CustomerFields by the caller."""
+        unknown = set(changes) - set(CustomerFields.model_fields)
+        if unknown:
+            raise Invalid(f"unknown field {sorted(unknown)[0]!r}", sorted(unknown)[0])
+        async with self.db.begin() as conn:
+            await self.get(customer_id, conn)
+            if "account_manager_id" in changes:
+                await self._check_account_manager(conn, changes["account_manager_id"])
+            values = {k: getattr(v, "value", v) for k, v in changes.items()}
+            await conn.execute(
+                update(customers)
+                .where(customers.c.id == customer_id)
+                .values(**values, updated_at=now())
+            )
+            return await self.get(customer_id, conn)
+
+    async def add_identity(
+        self, customer_id: int, kind: IdentityKind | str, raw: str, verified: bool = False
+    ) -> Customer:
+        identity = self.normalize(kind, raw, "value")
+        try:
+            async with self.db.begin() as conn:
+                await self.get(customer_id, conn)
+                await self._insert_identity(conn, customer_id, identity, verified, now())
+                await conn.execute(
+                    update(customers).where(customers.c.id == customer_id).values(updated_at=now())
+                )
+                return await self.get(customer_id, conn)
+        except IntegrityError:
+            async with self.db.connect() as conn:
+                await self._raise_taken(conn, [identity], field="value")
+            raise
+
+    async def add_note(
+        self,
+        customer_id: int,
+        body: str,
+        author_user_id: int | None,
+        interaction_id: int | None = None,
+    ) -> int:
+        async with self.db.begin() as conn:
+            await self.get(customer_id, conn)
+            if interaction_id is not None:
+                owner = (
+                    await conn.execute(
+                        select(interactions.c.customer_id).where(
+                            interactions.c.id == interaction_id
+                        )
+                    )
+                ).scalar_one_or_none()
+                if owner != customer_id:
+                    raise Invalid(
+                        f"interaction {interaction_id} is not one of customer {customer_id}'s",
+                        "interaction_id",
+                    )
+            return (
+                await conn.execute(
+                    insert(notes_table)
+                    .values(
+                        customer_id=customer_id,
+                        interaction_id=interaction_id,
+                        author_user_id=author_user_id,
+                        body=body,
+                        created_at=now(),
+                    )
+                    .returning(notes_table.c.id)
+                )
+            ).scalar_one()
+
+    async def merge(self, survivor_id: int, merged_id: int) -> MergeResult:
+        """Move everything of `merged_id` to `survivor_id` in one transaction.
+
+        The survivor keeps its own non-empty fields, takes the other's where its own are empty,
+        the higher of the two tiers and the union of the tags. The merged id answers from then
+        on with a redirect to the survivor. Two customers with different CRM ids are refused.
+        """
+        if survivor_id == merged_id:
+            raise Invalid("a customer cannot be merged into itself", "merge_id")
+        async with self.db.begin() as conn:
+            rows = {}
+            for cid, field in sorted([(survivor_id, "id"), (merged_id, "merge_id")]):
+                stmt = select(customers).where(customers.c.id == cid)
+                if not self.db.is_sqlite:
+                    stmt = stmt.with_for_update()
+                row = (await conn.execute(stmt)).one_or_none()
+                if row is None:
+                    raise NotFound("customer", cid, field)
+                if row.merged_into_id is not None:
+                    raise Conflict(
+                        f"customer {cid} was already merged into {row.merged_into_id}", field
+                    )
+                rows[cid] = row
+            keep, gone = rows[survivor_id], rows[merged_id]
+            await self._check_crm_ids(conn, survivor_id, merged_id)
+            moved = {}
+            for table in (identities, interactions, notes_table, customer_events):
+                result = await conn.execute(
+                    update(table)
+                    .where(table.c.customer_id == merged_id)
+                    .values(customer_id=survivor_id)
+                )
+                moved[table.name] = result.rowcount
+            await conn.execute(
+                update(customers)
+                .where(customers.c.merged_into_id == merged_id)
+                .values(merged_into_id=survivor_id)
+            )
+            at = now()
+            await conn.execute(
+                update(customers)
+                .where(customers.c.id == merged_id)
+                .values(merged_into_id=survivor_id, updated_at=at)
+            )
+            await conn.execute(
+                update(customers)
+                .where(customers.c.id == survivor_id)
+                .values(**_merged_fields(keep, gone), updated_at=at)
+            )
+            await conn.execute(
+                insert(customer_events).values(
+                    customer_id=survivor_id,
+                    type="customer.merged",
+                    data={"merged_id": merged_id, "merged_name": gone.name, "moved": moved},
+                    at=at,
+                )
+            )
+            survivor = await self.get(survivor_id, conn)
+        log.info("customer.merged", customer_id=survivor_id, merged_id=merged_id, moved=moved)
+        return MergeResult(survivor, merged_id, moved)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    async def _insert_identity(
+        self,
+        conn: AsyncConnection,
+        customer_id: int,
+        identity: Identity,
+        verified: bool,
+        at: datetime,
+    ) -> None:
+        await conn.execute(
+            insert(identities).values(
+                customer_id=customer_id,
+                kind=identity.kind.value,
+                value=identity.value,
+                verified=verified,
+                created_at=at,
+            )
+        )
+
+    async def _raise_taken(
+        self, conn: AsyncConnection, idents: Iterable[Identity], field: str = "identities"
+    ) -> None:
+        for ident in idents:
+            owner = await self.find(ident, conn)
+            if owner is not None:
+                raise Conflict(
+                    f"{ident.kind} {ident.value} already belongs to customer {owner.id}", field
+                )
+
+    async def _check_account_manager(self, conn: AsyncConnection, agent_id: int | None) -> None:
+        if agent_id is None:
+            return
+        found = (
+            await conn.execute(select(agents.c.id).where(agents.c.id == agent_id))
+        ).scalar_one_or_none()
+        if found is None:
+            raise NotFound("agent", agent_id, "account_manager_id")
+
+    async def _check_crm_ids(self, conn: AsyncConnection, a: int, b: int) -> None:
+        result = await conn.execute(
+            select(identities.c.customer_id, identities.c.value).where(
+                and_(
+                    identities.c.customer_id.in_([a, b]),
+                    identities.c.kind == IdentityKind.EXTERNAL_CRM.value,
+                )
+            )
+        )
+        crm: dict[int, set[str]] = {a: set(), b: set()}
+        for customer_id, value in result:
+            crm[customer_id].add(value)
+        if crm[a] and crm[b] and crm[a] != crm[b]:
+            raise Conflict(
+                f"customers {a} and {b} have different CRM ids "
+                f"({', '.join(sorted(crm[a]))} / {', '.join(sorted(crm[b]))}); not merged",
+                "merge_id",
+            )
+
+
+def _merged_fields(keep: Row[Any], gone: Row[Any]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name in ("name", "organisation", "segment", "lifecycle_stage", "language"):
+        if not getattr(keep, name) and getattr(gone, name):
+            fields[name] = getattr(gone, name)
+    if keep.account_manager_id is None and gone.account_manager_id is not None:
+        fields["account_manager_id"] = gone.account_manager_id
+    if TIER_RANK[Tier(gone.tier)] > TIER_RANK[Tier(keep.tier)]:
+        fields["tier"] = gone.tier
+    tags = list(dict.fromkeys([*(keep.tags or []), *(gone.tags or [])]))
+    if tags != list(keep.tags or []):
+        fields["tags"] = tags
+    if gone.verified and not keep.verified:
+        fields["verified"] = True
+    return fields
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

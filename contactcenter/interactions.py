@@ -1,0 +1,395 @@
+"""Interactions on the record: opening one, its transitions, messages and attachments, and reads.
+
+Channels and the queue write through `InteractionRecords`; every transition is checked by the
+domain model and stored as an event in the same transaction as the status it sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contactcenter.clock import iso, now
+from contactcenter.errors import Invalid, NotFound
+from contactcenter.model import (
+    Channel,
+    Direction,
+    Initiator,
+    Interaction,
+    InteractionStatus,
+    InvalidTransition,
+    Tier,
+)
+from contactcenter.store.blobs import BlobStore
+from contactcenter.store.db import Database
+from contactcenter.store.tables import (
+    attachments,
+    customers,
+    interaction_events,
+    interactions,
+    messages,
+)
+
+_ANSWERED = {InteractionStatus.ACTIVE}
+_ENDED = {InteractionStatus.CLOSED, InteractionStatus.ABANDONED, InteractionStatus.SELF_SERVED}
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionFilter:
+    """What `InteractionRecords.list` narrows by; every field optional."""
+
+    channel: Channel | None = None
+    status: InteractionStatus | None = None
+    tier: Tier | None = None
+    customer_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def interaction_json(row: Row[Any]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "customer_id": row.customer_id,
+        "channel": row.channel,
+        "direction": row.direction,
+        "initiated_by": row.initiated_by,
+        "status": row.status,
+        "subject": row.subject,
+        "topic": row.topic,
+        "attributes": row.attributes,
+        "products": row.products,
+        "agent_id": row.agent_id,
+        "group_id": row.group_id,
+        "linked_interaction_id": row.linked_interaction_id,
+        "disposition": row.disposition,
+        "outcome": row.outcome,
+        "complaint": row.complaint,
+        "satisfaction": row.satisfaction,
+        "created_at": iso(row.created_at),
+        "answered_at": iso(row.answered_at),
+        "ended_at": iso(row.ended_at),
+        "updated_at": iso(row.updated_at),
+    }
+
+
+class InteractionRecords:
+    def __init__(self, db: Database, blobs: BlobStore | None = None) -> None:
+        self.db = db
+        self.blobs = blobs
+
+    async def open(
+        self,
+        customer_id: int,
+        channel: Channel,
+        *,
+        status: InteractionStatus = InteractionStatus.QUEUED,
+        direction: Direction = Direction.INBOUND,
+        initiated_by: Initiator = Initiator.CUSTOMER,
+        subject: str = "",
+        topic: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        external_ref: str | None = None,
+        at: datetime | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> int:
+        """Store a new interaction and its `created` event; returns its id."""
+        if conn is None:
+            async with self.db.begin() as conn:
+                return await self.open(
+                    customer_id, channel, status=status, direction=direction,
+                    initiated_by=initiated_by, subject=subject, topic=topic,
+                    attributes=attributes, external_ref=external_ref, at=at, conn=conn,
+                )  # fmt: skip
+        at = at or now()
+        interaction_id = (
+            await conn.execute(
+                insert(interactions)
+                .values(
+                    customer_id=customer_id,
+                    channel=channel.value,
+                    direction=direction.value,
+                    initiated_by=initiated_by.value,
+                    status=status.value,
+                    subject=subject,
+                    topic=topic,
+                    attributes=attributes or {},
+                    products=[],
+                    external_ref=external_ref,
+                    created_at=at,
+                    updated_at=at,
+                )
+                .returning(interactions.c.id)
+            )
+        ).scalar_one()
+        await conn.execute(
+            insert(interaction_events).values(
+                interaction_id=interaction_id,
+                type="created",
+                from_status=None,
+                to_status=status.value,
+                data={"channel": channel.value},
+                at=at,
+            )
+        )
+        return interaction_id
+
+    async def transition(
+        self,
+        interaction_id: int,
+        to: InteractionStatus,
+        *,
+        at: datetime | None = None,
+        conn: AsyncConnection | None = None,
+        **data: Any,
+    ) -> None:
+        """Move to `to` if the current status allows it, storing the event with the status."""
+        if conn is None:
+            async with self.db.begin() as conn:
+                return await self.transition(interaction_id, to, at=at, conn=conn, **data)
+        row = await self._row(conn, interaction_id, for_update=not self.db.is_sqlite)
+        domain = Interaction(
+            channel=Channel(row.channel),
+            status=InteractionStatus(row.status),
+            customer_id=row.customer_id,
+            id=row.id,
+        )
+        try:
+            event = domain.transition(to, at or now(), **data)
+        except InvalidTransition as exc:
+            raise Invalid(str(exc), "status") from None
+        values: dict[str, Any] = {"status": to.value, "updated_at": event.at}
+        if to in _ANSWERED and row.answered_at is None:
+            values["answered_at"] = event.at
+        if to in _ENDED:
+            values["ended_at"] = event.at
+        await conn.execute(
+            update(interactions).where(interactions.c.id == interaction_id).values(**values)
+        )
+        await conn.execute(
+            insert(interaction_events).values(
+                interaction_id=interaction_id,
+                type=event.type,
+                from_status=event.from_status.value if event.from_status else None,
+                to_status=event.to_status.value if event.to_status else None,
+                data=event.data,
+                at=event.at,
+            )
+        )
+
+    async def record_outcome(
+        self,
+        interaction_id: int,
+        *,
+        disposition: str | None = None,
+        outcome: str | None = None,
+        complaint: bool | None = None,
+        satisfaction: int | None = None,
+        products: list[str] | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> None:
+        """Set the wrap-up fields that are given; the others stay as they are."""
+        given = {
+            "disposition": disposition,
+            "outcome": outcome,
+            "complaint": complaint,
+            "satisfaction": satisfaction,
+            "products": products,
+        }
+        values = {k: v for k, v in given.items() if v is not None}
+        if satisfaction is not None and not 1 <= satisfaction <= 5:
+            raise Invalid("satisfaction must be 1 to 5", "satisfaction")
+        if conn is None:
+            async with self.db.begin() as conn:
+                return await self.record_outcome(interaction_id, conn=conn, **given)
+        await self._row(conn, interaction_id)
+        await conn.execute(
+            update(interactions)
+            .where(interactions.c.id == interaction_id)
+            .values(**values, updated_at=now())
+        )
+
+    async def add_message(
+        self,
+        interaction_id: int,
+        body: str,
+        *,
+        direction: Direction,
+        author: Initiator,
+        agent_id: int | None = None,
+        external_id: str | None = None,
+        at: datetime | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> int:
+        if conn is None:
+            async with self.db.begin() as conn:
+                return await self.add_message(
+                    interaction_id, body, direction=direction, author=author,
+                    agent_id=agent_id, external_id=external_id, at=at, conn=conn,
+                )  # fmt: skip
+        await self._row(conn, interaction_id)
+        return (
+            await conn.execute(
+                insert(messages)
+                .values(
+                    interaction_id=interaction_id,
+                    direction=direction.value,
+                    author=author.value,
+                    agent_id=agent_id,
+                    body=body,
+                    external_id=external_id,
+                    created_at=at or now(),
+                )
+                .returning(messages.c.id)
+            )
+        ).scalar_one()
+
+    async def add_attachment(
+        self,
+        interaction_id: int,
+        filename: str,
+        content_type: str,
+        data: bytes,
+        *,
+        message_id: int | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> int:
+        """Bytes go to the blob store first, so a stored row always has its bytes on disk."""
+        if self.blobs is None:
+            raise RuntimeError("InteractionRecords was built without a blob store")
+        digest = await self.blobs.put(data)
+        if conn is None:
+            async with self.db.begin() as conn:
+                return await self.add_attachment(
+                    interaction_id, filename, content_type, data, message_id=message_id, conn=conn
+                )
+        await self._row(conn, interaction_id)
+        return (
+            await conn.execute(
+                insert(attachments)
+                .values(
+                    interaction_id=interaction_id,
+                    message_id=message_id,
+                    filename=filename,
+                    content_type=content_type,
+                    size=len(data),
+                    sha256=digest,
+                    created_at=now(),
+                )
+                .returning(attachments.c.id)
+            )
+        ).scalar_one()
+
+    async def attachment(self, attachment_id: int) -> tuple[Row[Any], bytes]:
+        if self.blobs is None:
+            raise RuntimeError("InteractionRecords was built without a blob store")
+        async with self.db.connect() as conn:
+            row = (
+                await conn.execute(select(attachments).where(attachments.c.id == attachment_id))
+            ).one_or_none()
+        if row is None:
+            raise NotFound("attachment", attachment_id)
+        return row, await self.blobs.get(row.sha256)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def get(self, interaction_id: int) -> dict[str, Any]:
+        """One interaction with its messages, attachments and events."""
+        async with self.db.connect() as conn:
+            row = await self._row(conn, interaction_id)
+            return (await self.with_details(conn, [row]))[0]
+
+    async def list(
+        self, filters: InteractionFilter, before_id: int | None = None, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Newest first, paged by id; no messages (read one interaction for those)."""
+        stmt = select(interactions)
+        if filters.tier is not None:
+            stmt = stmt.join(customers, customers.c.id == interactions.c.customer_id).where(
+                customers.c.tier == filters.tier.value
+            )
+        for column, value in (
+            (interactions.c.channel, filters.channel),
+            (interactions.c.status, filters.status),
+        ):
+            if value is not None:
+                stmt = stmt.where(column == value.value)
+        if filters.customer_id is not None:
+            stmt = stmt.where(interactions.c.customer_id == filters.customer_id)
+        if filters.since is not None:
+            stmt = stmt.where(interactions.c.created_at >= filters.since)
+        if filters.until is not None:
+            stmt = stmt.where(interactions.c.created_at < filters.until)
+        if before_id is not None:
+            stmt = stmt.where(interactions.c.id < before_id)
+        stmt = stmt.order_by(interactions.c.id.desc()).limit(limit)
+        async with self.db.connect() as conn:
+            return [interaction_json(row) for row in await conn.execute(stmt)]
+
+    async def with_details(
+        self, conn: AsyncConnection, rows: Sequence[Row[Any]]
+    ) -> list[dict[str, Any]]:
+        """Interactions as JSON with their messages, attachments and events: three queries."""
+        ids = [row.id for row in rows]
+        details: dict[int, dict[str, list[dict[str, Any]]]] = {
+            i: {"messages": [], "attachments": [], "events": []} for i in ids
+        }
+        if ids:
+            for m in await conn.execute(
+                select(messages).where(messages.c.interaction_id.in_(ids)).order_by(messages.c.id)
+            ):
+                details[m.interaction_id]["messages"].append(
+                    {
+                        "id": m.id,
+                        "direction": m.direction,
+                        "author": m.author,
+                        "agent_id": m.agent_id,
+                        "body": m.body,
+                        "created_at": iso(m.created_at),
+                    }
+                )
+            for a in await conn.execute(
+                select(attachments)
+                .where(attachments.c.interaction_id.in_(ids))
+                .order_by(attachments.c.id)
+            ):
+                details[a.interaction_id]["attachments"].append(
+                    {
+                        "id": a.id,
+                        "message_id": a.message_id,
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "size": a.size,
+                        "sha256": a.sha256,
+                    }
+                )
+            for e in await conn.execute(
+                select(interaction_events)
+                .where(interaction_events.c.interaction_id.in_(ids))
+                .order_by(interaction_events.c.id)
+            ):
+                details[e.interaction_id]["events"].append(
+                    {
+                        "type": e.type,
+                        "from_status": e.from_status,
+                        "to_status": e.to_status,
+                        "data": e.data,
+                        "at": iso(e.at),
+                    }
+                )
+        return [interaction_json(row) | details[row.id] for row in rows]
+
+    async def _row(
+        self, conn: AsyncConnection, interaction_id: int, for_update: bool = False
+    ) -> Row[Any]:
+        stmt = select(interactions).where(interactions.c.id == interaction_id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        row = (await conn.execute(stmt)).one_or_none()
+        if row is None:
+            raise NotFound("interaction", interaction_id)
+        return row
