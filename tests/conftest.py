@@ -1,0 +1,123 @@
+"""Fixtures: a migrated database on each backend, the records built on it, and the web app.
+
+PostgreSQL comes from CONTACTCENTER_TEST_DATABASE_URL (default: postgres@127.0.0.1:5432/test);
+the suite makes its own database beside that one and drops it at the end. When PostgreSQL cannot
+be reached its tests are skipped, except with CI=true, where that fails the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from contactcenter.customers import CustomerRecords
+from contactcenter.interactions import InteractionRecords
+from contactcenter.settings import normalize_database_url
+from contactcenter.store.blobs import BlobStore
+from contactcenter.store.db import Database
+from contactcenter.store.migrate import migrate
+from contactcenter.store.tables import metadata
+
+PG_URL = os.environ.get(
+    "CONTACTCENTER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return (
+        make_url(normalize_database_url(url))
+        .set(drivername="postgresql")
+        .render_as_string(hide_password=False)
+    )
+
+
+async def _migrated(url: str) -> None:
+    db = Database(url)
+    try:
+        await migrate(db)
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_migrated(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session."""
+    admin_dsn = _asyncpg_dsn(PG_URL)
+    name = f"cc_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_dsn, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        message = f"PostgreSQL at {PG_URL} is not reachable: {exc}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    url = normalize_database_url(
+        make_url(normalize_database_url(PG_URL)).set(database=name).render_as_string(False)
+    )
+    asyncio.run(_migrated(url))
+    yield url
+    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty, migrated database on each backend."""
+    if request.param == "sqlite":
+        path = tmp_path / "contactcenter.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite+aiosqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    asyncio.run(_truncate(url))
+    return url
+
+
+async def _truncate(url: str) -> None:
+    db = Database(url)
+    try:
+        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        async with db.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        await db.dispose()
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def records(db: Database) -> CustomerRecords:
+    return CustomerRecords(db, default_region="US")
+
+
+@pytest.fixture
+def interaction_records(db: Database, tmp_path: Path) -> InteractionRecords:
+    return InteractionRecords(db, BlobStore(tmp_path / "blobs"))
