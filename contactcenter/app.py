@@ -1,0 +1,44 @@
+"""create_app(settings): the aiohttp application with every part started and stopped in order."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from contactcenter.services import Services
+from contactcenter.settings import Settings
+from contactcenter.web import api_agents, api_auth, api_customers, api_interactions, ops
+from contactcenter.web.endpoints import SERVICES
+from contactcenter.web.middleware import METRICS, HttpMetrics, authenticate, observe
+
+log = structlog.get_logger(__name__)
+ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
+                api_agents.routes]  # fmt: skip
+
+
+def create_app(settings: Settings, services: Services | None = None) -> web.Application:
+    """The application; it closes the services it was given (or built) on cleanup."""
+    app = web.Application(
+        middlewares=[observe, authenticate], client_max_size=settings.max_body_bytes
+    )
+    app[SERVICES] = services or Services.build(settings)
+    app[METRICS] = HttpMetrics()
+    app[ops.ENDPOINTS] = [endpoint for table in ROUTE_TABLES for endpoint in table.endpoints]
+    for table in ROUTE_TABLES:
+        table.register(app)
+    app.cleanup_ctx.append(_lifetime)
+    return app
+
+
+async def _lifetime(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    log.info(
+        "service.started",
+        database=services.db.dialect,
+        data_dir=str(services.settings.data_dir),
+    )
+    yield
+    await services.close()
+    log.info("service.stopped")

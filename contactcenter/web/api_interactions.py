@@ -1,0 +1,70 @@
+"""REST: reading interactions and their attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from contactcenter.interactions import InteractionFilter
+from contactcenter.model import Channel, InteractionStatus, Role, Tier
+from contactcenter.web.endpoints import Call, RouteTable
+
+routes = RouteTable("interactions")
+
+
+class InteractionQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel | None = None
+    status: InteractionStatus | None = None
+    tier: Tier | None = None
+    customer_id: int | None = Field(default=None, ge=1)
+    since: AwareDatetime | None = Field(default=None, description="Created at or after (ISO 8601).")
+    until: AwareDatetime | None = Field(default=None, description="Created before (ISO 8601).")
+    before: int | None = Field(default=None, ge=1, description="Last id of the previous page.")
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+@routes.route(
+    "GET", "/api/v1/interactions", summary="List interactions, newest first, with filters",
+    role=Role.AGENT, query=InteractionQuery,
+)  # fmt: skip
+async def list_interactions(call: Call) -> web.Response:
+    q: InteractionQuery = call.query
+    since: datetime | None = q.since
+    found = await call.services.interactions.list(
+        InteractionFilter(q.channel, q.status, q.tier, q.customer_id, since, q.until),
+        before_id=q.before,
+        limit=q.limit,
+    )
+    next_before = found[-1]["id"] if len(found) == q.limit else None
+    return web.json_response({"interactions": found, "next_before": next_before})
+
+
+@routes.route(
+    "GET", r"/api/v1/interactions/{interaction_id:\d+}",
+    summary="Read an interaction with its messages, attachments and events", role=Role.AGENT,
+    responses={200: "OK", 404: "No such interaction"},
+)  # fmt: skip
+async def get_interaction(call: Call) -> web.Response:
+    return web.json_response(await call.services.interactions.get(call.path_id("interaction_id")))
+
+
+@routes.route(
+    "GET", r"/api/v1/attachments/{attachment_id:\d+}", summary="Download an attachment's bytes",
+    role=Role.AGENT, responses={200: "The file", 404: "No such attachment"},
+    content_type="application/octet-stream",
+)  # fmt: skip
+async def get_attachment(call: Call) -> web.Response:
+    row, data = await call.services.interactions.attachment(call.path_id("attachment_id"))
+    safe_name = row.filename.replace('"', "").replace("\\", "")
+    return web.Response(
+        body=data,
+        content_type=row.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe_name}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
