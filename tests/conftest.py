@@ -12,16 +12,23 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from contactcenter.app import create_app
 from contactcenter.customers import CustomerRecords
 from contactcenter.interactions import InteractionRecords
-from contactcenter.settings import normalize_database_url
+from contactcenter.model import Role
+from contactcenter.services import Services
+from contactcenter.settings import Settings, load_settings, normalize_database_url
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
 from contactcenter.store.migrate import migrate
@@ -121,3 +128,47 @@ def records(db: Database) -> CustomerRecords:
 @pytest.fixture
 def interaction_records(db: Database, tmp_path: Path) -> InteractionRecords:
     return InteractionRecords(db, BlobStore(tmp_path / "blobs"))
+
+
+@dataclass
+class Api:
+    """A test client with one API token per role."""
+
+    client: TestClient
+    tokens: dict[str, str]
+    services: Services
+
+    def headers(self, role: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"} if role else {}
+
+    async def call(
+        self, method: str, path: str, role: str | None = "admin", **kwargs: Any
+    ) -> ClientResponse:
+        headers = self.headers(role) | kwargs.pop("headers", {})
+        return await self.client.request(method, path, headers=headers, **kwargs)
+
+    async def json(
+        self, method: str, path: str, role: str | None = "admin", status: int = 200, **kwargs: Any
+    ) -> Any:
+        response = await self.call(method, path, role, **kwargs)
+        body = None if response.status == 204 else await response.json()
+        assert response.status == status, body
+        return body
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return load_settings({}, database_url=database_url, data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    services = Services.build(settings)
+    tokens = {}
+    for role in Role:
+        user = await services.accounts.create_user(f"{role.value}-user", "password-" * 2, role)
+        tokens[role.value], _ = await services.accounts.create_token(user["id"], "tests")
+    client = TestClient(TestServer(create_app(settings, services)))
+    await client.start_server()
+    yield Api(client, tokens, services)
+    await client.close()

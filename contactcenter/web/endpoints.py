@@ -24,8 +24,8 @@ from contactcenter.services import Services
 from contactcenter.web.errors import ApiError
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
-PRINCIPAL_KEY = "principal"
-REQUEST_ID_KEY = "request_id"
+PRINCIPAL_KEY: web.RequestKey[Principal] = web.RequestKey("principal", Principal)
+REQUEST_ID_KEY: web.RequestKey[str] = web.RequestKey("request_id", str)
 
 
 @dataclass(slots=True)
@@ -109,7 +109,7 @@ class RouteTable:
 
 def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
-        principal: Principal | None = request.get(PRINCIPAL_KEY)
+        principal = request.get(PRINCIPAL_KEY)
         if endpoint.role is not None:
             if principal is None:
                 raise ApiError(401, "unauthorized", "log in or send a bearer API token")

@@ -26,6 +26,8 @@ log = structlog.get_logger("contactcenter.web")
 SESSION_COOKIE = "cc_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Logging in does not use the session it may replace, so it needs no CSRF token.
+_NO_CSRF_PATHS = frozenset({"/api/v1/auth/login"})
 _GOOD_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 METRICS: web.AppKey[HttpMetrics] = web.AppKey("metrics")
 
@@ -80,7 +82,12 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             message = f"request body is larger than {limit} bytes"
         response = error_response(exc.status, code, message or exc.reason, None, request_id)
     except Exception:
-        log.exception("http.unhandled_error", method=request.method, path=request.path)
+        log.exception(
+            "http.unhandled_error",
+            method=request.method,
+            path=request.path,
+            request_id=request_id,
+        )
         response = error_response(
             500,
             "internal",
@@ -122,7 +129,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             raise ApiError(401, "unauthorized", "API token is unknown or revoked")
     elif cookie := request.cookies.get(SESSION_COOKIE):
         principal = await accounts.from_session(cookie)
-        unsafe = request.method not in _SAFE_METHODS
+        unsafe = request.method not in _SAFE_METHODS and request.path not in _NO_CSRF_PATHS
         if principal and unsafe and request.headers.get(CSRF_HEADER) != principal.csrf_token:
             raise ApiError(
                 403,
