@@ -16,17 +16,14 @@ async def test_health_readiness_and_metrics(api: Api) -> None:
     assert (
         'contactcenter_http_requests_total{method="GET",route="/api/v1/customers",status="200"}'
         in metrics
-    )  # noqa: E501
+    )
     assert "contactcenter_http_request_duration_seconds_bucket" in metrics
 
 
 async def test_readyz_says_when_the_database_is_gone(api: Api) -> None:
     db = api.services.db
     await db.dispose()
-    if db.is_sqlite:
-        gone = db.url.set(database="/dev/null/contactcenter.db")
-    else:
-        gone = db.url.set(port=1)
+    gone = db.url.set(database="/dev/null/cc.db") if db.is_sqlite else db.url.set(port=1)
     db.engine = create_async_engine(gone)
     response = await api.call("GET", "/readyz", None)
     assert response.status == 503
