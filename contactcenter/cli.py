@@ -1,0 +1,219 @@
+"""`contactcenter serve | migrate | createuser | customers import|export`.
+
+Exit codes: 0 done; 1 failed; 2 a wrong setting or argument; 3 a CSV import that skipped bad rows
+(the good ones are imported).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import getpass
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TextIO
+
+import structlog
+from aiohttp import web
+
+from contactcenter import logs
+from contactcenter.app import create_app
+from contactcenter.customers_csv import CsvFormatError, CustomerCsv
+from contactcenter.demo import load_demo
+from contactcenter.errors import ServiceError
+from contactcenter.model import Role
+from contactcenter.services import Services
+from contactcenter.settings import Settings, SettingsError, load_settings
+from contactcenter.store.migrate import current_revision, head_revision, migrate
+
+log = structlog.get_logger("contactcenter")
+
+
+class Refused(Exception):
+    """A command that cannot go on; the message is shown as one line."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contactcenter",
+        description="One queue for phone, email, fax and chat, routed by customer tier.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the service")
+    serve.add_argument("--demo", action="store_true", help="load the demo organisation")
+    serve.add_argument("--host", help="address to listen on (CONTACTCENTER_HOST)")
+    serve.add_argument("--port", type=int, help="port to listen on (CONTACTCENTER_PORT)")
+
+    commands.add_parser("migrate", help="bring the database schema up to date")
+
+    user = commands.add_parser(
+        "createuser", help="create a login; the password is asked for, or read from stdin"
+    )
+    user.add_argument("username")
+    user.add_argument("--role", choices=[r.value for r in Role], default=Role.AGENT.value)
+    user.add_argument("--agent-id", type=int, help="the agent this login works as")
+    user.add_argument("--token", metavar="NAME", help="also create an API token and print it")
+
+    cust = commands.add_parser("customers", help="import or export customers as CSV")
+    cust_commands = cust.add_subparsers(dest="action", required=True, metavar="ACTION")
+    imp = cust_commands.add_parser("import", help="import customers from a CSV file")
+    imp.add_argument("file", type=Path)
+    exp = cust_commands.add_parser("export", help="export customers to CSV (stdout by default)")
+    exp.add_argument("file", type=Path, nargs="?")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(host=getattr(args, "host", None), port=getattr(args, "port", None))
+    except SettingsError as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level, settings.log_format)
+    if args.command == "serve":
+        return _serve(settings, args.demo)
+    command: Callable[[Services], Awaitable[int]]
+    if args.command == "migrate":
+        command = _migrate
+    elif args.command == "createuser":
+        password = _read_password()
+        command = lambda s: _createuser(s, args, password)  # noqa: E731
+    elif args.action == "import":
+        command = lambda s: _import(s, args.file)  # noqa: E731
+    else:
+        command = lambda s: _export(s, args.file)  # noqa: E731
+    return asyncio.run(_run(settings, command))
+
+
+async def _run(settings: Settings, command: Callable[[Services], Awaitable[int]]) -> int:
+    services = Services.build(settings)
+    try:
+        if command is not _migrate:
+            await _ensure_schema(services)
+        return await command(services)
+    except (Refused, ServiceError, CsvFormatError, OSError) as exc:
+        message = exc.message if isinstance(exc, ServiceError) else str(exc)
+        print(f"contactcenter: {message}", file=sys.stderr)
+        return 1
+    finally:
+        await services.close()
+
+
+async def _ensure_schema(services: Services) -> None:
+    """SQLite is migrated by the service itself; PostgreSQL must be migrated on purpose."""
+    if services.db.is_sqlite:
+        await migrate(services.db)
+        return
+    current, head = await current_revision(services.db), head_revision()
+    if current != head:
+        raise Refused(
+            f"the database schema is at {current or 'nothing'} and this version needs {head}; "
+            "run `contactcenter migrate` first"
+        )
+
+
+def _serve(settings: Settings, demo: bool) -> int:
+    try:
+        return asyncio.run(_serve_until_stopped(settings, demo))
+    except (Refused, OSError) as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _serve_until_stopped(settings: Settings, demo: bool) -> int:
+    """Serve until SIGTERM or SIGINT, then finish in-flight requests and close everything."""
+    services = Services.build(settings)
+    try:
+        await _ensure_schema(services)
+        logins = await load_demo(services) if demo else []
+    except BaseException:
+        await services.close()
+        raise
+    runner = web.AppRunner(
+        create_app(settings, services),
+        access_log=None,
+        shutdown_timeout=settings.shutdown_timeout,
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        if logins:
+            print(f"Demo organisation ready. API: http://{settings.host}:{settings.port}/api/v1/")
+            for login in logins:
+                print(f"  login {login.username:<11} password {login.password}  ({login.role})")
+            sys.stdout.flush()
+        log.info("service.listening", host=settings.host, port=settings.port)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        log.info("service.stopping", shutdown_timeout=settings.shutdown_timeout)
+    finally:
+        await runner.cleanup()
+    return 0
+
+
+async def _migrate(services: Services) -> int:
+    before = await current_revision(services.db)
+    await migrate(services.db)
+    after = await current_revision(services.db)
+    print(f"database schema: {before or 'empty'} -> {after}")
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != first:
+            raise SystemExit("contactcenter: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def _createuser(services: Services, args: argparse.Namespace, password: str) -> int:
+    user = await services.accounts.create_user(
+        args.username, password, Role(args.role), args.agent_id
+    )
+    print(f"created user {user['username']} ({user['role']}), id {user['id']}")
+    if args.token:
+        secret, _ = await services.accounts.create_token(user["id"], args.token)
+        print(f"API token {args.token}: {secret}")
+    return 0
+
+
+async def _import(services: Services, path: Path) -> int:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        report = await CustomerCsv(services.customers).import_rows(handle)
+    print(
+        f"imported {report.imported} rows ({report.created} created, {report.updated} updated); "
+        f"{len(report.errors)} bad rows"
+    )
+    for line, message in report.errors:
+        print(f"{path}:{line}: {message}", file=sys.stderr)
+    return 3 if report.errors else 0
+
+
+async def _export(services: Services, path: Path | None) -> int:
+    handle: TextIO = path.open("w", encoding="utf-8", newline="") if path else sys.stdout
+    try:
+        writer = csv.writer(handle)
+        count = -1
+        async for row in CustomerCsv(services.customers).export_rows():
+            writer.writerow(row)
+            count += 1
+    finally:
+        if path:
+            handle.close()
+    if path:
+        print(f"exported {count} customers to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,296 @@
+"""CSV import and export of customers with their identities.
+
+Columns (a header row is required; any subset in any order):
+`id, name, organisation, tier, segment, lifecycle_stage, language, tags, account_manager,
+verified, phone, fax, email, chat_visitor, external_crm`. `tags` and each identity column may hold
+several values separated by ";". `account_manager` is the agent's email address.
+
+A row is matched to an existing customer by `id` when given, else by any of its identities; a
+matched customer gets the row's non-empty fields and any new identities, an unmatched row becomes
+a new customer. A bad row (a bad value, identities of two different customers, an identity used
+on an earlier line) is reported with its line number and skipped; the good rows are imported, in
+batches of one transaction each.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contactcenter.clock import now
+from contactcenter.customers import CustomerFields, CustomerRecords
+from contactcenter.identities import Identity, InvalidIdentity, normalize
+from contactcenter.model import IdentityKind
+from contactcenter.store.tables import agents, customers, identities
+
+FIELD_COLUMNS = ["name", "organisation", "tier", "segment", "lifecycle_stage", "language", "tags",
+                 "account_manager", "verified"]  # fmt: skip
+IDENTITY_COLUMNS = [kind.value for kind in IdentityKind]
+COLUMNS = ["id", *FIELD_COLUMNS, *IDENTITY_COLUMNS]
+BATCH = 2000
+_TRUE = {"true", "yes", "1", "y"}
+_FALSE = {"false", "no", "0", "n", ""}
+
+
+class CsvFormatError(ValueError):
+    """The file as a whole cannot be read (no header, unknown column)."""
+
+
+@dataclass(slots=True)
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def imported(self) -> int:
+        return self.created + self.updated
+
+
+@dataclass(slots=True)
+class _Row:
+    line: int
+    customer_id: int | None
+    fields: dict[str, Any]
+    identities: list[Identity]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+class CustomerCsv:
+    def __init__(self, records: CustomerRecords) -> None:
+        self.records = records
+        self.db = records.db
+
+    async def import_rows(self, lines: Iterable[str]) -> ImportReport:
+        """Import CSV text given line by line (an open file works)."""
+        reader = csv.DictReader(iter(lines))
+        header = reader.fieldnames
+        if not header:
+            raise CsvFormatError("the file is empty; the first line must name the columns")
+        unknown = [name for name in header if name not in COLUMNS]
+        if unknown:
+            raise CsvFormatError(
+                f"unknown column {unknown[0]!r} on line 1; known columns: {', '.join(COLUMNS)}"
+            )
+        managers = await self._agent_emails()
+        report = ImportReport()
+        seen: dict[Identity, int] = {}
+        batch: list[_Row] = []
+        for record in reader:
+            line = reader.line_num
+            try:
+                batch.append(self._parse(line, record, managers, seen))
+            except ValueError as exc:
+                report.errors.append((line, str(exc)))
+            if len(batch) >= BATCH:
+                await self._write(batch, report)
+                batch = []
+        if batch:
+            await self._write(batch, report)
+        report.errors.sort()
+        return report
+
+    def _parse(
+        self,
+        line: int,
+        record: dict[str, Any],
+        managers: dict[str, int],
+        seen: dict[Identity, int],
+    ) -> _Row:
+        if None in record:
+            raise ValueError("more values than columns")
+        values: dict[str, Any] = {}
+        for name in FIELD_COLUMNS:
+            raw = (record.get(name) or "").strip()
+            if name == "tags":
+                if raw:
+                    values["tags"] = _split(raw)
+            elif name == "verified":
+                if raw.lower() not in _TRUE | _FALSE:
+                    raise ValueError(f"verified must be true or false, not {raw!r}")
+                if raw:
+                    values["verified"] = raw.lower() in _TRUE
+            elif name == "account_manager":
+                if raw:
+                    if raw.lower() not in managers:
+                        raise ValueError(f"account_manager {raw!r} is no agent's email")
+                    values["account_manager_id"] = managers[raw.lower()]
+            elif raw:
+                values[name] = raw
+        try:
+            valid = CustomerFields.model_validate(values)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            raise ValueError(f"{where}: {error['msg']}") from None
+        idents: list[Identity] = []
+        for kind in IDENTITY_COLUMNS:
+            for raw in _split(record.get(kind) or ""):
+                try:
+                    ident = normalize(kind, raw, self.records.default_region)
+                except InvalidIdentity as exc:
+                    raise ValueError(str(exc)) from None
+                if ident in seen and seen[ident] != line:
+                    raise ValueError(f"{kind} {ident.value} is also on line {seen[ident]}")
+                idents.append(ident)
+        for ident in idents:
+            seen[ident] = line
+        raw_id = (record.get("id") or "").strip()
+        if raw_id and not raw_id.isdigit():
+            raise ValueError(f"id must be a customer number, not {raw_id!r}")
+        fields = valid.model_dump(mode="json", include=set(values))
+        return _Row(line, int(raw_id) if raw_id else None, fields, list(dict.fromkeys(idents)))
+
+    async def _agent_emails(self) -> dict[str, int]:
+        async with self.db.connect() as conn:
+            rows = await conn.execute(select(agents.c.email, agents.c.id))
+            return {email: agent_id for email, agent_id in rows if email}
+
+    async def _write(self, batch: list[_Row], report: ImportReport) -> None:
+        try:
+            async with self.db.begin() as conn:
+                created, updated, errors = await self._write_batch(conn, batch)
+        except IntegrityError:
+            # Something else wrote the same identities meanwhile: go row by row so that only
+            # the clashing rows are refused.
+            if len(batch) == 1:
+                report.errors.append((batch[0].line, "an identity was taken while importing"))
+                return
+            for row in batch:
+                await self._write([row], report)
+            return
+        report.created += created
+        report.updated += updated
+        report.errors.extend(errors)
+
+    async def _write_batch(
+        self, conn: AsyncConnection, batch: list[_Row]
+    ) -> tuple[int, int, list[tuple[int, str]]]:
+        owners = await self._owners(conn, [i for row in batch for i in row.identities])
+        ids = {row.customer_id for row in batch if row.customer_id is not None}
+        live: set[int] = set()
+        if ids:
+            result = await conn.execute(
+                select(customers.c.id).where(
+                    customers.c.id.in_(ids), customers.c.merged_into_id.is_(None)
+                )
+            )
+            live = set(result.scalars())
+        errors: list[tuple[int, str]] = []
+        new_rows: list[_Row] = []
+        updates: list[tuple[int, _Row]] = []
+        for row in batch:
+            matched = {owners[i] for i in row.identities if i in owners}
+            if row.customer_id is not None:
+                if row.customer_id not in live:
+                    errors.append((row.line, f"customer {row.customer_id} does not exist"))
+                    continue
+                matched.add(row.customer_id)
+            if len(matched) > 1:
+                errors.append(
+                    (row.line, "identities belong to different customers "
+                     + ", ".join(str(c) for c in sorted(matched)))
+                )  # fmt: skip
+                continue
+            if matched:
+                updates.append((matched.pop(), row))
+            else:
+                new_rows.append(row)
+        at = now()
+        if new_rows:
+            defaults = CustomerFields().model_dump(mode="json")
+            result = await conn.execute(
+                insert(customers).returning(customers.c.id, sort_by_parameter_order=True),
+                [defaults | row.fields | {"created_at": at, "updated_at": at}
+                 for row in new_rows],
+            )  # fmt: skip
+            new_ids = list(result.scalars())
+        else:
+            new_ids = []
+        pairs = list(zip(new_ids, new_rows, strict=True)) + updates
+        for customer_id, row in updates:
+            if row.fields:
+                await conn.execute(
+                    update(customers)
+                    .where(customers.c.id == customer_id)
+                    .values(**row.fields, updated_at=at)
+                )
+        fresh = [
+            {"customer_id": customer_id, "kind": i.kind.value, "value": i.value,
+             "verified": bool(row.fields.get("verified")), "created_at": at}
+            for customer_id, row in pairs
+            for i in row.identities
+            if i not in owners
+        ]  # fmt: skip
+        if fresh:
+            await conn.execute(insert(identities), fresh)
+        return len(new_rows), len(updates), errors
+
+    async def _owners(self, conn: AsyncConnection, idents: list[Identity]) -> dict[Identity, int]:
+        owners: dict[Identity, int] = {}
+        for start in range(0, len(idents), 500):
+            chunk = idents[start : start + 500]
+            result = await conn.execute(
+                select(identities.c.kind, identities.c.value, identities.c.customer_id).where(
+                    tuple_(identities.c.kind, identities.c.value).in_(
+                        [(i.kind.value, i.value) for i in chunk]
+                    )
+                )
+            )
+            for kind, value, customer_id in result:
+                owners[Identity(IdentityKind(kind), value)] = customer_id
+        return owners
+
+    async def export_rows(self) -> AsyncIterator[list[str]]:
+        """The header, then one row per customer (merged ones left out), in id order."""
+        yield COLUMNS
+        emails = {agent_id: email for email, agent_id in (await self._agent_emails()).items()}
+        after = 0
+        while True:
+            async with self.db.connect() as conn:
+                rows = (
+                    await conn.execute(
+                        select(customers)
+                        .where(customers.c.id > after, customers.c.merged_into_id.is_(None))
+                        .order_by(customers.c.id)
+                        .limit(BATCH)
+                    )
+                ).all()
+                if not rows:
+                    return
+                owned: dict[int, dict[str, list[str]]] = {r.id: {} for r in rows}
+                result = await conn.execute(
+                    select(identities.c.customer_id, identities.c.kind, identities.c.value)
+                    .where(identities.c.customer_id.in_(list(owned)))
+                    .order_by(identities.c.id)
+                )
+                for customer_id, kind, value in result:
+                    owned[customer_id].setdefault(kind, []).append(value)
+            for r in rows:
+                yield list(_export_row(r, owned[r.id], emails))
+            after = rows[-1].id
+
+
+def _export_row(r: Any, owned: dict[str, list[str]], emails: dict[int, str]) -> Iterator[str]:
+    yield str(r.id)
+    yield r.name
+    yield r.organisation
+    yield r.tier
+    yield r.segment or ""
+    yield r.lifecycle_stage or ""
+    yield r.language or ""
+    yield ";".join(r.tags or [])
+    yield emails.get(r.account_manager_id, "") if r.account_manager_id else ""
+    yield "true" if r.verified else "false"
+    for kind in IDENTITY_COLUMNS:
+        yield ";".join(owned.get(kind, []))
