@@ -40,7 +40,7 @@ PG_URL = os.environ.get(
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
     return (
         make_url(normalize_database_url(url))
         .set(drivername="postgresql")
@@ -66,7 +66,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for this test session."""
-    admin_dsn = _asyncpg_dsn(PG_URL)
+    admin_dsn = asyncpg_dsn(PG_URL)
     name = f"cc_test_{uuid.uuid4().hex[:10]}"
 
     async def admin(sql: str) -> None:
