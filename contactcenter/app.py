@@ -11,7 +11,14 @@ from contactcenter.services import Services
 from contactcenter.settings import Settings
 from contactcenter.web import api_agents, api_auth, api_customers, api_interactions, ops
 from contactcenter.web.endpoints import SERVICES
-from contactcenter.web.middleware import METRICS, HttpMetrics, authenticate, observe
+from contactcenter.web.middleware import (
+    IN_FLIGHT,
+    METRICS,
+    HttpMetrics,
+    InFlight,
+    authenticate,
+    observe,
+)
 
 log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
@@ -25,6 +32,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     )
     app[SERVICES] = services or Services.build(settings)
     app[METRICS] = HttpMetrics()
+    app[IN_FLIGHT] = InFlight()
     app[ops.ENDPOINTS] = [endpoint for table in ROUTE_TABLES for endpoint in table.endpoints]
     for table in ROUTE_TABLES:
         table.register(app)

@@ -28,6 +28,7 @@ from contactcenter.model import Role
 from contactcenter.services import Services
 from contactcenter.settings import Settings, SettingsError, load_settings
 from contactcenter.store.migrate import current_revision, head_revision, migrate
+from contactcenter.web.middleware import IN_FLIGHT
 
 log = structlog.get_logger("contactcenter")
 
@@ -134,14 +135,12 @@ async def _serve_until_stopped(settings: Settings, demo: bool) -> int:
     except BaseException:
         await services.close()
         raise
-    runner = web.AppRunner(
-        create_app(settings, services),
-        access_log=None,
-        shutdown_timeout=settings.shutdown_timeout,
-    )
+    app = create_app(settings, services)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.host, settings.port).start()
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
         if logins:
             print(f"Demo organisation ready. API: http://{settings.host}:{settings.port}/api/v1/")
             for login in logins:
@@ -153,7 +152,14 @@ async def _serve_until_stopped(settings: Settings, demo: bool) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         await stop.wait()
-        log.info("service.stopping", shutdown_timeout=settings.shutdown_timeout)
+        in_flight = app[IN_FLIGHT]
+        log.info("service.stopping", in_flight=in_flight.count)
+        await site.stop()
+        try:
+            async with asyncio.timeout(settings.shutdown_timeout):
+                await in_flight.wait_idle()
+        except TimeoutError:
+            log.warning("service.shutdown_timeout", in_flight=in_flight.count)
     finally:
         await runner.cleanup()
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -30,6 +31,33 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NO_CSRF_PATHS = frozenset({"/api/v1/auth/login"})
 _GOOD_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 METRICS: web.AppKey[HttpMetrics] = web.AppKey("metrics")
+IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
+
+
+class InFlight:
+    """Counts requests being handled, so that shutdown can wait for them to finish.
+
+    aiohttp's own graceful shutdown stops reading from connections at once, which would cut off
+    a request whose body is still arriving; the service waits here first, with the listening
+    socket already closed.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def enter(self) -> None:
+        self.count += 1
+        self._idle.clear()
+
+    def leave(self) -> None:
+        self.count -= 1
+        if self.count == 0:
+            self._idle.set()
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()
 
 
 class HttpMetrics:
@@ -66,6 +94,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
+    in_flight = request.app[IN_FLIGHT]
+    in_flight.enter()
     try:
         response = await handler(request)
     except ApiError as exc:
@@ -95,6 +125,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             None,
             request_id,
         )
+    finally:
+        in_flight.leave()
     elapsed = time.perf_counter() - started
     response.headers["X-Request-ID"] = request_id
     route = _route_name(request)

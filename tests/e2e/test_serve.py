@@ -1,0 +1,133 @@
+"""The installed `contactcenter` command, run as an admin would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+COMMAND = str(Path(sys.executable).with_name("contactcenter"))
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONTACTCENTER_")}
+    env.pop("DATABASE_URL", None)
+    env |= {"CONTACTCENTER_DATA_DIR": str(tmp_path / "data"), "DATABASE_URL": database_url}
+    return env | extra
+
+
+def _run(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [COMMAND, *args], env=env, input=stdin, capture_output=True, text=True, timeout=60
+    )
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early: {process.stderr.read()}")  # type: ignore[union-attr]
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("serve did not answer /healthz within 30 s")
+
+
+@pytest.fixture
+def served(tmp_path: Path, database_url: str) -> Iterator[tuple[int, subprocess.Popen[str], str]]:
+    env = _env(tmp_path, database_url, CONTACTCENTER_SHUTDOWN_TIMEOUT="10")
+    made = _run(env, "createuser", "ops", "--role", "admin", "--token", "e2e",
+                stdin="a long enough password\n")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().rsplit(" ", 1)[-1]
+    port = _free_port()
+    process = subprocess.Popen(
+        [COMMAND, "serve", "--port", str(port)], env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _wait_healthy(port, process)
+        yield port, process, token
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_answers_and_a_request_in_flight_finishes_after_sigterm(served) -> None:
+    port, process, token = served
+    body = json.dumps({"name": "Late Arrival", "identities": [
+        {"kind": "email", "value": "late@example.com"}]}).encode()  # fmt: skip
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        b"POST /api/v1/customers HTTP/1.1\r\nHost: localhost\r\n"
+        b"Authorization: Bearer " + token.encode() + b"\r\n"
+        b"Content-Type: application/json\r\nConnection: close\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body[:10]
+    )
+    time.sleep(0.3)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    sock.sendall(body[10:])
+    answer = b""
+    while chunk := sock.recv(65536):
+        answer += chunk
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:200]
+    assert process.wait(timeout=20) == 0
+    logs = [json.loads(line) for line in process.stderr.read().splitlines() if line.startswith("{")]  # type: ignore[union-attr]
+    events = [entry["event"] for entry in logs]
+    assert "service.stopping" in events and events[-1] == "service.stopped"
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+def test_a_wrong_setting_stops_start_up_with_one_line(tmp_path: Path, database_url: str) -> None:
+    result = _run(_env(tmp_path, database_url, CONTACTCENTER_PORT="eighty"), "serve")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "contactcenter: CONTACTCENTER_PORT: Input should be a valid integer, unable to parse "
+        "string as an integer (got 'eighty')"
+    ]
+
+
+def test_customers_import_and_export_commands(tmp_path: Path, database_url: str) -> None:
+    env = _env(tmp_path, database_url)
+    if "postgresql" in database_url:
+        assert _run(env, "migrate").returncode == 0
+    source = tmp_path / "in.csv"
+    source.write_text(
+        "name,tier,phone,email\n"
+        "Ana,key_account,+1 212 555 0142,ana@example.com\n"
+        "Bad,platinum,,bad@example.com\n"
+        "Bo,,,bo@example.com\n",
+        encoding="utf-8",
+    )
+    result = _run(env, "customers", "import", str(source))
+    assert result.returncode == 3
+    assert "imported 2 rows (2 created, 0 updated); 1 bad rows" in result.stdout
+    assert f"{source}:3: tier" in result.stderr
+    out = tmp_path / "out.csv"
+    assert _run(env, "customers", "export", str(out)).returncode == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3 and lines[1].startswith("1,Ana,,key_account")
+    assert "+12125550142" in lines[1]
