@@ -1,6 +1,6 @@
 """Fixtures: a migrated database on each backend, the records built on it, and the web app.
 
-PostgreSQL comes from CONTACTCENTER_TEST_DATABASE_URL (default: postgres@127.0.0.1:5432/test);
+PostgreSQL comes from CONTACTCENTER_TEST_DATABASE_URL (default: postgres@127.0.0.1:5432/postgres);
 the suite makes its own database beside that one and drops it at the end. When PostgreSQL cannot
 be reached its tests are skipped, except with CI=true, where that fails the run.
 """
@@ -35,7 +35,7 @@ from contactcenter.store.migrate import migrate
 from contactcenter.store.tables import metadata
 
 PG_URL = os.environ.get(
-    "CONTACTCENTER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"
+    "CONTACTCENTER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", "postgresql"]
 

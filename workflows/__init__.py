@@ -1,0 +1,1 @@
+"""Workflows: IVR flows, SLA timers, acknowledgements, surveys, callbacks, business hours."""
