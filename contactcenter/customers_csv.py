@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -35,6 +35,11 @@ FIELD_COLUMNS = ["name", "organisation", "tier", "segment", "lifecycle_stage", "
 IDENTITY_COLUMNS = [kind.value for kind in IdentityKind]
 COLUMNS = ["id", *FIELD_COLUMNS, *IDENTITY_COLUMNS]
 BATCH = 2000
+_PG_OWNERS = text(
+    "SELECT v.value, (SELECT i.customer_id FROM identities i"
+    " WHERE i.kind = :kind AND i.value = v.value)"
+    " FROM unnest(CAST(:values AS varchar[])) AS v(value)"
+)
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n", ""}
 
@@ -237,18 +242,27 @@ class CustomerCsv:
         return len(new_rows), len(updates), errors
 
     async def _owners(self, conn: AsyncConnection, idents: list[Identity]) -> dict[Identity, int]:
+        """Who owns each of `idents` already, looked up in the unique (kind, value) index."""
+        by_kind: dict[IdentityKind, list[str]] = {}
+        for ident in idents:
+            by_kind.setdefault(ident.kind, []).append(ident.value)
         owners: dict[Identity, int] = {}
-        for start in range(0, len(idents), 500):
-            chunk = idents[start : start + 500]
-            result = await conn.execute(
-                select(identities.c.kind, identities.c.value, identities.c.customer_id).where(
-                    tuple_(identities.c.kind, identities.c.value).in_(
-                        [(i.kind.value, i.value) for i in chunk]
+        for kind, values in by_kind.items():
+            for start in range(0, len(values), 500):
+                chunk = values[start : start + 500]
+                if self.db.is_sqlite:
+                    stmt = select(identities.c.value, identities.c.customer_id).where(
+                        identities.c.kind == kind.value, identities.c.value.in_(chunk)
                     )
-                )
-            )
-            for kind, value, customer_id in result:
-                owners[Identity(IdentityKind(kind), value)] = customer_id
+                    result = await conn.execute(stmt)
+                else:
+                    # A table that filled up during this import has no statistics yet, and
+                    # PostgreSQL then plans a long IN list as a scan of the whole table; one
+                    # equality lookup per value always takes the index.
+                    result = await conn.execute(_PG_OWNERS, {"kind": kind.value, "values": chunk})
+                for value, customer_id in result:
+                    if customer_id is not None:
+                        owners[Identity(kind, value)] = customer_id
         return owners
 
     async def export_rows(self) -> AsyncIterator[list[str]]:
