@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Row, and_, exists, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,6 +38,19 @@ log = structlog.get_logger(__name__)
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+
+
+# A lookup on the unique (kind, value) index, then the customer and all their identities by key.
+# Built once: constructing the statement costs more than running it on SQLite.
+_owner = identities.alias("owner")
+_FIND_BY_IDENTITY = (
+    select(customers, *[c.label(f"identity_{c.name}") for c in identities.c])
+    .select_from(_owner)
+    .join(customers, customers.c.id == _owner.c.customer_id)
+    .join(identities, identities.c.customer_id == customers.c.id)
+    .where(_owner.c.kind == bindparam("kind"), _owner.c.value == bindparam("value"))
+    .order_by(identities.c.kind, identities.c.id)
+)
 
 
 class CustomerFields(BaseModel):
@@ -146,18 +159,24 @@ class CustomerRecords:
         return [_customer(row, found[row.id]) for row in rows]
 
     async def find(self, identity: Identity, conn: AsyncConnection) -> Customer | None:
-        """The customer who owns `identity`: one lookup on the unique (kind, value) index."""
-        row = (
-            await conn.execute(
-                select(customers)
-                .join(identities, identities.c.customer_id == customers.c.id)
-                .where(identities.c.kind == identity.kind.value)
-                .where(identities.c.value == identity.value)
-            )
-        ).one_or_none()
-        if row is None:
+        """The customer who owns `identity`, with all their identities, in one query."""
+        params = {"kind": identity.kind.value, "value": identity.value}
+        rows = (await conn.execute(_FIND_BY_IDENTITY, params)).all()
+        if not rows:
             return None
-        return (await self._with_identities(conn, [row]))[0]
+        return _customer(
+            rows[0],
+            [
+                IdentityRecord(
+                    id=row.identity_id,
+                    kind=IdentityKind(row.identity_kind),
+                    value=row.identity_value,
+                    verified=row.identity_verified,
+                    created_at=row.identity_created_at,
+                )
+                for row in rows
+            ],
+        )
 
     async def resolve(self, kind: IdentityKind | str, raw: str) -> Resolution:
         """The customer behind a contact; an unknown contact gets a new unverified customer."""

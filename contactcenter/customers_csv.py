@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,6 +28,7 @@ from contactcenter.clock import now
 from contactcenter.customers import CustomerFields, CustomerRecords
 from contactcenter.identities import Identity, InvalidIdentity, normalize
 from contactcenter.model import IdentityKind
+from contactcenter.store.bulk import insert_rows
 from contactcenter.store.tables import agents, customers, identities
 
 FIELD_COLUMNS = ["name", "organisation", "tier", "segment", "lifecycle_stage", "language", "tags",
@@ -212,16 +213,13 @@ class CustomerCsv:
             else:
                 new_rows.append(row)
         at = now()
-        if new_rows:
-            defaults = CustomerFields().model_dump(mode="json")
-            result = await conn.execute(
-                insert(customers).returning(customers.c.id, sort_by_parameter_order=True),
-                [defaults | row.fields | {"created_at": at, "updated_at": at}
-                 for row in new_rows],
-            )  # fmt: skip
-            new_ids = list(result.scalars())
-        else:
-            new_ids = []
+        defaults = CustomerFields().model_dump(mode="json")
+        new_ids = await insert_rows(
+            conn,
+            customers,
+            [defaults | row.fields | {"created_at": at, "updated_at": at} for row in new_rows],
+            return_ids=True,
+        )
         pairs = list(zip(new_ids, new_rows, strict=True)) + updates
         for customer_id, row in updates:
             if row.fields:
@@ -237,8 +235,7 @@ class CustomerCsv:
             for i in row.identities
             if i not in owners
         ]  # fmt: skip
-        if fresh:
-            await conn.execute(insert(identities), fresh)
+        await insert_rows(conn, identities, fresh)
         return len(new_rows), len(updates), errors
 
     async def _owners(self, conn: AsyncConnection, idents: list[Identity]) -> dict[Identity, int]:
