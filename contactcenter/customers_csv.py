@@ -14,35 +14,42 @@ batches of one transaction each.
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import os
+from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.clock import now
+from contactcenter.customer_rows import (
+    COLUMNS,
+    IDENTITY_COLUMNS,
+    ParsedRow,
+    RowError,
+    parse_chunk,
+)
 from contactcenter.customers import CustomerFields, CustomerRecords
-from contactcenter.identities import Identity, InvalidIdentity, normalize
+from contactcenter.identities import Identity
 from contactcenter.model import IdentityKind
 from contactcenter.store.bulk import insert_rows
 from contactcenter.store.tables import agents, customers, identities
 
-FIELD_COLUMNS = ["name", "organisation", "tier", "segment", "lifecycle_stage", "language", "tags",
-                 "account_manager", "verified"]  # fmt: skip
-IDENTITY_COLUMNS = [kind.value for kind in IdentityKind]
-COLUMNS = ["id", *FIELD_COLUMNS, *IDENTITY_COLUMNS]
 BATCH = 2000
+_WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
 _PG_OWNERS = text(
     "SELECT v.value, (SELECT i.customer_id FROM identities i"
     " WHERE i.kind = :kind AND i.value = v.value)"
     " FROM unnest(CAST(:values AS varchar[])) AS v(value)"
 )
-_TRUE = {"true", "yes", "1", "y"}
-_FALSE = {"false", "no", "0", "n", ""}
 
 
 class CsvFormatError(ValueError):
@@ -60,27 +67,54 @@ class ImportReport:
         return self.created + self.updated
 
 
-@dataclass(slots=True)
-class _Row:
-    line: int
-    customer_id: int | None
-    fields: dict[str, Any]
-    identities: list[Identity]
+def _chunks(reader: Any, size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    """Rows of a csv.reader with their line numbers, `size` at a time (blank lines skipped)."""
+    chunk: list[tuple[int, list[str]]] = []
+    for record in reader:
+        if not record:
+            continue
+        chunk.append((reader.line_num, record))
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
-def _split(value: str) -> list[str]:
-    return [part.strip() for part in value.split(";") if part.strip()]
+def _unique(
+    parsed: list[ParsedRow | RowError], seen: dict[Identity, int], report: ImportReport
+) -> list[ParsedRow]:
+    """The good rows, refusing any that repeats an identity of an earlier line of the file."""
+    rows = []
+    for item in parsed:
+        if isinstance(item, RowError):
+            report.errors.append((item.line, item.message))
+            continue
+        repeated = next((i for i in item.identities if i in seen), None)
+        if repeated is not None:
+            report.errors.append(
+                (item.line, f"{repeated.kind} {repeated.value} is also on line {seen[repeated]}")
+            )
+            continue
+        for ident in item.identities:
+            seen[ident] = item.line
+        rows.append(item)
+    return rows
 
 
 class CustomerCsv:
-    def __init__(self, records: CustomerRecords) -> None:
+    """Imports and exports; files of more than one batch are parsed in worker processes
+    (phone number validation is the costly part) while this process writes."""
+
+    def __init__(self, records: CustomerRecords, batch: int = BATCH) -> None:
         self.records = records
         self.db = records.db
+        self.batch = batch
 
     async def import_rows(self, lines: Iterable[str]) -> ImportReport:
         """Import CSV text given line by line (an open file works)."""
-        reader = csv.DictReader(iter(lines))
-        header = reader.fieldnames
+        reader = csv.reader(iter(lines))
+        header = next(reader, None)
         if not header:
             raise CsvFormatError("the file is empty; the first line must name the columns")
         unknown = [name for name in header if name not in COLUMNS]
@@ -91,78 +125,48 @@ class CustomerCsv:
         managers = await self._agent_emails()
         report = ImportReport()
         seen: dict[Identity, int] = {}
-        batch: list[_Row] = []
-        for record in reader:
-            line = reader.line_num
-            try:
-                batch.append(self._parse(line, record, managers, seen))
-            except ValueError as exc:
-                report.errors.append((line, str(exc)))
-            if len(batch) >= BATCH:
-                await self._write(batch, report)
-                batch = []
-        if batch:
-            await self._write(batch, report)
+        async with aclosing(self._parse_ahead(reader, header, managers)) as chunks:
+            async for parsed in chunks:
+                await self._write(_unique(parsed, seen, report), report)
         report.errors.sort()
         return report
 
-    def _parse(
-        self,
-        line: int,
-        record: dict[str, Any],
-        managers: dict[str, int],
-        seen: dict[Identity, int],
-    ) -> _Row:
-        if None in record:
-            raise ValueError("more values than columns")
-        values: dict[str, Any] = {}
-        for name in FIELD_COLUMNS:
-            raw = (record.get(name) or "").strip()
-            if name == "tags":
-                if raw:
-                    values["tags"] = _split(raw)
-            elif name == "verified":
-                if raw.lower() not in _TRUE | _FALSE:
-                    raise ValueError(f"verified must be true or false, not {raw!r}")
-                if raw:
-                    values["verified"] = raw.lower() in _TRUE
-            elif name == "account_manager":
-                if raw:
-                    if raw.lower() not in managers:
-                        raise ValueError(f"account_manager {raw!r} is no agent's email")
-                    values["account_manager_id"] = managers[raw.lower()]
-            elif raw:
-                values[name] = raw
+    async def _parse_ahead(
+        self, reader: Any, header: list[str], managers: dict[str, int]
+    ) -> AsyncIterator[list[ParsedRow | RowError]]:
+        """Parsed chunks in file order. A file of more than one chunk is parsed in worker
+        processes, each a chunk ahead of the writer; a small one here, with no process started."""
+        loop = asyncio.get_running_loop()
+        region = self.records.default_region
+        pending: deque[asyncio.Future[list[ParsedRow | RowError]]] = deque()
+        pool: ProcessPoolExecutor | None = None
         try:
-            valid = CustomerFields.model_validate(values)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            where = ".".join(str(p) for p in error["loc"])
-            raise ValueError(f"{where}: {error['msg']}") from None
-        idents: list[Identity] = []
-        for kind in IDENTITY_COLUMNS:
-            for raw in _split(record.get(kind) or ""):
-                try:
-                    ident = normalize(kind, raw, self.records.default_region)
-                except InvalidIdentity as exc:
-                    raise ValueError(str(exc)) from None
-                if ident in seen and seen[ident] != line:
-                    raise ValueError(f"{kind} {ident.value} is also on line {seen[ident]}")
-                idents.append(ident)
-        for ident in idents:
-            seen[ident] = line
-        raw_id = (record.get("id") or "").strip()
-        if raw_id and not raw_id.isdigit():
-            raise ValueError(f"id must be a customer number, not {raw_id!r}")
-        fields = valid.model_dump(mode="json", include=set(values))
-        return _Row(line, int(raw_id) if raw_id else None, fields, list(dict.fromkeys(idents)))
+            for chunk in _chunks(reader, self.batch):
+                if pool is None and len(chunk) == self.batch:
+                    pool = ProcessPoolExecutor(_WORKERS, mp_context=get_context("spawn"))
+                if pool is None:
+                    pending.append(loop.create_future())
+                    pending[-1].set_result(parse_chunk(header, chunk, region, managers))
+                else:
+                    pending.append(
+                        loop.run_in_executor(pool, parse_chunk, header, chunk, region, managers)
+                    )
+                if len(pending) > _WORKERS:
+                    yield await pending.popleft()
+            while pending:
+                yield await pending.popleft()
+        finally:
+            for future in pending:
+                future.cancel()
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
     async def _agent_emails(self) -> dict[str, int]:
         async with self.db.connect() as conn:
             rows = await conn.execute(select(agents.c.email, agents.c.id))
             return {email: agent_id for email, agent_id in rows if email}
 
-    async def _write(self, batch: list[_Row], report: ImportReport) -> None:
+    async def _write(self, batch: list[ParsedRow], report: ImportReport) -> None:
         try:
             async with self.db.begin() as conn:
                 created, updated, errors = await self._write_batch(conn, batch)
@@ -180,7 +184,7 @@ class CustomerCsv:
         report.errors.extend(errors)
 
     async def _write_batch(
-        self, conn: AsyncConnection, batch: list[_Row]
+        self, conn: AsyncConnection, batch: list[ParsedRow]
     ) -> tuple[int, int, list[tuple[int, str]]]:
         owners = await self._owners(conn, [i for row in batch for i in row.identities])
         ids = {row.customer_id for row in batch if row.customer_id is not None}
@@ -193,8 +197,8 @@ class CustomerCsv:
             )
             live = set(result.scalars())
         errors: list[tuple[int, str]] = []
-        new_rows: list[_Row] = []
-        updates: list[tuple[int, _Row]] = []
+        new_rows: list[ParsedRow] = []
+        updates: list[tuple[int, ParsedRow]] = []
         for row in batch:
             matched = {owners[i] for i in row.identities if i in owners}
             if row.customer_id is not None:

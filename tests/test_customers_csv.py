@@ -7,7 +7,7 @@ import pytest
 
 from contactcenter.agents import AgentDirectory, AgentFields
 from contactcenter.customers import CustomerRecords
-from contactcenter.customers_csv import CsvFormatError, CustomerCsv
+from contactcenter.customers_csv import BATCH, CsvFormatError, CustomerCsv
 
 GOOD_AND_BAD = """\
 name,tier,segment,tags,account_manager,verified,phone,email,external_crm
@@ -27,9 +27,11 @@ async def importer(db, records: CustomerRecords) -> CustomerCsv:
     return CustomerCsv(records)
 
 
+@pytest.mark.parametrize("batch", [BATCH, 2], ids=["in-process", "worker-processes"])
 async def test_import_reports_bad_rows_by_line_and_imports_the_good(
-    importer: CustomerCsv, records: CustomerRecords
+    importer: CustomerCsv, records: CustomerRecords, batch: int
 ) -> None:
+    importer = CustomerCsv(records, batch=batch)
     report = await importer.import_rows(io.StringIO(GOOD_AND_BAD))
     assert report.created == 2 and report.updated == 0
     lines = {line: message for line, message in report.errors}

@@ -178,7 +178,6 @@ customers = Table(
     _enum_check("tier", Tier),
     _enum_check("segment", Segment),
     _enum_check("lifecycle_stage", LifecycleStage),
-    Index(None, "name"),
 )
 
 identities = Table(

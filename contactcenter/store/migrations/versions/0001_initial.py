@@ -128,9 +128,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
     )
-    with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_customers_name"), ["name"], unique=False)
-
     op.create_table(
         "memberships",
         sa.Column("agent_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -590,9 +587,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_memberships_group_id"))
 
     op.drop_table("memberships")
-    with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_customers_name"))
-
     op.drop_table("customers")
     op.drop_table("groups")
     op.drop_table("agents")

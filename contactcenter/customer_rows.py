@@ -1,0 +1,102 @@
+"""Reading one CSV row of a customer (pure, no I/O): its fields and its normalised identities.
+
+Kept apart from the import so that worker processes can run it on chunks of a large file.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from pydantic import ValidationError
+
+from contactcenter.customers import CustomerFields
+from contactcenter.identities import Identity, InvalidIdentity, normalize
+from contactcenter.model import IdentityKind
+
+FIELD_COLUMNS = ["name", "organisation", "tier", "segment", "lifecycle_stage", "language", "tags",
+                 "account_manager", "verified"]  # fmt: skip
+IDENTITY_COLUMNS = [kind.value for kind in IdentityKind]
+COLUMNS = ["id", *FIELD_COLUMNS, *IDENTITY_COLUMNS]
+_TRUE = {"true", "yes", "1", "y"}
+_FALSE = {"false", "no", "0", "n", ""}
+
+
+# NamedTuples rather than dataclasses: they cross from worker processes by pickle, where a
+# slotted dataclass costs more than parsing the row did.
+class ParsedRow(NamedTuple):
+    line: int
+    customer_id: int | None
+    fields: dict[str, Any]
+    identities: list[Identity]
+
+
+class RowError(NamedTuple):
+    line: int
+    message: str
+
+
+def split_values(value: str) -> list[str]:
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+def parse_chunk(
+    header: list[str],
+    chunk: list[tuple[int, list[str]]],
+    region: str,
+    managers: dict[str, int],
+) -> list[ParsedRow | RowError]:
+    """Each (line number, values) read, in order; a bad one becomes a RowError naming why."""
+    parsed: list[ParsedRow | RowError] = []
+    width = len(header)
+    for line, values in chunk:
+        try:
+            if len(values) > width:
+                raise ValueError(f"{len(values)} values but {width} columns")
+            parsed.append(
+                parse_row(line, dict(zip(header, values, strict=False)), region, managers)
+            )
+        except ValueError as exc:
+            parsed.append(RowError(line, str(exc)))
+    return parsed
+
+
+def parse_row(
+    line: int, record: dict[str, Any], region: str, managers: dict[str, int]
+) -> ParsedRow:
+    """One row's customer fields (only those given) and identities; ValueError if bad."""
+    values: dict[str, Any] = {}
+    for name in FIELD_COLUMNS:
+        raw = (record.get(name) or "").strip()
+        if name == "tags":
+            if raw:
+                values["tags"] = split_values(raw)
+        elif name == "verified":
+            if raw.lower() not in _TRUE | _FALSE:
+                raise ValueError(f"verified must be true or false, not {raw!r}")
+            if raw:
+                values["verified"] = raw.lower() in _TRUE
+        elif name == "account_manager":
+            if raw:
+                if raw.lower() not in managers:
+                    raise ValueError(f"account_manager {raw!r} is no agent's email")
+                values["account_manager_id"] = managers[raw.lower()]
+        elif raw:
+            values[name] = raw
+    try:
+        valid = CustomerFields.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(p) for p in error["loc"])
+        raise ValueError(f"{where}: {error['msg']}") from None
+    idents: list[Identity] = []
+    for kind in IDENTITY_COLUMNS:
+        for raw in split_values(record.get(kind) or ""):
+            try:
+                idents.append(normalize(kind, raw, region))
+            except InvalidIdentity as exc:
+                raise ValueError(str(exc)) from None
+    raw_id = (record.get("id") or "").strip()
+    if raw_id and not raw_id.isdigit():
+        raise ValueError(f"id must be a customer number, not {raw_id!r}")
+    fields = {name: getattr(getattr(valid, name), "value", getattr(valid, name)) for name in values}
+    return ParsedRow(line, int(raw_id) if raw_id else None, fields, list(dict.fromkeys(idents)))
