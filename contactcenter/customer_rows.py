@@ -17,6 +17,7 @@ FIELD_COLUMNS = ["name", "organisation", "tier", "segment", "lifecycle_stage", "
                  "account_manager", "verified"]  # fmt: skip
 IDENTITY_COLUMNS = [kind.value for kind in IdentityKind]
 COLUMNS = ["id", *FIELD_COLUMNS, *IDENTITY_COLUMNS]
+_KINDS = {kind.value: kind for kind in IdentityKind}
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n", ""}
 
@@ -61,26 +62,37 @@ def parse_chunk(
 
 
 def parse_row(
-    line: int, record: dict[str, Any], region: str, managers: dict[str, int]
+    line: int, record: dict[str, str], region: str, managers: dict[str, int]
 ) -> ParsedRow:
     """One row's customer fields (only those given) and identities; ValueError if bad."""
     values: dict[str, Any] = {}
-    for name in FIELD_COLUMNS:
-        raw = (record.get(name) or "").strip()
-        if name == "tags":
-            if raw:
-                values["tags"] = split_values(raw)
+    idents: list[Identity] = []
+    customer_id: int | None = None
+    for name, cell in record.items():
+        raw = cell.strip()
+        if not raw:
+            continue
+        if name in _KINDS:
+            for part in split_values(raw):
+                try:
+                    idents.append(normalize(_KINDS[name], part, region))
+                except InvalidIdentity as exc:
+                    raise ValueError(str(exc)) from None
+        elif name == "tags":
+            values["tags"] = split_values(raw)
         elif name == "verified":
             if raw.lower() not in _TRUE | _FALSE:
                 raise ValueError(f"verified must be true or false, not {raw!r}")
-            if raw:
-                values["verified"] = raw.lower() in _TRUE
+            values["verified"] = raw.lower() in _TRUE
         elif name == "account_manager":
-            if raw:
-                if raw.lower() not in managers:
-                    raise ValueError(f"account_manager {raw!r} is no agent's email")
-                values["account_manager_id"] = managers[raw.lower()]
-        elif raw:
+            if raw.lower() not in managers:
+                raise ValueError(f"account_manager {raw!r} is no agent's email")
+            values["account_manager_id"] = managers[raw.lower()]
+        elif name == "id":
+            if not raw.isdigit():
+                raise ValueError(f"id must be a customer number, not {raw!r}")
+            customer_id = int(raw)
+        else:
             values[name] = raw
     try:
         valid = CustomerFields.model_validate(values)
@@ -88,15 +100,5 @@ def parse_row(
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"])
         raise ValueError(f"{where}: {error['msg']}") from None
-    idents: list[Identity] = []
-    for kind in IDENTITY_COLUMNS:
-        for raw in split_values(record.get(kind) or ""):
-            try:
-                idents.append(normalize(kind, raw, region))
-            except InvalidIdentity as exc:
-                raise ValueError(str(exc)) from None
-    raw_id = (record.get("id") or "").strip()
-    if raw_id and not raw_id.isdigit():
-        raise ValueError(f"id must be a customer number, not {raw_id!r}")
     fields = {name: getattr(getattr(valid, name), "value", getattr(valid, name)) for name in values}
-    return ParsedRow(line, int(raw_id) if raw_id else None, fields, list(dict.fromkeys(idents)))
+    return ParsedRow(line, customer_id, fields, list(dict.fromkeys(idents)))

@@ -45,6 +45,10 @@ from contactcenter.store.tables import agents, customers, identities
 
 BATCH = 2000
 _WORKERS = max(1, min(4, (os.cpu_count() or 2) - 1))
+# Chunks parsed ahead of the writer: enough that no worker waits for it (memory: a few chunks).
+_AHEAD = _WORKERS + 2
+_DEFAULTS = list(CustomerFields().model_dump(mode="json").items())
+_CUSTOMER_COLUMNS = [name for name, _ in _DEFAULTS] + ["created_at", "updated_at"]
 _PG_OWNERS = text(
     "SELECT v.value, (SELECT i.customer_id FROM identities i"
     " WHERE i.kind = :kind AND i.value = v.value)"
@@ -135,7 +139,7 @@ class CustomerCsv:
         self, reader: Any, header: list[str], managers: dict[str, int]
     ) -> AsyncIterator[list[ParsedRow | RowError]]:
         """Parsed chunks in file order. A file of more than one chunk is parsed in worker
-        processes, each a chunk ahead of the writer; a small one here, with no process started."""
+        processes, ahead of the writer; a small one here, with no process started."""
         loop = asyncio.get_running_loop()
         region = self.records.default_region
         pending: deque[asyncio.Future[list[ParsedRow | RowError]]] = deque()
@@ -151,7 +155,7 @@ class CustomerCsv:
                     pending.append(
                         loop.run_in_executor(pool, parse_chunk, header, chunk, region, managers)
                     )
-                if len(pending) > _WORKERS:
+                if len(pending) > _AHEAD:
                     yield await pending.popleft()
             while pending:
                 yield await pending.popleft()
@@ -186,6 +190,15 @@ class CustomerCsv:
     async def _write_batch(
         self, conn: AsyncConnection, batch: list[ParsedRow]
     ) -> tuple[int, int, list[tuple[int, str]]]:
+        """Store one batch: optimistically as all new customers, which a fresh import is; if
+        the unique index says some identities exist, match each row to its owner instead."""
+        if all(row.customer_id is None for row in batch):
+            try:
+                async with conn.begin_nested():
+                    await self._store(conn, batch, [], {})
+                return len(batch), 0, []
+            except IntegrityError:
+                pass
         owners = await self._owners(conn, [i for row in batch for i in row.identities])
         ids = {row.customer_id for row in batch if row.customer_id is not None}
         live: set[int] = set()
@@ -216,12 +229,23 @@ class CustomerCsv:
                 updates.append((matched.pop(), row))
             else:
                 new_rows.append(row)
+        await self._store(conn, new_rows, updates, owners)
+        return len(new_rows), len(updates), errors
+
+    async def _store(
+        self,
+        conn: AsyncConnection,
+        new_rows: list[ParsedRow],
+        updates: list[tuple[int, ParsedRow]],
+        owners: dict[Identity, int],
+    ) -> None:
+        """Insert the new customers, update the matched ones, add identities not yet owned."""
         at = now()
-        defaults = CustomerFields().model_dump(mode="json")
         new_ids = await insert_rows(
             conn,
             customers,
-            [defaults | row.fields | {"created_at": at, "updated_at": at} for row in new_rows],
+            _CUSTOMER_COLUMNS,
+            [(*[row.fields.get(c, d) for c, d in _DEFAULTS], at, at) for row in new_rows],
             return_ids=True,
         )
         pairs = list(zip(new_ids, new_rows, strict=True)) + updates
@@ -232,15 +256,17 @@ class CustomerCsv:
                     .where(customers.c.id == customer_id)
                     .values(**row.fields, updated_at=at)
                 )
-        fresh = [
-            {"customer_id": customer_id, "kind": i.kind.value, "value": i.value,
-             "verified": bool(row.fields.get("verified")), "created_at": at}
-            for customer_id, row in pairs
-            for i in row.identities
-            if i not in owners
-        ]  # fmt: skip
-        await insert_rows(conn, identities, fresh)
-        return len(new_rows), len(updates), errors
+        await insert_rows(
+            conn,
+            identities,
+            ["customer_id", "kind", "value", "verified", "created_at"],
+            [
+                (customer_id, kind.value, value, row.fields.get("verified", False), at)
+                for customer_id, row in pairs
+                for kind, value in row.identities
+                if (kind, value) not in owners
+            ],
+        )
 
     async def _owners(self, conn: AsyncConnection, idents: list[Identity]) -> dict[Identity, int]:
         """Who owns each of `idents` already, looked up in the unique (kind, value) index."""

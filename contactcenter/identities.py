@@ -19,6 +19,8 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 _EMAIL = re.compile(rf"^[^@\s<>()\[\],;:\"]+@{_LABEL}(?:\.{_LABEL})+$")
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,200}$")
 _MAX_EMAIL = 254
+_LAYOUT = str.maketrans("", "", " ()-.\u00a0")
+_PLAIN_NUMBER = re.compile(r"^\+?[0-9]{2,20}$")
 
 
 class InvalidIdentity(ValueError):
@@ -44,6 +46,11 @@ def normalize_phone(raw: str, default_region: str, kind: IdentityKind = Identity
     if len(text) > 40:
         raise InvalidIdentity(kind, f"{kind} number is too long")
     region = default_region.upper()
+    # Spaces, brackets, dashes and dots are only layout; without them phonenumbers reads a plain
+    # number faster. Anything else (letters, an extension) goes to it as written.
+    compact = text.translate(_LAYOUT)
+    if _PLAIN_NUMBER.match(compact):
+        text = compact
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:

@@ -59,3 +59,25 @@ def test_normalising_is_idempotent(n: int) -> None:
     except InvalidIdentity:
         return
     assert normalize("phone", first.value) == first
+
+
+def test_e164_written_directly_matches_phonenumbers_own_formatting() -> None:
+    import phonenumbers
+
+    checked = 0
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            expected = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            international = phonenumbers.format_number(
+                example, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+            assert normalize("phone", international, region).value == expected, region
+            checked += 1
+    assert checked > 300
+
+
+def test_extensions_and_letters_are_left_to_phonenumbers() -> None:
+    assert normalize("phone", "1-800-FLOWERS").value == "+18003569377"

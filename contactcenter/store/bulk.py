@@ -1,6 +1,7 @@
 """Bulk inserts for imports: PostgreSQL's COPY where available, multi-row INSERT elsewhere.
 
-Both run inside the caller's transaction, so a batch is written whole or not at all.
+Both run inside the caller's transaction, so a batch is written whole or not at all. Rows come as
+tuples in the order of `columns`, the cheapest form to build for a hundred thousand rows.
 """
 
 from __future__ import annotations
@@ -8,36 +9,52 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import asyncpg
 from sqlalchemy import JSON, Table, insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
 async def insert_rows(
-    conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], *, return_ids: bool = False
+    conn: AsyncConnection,
+    table: Table,
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    return_ids: bool = False,
 ) -> list[int]:
-    """Insert `rows` (all with the same keys) and, if asked, return their new ids in order."""
+    """Insert `rows` and, if asked, return their new ids in the same order."""
     if not rows:
         return []
     if conn.dialect.name == "postgresql":
-        return await _copy(conn, table, rows, return_ids)
+        return await _copy(conn, table, columns, rows, return_ids)
+    dicts = [dict(zip(columns, row, strict=True)) for row in rows]
     if return_ids:
         result = await conn.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), dicts
         )
         return list(result.scalars())
-    await conn.execute(insert(table), rows)
+    await conn.execute(insert(table), dicts)
     return []
 
 
 async def _copy(
-    conn: AsyncConnection, table: Table, rows: list[dict[str, Any]], return_ids: bool
+    conn: AsyncConnection,
+    table: Table,
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    return_ids: bool,
 ) -> list[int]:
     raw = await conn.get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
     # COPY runs on the same asyncpg connection, inside the transaction SQLAlchemy began.
-    columns = list(rows[0])
-    json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    json_at = [n for n, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+    if json_at:
+        rows = [list(row) for row in rows]  # type: ignore[misc]
+        for row in rows:
+            for n in json_at:
+                row[n] = json.dumps(row[n])  # type: ignore[index]
     ids: list[int] = []
     if return_ids:
         ids = [
@@ -48,11 +65,11 @@ async def _copy(
                 len(rows),
             )
         ]
-    records = [
-        tuple(json.dumps(row[c]) if c in json_columns else row[c] for c in columns) for row in rows
-    ]
-    if return_ids:
-        records = [(ident, *record) for ident, record in zip(ids, records, strict=True)]
+        rows = [(ident, *row) for ident, row in zip(ids, rows, strict=True)]
         columns = ["id", *columns]
-    await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    try:
+        await driver.copy_records_to_table(table.name, records=rows, columns=columns)
+    except asyncpg.IntegrityConstraintViolationError as exc:
+        # The same exception SQLAlchemy raises for an INSERT, so callers handle one kind.
+        raise IntegrityError(f"COPY {table.name}", None, exc) from exc
     return ids
