@@ -146,15 +146,19 @@ class CustomerCsv:
         pool: ProcessPoolExecutor | None = None
         try:
             for chunk in _chunks(reader, self.batch):
-                if pool is None and len(chunk) == self.batch:
-                    pool = ProcessPoolExecutor(_WORKERS, mp_context=get_context("spawn"))
-                if pool is None:
-                    pending.append(loop.create_future())
-                    pending[-1].set_result(parse_chunk(header, chunk, region, managers))
-                else:
+                if pool is not None:
                     pending.append(
                         loop.run_in_executor(pool, parse_chunk, header, chunk, region, managers)
                     )
+                else:
+                    if len(chunk) == self.batch:
+                        # A large file: start the workers now (an empty chunk makes them import
+                        # the parser) and parse this first chunk here while they start.
+                        pool = ProcessPoolExecutor(_WORKERS, mp_context=get_context("spawn"))
+                        for _ in range(_WORKERS):
+                            pool.submit(parse_chunk, header, [], region, managers)
+                    pending.append(loop.create_future())
+                    pending[-1].set_result(parse_chunk(header, chunk, region, managers))
                 if len(pending) > _AHEAD:
                     yield await pending.popleft()
             while pending:
