@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import Row, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,7 +22,6 @@ from contactcenter.clock import now
 from contactcenter.errors import Conflict, Invalid, Merged, NotFound
 from contactcenter.identities import Identity, InvalidIdentity, candidates, normalize
 from contactcenter.model import (
-    TIER_RANK,
     Customer,
     IdentityKind,
     IdentityRecord,
@@ -31,7 +30,7 @@ from contactcenter.model import (
     Tier,
 )
 from contactcenter.store.db import Database
-from contactcenter.store.tables import agents, customer_events, customers, identities, interactions
+from contactcenter.store.tables import agents, customers, identities, interactions
 from contactcenter.store.tables import notes as notes_table
 
 log = structlog.get_logger(__name__)
@@ -76,13 +75,6 @@ class Resolution:
     customer: Customer
     created: bool
     identity: Identity
-
-
-@dataclass(frozen=True, slots=True)
-class MergeResult:
-    survivor: Customer
-    merged_id: int
-    moved: dict[str, int]
 
 
 def _customer(row: Row[Any], idents: Sequence[IdentityRecord] = ()) -> Customer:
@@ -327,67 +319,6 @@ class CustomerRecords:
                 )
             ).scalar_one()
 
-    async def merge(self, survivor_id: int, merged_id: int) -> MergeResult:
-        """Move everything of `merged_id` to `survivor_id` in one transaction.
-
-        The survivor keeps its own non-empty fields, takes the other's where its own are empty,
-        the higher of the two tiers and the union of the tags. The merged id answers from then
-        on with a redirect to the survivor. Two customers with different CRM ids are refused.
-        """
-        if survivor_id == merged_id:
-            raise Invalid("a customer cannot be merged into itself", "merge_id")
-        async with self.db.begin() as conn:
-            rows = {}
-            for cid, field in sorted([(survivor_id, "id"), (merged_id, "merge_id")]):
-                stmt = select(customers).where(customers.c.id == cid)
-                if not self.db.is_sqlite:
-                    stmt = stmt.with_for_update()
-                row = (await conn.execute(stmt)).one_or_none()
-                if row is None:
-                    raise NotFound("customer", cid, field)
-                if row.merged_into_id is not None:
-                    raise Conflict(
-                        f"customer {cid} was already merged into {row.merged_into_id}", field
-                    )
-                rows[cid] = row
-            keep, gone = rows[survivor_id], rows[merged_id]
-            await self._check_crm_ids(conn, survivor_id, merged_id)
-            moved = {}
-            for table in (identities, interactions, notes_table, customer_events):
-                result = await conn.execute(
-                    update(table)
-                    .where(table.c.customer_id == merged_id)
-                    .values(customer_id=survivor_id)
-                )
-                moved[table.name] = result.rowcount
-            await conn.execute(
-                update(customers)
-                .where(customers.c.merged_into_id == merged_id)
-                .values(merged_into_id=survivor_id)
-            )
-            at = now()
-            await conn.execute(
-                update(customers)
-                .where(customers.c.id == merged_id)
-                .values(merged_into_id=survivor_id, updated_at=at)
-            )
-            await conn.execute(
-                update(customers)
-                .where(customers.c.id == survivor_id)
-                .values(**_merged_fields(keep, gone), updated_at=at)
-            )
-            await conn.execute(
-                insert(customer_events).values(
-                    customer_id=survivor_id,
-                    type="customer.merged",
-                    data={"merged_id": merged_id, "merged_name": gone.name, "moved": moved},
-                    at=at,
-                )
-            )
-            survivor = await self.get(survivor_id, conn)
-        log.info("customer.merged", customer_id=survivor_id, merged_id=merged_id, moved=moved)
-        return MergeResult(survivor, merged_id, moved)
-
     # -- helpers ---------------------------------------------------------------------------
 
     async def _insert_identity(
@@ -426,42 +357,6 @@ class CustomerRecords:
         ).scalar_one_or_none()
         if found is None:
             raise NotFound("agent", agent_id, "account_manager_id")
-
-    async def _check_crm_ids(self, conn: AsyncConnection, a: int, b: int) -> None:
-        result = await conn.execute(
-            select(identities.c.customer_id, identities.c.value).where(
-                and_(
-                    identities.c.customer_id.in_([a, b]),
-                    identities.c.kind == IdentityKind.EXTERNAL_CRM.value,
-                )
-            )
-        )
-        crm: dict[int, set[str]] = {a: set(), b: set()}
-        for customer_id, value in result:
-            crm[customer_id].add(value)
-        if crm[a] and crm[b] and crm[a] != crm[b]:
-            raise Conflict(
-                f"customers {a} and {b} have different CRM ids "
-                f"({', '.join(sorted(crm[a]))} / {', '.join(sorted(crm[b]))}); not merged",
-                "merge_id",
-            )
-
-
-def _merged_fields(keep: Row[Any], gone: Row[Any]) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    for name in ("name", "organisation", "segment", "lifecycle_stage", "language"):
-        if not getattr(keep, name) and getattr(gone, name):
-            fields[name] = getattr(gone, name)
-    if keep.account_manager_id is None and gone.account_manager_id is not None:
-        fields["account_manager_id"] = gone.account_manager_id
-    if TIER_RANK[Tier(gone.tier)] > TIER_RANK[Tier(keep.tier)]:
-        fields["tier"] = gone.tier
-    tags = list(dict.fromkeys([*(keep.tags or []), *(gone.tags or [])]))
-    if tags != list(keep.tags or []):
-        fields["tags"] = tags
-    if gone.verified and not keep.verified:
-        fields["verified"] = True
-    return fields
 
 
 def _escape_like(text: str) -> str:

@@ -39,6 +39,19 @@ _ANSWERED = {InteractionStatus.ACTIVE}
 _ENDED = {InteractionStatus.CLOSED, InteractionStatus.ABANDONED, InteractionStatus.SELF_SERVED}
 
 
+# What an interaction's detail lists hold, and which columns of each.
+_DETAILS = (
+    ("messages", messages, ("id", "direction", "author", "agent_id", "body", "created_at")),
+    ("attachments", attachments,
+     ("id", "message_id", "filename", "content_type", "size", "sha256")),
+    ("events", interaction_events, ("type", "from_status", "to_status", "data", "at")),
+)  # fmt: skip
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
 @dataclass(frozen=True, slots=True)
 class InteractionFilter:
     """What `InteractionRecords.list` narrows by; every field optional."""
@@ -336,51 +349,17 @@ class InteractionRecords:
         """Interactions as JSON with their messages, attachments and events: three queries."""
         ids = [row.id for row in rows]
         details: dict[int, dict[str, list[dict[str, Any]]]] = {
-            i: {"messages": [], "attachments": [], "events": []} for i in ids
+            i: {key: [] for key, _, _ in _DETAILS} for i in ids
         }
         if ids:
-            for m in await conn.execute(
-                select(messages).where(messages.c.interaction_id.in_(ids)).order_by(messages.c.id)
-            ):
-                details[m.interaction_id]["messages"].append(
-                    {
-                        "id": m.id,
-                        "direction": m.direction,
-                        "author": m.author,
-                        "agent_id": m.agent_id,
-                        "body": m.body,
-                        "created_at": iso(m.created_at),
-                    }
+            for key, table, columns in _DETAILS:
+                result = await conn.execute(
+                    select(table).where(table.c.interaction_id.in_(ids)).order_by(table.c.id)
                 )
-            for a in await conn.execute(
-                select(attachments)
-                .where(attachments.c.interaction_id.in_(ids))
-                .order_by(attachments.c.id)
-            ):
-                details[a.interaction_id]["attachments"].append(
-                    {
-                        "id": a.id,
-                        "message_id": a.message_id,
-                        "filename": a.filename,
-                        "content_type": a.content_type,
-                        "size": a.size,
-                        "sha256": a.sha256,
-                    }
-                )
-            for e in await conn.execute(
-                select(interaction_events)
-                .where(interaction_events.c.interaction_id.in_(ids))
-                .order_by(interaction_events.c.id)
-            ):
-                details[e.interaction_id]["events"].append(
-                    {
-                        "type": e.type,
-                        "from_status": e.from_status,
-                        "to_status": e.to_status,
-                        "data": e.data,
-                        "at": iso(e.at),
-                    }
-                )
+                for row in result:
+                    details[row.interaction_id][key].append(
+                        {c: _jsonable(getattr(row, c)) for c in columns}
+                    )
         return [interaction_json(row) | details[row.id] for row in rows]
 
     async def _row(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contactcenter.customer_merge import merge_customers
 from contactcenter.customers import CustomerFields
 from contactcenter.model import Customer, IdentityKind, Role, Segment, Tier
 from contactcenter.web.endpoints import Call, RouteTable, parse_patch, read_json_bytes
@@ -152,9 +153,11 @@ async def add_identity(call: Call) -> web.Response:
     role=Role.SUPERVISOR, body=MergeIn,
     responses={200: "Merged", 409: "Different CRM ids, or already merged"},
 )  # fmt: skip
-async def merge_customers(call: Call) -> web.Response:
+async def merge_customer(call: Call) -> web.Response:
     body: MergeIn = call.body
-    result = await call.services.customers.merge(call.path_id("customer_id"), body.merge_id)
+    result = await merge_customers(
+        call.services.customers, call.path_id("customer_id"), body.merge_id
+    )
     return web.json_response(
         {"customer": customer_json(result.survivor), "merged_id": result.merged_id,
          "moved": result.moved}
