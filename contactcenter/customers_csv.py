@@ -20,7 +20,7 @@ import os
 from collections import deque
 from collections.abc import AsyncIterator, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import aclosing
+from contextlib import aclosing, suppress
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import Any
@@ -197,12 +197,11 @@ class CustomerCsv:
         """Store one batch: optimistically as all new customers, which a fresh import is; if
         the unique index says some identities exist, match each row to its owner instead."""
         if all(row.customer_id is None for row in batch):
-            try:
+            # A unique violation rolls back to the savepoint and falls through to matching.
+            with suppress(IntegrityError):
                 async with conn.begin_nested():
                     await self._store(conn, batch, [], {})
                 return len(batch), 0, []
-            except IntegrityError:
-                pass
         owners = await self._owners(conn, [i for row in batch for i in row.identities])
         ids = {row.customer_id for row in batch if row.customer_id is not None}
         live: set[int] = set()
