@@ -1,0 +1,307 @@
+"""The routing policy: a YAML file, validated on load with errors naming file, line and field.
+
+    aging: {points_per_minute: 1}
+    offers: {timeout_seconds: {voice: 20, chat: 30, email: 120, fax: 120}, missed_before_away: 2}
+    wrap_up_seconds: {voice: 30, chat: 10, email: 0, fax: 0}
+    groups: [key-accounts, senior, general]
+    tiers:
+      key_account: {priority: 100, sla: {voice: {percent: 90, seconds: 20}, email: {seconds: 3600}}}
+    rules:
+      - name: key accounts
+        match: {tier: key_account}
+        targets:
+          - {agent: account_manager, timeout: 30}
+          - {group: key-accounts, min_level: 2, skills: [enterprise], timeout: 60}
+          - {group: senior}
+
+A rule matches when every key of `match` holds one of the listed values (`tier`, `segment`,
+`channel`, `language`, `topic` or any other interaction attribute); the first matching rule routes
+the interaction. The last rule must match everything (no `match`), so nothing goes unrouted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from routing.types import CHANNELS, LIVE_CHANNELS, Target, WorkItem
+
+
+class PolicyError(ValueError):
+    """A policy that cannot be used; str() is `file:line: field: what is wrong`."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlaTarget:
+    """Live channels: `percent` answered within `seconds`; email and fax: first response."""
+
+    seconds: float
+    percent: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TierPolicy:
+    priority: float
+    sla: dict[str, SlaTarget]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    match: dict[str, frozenset[str]]
+    targets: tuple[Target, ...]
+
+    def matches(self, item: WorkItem) -> bool:
+        for key, allowed in self.match.items():
+            if key == "tier":
+                value: Any = item.tier
+            elif key == "channel":
+                value = item.channel
+            else:
+                value = item.attributes.get(key)
+            if value is None or str(value) not in allowed:
+                return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    groups: frozenset[str]
+    tiers: dict[str, TierPolicy]
+    rules: tuple[Rule, ...]
+    aging_per_second: float
+    offer_timeout: dict[str, float]
+    missed_before_away: int
+    wrap_up: dict[str, float]
+
+    def rule_for(self, item: WorkItem) -> Rule:
+        for rule in self.rules:
+            if rule.matches(item):
+                return rule
+        raise AssertionError("validated policies end with a catch-all rule")
+
+    def priority(self, tier: str) -> float:
+        found = self.tiers.get(tier)
+        return found.priority if found else 0.0
+
+    def sla(self, tier: str, channel: str) -> SlaTarget | None:
+        found = self.tiers.get(tier)
+        return found.sla.get(channel) if found else None
+
+
+DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
+
+
+def load_policy(path: Path | str = DEFAULT_POLICY) -> Policy:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot be read: {exc.strerror}") from None
+    return parse_policy(text, str(path))
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise PolicyError(
+            f"{source}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"
+        ) from None
+    if root is None:
+        raise PolicyError(f"{source}: the policy is empty")
+    return _Reader(source).policy(root)
+
+
+class _Reader:
+    """Walks the YAML node tree, so that every error can name the line it is about."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, node: Node, path: str, message: str) -> PolicyError:
+        return PolicyError(f"{self.source}:{node.start_mark.line + 1}: {path}: {message}")
+
+    def mapping(self, node: Node, path: str, allowed: set[str]) -> dict[str, Node]:
+        if not isinstance(node, MappingNode):
+            raise self.fail(node, path, "must be a mapping of keys to values")
+        found: dict[str, Node] = {}
+        for key, value in node.value:
+            name = self.scalar(key, path)
+            if name in found:
+                raise self.fail(key, f"{path}.{name}", "is given twice")
+            if allowed and name not in allowed:
+                known = ", ".join(sorted(allowed))
+                raise self.fail(key, f"{path}.{name}", f"unknown field; known: {known}")
+            found[name] = value
+        return found
+
+    def sequence(self, node: Node, path: str) -> list[Node]:
+        if not isinstance(node, SequenceNode):
+            raise self.fail(node, path, "must be a list")
+        return list(node.value)
+
+    def scalar(self, node: Node, path: str) -> str:
+        if not isinstance(node, ScalarNode):
+            raise self.fail(node, path, "must be a single value")
+        return str(node.value)
+
+    def number(self, node: Node, path: str, low: float = 0, high: float | None = None) -> float:
+        text = self.scalar(node, path)
+        try:
+            value = float(text)
+        except ValueError:
+            raise self.fail(node, path, f"must be a number, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+            raise self.fail(node, path, f"must be {bound}, not {text}")
+        return value
+
+    def strings(self, node: Node, path: str) -> list[str]:
+        if isinstance(node, ScalarNode):
+            return [self.scalar(node, path)]
+        return [self.scalar(n, f"{path}[{i}]") for i, n in enumerate(self.sequence(node, path))]
+
+    def per_channel(self, node: Node, path: str, high: float | None = None) -> dict[str, float]:
+        fields = self.mapping(node, path, set(CHANNELS))
+        return {ch: self.number(v, f"{path}.{ch}", 0, high) for ch, v in fields.items()}
+
+    # -- the sections --------------------------------------------------------------------------
+
+    def policy(self, root: Node) -> Policy:
+        top = self.mapping(
+            root, "policy", {"aging", "offers", "wrap_up_seconds", "groups", "tiers", "rules"}
+        )
+        for required in ("groups", "tiers", "rules"):
+            if required not in top:
+                raise self.fail(root, "policy", f"{required} is required")
+        groups = self.strings(top["groups"], "groups")
+        if len(set(groups)) != len(groups):
+            raise self.fail(top["groups"], "groups", "a group is listed twice")
+        aging = 1.0 / 60
+        if "aging" in top:
+            fields = self.mapping(top["aging"], "aging", {"points_per_minute"})
+            if "points_per_minute" in fields:
+                aging = self.number(fields["points_per_minute"], "aging.points_per_minute") / 60
+        offer_timeout = {"voice": 20.0, "chat": 30.0, "email": 120.0, "fax": 120.0}
+        missed = 2
+        if "offers" in top:
+            fields = self.mapping(
+                top["offers"], "offers", {"timeout_seconds", "missed_before_away"}
+            )
+            if "timeout_seconds" in fields:
+                given = self.per_channel(fields["timeout_seconds"], "offers.timeout_seconds")
+                if any(v <= 0 for v in given.values()):
+                    raise self.fail(fields["timeout_seconds"], "offers.timeout_seconds",
+                                    "every timeout must be more than 0")  # fmt: skip
+                offer_timeout |= given
+            if "missed_before_away" in fields:
+                missed = int(self.number(fields["missed_before_away"],
+                                         "offers.missed_before_away", 1, 100))  # fmt: skip
+        wrap_up = {"voice": 0.0, "chat": 0.0, "email": 0.0, "fax": 0.0}
+        if "wrap_up_seconds" in top:
+            wrap_up |= self.per_channel(top["wrap_up_seconds"], "wrap_up_seconds", 3600)
+        tiers = self.tiers(top["tiers"])
+        rules = self.rules(top["rules"], set(groups))
+        return Policy(frozenset(groups), tiers, rules, aging, offer_timeout, missed, wrap_up)
+
+    def tiers(self, node: Node) -> dict[str, TierPolicy]:
+        tiers: dict[str, TierPolicy] = {}
+        for name, value in self.mapping(node, "tiers", set()).items():
+            path = f"tiers.{name}"
+            fields = self.mapping(value, path, {"priority", "sla"})
+            if "priority" not in fields:
+                raise self.fail(value, path, "priority is required")
+            priority = self.number(fields["priority"], f"{path}.priority", -1e6, 1e6)
+            sla: dict[str, SlaTarget] = {}
+            if "sla" in fields:
+                for channel, target in self.mapping(fields["sla"], f"{path}.sla",
+                                                     set(CHANNELS)).items():  # fmt: skip
+                    spath = f"{path}.sla.{channel}"
+                    allowed = {"percent", "seconds"} if channel in LIVE_CHANNELS else {"seconds"}
+                    parts = self.mapping(target, spath, allowed)
+                    if "seconds" not in parts:
+                        raise self.fail(target, spath, "seconds is required")
+                    seconds = self.number(parts["seconds"], f"{spath}.seconds", 1)
+                    percent = None
+                    if channel in LIVE_CHANNELS:
+                        if "percent" not in parts:
+                            raise self.fail(target, spath, "percent is required for live channels")
+                        percent = self.number(parts["percent"], f"{spath}.percent", 1, 100)
+                    sla[channel] = SlaTarget(seconds, percent)
+            tiers[name] = TierPolicy(priority, sla)
+        if not tiers:
+            raise self.fail(node, "tiers", "at least one tier is required")
+        return tiers
+
+    def rules(self, node: Node, groups: set[str]) -> tuple[Rule, ...]:
+        items = self.sequence(node, "rules")
+        if not items:
+            raise self.fail(node, "rules", "at least one rule is required")
+        rules = []
+        for n, rule_node in enumerate(items):
+            path = f"rules[{n}]"
+            fields = self.mapping(rule_node, path, {"name", "match", "targets"})
+            name = self.scalar(fields["name"], f"{path}.name") if "name" in fields else path
+            match: dict[str, frozenset[str]] = {}
+            if "match" in fields:
+                for key, value in self.mapping(fields["match"], f"{path}.match", set()).items():
+                    match[key] = frozenset(self.strings(value, f"{path}.match.{key}"))
+            if "targets" not in fields:
+                raise self.fail(rule_node, path, "targets is required")
+            targets = self.targets(fields["targets"], f"{path}.targets", groups)
+            rules.append(Rule(name, match, targets))
+        if rules[-1].match:
+            raise self.fail(items[-1], f"rules[{len(items) - 1}]",
+                            "the last rule must have no match, so that every interaction "
+                            "is routed somewhere")  # fmt: skip
+        return tuple(rules)
+
+    def targets(self, node: Node, path: str, groups: set[str]) -> tuple[Target, ...]:
+        items = self.sequence(node, path)
+        if not items:
+            raise self.fail(node, path, "at least one target is required")
+        targets = []
+        for n, target_node in enumerate(items):
+            tpath = f"{path}[{n}]"
+            fields = self.mapping(target_node, tpath,
+                                  {"agent", "group", "min_level", "skills", "timeout"})  # fmt: skip
+            if ("agent" in fields) == ("group" in fields):
+                raise self.fail(target_node, tpath, "give either agent or group")
+            timeout = None
+            if "timeout" in fields:
+                timeout = self.number(fields["timeout"], f"{tpath}.timeout", 1)
+            elif n < len(items) - 1:
+                raise self.fail(target_node, tpath,
+                                "timeout is required on every target but the last")  # fmt: skip
+            if "agent" in fields:
+                if "min_level" in fields or "skills" in fields:
+                    raise self.fail(target_node, tpath, "min_level and skills are for groups")
+                agent = self.scalar(fields["agent"], f"{tpath}.agent")
+                targets.append(Target(agent=agent, timeout=timeout))
+                continue
+            group = self.scalar(fields["group"], f"{tpath}.group")
+            if group not in groups:
+                known = ", ".join(sorted(groups))
+                raise self.fail(
+                    fields["group"], f"{tpath}.group", f"unknown group {group!r}; groups: {known}"
+                )
+            level = 0
+            if "min_level" in fields:
+                level = int(self.number(fields["min_level"], f"{tpath}.min_level", 0, 10))
+            skills = frozenset(self.strings(fields["skills"], f"{tpath}.skills")) if (
+                "skills" in fields) else frozenset()  # fmt: skip
+            targets.append(Target(group=group, min_level=level, skills=skills, timeout=timeout))
+        last = f"{path}[{len(items) - 1}]"
+        if targets[-1].timeout is not None:
+            raise self.fail(items[-1], last, "the last target waits for good: it takes no timeout")
+        if targets[-1].group is None:
+            raise self.fail(items[-1], last, "the last target must be a group, so that work "
+                            "without that agent still reaches someone")  # fmt: skip
+        return tuple(targets)
