@@ -1,0 +1,412 @@
+"""The routing engine: events in, decisions out; pure, deterministic, the clock passed in.
+
+Ordering. An item's effective priority is `tier priority + r * waited`. With one aging rate `r`
+for everyone that orders exactly as the constant `priority - r * queued_at`, which each heap keeps;
+so a key account comes first, and a transactional item that has waited long enough overtakes it.
+
+Matching. When work arrives (or widens to a new target), the eligible free agent with the least
+work and the longest time since their last assignment gets the offer. When an agent frees up, the
+best waiting item across every queue they may serve, on every channel they have room on, comes
+first. Overflow widens: after a target's timeout the next target is added, and the earlier ones
+stay eligible (an account manager who frees up still gets their key account).
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any
+
+from routing.policy import Policy
+from routing.state import Agent, Heaps, Item, ItemState, Spec, agent_spec, group_spec
+from routing.types import (
+    CHANNELS,
+    LIVE_CHANNELS,
+    Abandoned,
+    AgentPaused,
+    AgentSpec,
+    Decision,
+    Offer,
+    OfferExpired,
+    Overflowed,
+    Presence,
+    RoutingError,
+    SlaBreached,
+    SlaWarning,
+    Target,
+    WorkItem,
+    WrapUpEnded,
+)
+
+# How long a transfer to one agent waits for them before the item's own targets apply again.
+TRANSFER_TIMEOUT = 60.0
+
+
+class Engine:
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.items: dict[str, Item] = {}
+        self.agents: dict[str, Agent] = {}
+        self.heaps = Heaps()
+        self.timers: list[tuple[float, int, str, str, int]] = []
+        self.specs: set[Spec] = set()
+        for rule in policy.rules:
+            for target in rule.targets:
+                if target.group is not None:
+                    self.specs.add(group_spec(target))
+
+    # -- agents -------------------------------------------------------------------------------
+
+    def upsert_agent(self, spec: AgentSpec, now: float) -> list[Decision]:
+        """Add an agent or replace what is known of them (groups, skills, capacity)."""
+        agent = self.agents.get(spec.id)
+        if agent is None:
+            agent = self.agents[spec.id] = Agent(spec, last_assigned=now)
+        agent.spec = spec
+        agent.specs = [s for s in self.specs if agent.qualifies(s)] + [agent_spec(spec.id)]
+        out: list[Decision] = []
+        self._agent_changed(agent)
+        self._fill(agent, now, out)
+        return out
+
+    def remove_agent(self, agent_id: str, now: float) -> list[Decision]:
+        """The agent is gone: work offered to them goes back to the queue."""
+        agent = self._agent(agent_id)
+        out: list[Decision] = []
+        agent.presence = Presence.OFFLINE
+        agent.version += 1
+        del self.agents[agent_id]
+        for item in list(self.items.values()):
+            if item.agent == agent_id and item.state is ItemState.OFFERED:
+                self._requeue(item, now, out)
+        return out
+
+    def set_presence(self, agent_id: str, presence: Presence, now: float) -> list[Decision]:
+        agent = self._agent(agent_id)
+        if presence is Presence.AVAILABLE and agent.presence is not Presence.AVAILABLE:
+            agent.missed = 0
+        agent.presence = presence
+        out: list[Decision] = []
+        self._agent_changed(agent)
+        self._fill(agent, now, out)
+        return out
+
+    # -- work ---------------------------------------------------------------------------------
+
+    def enqueue(
+        self, work: WorkItem, now: float, *, step: int = 0, step_since: float | None = None
+    ) -> list[Decision]:
+        """Queue new work (or, on restart, work that waited before: pass its step and since)."""
+        if work.id in self.items:
+            raise RoutingError(f"item {work.id} is queued already")
+        if work.channel not in CHANNELS:
+            raise RoutingError(f"unknown channel {work.channel!r}")
+        rule = self.policy.rule_for(work)
+        item = Item(
+            spec=work,
+            key=self.policy.priority(work.tier) - self.policy.aging_per_second * work.queued_at,
+            specs=[self._resolve(t, work) for t in rule.targets],
+            timeouts=[t.timeout for t in rule.targets],
+            step=min(step, len(rule.targets) - 1),
+            step_since=now if step_since is None else step_since,
+        )
+        self.items[work.id] = item
+        out: list[Decision] = []
+        self._schedule_sla(item)
+        self._skip_empty_targets(item, out)
+        self._schedule_overflow(item)
+        self._wait(item, now, out)
+        return out
+
+    def accept(self, item_id: str, agent_id: str, now: float) -> list[Decision]:
+        item = self._offered_to(item_id, agent_id)
+        item.state = ItemState.ACTIVE
+        item.version += 1
+        if item.channel in LIVE_CHANNELS:
+            item.answered = True
+        self.agents[agent_id].missed = 0
+        return []
+
+    def reject(self, item_id: str, agent_id: str, now: float) -> list[Decision]:
+        """The agent declines: the item goes back at its place, and is not offered to them again."""
+        item = self._offered_to(item_id, agent_id)
+        out: list[Decision] = []
+        self._release(self.agents[agent_id], item.channel, now, out, refill=False)
+        self._requeue(item, now, out)
+        self._fill(self.agents[agent_id], now, out)
+        return out
+
+    def responded(self, item_id: str, now: float) -> list[Decision]:
+        """The first agent reply went out (email and fax: that ends the SLA clock)."""
+        self._item(item_id).answered = True
+        return []
+
+    def complete(self, item_id: str, now: float) -> list[Decision]:
+        """The agent is done; their slot is held for the channel's wrap-up time."""
+        item = self._item(item_id)
+        if item.state is not ItemState.ACTIVE or item.agent is None:
+            raise RoutingError(f"item {item_id} is {item.state}, not active")
+        out: list[Decision] = []
+        wrap = self.policy.wrap_up.get(item.channel, 0.0)
+        if wrap > 0:
+            item.state = ItemState.WRAP_UP
+            item.version += 1
+            self._timer(now + wrap, "wrap_up", item)
+            return out
+        del self.items[item_id]
+        self._release(self._agent(item.agent), item.channel, now, out)
+        return out
+
+    def transfer(self, item_id: str, target: Target, now: float) -> list[Decision]:
+        """Back to the queue at its place, for `target` first, then its own targets again."""
+        item = self._item(item_id)
+        if item.state is not ItemState.ACTIVE or item.agent is None:
+            raise RoutingError(
+                f"item {item_id} is {item.state}, not active; only active work moves"
+            )
+        out: list[Decision] = []
+        agent = self._agent(item.agent)
+        if target.group is not None:
+            spec = group_spec(target)
+            self._add_spec(spec)
+            specs: list[Spec | None] = [spec]
+            timeouts: list[float | None] = [None]
+        else:
+            assert target.agent is not None
+            specs = [agent_spec(target.agent)]  # a transfer names the agent itself
+            timeouts = [target.timeout or TRANSFER_TIMEOUT]
+            rule = self.policy.rule_for(item.spec)
+            specs += [self._resolve(t, item.spec) for t in rule.targets]
+            timeouts += [t.timeout for t in rule.targets]
+        item.specs, item.timeouts, item.step, item.step_since = specs, timeouts, 0, now
+        item.declined.clear()
+        self._release(agent, item.channel, now, out, refill=False)
+        self._skip_empty_targets(item, out)
+        self._schedule_overflow(item)
+        self._wait(item, now, out)
+        self._fill(agent, now, out)
+        return out
+
+    def abandon(self, item_id: str, now: float) -> list[Decision]:
+        """The customer left before an agent accepted."""
+        item = self._item(item_id)
+        if item.state not in (ItemState.WAITING, ItemState.OFFERED):
+            raise RoutingError(f"item {item_id} is {item.state}; only waiting work is abandoned")
+        out: list[Decision] = [Abandoned(item_id, now - item.spec.queued_at)]
+        del self.items[item_id]
+        item.version += 1
+        if item.state is ItemState.OFFERED and item.agent in self.agents:
+            self._release(self.agents[item.agent], item.channel, now, out)
+        return out
+
+    def tick(self, now: float) -> list[Decision]:
+        """Everything due by `now`: offer timeouts, overflows, SLA warnings, wrap-up ends."""
+        out: list[Decision] = []
+        while self.timers and self.timers[0][0] <= now:
+            at, _, kind, item_id, version = heapq.heappop(self.timers)
+            item = self.items.get(item_id)
+            if item is None:
+                continue
+            if kind == "offer" and item.version == version and item.state is ItemState.OFFERED:
+                self._offer_expired(item, at, out)
+            elif kind == "overflow" and item.step == version and item.step + 1 < len(item.specs):
+                self._overflow(item, at, out)
+            elif kind in ("sla_warning", "sla_breach") and not item.answered:
+                sla = self.policy.sla(item.spec.tier, item.channel)
+                assert sla is not None
+                cls = SlaWarning if kind == "sla_warning" else SlaBreached
+                out.append(cls(item_id, sla.seconds))
+            elif kind == "wrap_up" and item.version == version and item.agent is not None:
+                del self.items[item_id]
+                out.append(WrapUpEnded(item.agent, item_id))
+                if item.agent in self.agents:
+                    self._release(self.agents[item.agent], item.channel, at, out)
+        return out
+
+    def next_timer(self) -> float | None:
+        """When `tick` next has something to do (the service sleeps until then)."""
+        return self.timers[0][0] if self.timers else None
+
+    def waiting(self) -> int:
+        return sum(1 for item in self.items.values() if item.state is ItemState.WAITING)
+
+    def state_of(self, item_id: str) -> tuple[str, str | None] | None:
+        item = self.items.get(item_id)
+        return None if item is None else (item.state.value, item.agent)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _resolve(self, target: Target, work: WorkItem) -> Spec | None:
+        """A policy's agent target names an attribute of the work (`account_manager`)."""
+        if target.group is not None:
+            return group_spec(target)
+        assert target.agent is not None
+        named: Any = work.attributes.get(target.agent)
+        return agent_spec(str(named)) if named not in (None, "") else None
+
+    def _add_spec(self, spec: Spec) -> None:
+        if spec in self.specs:
+            return
+        self.specs.add(spec)
+        for agent in self.agents.values():
+            if agent.qualifies(spec):
+                agent.specs.append(spec)
+                self._agent_changed(agent)
+
+    def _agent_changed(self, agent: Agent) -> None:
+        """New version, and an entry in each free-agent heap where they have room now."""
+        agent.version += 1
+        for channel in CHANNELS:
+            if agent.free_for(channel):
+                for spec in agent.specs:
+                    self.heaps.push_agent((spec, channel), agent)
+
+    def _wait(self, item: Item, now: float, out: list[Decision]) -> None:
+        item.state = ItemState.WAITING
+        item.agent = None
+        item.version += 1
+        for spec in item.eligible():
+            self.heaps.push_item((spec, item.channel), item)
+        self._match(item, now, out)
+
+    def _requeue(self, item: Item, now: float, out: list[Decision]) -> None:
+        if item.agent is not None:
+            item.declined.add(item.agent)
+        self._wait(item, now, out)
+
+    def _match(self, item: Item, now: float, out: list[Decision]) -> None:
+        """Offer `item` to the best free agent among its eligible targets, if there is one."""
+        best = None
+        for spec in item.eligible():
+            entry = self.heaps.best_agent(
+                (spec, item.channel),
+                lambda agent_id, version: self._agent_live(agent_id, version, item.channel),
+                item.declined.__contains__,
+            )
+            if entry is not None and (best is None or entry < best):
+                best = entry
+        if best is not None:
+            self._offer(item, self.agents[best[3]], now, out)
+
+    def _fill(self, agent: Agent, now: float, out: list[Decision]) -> None:
+        """Offer the agent the best waiting work they may take, while they have room."""
+        while True:
+            best = None
+            for channel in CHANNELS:
+                if not agent.free_for(channel):
+                    continue
+                for spec in agent.specs:
+                    entry = self.heaps.best_item(
+                        (spec, channel),
+                        self._item_live,
+                        lambda item_id: agent.id in self.items[item_id].declined,
+                    )
+                    if entry is not None and (best is None or entry < best):
+                        best = entry
+            if best is None:
+                return
+            self._offer(self.items[best[3]], agent, now, out)
+
+    def _offer(self, item: Item, agent: Agent, now: float, out: list[Decision]) -> None:
+        item.state = ItemState.OFFERED
+        item.agent = agent.id
+        item.version += 1
+        agent.load[item.channel] = agent.load.get(item.channel, 0) + 1
+        agent.last_assigned = now
+        self._agent_changed(agent)
+        expires = now + self.policy.offer_timeout[item.channel]
+        self._timer(expires, "offer", item)
+        out.append(Offer(item.spec.id, agent.id, expires))
+
+    def _offer_expired(self, item: Item, now: float, out: list[Decision]) -> None:
+        assert item.agent is not None
+        agent = self.agents.get(item.agent)
+        out.append(OfferExpired(item.spec.id, item.agent))
+        if agent is not None:
+            agent.missed += 1
+            if agent.missed >= self.policy.missed_before_away:
+                agent.presence = Presence.AWAY
+                out.append(AgentPaused(agent.id, agent.missed))
+            self._release(agent, item.channel, now, out, refill=False)
+        self._requeue(item, now, out)
+        if agent is not None:
+            self._fill(agent, now, out)
+
+    def _release(
+        self, agent: Agent, channel: str, now: float, out: list[Decision], refill: bool = True
+    ) -> None:
+        agent.load[channel] -= 1
+        self._agent_changed(agent)
+        if refill:
+            self._fill(agent, now, out)
+
+    def _overflow(self, item: Item, now: float, out: list[Decision]) -> None:
+        item.step += 1
+        item.step_since = now
+        out.append(Overflowed(item.spec.id, item.step, _describe(item.specs[item.step])))
+        self._skip_empty_targets(item, out)
+        spec = item.specs[item.step]
+        self._schedule_overflow(item)
+        if item.state is ItemState.WAITING and spec is not None:
+            self.heaps.push_item((spec, item.channel), item)
+            self._match(item, now, out)
+
+    def _skip_empty_targets(self, item: Item, out: list[Decision]) -> None:
+        """An agent target that names nobody (no account manager) is passed at once."""
+        while item.specs[item.step] is None and item.step + 1 < len(item.specs):
+            item.step += 1
+            out.append(Overflowed(item.spec.id, item.step, _describe(item.specs[item.step])))
+
+    def _schedule_overflow(self, item: Item) -> None:
+        timeout = item.timeouts[item.step]
+        if timeout is not None and item.step + 1 < len(item.specs):
+            seq = self.heaps.seq()
+            heapq.heappush(
+                self.timers, (item.step_since + timeout, seq, "overflow", item.spec.id, item.step)
+            )
+
+    def _schedule_sla(self, item: Item) -> None:
+        sla = self.policy.sla(item.spec.tier, item.channel)
+        if sla is None:
+            return
+        start = item.spec.queued_at
+        for at, kind in ((start + 0.8 * sla.seconds, "sla_warning"),
+                         (start + sla.seconds, "sla_breach")):  # fmt: skip
+            heapq.heappush(self.timers, (at, self.heaps.seq(), kind, item.spec.id, 0))
+
+    def _timer(self, at: float, kind: str, item: Item) -> None:
+        heapq.heappush(self.timers, (at, self.heaps.seq(), kind, item.spec.id, item.version))
+
+    def _item_live(self, item_id: str, version: int) -> bool:
+        item = self.items.get(item_id)
+        return item is not None and item.version == version and item.state is ItemState.WAITING
+
+    def _agent_live(self, agent_id: str, version: int, channel: str) -> bool:
+        agent = self.agents.get(agent_id)
+        return agent is not None and agent.version == version and agent.free_for(channel)
+
+    def _item(self, item_id: str) -> Item:
+        item = self.items.get(item_id)
+        if item is None:
+            raise RoutingError(f"no item {item_id} in the queue")
+        return item
+
+    def _agent(self, agent_id: str) -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            raise RoutingError(f"no agent {agent_id}")
+        return agent
+
+    def _offered_to(self, item_id: str, agent_id: str) -> Item:
+        item = self._item(item_id)
+        if item.state is not ItemState.OFFERED or item.agent != agent_id:
+            raise RoutingError(f"item {item_id} is not offered to agent {agent_id}")
+        return item
+
+
+def _describe(spec: Spec | None) -> str:
+    if spec is None:
+        return "nobody"
+    kind, name, level, skills = spec
+    if kind == "agent":
+        return f"agent {name}"
+    return Target(group=name, min_level=level, skills=skills).describe()

@@ -1,0 +1,226 @@
+"""The routing engine with an explicit clock: ordering, matching, offers, overflow, SLA timers."""
+
+import pytest
+
+from routing.engine import Engine
+from routing.types import (
+    Abandoned,
+    AgentPaused,
+    Offer,
+    OfferExpired,
+    Overflowed,
+    Presence,
+    RoutingError,
+    SlaBreached,
+    SlaWarning,
+    Target,
+    WorkItem,
+    WrapUpEnded,
+)
+
+from .conftest import agent
+
+AVAILABLE = Presence.AVAILABLE
+
+
+def offers(decisions) -> list[tuple[str, str]]:
+    return [(d.item_id, d.agent_id) for d in decisions if isinstance(d, Offer)]
+
+
+def item(item_id: str, tier: str = "transactional", channel: str = "voice", at: float = 0.0,
+         **attributes) -> WorkItem:  # fmt: skip
+    return WorkItem(item_id, channel, tier, at, attributes)
+
+
+def test_higher_tier_first_at_equal_wait(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general", "key"), 0)
+    engine.enqueue(item("t"), 0)
+    engine.enqueue(item("k", "key_account"), 0)
+    engine.enqueue(item("r", "relationship"), 0)
+    assert offers(engine.set_presence("a", AVAILABLE, 1)) == [("k", "a")]
+
+
+def test_aging_lets_long_waiting_work_overtake_a_higher_tier(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general", "key"), 0)
+    engine.enqueue(item("t", at=0), 0)  # key 0 - 0 = 0
+    engine.enqueue(item("k", "key_account", at=150), 150)  # key 100 - 150 = -50
+    assert offers(engine.set_presence("a", AVAILABLE, 151)) == [("t", "a")]
+
+
+def test_oldest_first_within_a_tier(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    for n, at in enumerate([5.0, 3.0, 4.0]):
+        engine.enqueue(item(f"i{n}", at=at), at)
+    assert offers(engine.set_presence("a", AVAILABLE, 6)) == [("i1", "a")]
+
+
+def test_work_goes_to_the_least_busy_longest_waiting_agent(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.upsert_agent(agent("b", "general"), 0)
+    engine.set_presence("a", AVAILABLE, 1)
+    engine.set_presence("b", AVAILABLE, 1)
+    first = offers(engine.enqueue(item("1", channel="chat"), 2))
+    second = offers(engine.enqueue(item("2", channel="chat"), 3))
+    assert {first[0][1], second[0][1]} == {"a", "b"}  # one each, not both to one agent
+
+
+def test_key_account_reaches_account_manager_then_overflows_and_widens(engine: Engine) -> None:
+    engine.upsert_agent(agent("am", "key"), 0)
+    engine.upsert_agent(agent("team", "key"), 0)
+    engine.set_presence("team", AVAILABLE, 0)
+    out = engine.enqueue(item("k", "key_account", account_manager="am"), 0)
+    assert offers(out) == []  # the account manager is offline; the team must wait 30 s
+    assert not any(isinstance(d, (Offer, Overflowed)) for d in engine.tick(29.9))
+    out = engine.tick(30)
+    assert Overflowed("k", 1, "group key") in out and offers(out) == [("k", "team")]
+
+
+def test_account_manager_free_first_gets_their_customer(engine: Engine) -> None:
+    engine.upsert_agent(agent("am", "key"), 0)
+    engine.upsert_agent(agent("team", "key"), 0)
+    engine.set_presence("am", AVAILABLE, 0)
+    engine.set_presence("team", AVAILABLE, 0)
+    assert offers(engine.enqueue(item("k", "key_account", account_manager="am"), 1)) == [
+        ("k", "am")
+    ]
+
+
+def test_no_account_manager_skips_straight_to_the_team(engine: Engine) -> None:
+    engine.upsert_agent(agent("team", "key"), 0)
+    engine.set_presence("team", AVAILABLE, 0)
+    out = engine.enqueue(item("k", "key_account"), 1)
+    assert Overflowed("k", 1, "group key") in out and offers(out) == [("k", "team")]
+
+
+def test_min_level_and_skills_narrow_until_overflow(engine: Engine) -> None:
+    engine.upsert_agent(agent("junior", "senior", "general", level=1), 0)
+    engine.set_presence("junior", AVAILABLE, 0)
+    assert offers(engine.enqueue(item("r", "relationship"), 0)) == []
+    assert offers(engine.tick(60)) == [("r", "junior")]  # overflowed to general
+    engine.upsert_agent(agent("wei", "general", skills=("lang:zh",)), 0)
+    engine.upsert_agent(agent("sam", "general"), 0)
+    engine.set_presence("sam", AVAILABLE, 61)
+    engine.set_presence("wei", AVAILABLE, 62)  # sam idles longer, but cannot take it
+    assert offers(engine.enqueue(item("z", channel="chat", at=63, language="zh"), 63)) == [
+        ("z", "wei")
+    ]
+
+
+def test_capacity_per_channel_and_voice_blocks_other_work(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general", chat=2), 0)
+    for n in range(3):
+        engine.enqueue(item(f"c{n}", channel="chat", at=n), n)
+    engine.enqueue(item("v", channel="voice", at=0.5), 0.5)
+    out = engine.set_presence("a", AVAILABLE, 10)
+    assert offers(out) == [("c0", "a"), ("v", "a")]  # a call offered: no more chats
+    engine.accept("v", "a", 11)
+    engine.accept("c0", "a", 11)
+    assert offers(engine.complete("c0", 12)) == []  # on a call: no new chat meanwhile
+    engine.complete("v", 13)  # voice wrap-up holds the line for 5 s
+    assert offers(engine.tick(17)) == []
+    out = engine.tick(18)
+    assert WrapUpEnded("a", "v") in out and offers(out) == [("c1", "a"), ("c2", "a")]
+
+
+def test_a_missed_offer_returns_to_its_place_and_two_misses_pause_the_agent(
+    engine: Engine,
+) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.upsert_agent(agent("b", "general"), 0)
+    engine.enqueue(item("1", at=0), 0)
+    engine.enqueue(item("2", at=1), 1)
+    assert offers(engine.set_presence("a", AVAILABLE, 2)) == [("1", "a")]
+    out = engine.tick(12)
+    assert OfferExpired("1", "a") in out
+    assert offers(out) == [("2", "a")]  # "1" is not offered to "a" again
+    out = engine.tick(22)
+    assert AgentPaused("a", 2) in out and offers(out) == []
+    # "1" kept its place: the next agent gets it before "2".
+    assert offers(engine.set_presence("b", AVAILABLE, 23)) == [("1", "b")]
+
+
+def test_reject_sends_the_work_to_someone_else(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.upsert_agent(agent("b", "general"), 0)
+    engine.set_presence("a", AVAILABLE, 0)
+    engine.set_presence("b", AVAILABLE, 1)
+    (first,) = offers(engine.enqueue(item("1", at=2), 2))
+    other = "b" if first[1] == "a" else "a"
+    assert offers(engine.reject("1", first[1], 3)) == [("1", other)]
+    with pytest.raises(RoutingError, match="not offered to agent"):
+        engine.accept("1", first[1], 4)
+
+
+def test_transfer_to_a_group_keeps_the_place(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.upsert_agent(agent("b", "general"), 0)
+    engine.upsert_agent(agent("s", "senior", level=3), 0)
+    engine.set_presence("a", AVAILABLE, 0)
+    engine.set_presence("b", AVAILABLE, 0)
+    for name, at in (("early", 0), ("late", 5)):
+        (offer,) = offers(engine.enqueue(item(name, at=at), at))
+        engine.accept(name, offer[1], at + 1)
+    engine.transfer("late", Target(group="senior"), 10)
+    engine.transfer("early", Target(group="senior"), 11)
+    assert offers(engine.set_presence("s", AVAILABLE, 12)) == [("early", "s")]
+
+
+def test_transfer_to_an_agent_falls_back_to_the_usual_targets(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.set_presence("a", AVAILABLE, 0)
+    engine.enqueue(item("1", at=0), 0)
+    engine.accept("1", "a", 1)
+    assert offers(engine.transfer("1", Target(agent="busy-expert"), 2)) == []
+    out = engine.tick(62)  # the expert did not take it within 60 s
+    assert offers(out) == [("1", "a")]
+
+
+def test_sla_warning_at_80_percent_and_breach_unless_answered(engine: Engine) -> None:
+    engine.enqueue(item("k", "key_account", at=0), 0)  # voice: 20 s target
+    assert engine.tick(15.9) == []
+    assert engine.tick(16) == [SlaWarning("k", 20.0)]
+    assert engine.tick(20) == [SlaBreached("k", 20.0)]
+    engine.enqueue(item("m", channel="email", at=0), 0)  # email: first response within 100 s
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.set_presence("a", AVAILABLE, 21)
+    engine.accept("m", "a", 22)
+    warnings = [d for d in engine.tick(80) if isinstance(d, (SlaWarning, SlaBreached))]
+    assert warnings == [SlaWarning("m", 100.0)]  # accepted is not answered for email
+    engine.responded("m", 85)
+    assert not any(isinstance(d, SlaBreached) for d in engine.tick(101))
+
+
+def test_abandon_while_waiting_or_offered(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.enqueue(item("1", at=0), 0)
+    assert engine.abandon("1", 7) == [Abandoned("1", 7.0)]
+    engine.enqueue(item("2", at=8), 8)
+    engine.enqueue(item("3", at=9), 9)
+    engine.set_presence("a", AVAILABLE, 10)
+    out = engine.abandon("2", 12)
+    assert out[0] == Abandoned("2", 4.0) and offers(out) == [("3", "a")]
+    assert engine.state_of("2") is None
+
+
+def test_restored_work_keeps_its_place_and_step(engine: Engine) -> None:
+    engine.upsert_agent(agent("team", "key"), 0)
+    engine.upsert_agent(agent("g", "general"), 0)
+    engine.set_presence("g", AVAILABLE, 0)
+    engine.enqueue(item("new", at=1000), 1000)  # offered to g at once
+    out = engine.enqueue(item("k", "key_account", at=0, account_manager="am"), 1000,
+                         step=2, step_since=900)  # fmt: skip
+    assert offers(out) == []  # g is busy on a call
+    engine.accept("new", "g", 1001)
+    engine.complete("new", 1002)
+    assert offers(engine.tick(1007)) == [("k", "g")]
+
+
+def test_events_about_unknown_or_wrong_state_work_change_nothing(engine: Engine) -> None:
+    with pytest.raises(RoutingError):
+        engine.accept("nope", "a", 0)
+    engine.enqueue(item("1"), 0)
+    with pytest.raises(RoutingError, match="queued already"):
+        engine.enqueue(item("1"), 0)
+    with pytest.raises(RoutingError, match="not active"):
+        engine.complete("1", 1)
+    assert engine.state_of("1") == ("waiting", None)
