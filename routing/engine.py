@@ -49,6 +49,7 @@ class Engine:
         self.heaps = Heaps()
         self.timers: list[tuple[float, int, str, str, int]] = []
         self.specs: set[Spec] = set()
+        self._waiting = 0
         for rule in policy.rules:
             for target in rule.targets:
                 if target.group is not None:
@@ -60,7 +61,7 @@ class Engine:
         """Add an agent or replace what is known of them (groups, skills, capacity)."""
         agent = self.agents.get(spec.id)
         if agent is None:
-            agent = self.agents[spec.id] = Agent(spec, last_assigned=now)
+            agent = self.agents[spec.id] = Agent(spec, last_assigned=dict.fromkeys(CHANNELS, now))
         agent.spec = spec
         agent.specs = [s for s in self.specs if agent.qualifies(s)] + [agent_spec(spec.id)]
         out: list[Decision] = []
@@ -73,7 +74,6 @@ class Engine:
         agent = self._agent(agent_id)
         out: list[Decision] = []
         agent.presence = Presence.OFFLINE
-        agent.version += 1
         del self.agents[agent_id]
         for item in list(self.items.values()):
             if item.agent == agent_id and item.state is ItemState.OFFERED:
@@ -193,6 +193,8 @@ class Engine:
             raise RoutingError(f"item {item_id} is {item.state}; only waiting work is abandoned")
         out: list[Decision] = [Abandoned(item_id, now - item.spec.queued_at)]
         del self.items[item_id]
+        if item.state is ItemState.WAITING:
+            self._waiting -= 1
         item.version += 1
         if item.state is ItemState.OFFERED and item.agent in self.agents:
             self._release(self.agents[item.agent], item.channel, now, out)
@@ -213,8 +215,14 @@ class Engine:
             elif kind in ("sla_warning", "sla_breach") and not item.answered:
                 sla = self.policy.sla(item.spec.tier, item.channel)
                 assert sla is not None
-                cls = SlaWarning if kind == "sla_warning" else SlaBreached
-                out.append(cls(item_id, sla.seconds))
+                if kind == "sla_warning":
+                    out.append(SlaWarning(item_id, sla.seconds))
+                    breach = item.spec.queued_at + sla.seconds
+                    heapq.heappush(
+                        self.timers, (breach, self.heaps.seq(), "sla_breach", item_id, 0)
+                    )
+                else:
+                    out.append(SlaBreached(item_id, sla.seconds))
             elif kind == "wrap_up" and item.version == version and item.agent is not None:
                 del self.items[item_id]
                 out.append(WrapUpEnded(item.agent, item_id))
@@ -227,7 +235,8 @@ class Engine:
         return self.timers[0][0] if self.timers else None
 
     def waiting(self) -> int:
-        return sum(1 for item in self.items.values() if item.state is ItemState.WAITING)
+        """How many items wait for an offer."""
+        return self._waiting
 
     def state_of(self, item_id: str) -> tuple[str, str | None] | None:
         item = self.items.get(item_id)
@@ -252,15 +261,17 @@ class Engine:
                 agent.specs.append(spec)
                 self._agent_changed(agent)
 
-    def _agent_changed(self, agent: Agent) -> None:
-        """New version, and an entry in each free-agent heap where they have room now."""
-        agent.version += 1
-        for channel in CHANNELS:
-            if agent.free_for(channel):
-                for spec in agent.specs:
-                    self.heaps.push_agent((spec, channel), agent)
+    def _agent_changed(self, agent: Agent, channel: str | None = None) -> None:
+        """New version and an entry in each free-agent heap where they have room now: for one
+        channel when only its work changed, for all of them otherwise."""
+        for ch in CHANNELS if channel is None else (channel,):
+            agent.version[ch] = agent.version.get(ch, 0) + 1
+            if agent.free_for(ch):
+                self.heaps.file_agent(agent, ch)
 
     def _wait(self, item: Item, now: float, out: list[Decision]) -> None:
+        """New, returned or transferred work waits (it was not waiting before)."""
+        self._waiting += 1
         item.state = ItemState.WAITING
         item.agent = None
         item.version += 1
@@ -277,42 +288,48 @@ class Engine:
         """Offer `item` to the best free agent among its eligible targets, if there is one."""
         best = None
         for spec in item.eligible():
-            entry = self.heaps.best_agent(
-                (spec, item.channel),
-                lambda agent_id, version: self._agent_live(agent_id, version, item.channel),
-                item.declined.__contains__,
-            )
+            entry = self.heaps.best_agent((spec, item.channel), self.agents, item.declined)
             if entry is not None and (best is None or entry < best):
                 best = entry
         if best is not None:
-            self._offer(item, self.agents[best[3]], now, out)
+            agent = self.agents[best[3]]
+            self._offer(item, agent, now, out)
+            self._agent_changed(agent, item.channel)
 
-    def _fill(self, agent: Agent, now: float, out: list[Decision]) -> None:
-        """Offer the agent the best waiting work they may take, while they have room."""
+    def _fill(
+        self, agent: Agent, now: float, out: list[Decision], channels: tuple[str, ...] = CHANNELS
+    ) -> None:
+        """Offer the agent the best waiting work they may take, while they have room; only on
+        `channels` when only those gained room."""
+        offered: set[str] = set()
         while True:
             best = None
-            for channel in CHANNELS:
+            for channel in channels:
                 if not agent.free_for(channel):
                     continue
                 for spec in agent.specs:
-                    entry = self.heaps.best_item(
-                        (spec, channel),
-                        self._item_live,
-                        lambda item_id: agent.id in self.items[item_id].declined,
-                    )
+                    entry = self.heaps.best_item((spec, channel), self.items, agent.id)
                     if entry is not None and (best is None or entry < best):
                         best = entry
             if best is None:
-                return
-            self._offer(self.items[best[3]], agent, now, out)
+                break
+            item = self.items[best[3]]
+            self._offer(item, agent, now, out)
+            offered.add(item.channel)
+        for channel in offered:
+            self._agent_changed(agent, channel)
 
     def _offer(self, item: Item, agent: Agent, now: float, out: list[Decision]) -> None:
+        """Reserve the agent's room for the item; the caller re-files the agent afterwards.
+
+        An offered call shuts the other channels too, but their heap entries then fail `free_for`
+        when they come up, so only the offer's channel needs re-filing."""
+        self._waiting -= 1
         item.state = ItemState.OFFERED
         item.agent = agent.id
         item.version += 1
         agent.load[item.channel] = agent.load.get(item.channel, 0) + 1
-        agent.last_assigned = now
-        self._agent_changed(agent)
+        agent.last_assigned[item.channel] = now
         expires = now + self.policy.offer_timeout[item.channel]
         self._timer(expires, "offer", item)
         out.append(Offer(item.spec.id, agent.id, expires))
@@ -335,9 +352,11 @@ class Engine:
         self, agent: Agent, channel: str, now: float, out: list[Decision], refill: bool = True
     ) -> None:
         agent.load[channel] -= 1
-        self._agent_changed(agent)
+        # The end of a call may open the other channels again.
+        reopens = channel == "voice" and agent.spec.voice_blocks_other and not agent.load[channel]
         if refill:
-            self._fill(agent, now, out)
+            self._fill(agent, now, out, CHANNELS if reopens else (channel,))
+        self._agent_changed(agent, None if reopens else channel)
 
     def _overflow(self, item: Item, now: float, out: list[Decision]) -> None:
         item.step += 1
@@ -368,21 +387,12 @@ class Engine:
         sla = self.policy.sla(item.spec.tier, item.channel)
         if sla is None:
             return
-        start = item.spec.queued_at
-        for at, kind in ((start + 0.8 * sla.seconds, "sla_warning"),
-                         (start + sla.seconds, "sla_breach")):  # fmt: skip
-            heapq.heappush(self.timers, (at, self.heaps.seq(), kind, item.spec.id, 0))
+        # The warning's timer schedules the breach when it fires: one timer per item at a time.
+        at = item.spec.queued_at + 0.8 * sla.seconds
+        heapq.heappush(self.timers, (at, self.heaps.seq(), "sla_warning", item.spec.id, 0))
 
     def _timer(self, at: float, kind: str, item: Item) -> None:
         heapq.heappush(self.timers, (at, self.heaps.seq(), kind, item.spec.id, item.version))
-
-    def _item_live(self, item_id: str, version: int) -> bool:
-        item = self.items.get(item_id)
-        return item is not None and item.version == version and item.state is ItemState.WAITING
-
-    def _agent_live(self, agent_id: str, version: int, channel: str) -> bool:
-        agent = self.agents.get(agent_id)
-        return agent is not None and agent.version == version and agent.free_for(channel)
 
     def _item(self, item_id: str) -> Item:
         item = self.items.get(item_id)

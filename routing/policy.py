@@ -21,7 +21,7 @@ the interaction. The last rule must match everything (no `match`), so nothing go
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +77,19 @@ class Policy:
     offer_timeout: dict[str, float]
     missed_before_away: int
     wrap_up: dict[str, float]
+    # The attributes rules match on besides tier and channel: all that a rule choice depends on.
+    match_keys: tuple[str, ...] = ()
+    _chosen: dict[tuple[Any, ...], Rule] = field(default_factory=dict, compare=False, repr=False)
 
     def rule_for(self, item: WorkItem) -> Rule:
-        for rule in self.rules:
-            if rule.matches(item):
-                return rule
-        raise AssertionError("validated policies end with a catch-all rule")
+        """The first rule that matches, remembered by the values that rules look at."""
+        key = (item.tier, item.channel, *(item.attributes.get(k) for k in self.match_keys))
+        rule = self._chosen.get(key)
+        if rule is None:
+            rule = next(r for r in self.rules if r.matches(item))
+            if len(self._chosen) < _RULE_CACHE:
+                self._chosen[key] = rule
+        return rule
 
     def priority(self, tier: str) -> float:
         found = self.tiers.get(tier)
@@ -94,6 +101,7 @@ class Policy:
 
 
 DEFAULT_POLICY = Path(__file__).with_name("default_policy.yaml")
+_RULE_CACHE = 65536
 
 
 def load_policy(path: Path | str = DEFAULT_POLICY) -> Policy:
@@ -209,7 +217,10 @@ class _Reader:
             wrap_up |= self.per_channel(top["wrap_up_seconds"], "wrap_up_seconds", 3600)
         tiers = self.tiers(top["tiers"])
         rules = self.rules(top["rules"], set(groups))
-        return Policy(frozenset(groups), tiers, rules, aging, offer_timeout, missed, wrap_up)
+        keys = sorted({key for rule in rules for key in rule.match} - {"tier", "channel"})
+        return Policy(
+            frozenset(groups), tiers, rules, aging, offer_timeout, missed, wrap_up, tuple(keys)
+        )
 
     def tiers(self, node: Node) -> dict[str, TierPolicy]:
         tiers: dict[str, TierPolicy] = {}

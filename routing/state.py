@@ -8,6 +8,7 @@ pop is O(log n); nothing ever scans a whole queue.
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -64,12 +65,16 @@ class Item:
 
 @dataclass(slots=True)
 class Agent:
+    """An agent's live state. Load, time of the last assignment and the heap-entry version are
+    kept per channel, so that work on one channel re-files the agent in that channel's heaps only.
+    """
+
     spec: AgentSpec
     presence: Presence = Presence.OFFLINE
     load: dict[str, int] = field(default_factory=dict)
-    last_assigned: float = 0.0
+    last_assigned: dict[str, float] = field(default_factory=dict)
+    version: dict[str, int] = field(default_factory=dict)
     missed: int = 0
-    version: int = 0
     specs: list[Spec] = field(default_factory=list)
 
     @property
@@ -91,8 +96,15 @@ class Agent:
             return name == self.id
         return self.spec.groups.get(name, -1) >= level and skills <= self.spec.skills
 
-    def entry(self, seq: int) -> tuple[int, float, int, str, int]:
-        return (sum(self.load.values()), self.last_assigned, seq, self.id, self.version)
+    def entry(self, seq: int, channel: str) -> tuple[int, float, int, str, int]:
+        """Least work on the channel first, then the longest since their last one there."""
+        return (
+            self.load.get(channel, 0),
+            self.last_assigned.get(channel, 0.0),
+            seq,
+            self.id,
+            self.version.get(channel, 0),
+        )
 
 
 class Heaps:
@@ -101,28 +113,73 @@ class Heaps:
     def __init__(self) -> None:
         self.items: dict[QueueKey, list[tuple[float, float, int, str, int]]] = {}
         self.agents: dict[QueueKey, list[tuple[int, float, int, str, int]]] = {}
-        self._seq = 0
-
-    def seq(self) -> int:
-        self._seq += 1
-        return self._seq
+        # Ties in a heap go to the entry pushed first.
+        self.seq = itertools.count().__next__
 
     def push_item(self, key: QueueKey, item: Item) -> None:
         heapq.heappush(self.items.setdefault(key, []), item.entry(self.seq()))
 
-    def push_agent(self, key: QueueKey, agent: Agent) -> None:
-        heapq.heappush(self.agents.setdefault(key, []), agent.entry(self.seq()))
+    def file_agent(self, agent: Agent, channel: str) -> None:
+        """One entry for the agent in the free-agent heap of each place they serve."""
+        entry = agent.entry(self.seq(), channel)
+        heaps = self.agents
+        for spec in agent.specs:
+            heapq.heappush(heaps.setdefault((spec, channel), []), entry)
 
     def best_item(
-        self, key: QueueKey, live: Callable[[str, int], bool], skip: Callable[[str], bool]
+        self, key: QueueKey, items: dict[str, Item], agent_id: str
     ) -> tuple[float, float, int, str, int] | None:
-        """The head entry whose item is still live there and not skipped (left in the heap)."""
-        return _head(self.items.get(key), live, skip)
+        """The head of a queue: the best item still waiting there that `agent_id` did not
+        decline. Entries of items no longer waiting there are dropped on the way."""
+        heap = self.items.get(key)
+        while heap:
+            entry = heap[0]
+            item = items.get(entry[3])
+            if item is None or item.version != entry[4] or item.state is not ItemState.WAITING:
+                heapq.heappop(heap)
+            elif agent_id in item.declined:
+                return _head(
+                    heap,
+                    lambda i, v: (
+                        (it := items.get(i)) is not None
+                        and it.version == v
+                        and it.state is ItemState.WAITING
+                    ),
+                    lambda i: agent_id in items[i].declined,
+                )
+            else:
+                return entry
+        return None
 
     def best_agent(
-        self, key: QueueKey, live: Callable[[str, int], bool], skip: Callable[[str], bool]
+        self, key: QueueKey, agents: dict[str, Agent], declined: set[str]
     ) -> tuple[int, float, int, str, int] | None:
-        return _head(self.agents.get(key), live, skip)
+        """The head of a free-agent heap: the best agent with room on the channel who did not
+        decline the item. Stale entries are dropped on the way."""
+        heap = self.agents.get(key)
+        channel = key[1]
+        while heap:
+            entry = heap[0]
+            agent = agents.get(entry[3])
+            if (
+                agent is None
+                or agent.version.get(channel, 0) != entry[4]
+                or not agent.free_for(channel)
+            ):
+                heapq.heappop(heap)
+            elif entry[3] in declined:
+                return _head(
+                    heap,
+                    lambda i, v: (
+                        (a := agents.get(i)) is not None
+                        and a.version.get(channel, 0) == v
+                        and a.free_for(channel)
+                    ),
+                    declined.__contains__,
+                )
+            else:
+                return entry
+        return None
 
 
 def _head(heap: list | None, live: Callable[[str, int], bool], skip: Callable[[str], bool]):  # type: ignore[no-untyped-def]

@@ -110,6 +110,11 @@ class EngineMachine(RuleBasedStateMachine):
                 assert load <= state.spec.capacity[channel]
 
     @invariant()
+    def waiting_count_is_the_number_of_waiting_items(self) -> None:
+        if hasattr(self, "engine"):
+            assert self.engine.waiting() == len(self.items_in(ItemState.WAITING))
+
+    @invariant()
     def no_eligible_agent_idles_while_work_waits(self) -> None:
         if not hasattr(self, "engine"):
             return
