@@ -29,6 +29,7 @@ from contactcenter.services import Services
 from contactcenter.settings import Settings, SettingsError, load_settings
 from contactcenter.store.migrate import current_revision, head_revision, migrate
 from contactcenter.web.middleware import IN_FLIGHT
+from routing.policy import PolicyError, load_policy
 
 log = structlog.get_logger("contactcenter")
 
@@ -59,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
     user.add_argument("--agent-id", type=int, help="the agent this login works as")
     user.add_argument("--token", metavar="NAME", help="also create an API token and print it")
 
+    routing_cmd = commands.add_parser("routing", help="routing policy tools")
+    routing_actions = routing_cmd.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = routing_actions.add_parser("check", help="validate a routing policy file")
+    check.add_argument("file", type=Path)
+
     cust = commands.add_parser("customers", help="import or export customers as CSV")
     cust_commands = cust.add_subparsers(dest="action", required=True, metavar="ACTION")
     imp = cust_commands.add_parser("import", help="import customers from a CSV file")
@@ -70,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "routing":
+        return _check_policy(args.file)
     try:
         settings = load_settings(host=getattr(args, "host", None), port=getattr(args, "port", None))
     except SettingsError as exc:
@@ -89,6 +97,20 @@ def main(argv: list[str] | None = None) -> int:
     else:
         command = lambda s: _export(s, args.file)  # noqa: E731
     return asyncio.run(_run(settings, command))
+
+
+def _check_policy(path: Path) -> int:
+    """Validate a policy without settings, a database or a running service."""
+    try:
+        policy = load_policy(path)
+    except PolicyError as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"{path}: valid; {len(policy.groups)} groups, {len(policy.tiers)} tiers, "
+        f"{len(policy.rules)} rules"
+    )
+    return 0
 
 
 async def _run(settings: Settings, command: Callable[[Services], Awaitable[int]]) -> int:

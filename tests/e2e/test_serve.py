@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from routing.policy import DEFAULT_POLICY
+
 COMMAND = str(Path(sys.executable).with_name("contactcenter"))
 pytestmark = pytest.mark.slow
 
@@ -131,3 +133,22 @@ def test_customers_import_and_export_commands(tmp_path: Path, database_url: str)
     lines = out.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3 and lines[1].startswith("1,Ana,,key_account")
     assert "+12125550142" in lines[1]
+
+
+def test_routing_check_validates_a_policy_file(tmp_path: Path) -> None:
+    good = subprocess.run(
+        [COMMAND, "routing", "check", str(DEFAULT_POLICY)],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert good.returncode == 0 and "valid; 3 groups, 3 tiers" in good.stdout
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("groups: [general]\ntiers:\n  t: {priority: 1}\nrules:\n"
+                   "  - targets: [{group: generl}]\n")  # fmt: skip
+    result = subprocess.run(
+        [COMMAND, "routing", "check", str(bad)], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"contactcenter: {bad}:5: rules[0].targets[0].group: unknown group 'generl'; "
+        "groups: general"
+    )
