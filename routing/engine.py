@@ -100,15 +100,9 @@ class Engine:
             raise RoutingError(f"item {work.id} is queued already")
         if work.channel not in CHANNELS:
             raise RoutingError(f"unknown channel {work.channel!r}")
-        rule = self.policy.rule_for(work)
-        item = Item(
-            spec=work,
-            key=self.policy.priority(work.tier) - self.policy.aging_per_second * work.queued_at,
-            specs=[self._resolve(t, work) for t in rule.targets],
-            timeouts=[t.timeout for t in rule.targets],
-            step=min(step, len(rule.targets) - 1),
-            step_since=now if step_since is None else step_since,
-        )
+        item = self._new_item(work)
+        item.step = min(step, len(item.specs) - 1)
+        item.step_since = now if step_since is None else step_since
         self.items[work.id] = item
         out: list[Decision] = []
         self._schedule_sla(item)
@@ -116,6 +110,18 @@ class Engine:
         self._schedule_overflow(item)
         self._wait(item, now, out)
         return out
+
+    def restore_active(self, work: WorkItem, agent_id: str, now: float) -> list[Decision]:
+        """On restart: work an agent had accepted (or was wrapping up) holds their room again."""
+        if work.id in self.items:
+            raise RoutingError(f"item {work.id} is queued already")
+        agent = self._agent(agent_id)
+        item = self._new_item(work)
+        item.state, item.agent, item.answered = ItemState.ACTIVE, agent_id, True
+        self.items[work.id] = item
+        agent.load[work.channel] = agent.load.get(work.channel, 0) + 1
+        self._agent_changed(agent, work.channel)
+        return []
 
     def accept(self, item_id: str, agent_id: str, now: float) -> list[Decision]:
         item = self._offered_to(item_id, agent_id)
@@ -243,6 +249,16 @@ class Engine:
         return None if item is None else (item.state.value, item.agent)
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _new_item(self, work: WorkItem) -> Item:
+        """The item for new work: its constant heap key and its rule's targets."""
+        rule = self.policy.rule_for(work)
+        return Item(
+            spec=work,
+            key=self.policy.priority(work.tier) - self.policy.aging_per_second * work.queued_at,
+            specs=[self._resolve(t, work) for t in rule.targets],
+            timeouts=[t.timeout for t in rule.targets],
+        )
 
     def _resolve(self, target: Target, work: WorkItem) -> Spec | None:
         """A policy's agent target names an attribute of the work (`account_manager`)."""

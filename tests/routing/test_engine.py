@@ -224,3 +224,13 @@ def test_events_about_unknown_or_wrong_state_work_change_nothing(engine: Engine)
     with pytest.raises(RoutingError, match="not active"):
         engine.complete("1", 1)
     assert engine.state_of("1") == ("waiting", None)
+
+
+def test_restored_active_work_holds_the_agents_room(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general", chat=1), 0)
+    engine.restore_active(item("old", channel="chat"), "a", 0)
+    engine.set_presence("a", AVAILABLE, 1)
+    assert offers(engine.enqueue(item("new", channel="chat", at=2), 2)) == []
+    assert offers(engine.complete("old", 3)) == [("new", "a")]
+    with pytest.raises(RoutingError, match="queued already"):
+        engine.restore_active(item("new", channel="chat"), "a", 4)
