@@ -194,6 +194,23 @@ class InteractionRecords:
             )
         )
 
+    async def add_event(
+        self,
+        interaction_id: int,
+        type: str,
+        data: dict[str, Any],
+        *,
+        at: datetime,
+        conn: AsyncConnection,
+    ) -> None:
+        """An event that changes no status (an overflow, an SLA warning), kept with the rest."""
+        await conn.execute(
+            insert(interaction_events).values(
+                interaction_id=interaction_id, type=type, from_status=None, to_status=None,
+                data=data, at=at,
+            )
+        )  # fmt: skip
+
     async def record_outcome(
         self,
         interaction_id: int,

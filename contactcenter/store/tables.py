@@ -229,6 +229,11 @@ interactions = Table(
     _created(),
     Column("answered_at", UTCDateTime(), nullable=True),
     Column("ended_at", UTCDateTime(), nullable=True),
+    # Routing: the place in the queue (kept across transfers and restarts) and how far the
+    # interaction has overflowed through its targets, and since when.
+    Column("queued_at", UTCDateTime(), nullable=True),
+    Column("routing_step", SmallInteger, nullable=False, server_default="0"),
+    Column("routing_since", UTCDateTime(), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
     _enum_check("channel", Channel),
     _enum_check("direction", Direction),

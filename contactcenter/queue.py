@@ -1,0 +1,439 @@
+"""The one queue: every channel enqueues here; every transition is stored, then routed and told.
+
+The routing engine decides; this shell keeps the engine and the database in step. Each engine
+call happens under one lock, and the decisions it returns are written in one transaction before
+they are published on the event bus, so what agents and channels hear has always been stored
+first. Should a write fail, the engine is rebuilt from the database, which is the truth. On start
+the engine is rebuilt the same way: waiting work keeps its place, open offers are offered again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contactcenter.agents import AgentDirectory
+from contactcenter.errors import Conflict
+from contactcenter.events import EventBus
+from contactcenter.interactions import InteractionRecords
+from contactcenter.model import Channel, Customer, InteractionStatus, Presence
+from contactcenter.store.db import Database
+from contactcenter.store.tables import agents as agents_table
+from contactcenter.store.tables import customers as customers_table
+from contactcenter.store.tables import interactions as interactions_table
+from routing.engine import Engine
+from routing.policy import Policy
+from routing.types import (
+    Abandoned,
+    AgentPaused,
+    AgentSpec,
+    Decision,
+    Offer,
+    OfferExpired,
+    Overflowed,
+    RoutingError,
+    SlaBreached,
+    SlaWarning,
+    Target,
+    WorkItem,
+    WrapUpEnded,
+)
+from routing.types import Presence as RoutingPresence
+
+log = structlog.get_logger(__name__)
+S = InteractionStatus
+_OPEN = (S.QUEUED, S.OFFERED, S.ACTIVE, S.WRAP_UP)
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class InteractionQueue:
+    def __init__(
+        self,
+        db: Database,
+        interactions: InteractionRecords,
+        agents: AgentDirectory,
+        policy: Policy,
+        bus: EventBus,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.db = db
+        self.interactions = interactions
+        self.agents = agents
+        self.policy = policy
+        self.bus = bus
+        self.clock = clock
+        self.engine = Engine(policy)
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._ticker: asyncio.Task[None] | None = None
+
+    # -- life ---------------------------------------------------------------------------------
+
+    async def start(self, run_timers: bool = True) -> None:
+        """Rebuild from the database; then, unless told not to, run timers as they fall due."""
+        async with self._lock:
+            await self._rebuild()
+        if run_timers:
+            self._ticker = asyncio.create_task(self._tick_loop(), name="queue-ticker")
+
+    async def tick(self) -> None:
+        """Act on every timer due by now: offer timeouts, overflows, SLA warnings, wrap-ups."""
+        await self._run(lambda now: self.engine.tick(now))
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            await asyncio.gather(self._ticker, return_exceptions=True)
+            self._ticker = None
+
+    async def _tick_loop(self) -> None:
+        """Sleep until the engine's next timer (or until new work may have set an earlier one)."""
+        while True:
+            due = self.engine.next_timer()
+            delay = None if due is None else max(0.0, due - self.clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("queue.tick_failed")
+
+    # -- what channels and agents do ------------------------------------------------------------
+
+    async def enqueue(
+        self,
+        customer: Customer,
+        channel: Channel,
+        *,
+        subject: str = "",
+        topic: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        external_ref: str | None = None,
+    ) -> int:
+        """Every channel's one way in: the interaction is stored as queued, then routed."""
+        async with self._lock:
+            now = self.clock()
+            at = _at(now)
+            async with self.db.begin() as conn:
+                interaction_id = await self.interactions.open(
+                    customer.id, channel, subject=subject, topic=topic,
+                    attributes=attributes, external_ref=external_ref, at=at, conn=conn,
+                )  # fmt: skip
+                await conn.execute(
+                    update(interactions_table)
+                    .where(interactions_table.c.id == interaction_id)
+                    .values(queued_at=at, routing_since=at)
+                )
+            self.bus.publish({"type": "interaction.queued", "interaction_id": interaction_id,
+                              "customer_id": customer.id, "channel": channel.value})  # fmt: skip
+            work = _work(interaction_id, channel.value, customer, topic, attributes, now)
+            await self._apply(self.engine.enqueue(work, now), now)
+        log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
+        return interaction_id
+
+    async def set_presence(self, agent_id: int, presence: Presence) -> None:
+        async def step(now: float) -> list[Decision]:
+            async with self.db.begin() as conn:
+                await _store_presence(conn, agent_id, presence, now)
+            self.bus.publish({"type": "agent.presence", "agent_id": agent_id,
+                              "presence": presence.value})  # fmt: skip
+            if str(agent_id) not in self.engine.agents:
+                await self._load_agent(agent_id, now)
+            return self.engine.set_presence(str(agent_id), RoutingPresence(presence.value), now)
+
+        await self._run_async(step)
+
+    async def accept(self, interaction_id: int, agent_id: int) -> None:
+        await self._act(interaction_id, agent_id, "accept", S.ACTIVE)
+
+    async def reject(self, interaction_id: int, agent_id: int) -> None:
+        await self._act(interaction_id, agent_id, "reject", S.QUEUED, reason="rejected")
+
+    async def complete(self, interaction_id: int, agent_id: int) -> None:
+        """The agent is done; wrap-up follows where the policy gives the channel wrap-up time."""
+        self._owned(interaction_id, agent_id)
+        channel = await self._channel_of(interaction_id)
+        wraps = self.policy.wrap_up.get(channel, 0.0) > 0
+        await self._act(interaction_id, agent_id, "complete", S.WRAP_UP if wraps else S.CLOSED)
+
+    async def transfer(
+        self, interaction_id: int, agent_id: int, *, to_group: str | None = None,
+        to_agent: int | None = None,
+    ) -> None:  # fmt: skip
+        if (to_group is None) == (to_agent is None):
+            raise Conflict("transfer to either a group or an agent", "to")
+        if to_group is not None and to_group not in self.policy.groups:
+            raise Conflict(f"no group {to_group} in the routing policy", "to_group")
+        target = Target(group=to_group) if to_group else Target(agent=str(to_agent))
+        self._owned(interaction_id, agent_id)
+
+        async def step(now: float) -> list[Decision]:
+            async with self.db.begin() as conn:
+                for status in (S.TRANSFERRED, S.QUEUED):
+                    await self.interactions.transition(
+                        interaction_id, status, at=_at(now), conn=conn,
+                        by_agent=agent_id, to_group=to_group, to_agent=to_agent,
+                    )  # fmt: skip
+                await conn.execute(
+                    update(interactions_table)
+                    .where(interactions_table.c.id == interaction_id)
+                    .values(agent_id=None, routing_step=0, routing_since=_at(now))
+                )
+            return self._engine_call(self.engine.transfer, str(interaction_id), target, now)
+
+        await self._run_async(step)
+
+    async def abandon(self, interaction_id: int) -> float:
+        """The customer left before an agent accepted; returns how long they waited."""
+        async with self._lock:
+            now = self.clock()
+            decisions = self._engine_call(self.engine.abandon, str(interaction_id), now)
+            waited = next(d.waited for d in decisions if isinstance(d, Abandoned))
+            async with self.db.begin() as conn:
+                await self.interactions.transition(
+                    interaction_id, S.ABANDONED, at=_at(now), conn=conn, waited=round(waited, 3)
+                )
+            await self._apply([d for d in decisions if not isinstance(d, Abandoned)], now)
+            self.bus.publish({"type": "interaction.abandoned", "interaction_id": interaction_id,
+                              "waited": waited})  # fmt: skip
+        return waited
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _act(
+        self, interaction_id: int, agent_id: int, verb: str, to: InteractionStatus, **data: Any
+    ) -> None:
+        method = getattr(self.engine, verb)
+        # complete() names no agent: the caller checked that the work is theirs.
+        args: tuple[str, ...] = () if verb == "complete" else (str(agent_id),)
+
+        async def step(now: float) -> list[Decision]:
+            decisions = self._engine_call(method, str(interaction_id), *args, now)
+            async with self.db.begin() as conn:
+                await self.interactions.transition(
+                    interaction_id, to, at=_at(now), conn=conn, agent_id=agent_id, **data
+                )
+                values: dict[str, Any] = {"agent_id": None} if to is S.QUEUED else {}
+                if values:
+                    await conn.execute(
+                        update(interactions_table)
+                        .where(interactions_table.c.id == interaction_id)
+                        .values(**values)
+                    )
+            return decisions
+
+        await self._run_async(step)
+        self.bus.publish({"type": f"interaction.{to.value}", "interaction_id": interaction_id,
+                          "agent_id": agent_id})  # fmt: skip
+
+    def _engine_call(self, method: Callable[..., list[Decision]], *args: Any) -> list[Decision]:
+        try:
+            return method(*args)
+        except RoutingError as exc:
+            raise Conflict(str(exc)) from None
+
+    async def _run(self, call: Callable[[float], list[Decision]]) -> None:
+        async with self._lock:
+            now = self.clock()
+            await self._apply(call(now), now)
+
+    async def _run_async(self, step: Callable[[float], Any]) -> None:
+        async with self._lock:
+            now = self.clock()
+            decisions = await step(now)
+            await self._apply(decisions, now)
+
+    async def _apply(self, decisions: list[Decision], now: float) -> None:
+        """Store the decisions in one transaction, then publish them. A failed write means the
+        engine is ahead of the database: rebuild it from the database and report the error."""
+        if decisions:
+            try:
+                async with self.db.begin() as conn:
+                    for decision in decisions:
+                        await self._store(conn, decision, now)
+            except Exception:
+                log.exception("queue.store_failed")
+                await self._rebuild()
+                raise
+            for decision in decisions:
+                self.bus.publish(_event(decision))
+        self._wake.set()
+
+    async def _store(self, conn: AsyncConnection, decision: Decision, now: float) -> None:
+        at = _at(now)
+        match decision:
+            case Offer(item_id, agent_id, expires_at):
+                await self.interactions.transition(
+                    int(item_id), S.OFFERED, at=at, conn=conn, agent_id=int(agent_id),
+                    expires_at=_at(expires_at).isoformat(),
+                )  # fmt: skip
+                await _set(conn, item_id, agent_id=int(agent_id))
+            case OfferExpired(item_id, agent_id):
+                await self.interactions.transition(
+                    int(item_id), S.QUEUED, at=at, conn=conn, agent_id=int(agent_id),
+                    reason="offer_expired",
+                )  # fmt: skip
+                await _set(conn, item_id, agent_id=None)
+            case Overflowed(item_id, step, target):
+                await self.interactions.add_event(
+                    int(item_id), "routing.overflowed", {"step": step, "target": target},
+                    at=at, conn=conn,
+                )  # fmt: skip
+                await _set(conn, item_id, routing_step=step, routing_since=at)
+            case SlaWarning(item_id, threshold) | SlaBreached(item_id, threshold):
+                kind = "sla.warning" if isinstance(decision, SlaWarning) else "sla.breach"
+                await self.interactions.add_event(
+                    int(item_id), kind, {"threshold": threshold}, at=at, conn=conn
+                )
+            case AgentPaused(agent_id, _):
+                await _store_presence(conn, int(agent_id), Presence.AWAY, now)
+            case WrapUpEnded(agent_id, item_id):
+                await self.interactions.transition(int(item_id), S.CLOSED, at=at, conn=conn)
+
+    async def _rebuild(self) -> None:
+        """The engine anew from the database: agents and their presence, open interactions."""
+        now = self.clock()
+        self.engine = Engine(self.policy)
+        for agent in await self.agents.list_agents():
+            spec = _agent_spec(agent)
+            self.engine.upsert_agent(spec, now)
+            self.engine.set_presence(spec.id, RoutingPresence(agent["presence"]), now)
+        decisions: list[Decision] = []
+        async with self.db.begin() as conn:
+            rows = (
+                await conn.execute(
+                    select(
+                        interactions_table,
+                        customers_table.c.tier,
+                        customers_table.c.segment,
+                        customers_table.c.language,
+                        customers_table.c.account_manager_id,
+                    )
+                    .join(customers_table, customers_table.c.id == interactions_table.c.customer_id)
+                    .where(interactions_table.c.status.in_([s.value for s in _OPEN]))
+                    .order_by(interactions_table.c.queued_at, interactions_table.c.id)
+                )
+            ).all()
+            for row in rows:
+                status = S(row.status)
+                if status is S.WRAP_UP:
+                    # Wrap-up is a timer, and the timer went with the process: it is over.
+                    await self.interactions.transition(row.id, S.CLOSED, at=_at(now), conn=conn)
+                    continue
+                if status is S.OFFERED:
+                    await self.interactions.transition(
+                        row.id, S.QUEUED, at=_at(now), conn=conn, reason="restart"
+                    )
+                    await _set(conn, str(row.id), agent_id=None)
+                work = _row_work(row)
+                if status is S.ACTIVE and row.agent_id is not None:
+                    if str(row.agent_id) in self.engine.agents:
+                        self.engine.restore_active(work, str(row.agent_id), now)
+                    continue
+                since = (row.routing_since or row.queued_at or row.created_at).timestamp()
+                decisions += self.engine.enqueue(work, now, step=row.routing_step, step_since=since)
+        log.info("queue.rebuilt", open=len(rows), waiting=self.engine.waiting())
+        if decisions:
+            async with self.db.begin() as conn:
+                for decision in decisions:
+                    await self._store(conn, decision, now)
+            for decision in decisions:
+                self.bus.publish(_event(decision))
+
+    async def _channel_of(self, interaction_id: int) -> str:
+        async with self.db.connect() as conn:
+            channel = (
+                await conn.execute(
+                    select(interactions_table.c.channel).where(
+                        interactions_table.c.id == interaction_id
+                    )
+                )
+            ).scalar_one_or_none()
+        if channel is None:
+            raise Conflict(f"interaction {interaction_id} is not in the queue")
+        return str(channel)
+
+    async def _load_agent(self, agent_id: int, now: float) -> None:
+        """An agent created after the queue started joins the engine."""
+        agent = await self.agents.get_agent(agent_id)
+        self.engine.upsert_agent(_agent_spec(agent), now)
+
+    def _owned(self, interaction_id: int, agent_id: int) -> None:
+        state = self.engine.state_of(str(interaction_id))
+        if state is None or state[1] != str(agent_id) or state[0] != "active":
+            raise Conflict(f"interaction {interaction_id} is not active with agent {agent_id}")
+
+
+def _agent_spec(agent: dict[str, Any]) -> AgentSpec:
+    return AgentSpec(
+        str(agent["id"]),
+        {g["name"]: g["level"] for g in agent["groups"]},
+        frozenset(agent["skills"]),
+        agent["capacity"],
+        agent["voice_blocks_other"],
+    )
+
+
+def _work(
+    interaction_id: int, channel: str, customer: Customer, topic: str | None,
+    attributes: dict[str, Any] | None, queued_at: float,
+) -> WorkItem:  # fmt: skip
+    attrs: dict[str, Any] = {
+        "segment": customer.segment.value if customer.segment else None,
+        "language": customer.language,
+        "topic": topic,
+        "account_manager": customer.account_manager_id,
+        **(attributes or {}),
+    }
+    return WorkItem(str(interaction_id), channel, customer.tier.value, queued_at, attrs)
+
+
+def _row_work(row: Any) -> WorkItem:
+    attrs = {
+        "segment": row.segment,
+        "language": row.language,
+        "topic": row.topic,
+        "account_manager": row.account_manager_id,
+        **(row.attributes or {}),
+    }
+    queued = (row.queued_at or row.created_at).timestamp()
+    return WorkItem(str(row.id), row.channel, row.tier, queued, attrs)
+
+
+async def _set(conn: AsyncConnection, item_id: str, **values: Any) -> None:
+    await conn.execute(
+        update(interactions_table).where(interactions_table.c.id == int(item_id)).values(**values)
+    )
+
+
+async def _store_presence(
+    conn: AsyncConnection, agent_id: int, presence: Presence, now: float
+) -> None:
+    result = await conn.execute(
+        update(agents_table)
+        .where(agents_table.c.id == agent_id)
+        .values(presence=presence.value, presence_since=_at(now))
+    )
+    if result.rowcount == 0:
+        raise Conflict(f"agent {agent_id} does not exist", "agent_id")
+
+
+def _event(decision: Decision) -> dict[str, Any]:
+    name = type(decision).__name__
+    data = {k: getattr(decision, k) for k in decision.__dataclass_fields__}
+    for key in ("item_id", "agent_id"):
+        if key in data:
+            data[{"item_id": "interaction_id"}.get(key, key)] = int(data.pop(key))
+    return {"type": f"routing.{name}", **data}

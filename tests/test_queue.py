@@ -1,0 +1,153 @@
+"""The one queue inside the service, on both backends: stored first, then routed and told."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from contactcenter.agents import AgentDirectory, AgentFields, GroupFields
+from contactcenter.customers import CustomerRecords
+from contactcenter.errors import Conflict
+from contactcenter.events import EventBus
+from contactcenter.interactions import InteractionRecords
+from contactcenter.model import Channel, Presence, Tier
+from contactcenter.queue import InteractionQueue
+from contactcenter.store.db import Database
+from contactcenter.store.tables import agents as agents_table
+from routing.policy import load_policy
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def setup(db: Database, interaction_records: InteractionRecords) -> AsyncIterator[Any]:
+    directory = AgentDirectory(db)
+    groups = {}
+    for name in ("key-accounts", "senior", "general"):
+        groups[name] = (await directory.create_group(GroupFields(name=name)))["id"]
+    ids = {}
+    for name, group in (("ana", "general"), ("bo", "general"), ("kim", "key-accounts")):
+        made = await directory.create_agent(
+            AgentFields.model_validate({"name": name, "groups": [{"group_id": groups[group]}]})
+        )
+        ids[name] = made["id"]
+    clock = Clock()
+    bus = EventBus()
+    queue = InteractionQueue(db, interaction_records, directory, load_policy(), bus, clock)
+    await queue.start(run_timers=False)
+    yield queue, ids, clock, bus
+    await queue.stop()
+
+
+async def _status(records: InteractionRecords, interaction_id: int) -> tuple[str, int | None]:
+    found = await records.get(interaction_id)
+    return found["status"], found["agent_id"]
+
+
+async def test_an_interaction_is_stored_routed_accepted_and_closed(
+    setup: Any, records: CustomerRecords, interaction_records: InteractionRecords
+) -> None:
+    queue, ids, _clock, bus = setup
+    customer = (await records.resolve("email", "pat@example.com")).customer
+    async with bus.subscribe() as events:
+        mail = await queue.enqueue(customer, Channel.EMAIL, subject="Invoice")
+        assert await _status(interaction_records, mail) == ("queued", None)
+        await queue.set_presence(ids["ana"], Presence.AVAILABLE)
+        assert await _status(interaction_records, mail) == ("offered", ids["ana"])
+        await queue.accept(mail, ids["ana"])
+        await queue.complete(mail, ids["ana"])
+        seen = [events.queue.get_nowait()["type"] for _ in range(events.queue.qsize())]
+    assert await _status(interaction_records, mail) == ("closed", ids["ana"])
+    history = [e["type"] for e in (await interaction_records.get(mail))["events"]]
+    assert history == ["created", "status.offered", "status.active", "status.closed"]
+    assert seen[:3] == ["interaction.queued", "agent.presence", "routing.Offer"]
+    assert "interaction.closed" in seen
+
+
+async def test_rejected_and_missed_offers_go_back_and_pause_the_agent(
+    setup: Any, records: CustomerRecords, interaction_records: InteractionRecords, db: Database
+) -> None:
+    queue, ids, clock, _ = setup
+    customer = (await records.resolve("phone", "+12125550142")).customer
+    first = await queue.enqueue(customer, Channel.VOICE)
+    clock.now += 1
+    second = await queue.enqueue(customer, Channel.VOICE)
+    await queue.set_presence(ids["ana"], Presence.AVAILABLE)
+    assert await _status(interaction_records, first) == ("offered", ids["ana"])
+    await queue.reject(first, ids["ana"])  # back at its place; ana gets the next one
+    assert await _status(interaction_records, first) == ("queued", None)
+    assert await _status(interaction_records, second) == ("offered", ids["ana"])
+    await queue.set_presence(ids["ana"], Presence.OFFLINE)
+    await queue.set_presence(ids["bo"], Presence.AVAILABLE)
+    for _ in range(2):  # bo misses both; the default policy pauses after two in a row
+        clock.now += 21
+        await queue.tick()
+    async with db.connect() as conn:
+        presence = (
+            await conn.execute(
+                select(agents_table.c.presence).where(agents_table.c.id == ids["bo"])
+            )
+        ).scalar_one()
+    assert presence == "away"
+    assert await _status(interaction_records, first) == ("queued", None)
+    reasons = [e["data"].get("reason") for e in (await interaction_records.get(first))["events"]]
+    assert reasons.count("offer_expired") == 1 and "rejected" in reasons
+
+
+async def test_abandon_and_wrong_state_actions(
+    setup: Any, records: CustomerRecords, interaction_records: InteractionRecords
+) -> None:
+    queue, ids, clock, _ = setup
+    customer = (await records.resolve("chat_visitor", "v-1")).customer
+    chat = await queue.enqueue(customer, Channel.CHAT)
+    with pytest.raises(Conflict, match="not offered"):
+        await queue.accept(chat, ids["ana"])
+    clock.now += 12.5
+    assert await queue.abandon(chat) == pytest.approx(12.5)
+    assert await _status(interaction_records, chat) == ("abandoned", None)
+    with pytest.raises(Conflict):
+        await queue.abandon(chat)
+
+
+async def test_a_restart_keeps_places_reoffers_open_offers_and_restores_active_work(
+    setup: Any, db: Database, records: CustomerRecords, interaction_records: InteractionRecords
+) -> None:
+    queue, ids, clock, bus = setup
+    key = (await records.resolve("phone", "+16175550143")).customer
+    key = await records.update(key.id, {"tier": Tier.KEY_ACCOUNT.value})
+    plain = (await records.resolve("phone", "+13125550166")).customer
+    await queue.set_presence(ids["ana"], Presence.AVAILABLE)
+    active = await queue.enqueue(plain, Channel.VOICE)
+    await queue.accept(active, ids["ana"])
+    clock.now += 1
+    waiting = await queue.enqueue(plain, Channel.VOICE)  # ana is on a call: it waits
+    clock.now += 1
+    await queue.set_presence(ids["kim"], Presence.AVAILABLE)
+    offered = await queue.enqueue(key, Channel.VOICE)  # no account manager: kim's team
+    assert await _status(interaction_records, offered) == ("offered", ids["kim"])
+    await queue.stop()
+
+    # A new process: the engine comes back from the database alone.
+    clock.now += 5
+    again = InteractionQueue(db, interaction_records, AgentDirectory(db), load_policy(), bus, clock)
+    await again.start(run_timers=False)
+    assert await _status(interaction_records, active) == ("active", ids["ana"])
+    assert await _status(interaction_records, offered) == ("offered", ids["kim"])
+    assert await _status(interaction_records, waiting) == ("queued", None)
+    reoffer = [e["data"].get("reason") for e in (await interaction_records.get(offered))["events"]]
+    assert "restart" in reoffer
+    await again.complete(active, ids["ana"])  # voice wrap-up, then ana takes the waiting call
+    clock.now += 31
+    await again.tick()
+    assert await _status(interaction_records, active) == ("closed", ids["ana"])
+    assert await _status(interaction_records, waiting) == ("offered", ids["ana"])
+    await again.stop()
