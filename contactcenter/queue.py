@@ -38,6 +38,7 @@ from routing.types import (
     Decision,
     Offer,
     OfferExpired,
+    OfferRevoked,
     Overflowed,
     RoutingError,
     SlaBreached,
@@ -280,10 +281,11 @@ class InteractionQueue:
                     expires_at=_at(expires_at).isoformat(),
                 )  # fmt: skip
                 await _set(conn, item_id, agent_id=int(agent_id))
-            case OfferExpired(item_id, agent_id):
+            case OfferExpired(item_id, agent_id) | OfferRevoked(item_id, agent_id):
+                reason = "offer_expired" if isinstance(decision, OfferExpired) else "agent_left"
                 await self.interactions.transition(
                     int(item_id), S.QUEUED, at=at, conn=conn, agent_id=int(agent_id),
-                    reason="offer_expired",
+                    reason=reason,
                 )  # fmt: skip
                 await _set(conn, item_id, agent_id=None)
             case Overflowed(item_id, step, target):

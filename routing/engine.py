@@ -27,6 +27,7 @@ from routing.types import (
     Decision,
     Offer,
     OfferExpired,
+    OfferRevoked,
     Overflowed,
     Presence,
     RoutingError,
@@ -71,21 +72,24 @@ class Engine:
 
     def remove_agent(self, agent_id: str, now: float) -> list[Decision]:
         """The agent is gone: work offered to them goes back to the queue."""
-        agent = self._agent(agent_id)
-        out: list[Decision] = []
-        agent.presence = Presence.OFFLINE
+        out = self.set_presence(agent_id, Presence.OFFLINE, now)
         del self.agents[agent_id]
-        for item in list(self.items.values()):
-            if item.agent == agent_id and item.state is ItemState.OFFERED:
-                self._requeue(item, now, out)
         return out
 
     def set_presence(self, agent_id: str, presence: Presence, now: float) -> list[Decision]:
+        """Available agents get work at once; an agent who leaves gives back open offers."""
         agent = self._agent(agent_id)
         if presence is Presence.AVAILABLE and agent.presence is not Presence.AVAILABLE:
             agent.missed = 0
         agent.presence = presence
         out: list[Decision] = []
+        if presence is not Presence.AVAILABLE:
+            for item_id in sorted(agent.offers):
+                agent.offers.discard(item_id)
+                item = self.items[item_id]
+                out.append(OfferRevoked(item_id, agent_id))
+                self._release(agent, item.channel, now, out, refill=False)
+                self._wait(item, now, out)
         self._agent_changed(agent)
         self._fill(agent, now, out)
         return out
@@ -127,6 +131,7 @@ class Engine:
         item = self._offered_to(item_id, agent_id)
         item.state = ItemState.ACTIVE
         item.version += 1
+        self.agents[agent_id].offers.discard(item_id)
         if item.channel in LIVE_CHANNELS:
             item.answered = True
         self.agents[agent_id].missed = 0
@@ -136,6 +141,7 @@ class Engine:
         """The agent declines: the item goes back at its place, and is not offered to them again."""
         item = self._offered_to(item_id, agent_id)
         out: list[Decision] = []
+        self.agents[agent_id].offers.discard(item_id)
         self._release(self.agents[agent_id], item.channel, now, out, refill=False)
         self._requeue(item, now, out)
         self._fill(self.agents[agent_id], now, out)
@@ -203,6 +209,7 @@ class Engine:
             self._waiting -= 1
         item.version += 1
         if item.state is ItemState.OFFERED and item.agent in self.agents:
+            self.agents[item.agent].offers.discard(item_id)
             self._release(self.agents[item.agent], item.channel, now, out)
         return out
 
@@ -346,6 +353,7 @@ class Engine:
         item.version += 1
         agent.load[item.channel] = agent.load.get(item.channel, 0) + 1
         agent.last_assigned[item.channel] = now
+        agent.offers.add(item.spec.id)
         expires = now + self.policy.offer_timeout[item.channel]
         self._timer(expires, "offer", item)
         out.append(Offer(item.spec.id, agent.id, expires))
@@ -355,6 +363,7 @@ class Engine:
         agent = self.agents.get(item.agent)
         out.append(OfferExpired(item.spec.id, item.agent))
         if agent is not None:
+            agent.offers.discard(item.spec.id)
             agent.missed += 1
             if agent.missed >= self.policy.missed_before_away:
                 agent.presence = Presence.AWAY
@@ -367,6 +376,7 @@ class Engine:
     def _release(
         self, agent: Agent, channel: str, now: float, out: list[Decision], refill: bool = True
     ) -> None:
+        """An item leaves the agent (callers drop it from `agent.offers` where it was one)."""
         agent.load[channel] -= 1
         # The end of a call may open the other channels again.
         reopens = channel == "voice" and agent.spec.voice_blocks_other and not agent.load[channel]

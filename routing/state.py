@@ -76,6 +76,7 @@ class Agent:
     version: dict[str, int] = field(default_factory=dict)
     missed: int = 0
     specs: list[Spec] = field(default_factory=list)
+    offers: set[str] = field(default_factory=set)  # items offered to them, not yet answered
 
     @property
     def id(self) -> str:

@@ -89,6 +89,14 @@ class OfferExpired:
 
 
 @dataclass(frozen=True, slots=True)
+class OfferRevoked:
+    """The agent went away or offline with the offer open: the work goes back at its place."""
+
+    item_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class Overflowed:
     item_id: str
     step: int

@@ -8,6 +8,7 @@ from routing.types import (
     AgentPaused,
     Offer,
     OfferExpired,
+    OfferRevoked,
     Overflowed,
     Presence,
     RoutingError,
@@ -137,6 +138,17 @@ def test_a_missed_offer_returns_to_its_place_and_two_misses_pause_the_agent(
     assert AgentPaused("a", 2) in out and offers(out) == []
     # "1" kept its place: the next agent gets it before "2".
     assert offers(engine.set_presence("b", AVAILABLE, 23)) == [("1", "b")]
+
+
+def test_an_agent_who_leaves_gives_back_open_offers(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.upsert_agent(agent("b", "general"), 0)
+    engine.set_presence("a", AVAILABLE, 0)
+    assert offers(engine.enqueue(item("1"), 1)) == [("1", "a")]
+    engine.set_presence("b", AVAILABLE, 2)
+    out = engine.set_presence("a", Presence.AWAY, 3)
+    assert OfferRevoked("1", "a") in out and offers(out) == [("1", "b")]
+    assert engine.agents["a"].load == {"voice": 0}
 
 
 def test_reject_sends_the_work_to_someone_else(engine: Engine) -> None:

@@ -99,11 +99,16 @@ class EngineMachine(RuleBasedStateMachine):
         if not hasattr(self, "engine"):
             return
         held: Counter[tuple[str, str]] = Counter()
+        offered: dict[str, set[str]] = {a: set() for a in self.engine.agents}
         for item in self.engine.items.values():
             if item.state is ItemState.WAITING:
                 assert item.agent is None
             else:
                 held[(item.agent, item.channel)] += 1
+            if item.state is ItemState.OFFERED:
+                offered[item.agent].add(item.spec.id)
+        for agent_id, state in self.engine.agents.items():
+            assert state.offers == offered[agent_id]
         for agent_id, state in self.engine.agents.items():
             for channel, load in state.load.items():
                 assert load == held[(agent_id, channel)], (agent_id, channel)
