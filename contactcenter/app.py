@@ -42,11 +42,14 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
+    await services.queue.start()
     log.info(
         "service.started",
         database=services.db.dialect,
         data_dir=str(services.settings.data_dir),
+        waiting=services.queue.engine.waiting(),
     )
     yield
+    await services.queue.stop()
     await services.close()
     log.info("service.stopped")

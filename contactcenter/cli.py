@@ -114,7 +114,11 @@ def _check_policy(path: Path) -> int:
 
 
 async def _run(settings: Settings, command: Callable[[Services], Awaitable[int]]) -> int:
-    services = Services.build(settings)
+    try:
+        services = Services.build(settings)
+    except PolicyError as exc:
+        print(f"contactcenter: {exc}", file=sys.stderr)
+        return 1
     try:
         if command is not _migrate:
             await _ensure_schema(services)
@@ -143,7 +147,7 @@ async def _ensure_schema(services: Services) -> None:
 def _serve(settings: Settings, demo: bool) -> int:
     try:
         return asyncio.run(_serve_until_stopped(settings, demo))
-    except (Refused, OSError) as exc:
+    except (Refused, OSError, PolicyError) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
 

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from contactcenter.agents import AgentDirectory
 from contactcenter.auth import Accounts
 from contactcenter.customers import CustomerRecords
+from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
+from contactcenter.queue import InteractionQueue
 from contactcenter.settings import Settings
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
 from contactcenter.timeline import Timeline
+from routing.policy import DEFAULT_POLICY, load_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,13 +27,19 @@ class Services:
     timeline: Timeline
     agents: AgentDirectory
     accounts: Accounts
+    bus: EventBus
+    queue: InteractionQueue
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
+        """Every part, wired; raises PolicyError for a routing policy that cannot be used."""
+        policy = load_policy(settings.routing_policy or DEFAULT_POLICY)
         db = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
         blobs = BlobStore(settings.blob_dir)
         customers = CustomerRecords(db, settings.default_region)
         interactions = InteractionRecords(db, blobs)
+        agents = AgentDirectory(db)
+        bus = EventBus()
         return cls(
             settings=settings,
             db=db,
@@ -38,8 +47,10 @@ class Services:
             customers=customers,
             interactions=interactions,
             timeline=Timeline(customers, interactions),
-            agents=AgentDirectory(db),
+            agents=agents,
             accounts=Accounts(db, settings.session_hours),
+            bus=bus,
+            queue=InteractionQueue(db, interactions, agents, policy, bus),
         )
 
     async def close(self) -> None:

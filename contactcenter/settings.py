@@ -47,6 +47,9 @@ class Settings(BaseModel):
         default=30.0, ge=0, description="Seconds in-flight requests get to finish on SIGTERM."
     )
     db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections.")
+    routing_policy: Path | None = Field(
+        default=None, description="Routing policy YAML; empty means the one that ships."
+    )
 
     @field_validator("default_region")
     @classmethod
