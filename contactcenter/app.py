@@ -9,7 +9,14 @@ from aiohttp import web
 
 from contactcenter.services import Services
 from contactcenter.settings import Settings
-from contactcenter.web import api_agents, api_auth, api_customers, api_interactions, ops
+from contactcenter.web import (
+    api_agents,
+    api_auth,
+    api_customers,
+    api_interactions,
+    api_queue,
+    ops,
+)
 from contactcenter.web.endpoints import SERVICES
 from contactcenter.web.middleware import (
     IN_FLIGHT,
@@ -22,7 +29,7 @@ from contactcenter.web.middleware import (
 
 log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
-                api_agents.routes]  # fmt: skip
+                api_agents.routes, api_queue.routes]  # fmt: skip
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:

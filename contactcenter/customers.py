@@ -289,35 +289,37 @@ class CustomerRecords:
         body: str,
         author_user_id: int | None,
         interaction_id: int | None = None,
+        conn: AsyncConnection | None = None,
     ) -> int:
-        async with self.db.begin() as conn:
-            await self.get(customer_id, conn)
-            if interaction_id is not None:
-                owner = (
-                    await conn.execute(
-                        select(interactions.c.customer_id).where(
-                            interactions.c.id == interaction_id
-                        )
-                    )
-                ).scalar_one_or_none()
-                if owner != customer_id:
-                    raise Invalid(
-                        f"interaction {interaction_id} is not one of customer {customer_id}'s",
-                        "interaction_id",
-                    )
-            return (
+        """A note on the customer's record, about one of their interactions if given."""
+        if conn is None:
+            async with self.db.begin() as conn:
+                return await self.add_note(customer_id, body, author_user_id, interaction_id, conn)
+        await self.get(customer_id, conn)
+        if interaction_id is not None:
+            owner = (
                 await conn.execute(
-                    insert(notes_table)
-                    .values(
-                        customer_id=customer_id,
-                        interaction_id=interaction_id,
-                        author_user_id=author_user_id,
-                        body=body,
-                        created_at=now(),
-                    )
-                    .returning(notes_table.c.id)
+                    select(interactions.c.customer_id).where(interactions.c.id == interaction_id)
                 )
-            ).scalar_one()
+            ).scalar_one_or_none()
+            if owner != customer_id:
+                raise Invalid(
+                    f"interaction {interaction_id} is not one of customer {customer_id}'s",
+                    "interaction_id",
+                )
+        return (
+            await conn.execute(
+                insert(notes_table)
+                .values(
+                    customer_id=customer_id,
+                    interaction_id=interaction_id,
+                    author_user_id=author_user_id,
+                    body=body,
+                    created_at=now(),
+                )
+                .returning(notes_table.c.id)
+            )
+        ).scalar_one()
 
     # -- helpers ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.agents import AgentDirectory
+from contactcenter.customers import CustomerRecords
 from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
@@ -67,9 +68,11 @@ class InteractionQueue:
         policy: Policy,
         bus: EventBus,
         clock: Callable[[], float] = time.time,
+        customers: CustomerRecords | None = None,
     ) -> None:
         self.db = db
         self.interactions = interactions
+        self.customers = customers or CustomerRecords(db)
         self.agents = agents
         self.policy = policy
         self.bus = bus
@@ -77,6 +80,7 @@ class InteractionQueue:
         self.engine = Engine(policy)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._sleeping_until: float | None = None
         self._ticker: asyncio.Task[None] | None = None
 
     # -- life ---------------------------------------------------------------------------------
@@ -99,12 +103,14 @@ class InteractionQueue:
             self._ticker = None
 
     async def _tick_loop(self) -> None:
-        """Sleep until the engine's next timer (or until new work may have set an earlier one)."""
+        """Sleep until the engine's next timer, or until new work sets an earlier one."""
         while True:
-            due = self.engine.next_timer()
+            self._sleeping_until = due = self.engine.next_timer()
             delay = None if due is None else max(0.0, due - self.clock())
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.tick()
@@ -162,12 +168,32 @@ class InteractionQueue:
     async def reject(self, interaction_id: int, agent_id: int) -> None:
         await self._act(interaction_id, agent_id, "reject", S.QUEUED, reason="rejected")
 
-    async def complete(self, interaction_id: int, agent_id: int) -> None:
-        """The agent is done; wrap-up follows where the policy gives the channel wrap-up time."""
+    async def complete(
+        self,
+        interaction_id: int,
+        agent_id: int,
+        *,
+        outcome: dict[str, Any] | None = None,
+        note: str | None = None,
+        author_user_id: int | None = None,
+    ) -> None:
+        """The agent is done: disposition, outcome, complaint flag and note are stored with the
+        transition; wrap-up follows where the policy gives the channel wrap-up time."""
         self._owned(interaction_id, agent_id)
-        channel = await self._channel_of(interaction_id)
-        wraps = self.policy.wrap_up.get(channel, 0.0) > 0
-        await self._act(interaction_id, agent_id, "complete", S.WRAP_UP if wraps else S.CLOSED)
+        row = await self._row(interaction_id)
+        wraps = self.policy.wrap_up.get(row.channel, 0.0) > 0
+
+        async def record(conn: AsyncConnection) -> None:
+            if outcome:
+                await self.interactions.record_outcome(interaction_id, conn=conn, **outcome)
+            if note:
+                await self.customers.add_note(
+                    row.customer_id, note, author_user_id, interaction_id, conn
+                )
+
+        await self._act(
+            interaction_id, agent_id, "complete", S.WRAP_UP if wraps else S.CLOSED, record
+        )
 
     async def transfer(
         self, interaction_id: int, agent_id: int, *, to_group: str | None = None,
@@ -214,8 +240,16 @@ class InteractionQueue:
     # -- internals ----------------------------------------------------------------------------
 
     async def _act(
-        self, interaction_id: int, agent_id: int, verb: str, to: InteractionStatus, **data: Any
+        self,
+        interaction_id: int,
+        agent_id: int,
+        verb: str,
+        to: InteractionStatus,
+        also: Callable[[AsyncConnection], Awaitable[None]] | None = None,
+        **data: Any,
     ) -> None:
+        """An agent's action: the engine checks it, then the transition (and `also`, in the
+        same transaction) is stored, and the decisions that follow are applied."""
         method = getattr(self.engine, verb)
         # complete() names no agent: the caller checked that the work is theirs.
         args: tuple[str, ...] = () if verb == "complete" else (str(agent_id),)
@@ -226,13 +260,10 @@ class InteractionQueue:
                 await self.interactions.transition(
                     interaction_id, to, at=_at(now), conn=conn, agent_id=agent_id, **data
                 )
-                values: dict[str, Any] = {"agent_id": None} if to is S.QUEUED else {}
-                if values:
-                    await conn.execute(
-                        update(interactions_table)
-                        .where(interactions_table.c.id == interaction_id)
-                        .values(**values)
-                    )
+                if to is S.QUEUED:
+                    await _set(conn, str(interaction_id), agent_id=None)
+                if also is not None:
+                    await also(conn)
             return decisions
 
         await self._run_async(step)
@@ -270,7 +301,9 @@ class InteractionQueue:
                 raise
             for decision in decisions:
                 self.bus.publish(_event(decision))
-        self._wake.set()
+        due = self.engine.next_timer()
+        if due is not None and (self._sleeping_until is None or due < self._sleeping_until):
+            self._wake.set()
 
     async def _store(self, conn: AsyncConnection, decision: Decision, now: float) -> None:
         at = _at(now)
@@ -354,18 +387,16 @@ class InteractionQueue:
             for decision in decisions:
                 self.bus.publish(_event(decision))
 
-    async def _channel_of(self, interaction_id: int) -> str:
+    async def _row(self, interaction_id: int) -> Any:
         async with self.db.connect() as conn:
-            channel = (
+            row = (
                 await conn.execute(
-                    select(interactions_table.c.channel).where(
-                        interactions_table.c.id == interaction_id
-                    )
+                    select(interactions_table).where(interactions_table.c.id == interaction_id)
                 )
-            ).scalar_one_or_none()
-        if channel is None:
+            ).one_or_none()
+        if row is None:
             raise Conflict(f"interaction {interaction_id} is not in the queue")
-        return str(channel)
+        return row
 
     async def _load_agent(self, agent_id: int, now: float) -> None:
         """An agent created after the queue started joins the engine."""

@@ -50,7 +50,7 @@ class Services:
             agents=agents,
             accounts=Accounts(db, settings.session_hours),
             bus=bus,
-            queue=InteractionQueue(db, interactions, agents, policy, bus),
+            queue=InteractionQueue(db, interactions, agents, policy, bus, customers=customers),
         )
 
     async def close(self) -> None:

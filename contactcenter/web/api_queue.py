@@ -1,0 +1,126 @@
+"""REST: what agents do with the queue — presence, accept, reject, complete, transfer.
+
+An agent acts as themselves (their login's agent); a supervisor may also set any agent's
+presence. Actions the queue refuses (an offer that is not theirs, work that is not active) are
+409 with the reason, and change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from contactcenter.agents import GroupName
+from contactcenter.model import Presence, Role
+from contactcenter.web.endpoints import Call, RouteTable
+from contactcenter.web.errors import ApiError
+
+routes = RouteTable("queue")
+INTERACTION = r"/api/v1/interactions/{interaction_id:\d+}"
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class PresenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    presence: Presence
+
+
+class CompleteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    disposition: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = (
+        None
+    )
+    outcome: Short | None = None
+    complaint: bool = False
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    products: list[Short] = Field(default_factory=list, max_length=50)
+    notes: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20000)] | None = None
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to_group: GroupName | None = None
+    to_agent: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_target(self) -> TransferIn:
+        if (self.to_group is None) == (self.to_agent is None):
+            raise ValueError("give either to_group or to_agent")
+        return self
+
+
+def _agent_of(call: Call) -> int:
+    if call.user.agent_id is None:
+        raise ApiError(403, "forbidden", "this login is not an agent's; it takes no work")
+    return call.user.agent_id
+
+
+@routes.route(
+    "PUT", r"/api/v1/agents/{agent_id:\d+}/presence", summary="Set an agent's presence",
+    role=Role.AGENT, body=PresenceIn,
+    responses={200: "Set", 403: "Agents set only their own presence"},
+)  # fmt: skip
+async def set_presence(call: Call) -> web.Response:
+    agent_id = call.path_id("agent_id")
+    if not call.user.role.allows(Role.SUPERVISOR) and call.user.agent_id != agent_id:
+        raise ApiError(403, "forbidden", "agents set only their own presence")
+    await call.services.agents.get_agent(agent_id)
+    await call.services.queue.set_presence(agent_id, call.body.presence)
+    return web.json_response({"agent_id": agent_id, "presence": call.body.presence.value})
+
+
+@routes.route(
+    "POST", INTERACTION + "/accept", summary="Accept an offer made to you", role=Role.AGENT,
+    responses={200: "Accepted", 409: "Not offered to you"},
+)  # fmt: skip
+async def accept(call: Call) -> web.Response:
+    interaction_id = call.path_id("interaction_id")
+    await call.services.queue.accept(interaction_id, _agent_of(call))
+    return web.json_response(await call.services.interactions.get(interaction_id))
+
+
+@routes.route(
+    "POST", INTERACTION + "/reject", summary="Decline an offer; it goes back at its place",
+    role=Role.AGENT, responses={200: "Declined", 409: "Not offered to you"},
+)  # fmt: skip
+async def reject(call: Call) -> web.Response:
+    interaction_id = call.path_id("interaction_id")
+    await call.services.queue.reject(interaction_id, _agent_of(call))
+    return web.json_response(await call.services.interactions.get(interaction_id))
+
+
+@routes.route(
+    "POST", INTERACTION + "/complete",
+    summary="Finish your interaction with disposition, outcome, complaint flag and notes",
+    role=Role.AGENT, body=CompleteIn, responses={200: "Completed", 409: "Not active with you"},
+)  # fmt: skip
+async def complete(call: Call) -> web.Response:
+    interaction_id = call.path_id("interaction_id")
+    body: CompleteIn = call.body
+    outcome = body.model_dump(exclude={"notes"}, exclude_none=True)
+    await call.services.queue.complete(
+        interaction_id, _agent_of(call), outcome=outcome, note=body.notes,
+        author_user_id=call.user.user_id,
+    )  # fmt: skip
+    return web.json_response(await call.services.interactions.get(interaction_id))
+
+
+@routes.route(
+    "POST", INTERACTION + "/transfer",
+    summary="Hand your interaction to a group or an agent; it keeps its place in the queue",
+    role=Role.AGENT, body=TransferIn, responses={200: "Transferred", 409: "Not active with you"},
+)  # fmt: skip
+async def transfer(call: Call) -> web.Response:
+    interaction_id = call.path_id("interaction_id")
+    body: TransferIn = call.body
+    if body.to_agent is not None:
+        await call.services.agents.get_agent(body.to_agent)
+    await call.services.queue.transfer(
+        interaction_id, _agent_of(call), to_group=body.to_group, to_agent=body.to_agent
+    )
+    return web.json_response(await call.services.interactions.get(interaction_id))

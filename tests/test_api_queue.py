@@ -1,0 +1,136 @@
+"""Agents work the queue through the API: presence, accept, reject, complete, transfer."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from conftest import Api
+
+from contactcenter.agents import AgentFields, GroupFields
+from contactcenter.app import create_app
+from contactcenter.model import Channel, Presence, Role
+from contactcenter.services import Services
+
+
+@pytest.fixture
+async def desk(api: Api) -> dict[str, Any]:
+    """Two agents in `general` with their own logins, and a supervisor-only group `senior`."""
+    services = api.services
+    general = (await services.agents.create_group(GroupFields(name="general")))["id"]
+    senior = (await services.agents.create_group(GroupFields(name="senior")))["id"]
+    people: dict[str, Any] = {"groups": {"general": general, "senior": senior}}
+    for name, group in (("ana", general), ("bo", general), ("sue", senior)):
+        agent = await services.agents.create_agent(
+            AgentFields.model_validate({"name": name, "groups": [{"group_id": group}]})
+        )
+        user = await services.accounts.create_user(name, "password-" * 2, Role.AGENT, agent["id"])
+        token, _ = await services.accounts.create_token(user["id"], "desk")
+        api.tokens[name] = token
+        people[name] = agent["id"]
+    return people
+
+
+async def _queued(api: Api, channel: Channel = Channel.VOICE) -> int:
+    customer = (await api.services.customers.resolve("phone", "+12125550142")).customer
+    return await api.services.queue.enqueue(customer, channel, subject="Where is my order?")
+
+
+async def test_an_agent_goes_available_accepts_and_completes_with_an_outcome(
+    api: Api, desk: dict[str, Any]
+) -> None:
+    call = await _queued(api)
+    await api.json("PUT", f"/api/v1/agents/{desk['ana']}/presence", "ana",
+                   json={"presence": "available"})  # fmt: skip
+    offered = await api.json("GET", f"/api/v1/interactions/{call}", "ana")
+    assert offered["status"] == "offered" and offered["agent_id"] == desk["ana"]
+    active = await api.json("POST", f"/api/v1/interactions/{call}/accept", "ana")
+    assert active["status"] == "active" and active["answered_at"]
+    done = await api.json(
+        "POST", f"/api/v1/interactions/{call}/complete", "ana",
+        json={"disposition": "resolved", "outcome": "order located", "complaint": True,
+              "satisfaction": 4, "notes": "wants delivery before Friday"},
+    )  # fmt: skip
+    assert done["status"] == "wrap_up"  # voice has wrap-up time in the default policy
+    assert (done["disposition"], done["outcome"], done["complaint"], done["satisfaction"]) == (
+        "resolved", "order located", True, 4
+    )  # fmt: skip
+    timeline = await api.json("GET", f"/api/v1/customers/{done['customer_id']}/timeline", "ana")
+    notes = [e["note"]["body"] for e in timeline["entries"] if e["kind"] == "note"]
+    assert notes == ["wants delivery before Friday"]
+
+
+async def test_reject_and_transfer_keep_the_work_moving(api: Api, desk: dict[str, Any]) -> None:
+    call = await _queued(api)
+    for name in ("ana", "bo"):
+        await api.json("PUT", f"/api/v1/agents/{desk[name]}/presence", name,
+                       json={"presence": "available"})  # fmt: skip
+    first = (await api.json("GET", f"/api/v1/interactions/{call}", "ana"))["agent_id"]
+    mine, other = ("ana", "bo") if first == desk["ana"] else ("bo", "ana")
+    after = await api.json("POST", f"/api/v1/interactions/{call}/reject", mine)
+    assert after["status"] == "offered" and after["agent_id"] == desk[other]
+    await api.json("POST", f"/api/v1/interactions/{call}/accept", other)
+    moved = await api.json("POST", f"/api/v1/interactions/{call}/transfer", other,
+                           json={"to_group": "senior"})  # fmt: skip
+    assert moved["status"] == "queued"
+    await api.json("PUT", f"/api/v1/agents/{desk['sue']}/presence", "sue",
+                   json={"presence": "available"})  # fmt: skip
+    taken = await api.json("GET", f"/api/v1/interactions/{call}", "sue")
+    assert taken["status"] == "offered" and taken["agent_id"] == desk["sue"]
+    kinds = [e["type"] for e in taken["events"]]
+    assert "status.transferred" in kinds
+
+
+async def test_refusals_name_the_reason_and_change_nothing(api: Api, desk: dict[str, Any]) -> None:
+    call = await _queued(api)
+    refused = await api.json("POST", f"/api/v1/interactions/{call}/accept", "ana", status=409)
+    assert "not offered" in refused["error"]["message"]
+    other = await api.json("PUT", f"/api/v1/agents/{desk['bo']}/presence", "ana", status=403,
+                           json={"presence": "available"})  # fmt: skip
+    assert "own presence" in other["error"]["message"]
+    await api.json("PUT", f"/api/v1/agents/{desk['bo']}/presence", "supervisor",
+                   json={"presence": "away"})  # fmt: skip
+    not_agent = await api.json("POST", f"/api/v1/interactions/{call}/accept", "admin", status=403)
+    assert "not an agent" in not_agent["error"]["message"]
+    both = await api.json("POST", f"/api/v1/interactions/{call}/transfer", "ana", status=422,
+                          json={"to_group": "senior", "to_agent": desk["bo"]})  # fmt: skip
+    assert "either" in both["error"]["message"]
+    assert (await api.json("GET", f"/api/v1/interactions/{call}", "ana"))["status"] == "queued"
+
+
+FAST_POLICY = """
+offers: {timeout_seconds: {voice: 1, chat: 1, email: 1, fax: 1}, missed_before_away: 5}
+groups: [general, senior]
+tiers: {transactional: {priority: 0}}
+rules:
+  - targets: [{group: general}]
+"""
+
+
+async def test_the_service_expires_offers_on_its_own_clock(settings, tmp_path) -> None:
+    policy = tmp_path / "fast.yaml"
+    policy.write_text(FAST_POLICY, encoding="utf-8")
+    fast = settings.model_copy(update={"routing_policy": policy})
+    services = Services.build(fast)
+    general = (await services.agents.create_group(GroupFields(name="general")))["id"]
+    ana = await services.agents.create_agent(
+        AgentFields.model_validate({"name": "ana", "groups": [{"group_id": general}]})
+    )
+    client = TestClient(TestServer(create_app(fast, services)))
+    await client.start_server()
+    try:
+        customer = (await services.customers.resolve("email", "x@example.com")).customer
+        mail = await services.queue.enqueue(customer, Channel.EMAIL)
+        await services.queue.set_presence(ana["id"], Presence.AVAILABLE)
+        assert (await services.interactions.get(mail))["status"] == "offered"
+        for _ in range(50):  # the ticker, not the test, moves it on
+            await asyncio.sleep(0.1)
+            found = await services.interactions.get(mail)
+            if any(e["data"].get("reason") == "offer_expired" for e in found["events"]):
+                break
+        reasons = [e["data"].get("reason") for e in found["events"]]
+        assert "offer_expired" in reasons
+    finally:
+        await client.close()
