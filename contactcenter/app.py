@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterator
 
 import structlog
@@ -13,6 +14,7 @@ from contactcenter.web import (
     api_agents,
     api_auth,
     api_customers,
+    api_events,
     api_interactions,
     api_queue,
     ops,
@@ -29,7 +31,7 @@ from contactcenter.web.middleware import (
 
 log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
-                api_agents.routes, api_queue.routes]  # fmt: skip
+                api_agents.routes, api_queue.routes, api_events.routes]  # fmt: skip
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
@@ -41,9 +43,11 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[METRICS] = HttpMetrics()
     app[IN_FLIGHT] = InFlight()
     app[ops.ENDPOINTS] = [endpoint for table in ROUTE_TABLES for endpoint in table.endpoints]
+    app[api_events.SOCKETS] = weakref.WeakSet()
     for table in ROUTE_TABLES:
         table.register(app)
     app.cleanup_ctx.append(_lifetime)
+    app.on_shutdown.append(api_events.close_sockets)
     return app
 
 

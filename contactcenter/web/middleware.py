@@ -94,8 +94,11 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
+    # An event stream lives as long as its console; shutdown closes streams, not waits for them.
+    streaming = request.headers.get("Upgrade", "").lower() == "websocket"
     in_flight = request.app[IN_FLIGHT]
-    in_flight.enter()
+    if not streaming:
+        in_flight.enter()
     try:
         response = await handler(request)
     except ApiError as exc:
@@ -126,7 +129,8 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
             request_id,
         )
     finally:
-        in_flight.leave()
+        if not streaming:
+            in_flight.leave()
     elapsed = time.perf_counter() - started
     response.headers["X-Request-ID"] = request_id
     route = _route_name(request)
