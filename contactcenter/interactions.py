@@ -327,6 +327,19 @@ class InteractionRecords:
 
     # -- reading ---------------------------------------------------------------------------
 
+    async def find_by_ref(self, channel: Channel, external_ref: str) -> int | None:
+        """The interaction a channel already stored under its own reference (a CallSid, a
+        Message-ID, a caller's idempotency key), if any."""
+        async with self.db.connect() as conn:
+            return (
+                await conn.execute(
+                    select(interactions.c.id).where(
+                        interactions.c.channel == channel.value,
+                        interactions.c.external_ref == external_ref,
+                    )
+                )
+            ).scalar_one_or_none()
+
     async def get(self, interaction_id: int) -> dict[str, Any]:
         """One interaction with its messages, attachments and events."""
         async with self.db.connect() as conn:

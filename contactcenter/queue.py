@@ -18,6 +18,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.agents import AgentDirectory
@@ -129,20 +130,33 @@ class InteractionQueue:
         attributes: dict[str, Any] | None = None,
         external_ref: str | None = None,
     ) -> int:
-        """Every channel's one way in: the interaction is stored as queued, then routed."""
+        """Every channel's one way in: the interaction is stored as queued, then routed.
+
+        An `external_ref` the channel stored before (a retried webhook, a mail fetched twice)
+        returns that interaction instead of queuing it again."""
         async with self._lock:
             now = self.clock()
             at = _at(now)
-            async with self.db.begin() as conn:
-                interaction_id = await self.interactions.open(
-                    customer.id, channel, subject=subject, topic=topic,
-                    attributes=attributes, external_ref=external_ref, at=at, conn=conn,
-                )  # fmt: skip
-                await conn.execute(
-                    update(interactions_table)
-                    .where(interactions_table.c.id == interaction_id)
-                    .values(queued_at=at, routing_since=at)
+            try:
+                async with self.db.begin() as conn:
+                    interaction_id = await self.interactions.open(
+                        customer.id, channel, subject=subject, topic=topic,
+                        attributes=attributes, external_ref=external_ref, at=at, conn=conn,
+                    )  # fmt: skip
+                    await conn.execute(
+                        update(interactions_table)
+                        .where(interactions_table.c.id == interaction_id)
+                        .values(queued_at=at, routing_since=at)
+                    )
+            except IntegrityError:
+                existing = (
+                    await self.interactions.find_by_ref(channel, external_ref)
+                    if external_ref
+                    else None
                 )
+                if existing is None:
+                    raise
+                return existing
             self.bus.publish({"type": "interaction.queued", "interaction_id": interaction_id,
                               "customer_id": customer.id, "channel": channel.value})  # fmt: skip
             work = _work(interaction_id, channel.value, customer, topic, attributes, now)

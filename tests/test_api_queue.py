@@ -134,3 +134,22 @@ async def test_the_service_expires_offers_on_its_own_clock(settings, tmp_path) -
         assert "offer_expired" in reasons
     finally:
         await client.close()
+
+
+async def test_other_systems_queue_work_once_per_reference(api: Api, desk: dict[str, Any]) -> None:
+    body = {"identity": {"kind": "phone", "value": "(617) 555-0143"}, "channel": "email",
+            "subject": "Callback about order 1042", "external_ref": "crm-case-77"}  # fmt: skip
+    made = await api.json("POST", "/api/v1/interactions", "agent", status=201, json=body)
+    assert made["status"] == "queued" and made["subject"] == "Callback about order 1042"
+    again = await api.json("POST", "/api/v1/interactions", "agent", status=200, json=body)
+    assert again["id"] == made["id"]
+    listed = await api.json("GET", "/api/v1/interactions", "agent")
+    assert [i["id"] for i in listed["interactions"]] == [made["id"]]
+    bad = await api.json("POST", "/api/v1/interactions", "agent", status=422,
+                         json=body | {"identity": {"kind": "phone", "value": "12"},
+                                      "external_ref": "other"})  # fmt: skip
+    assert "not a valid number" in bad["error"]["message"]
+    both = await api.json("POST", "/api/v1/interactions", "agent", status=422,
+                          json=body | {"customer_id": made["customer_id"]})  # fmt: skip
+    assert "either" in both["error"]["message"]
+    assert len((await api.json("GET", "/api/v1/interactions", "agent"))["interactions"]) == 1

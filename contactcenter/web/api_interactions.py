@@ -3,15 +3,79 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from contactcenter.interactions import InteractionFilter
-from contactcenter.model import Channel, InteractionStatus, Role, Tier
+from contactcenter.model import Channel, IdentityKind, InteractionStatus, Role, Tier
 from contactcenter.web.endpoints import Call, RouteTable
 
 routes = RouteTable("interactions")
+
+
+class IdentityRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: IdentityKind
+    value: Annotated[str, StringConstraints(min_length=1, max_length=254)]
+
+
+class InteractionIn(BaseModel):
+    """Work another system hands to the queue (a callback request, a web form, a CRM case)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: int | None = Field(default=None, ge=1)
+    identity: IdentityRef | None = None
+    channel: Channel
+    subject: Annotated[str, StringConstraints(max_length=500)] = ""
+    topic: Annotated[str, StringConstraints(max_length=100)] | None = None
+    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    external_ref: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        default=None, description="Your reference; sending it again returns the same interaction."
+    )
+
+    @model_validator(mode="after")
+    def _one_customer(self) -> InteractionIn:
+        if (self.customer_id is None) == (self.identity is None):
+            raise ValueError("give either customer_id or identity")
+        return self
+
+
+@routes.route(
+    "POST", "/api/v1/interactions",
+    summary="Queue an interaction for a customer (by id or by any identity)",
+    role=Role.AGENT, body=InteractionIn,
+    responses={201: "Queued", 200: "Already queued under this external_ref"},
+)  # fmt: skip
+async def create_interaction(call: Call) -> web.Response:
+    body: InteractionIn = call.body
+    services = call.services
+    if body.external_ref:
+        existing = await services.interactions.find_by_ref(body.channel, body.external_ref)
+        if existing is not None:
+            return web.json_response(await services.interactions.get(existing))
+    if body.identity is not None:
+        customer = (
+            await services.customers.resolve(body.identity.kind, body.identity.value)
+        ).customer
+    else:
+        assert body.customer_id is not None
+        customer = await services.customers.get(body.customer_id)
+    interaction_id = await services.queue.enqueue(
+        customer, body.channel, subject=body.subject, topic=body.topic,
+        attributes=body.attributes, external_ref=body.external_ref,
+    )  # fmt: skip
+    return web.json_response(await services.interactions.get(interaction_id), status=201)
 
 
 class InteractionQuery(BaseModel):
