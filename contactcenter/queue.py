@@ -182,6 +182,25 @@ class InteractionQueue:
     async def reject(self, interaction_id: int, agent_id: int) -> None:
         await self._act(interaction_id, agent_id, "reject", S.QUEUED, reason="rejected")
 
+    async def responded(self, interaction_id: int) -> None:
+        """The first agent reply went out (email and fax): it stops the service-level clock."""
+
+        async def step(now: float) -> list[Decision]:
+            async with self.db.begin() as conn:
+                result = await conn.execute(
+                    update(interactions_table)
+                    .where(
+                        interactions_table.c.id == interaction_id,
+                        interactions_table.c.first_response_at.is_(None),
+                    )
+                    .values(first_response_at=_at(now))
+                )
+            if result.rowcount and str(interaction_id) in self.engine.items:
+                return self.engine.responded(str(interaction_id), now)
+            return []
+
+        await self._run_async(step)
+
     async def complete(
         self,
         interaction_id: int,

@@ -153,3 +153,24 @@ async def test_other_systems_queue_work_once_per_reference(api: Api, desk: dict[
                           json=body | {"customer_id": made["customer_id"]})  # fmt: skip
     assert "either" in both["error"]["message"]
     assert len((await api.json("GET", "/api/v1/interactions", "agent"))["interactions"]) == 1
+
+
+async def test_stats_show_waiting_work_and_what_was_answered(
+    api: Api, desk: dict[str, Any]
+) -> None:
+    call = await _queued(api)
+    await _queued(api, Channel.CHAT)
+    await api.json("PUT", f"/api/v1/agents/{desk['ana']}/presence", "ana",
+                   json={"presence": "available"})  # fmt: skip
+    await api.json("POST", f"/api/v1/interactions/{call}/accept", "ana")
+    stats = await api.json("GET", "/api/v1/stats", "agent", params={"window_minutes": "60"})
+    rows = {(r["tier"], r["channel"]): r for r in stats["by_tier_channel"]}
+    voice, chat = rows[("transactional", "voice")], rows[("transactional", "chat")]
+    assert (voice["offered"], voice["answered"], voice["service_level"]) == (1, 1, 1.0)
+    assert chat["waiting"] == 1 and chat["offered"] == 1  # ana is on the call: it waits
+    assert stats["waiting_by_group"] == {"general": 1}
+    assert stats["agents"]["with_work"] == 1
+    assert stats["agents"]["by_presence"]["available"] == 1
+    bad = await api.json("GET", "/api/v1/stats", "agent", status=422,
+                         params={"window_minutes": "0"})  # fmt: skip
+    assert bad["error"]["field"] == "window_minutes"

@@ -234,6 +234,8 @@ interactions = Table(
     Column("queued_at", UTCDateTime(), nullable=True),
     Column("routing_step", SmallInteger, nullable=False, server_default="0"),
     Column("routing_since", UTCDateTime(), nullable=True),
+    # Email and fax: the first agent reply, which their service level is measured to.
+    Column("first_response_at", UTCDateTime(), nullable=True),
     Column("updated_at", UTCDateTime(), nullable=False),
     _enum_check("channel", Channel),
     _enum_check("direction", Direction),
@@ -244,6 +246,7 @@ interactions = Table(
     Index(None, "customer_id", "created_at"),
     Index(None, "status", "created_at"),
     Index(None, "created_at"),
+    Index(None, "queued_at"),
 )
 
 messages = Table(

@@ -7,6 +7,7 @@ presence. Actions the queue refuses (an offer that is not theirs, work that is n
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from aiohttp import web
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from contactcenter.agents import GroupName
 from contactcenter.model import Presence, Role
+from contactcenter.stats import queue_stats
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
 
@@ -124,3 +126,23 @@ async def transfer(call: Call) -> web.Response:
         interaction_id, _agent_of(call), to_group=body.to_group, to_agent=body.to_agent
     )
     return web.json_response(await call.services.interactions.get(interaction_id))
+
+
+class StatsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    window_minutes: float = Field(default=30, gt=0, le=1440, description="Look back this far.")
+
+
+@routes.route(
+    "GET", "/api/v1/stats",
+    summary="Queue statistics: waiting, longest wait, service level, ASA, AHT, abandonment",
+    role=Role.AGENT, query=StatsQuery,
+)  # fmt: skip
+async def stats(call: Call) -> web.Response:
+    queue = call.services.queue
+    now = datetime.fromtimestamp(queue.clock(), UTC)
+    window = timedelta(minutes=call.query.window_minutes)
+    return web.json_response(
+        await queue_stats(call.services.db, queue.engine, queue.policy, now, window)
+    )

@@ -1,4 +1,4 @@
-"""routing state of interactions: queued_at, routing_step, routing_since
+"""routing state of interactions: queued_at, routing_step, routing_since, first_response_at
 
 Revision ID: 0002
 Revises: 0001
@@ -28,10 +28,16 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("routing_since", contactcenter.store.tables.UTCDateTime(timezone=True))
         )
+        batch_op.add_column(
+            sa.Column("first_response_at", contactcenter.store.tables.UTCDateTime(timezone=True))
+        )
+        batch_op.create_index(batch_op.f("ix_interactions_queued_at"), ["queued_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("interactions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_interactions_queued_at"))
+        batch_op.drop_column("first_response_at")
         batch_op.drop_column("routing_since")
         batch_op.drop_column("routing_step")
         batch_op.drop_column("queued_at")

@@ -1,0 +1,144 @@
+"""Queue statistics, computed exactly as DESIGN.md defines them ("Metrics, defined once").
+
+Over a window, per tier and channel: offered (entered the queue), answered (accepted by an agent),
+abandoned (left before that); service level = answered within the tier's threshold ÷ offered,
+abandons counting against it (for email and fax: first response within the threshold); ASA = total
+wait of answered ÷ answered; AHT = (active + wrap-up time) ÷ handled; abandonment rate =
+abandoned ÷ offered. Now: waiting and the longest wait, per tier and channel and per group, and
+agents by presence. `summarise` is pure; `queue_stats` reads what it needs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from contactcenter.store.db import Database
+from contactcenter.store.tables import agents, customers, interactions
+from routing.engine import Engine
+from routing.policy import Policy
+from routing.state import ItemState
+
+_WAITING = ("queued", "offered")
+_LIVE = ("voice", "chat")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """What the statistics need of one interaction."""
+
+    tier: str
+    channel: str
+    status: str
+    queued_at: datetime
+    answered_at: datetime | None
+    first_response_at: datetime | None
+    ended_at: datetime | None
+
+
+def summarise(
+    rows: list[Row], policy: Policy, now: datetime, window: timedelta
+) -> list[dict[str, Any]]:
+    """One entry per tier × channel that had any work in the window or waiting now."""
+    start = now - window
+    groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for row in rows:
+        groups[(row.tier, row.channel)].append(row)
+    out = []
+    for (tier, channel), items in sorted(groups.items()):
+        sla = policy.sla(tier, channel)
+        waiting = [r for r in items if r.status in _WAITING]
+        offered = [r for r in items if r.queued_at >= start]
+        answered = [r for r in offered if r.answered_at is not None]
+        abandoned = [r for r in offered if r.status == "abandoned"]
+        handled = [r for r in answered if r.ended_at is not None and r.status == "closed"]
+        live = channel in _LIVE
+        within = None
+        if sla is not None:
+            limit = timedelta(seconds=sla.seconds)
+            if live:
+                within = sum(1 for r in answered if r.answered_at - r.queued_at <= limit)  # type: ignore[operator]
+            else:
+                within = sum(1 for r in offered if r.first_response_at is not None
+                             and r.first_response_at - r.queued_at <= limit)  # fmt: skip
+        asa = _mean([(r.answered_at - r.queued_at).total_seconds() for r in answered])  # type: ignore[operator]
+        aht = _mean([(r.ended_at - r.answered_at).total_seconds() for r in handled])  # type: ignore[operator]
+        out.append({
+            "tier": tier,
+            "channel": channel,
+            "waiting": len(waiting),
+            "longest_wait_seconds": round(max(((now - r.queued_at).total_seconds()
+                                               for r in waiting), default=0.0), 1),
+            "offered": len(offered),
+            "answered": len(answered),
+            "abandoned": len(abandoned),
+            "service_level": None if within is None or not offered
+            else round(within / len(offered), 4),
+            "service_level_target": None if sla is None else {
+                "seconds": sla.seconds, "percent": sla.percent,
+                "measure": "answered" if live else "first_response"},
+            "asa_seconds": asa,
+            "aht_seconds": aht,
+            "abandonment_rate": round(len(abandoned) / len(offered), 4) if offered else None,
+        })  # fmt: skip
+    return out
+
+
+def _mean(values: list[float]) -> float | None:
+    return round(sum(values) / len(values), 1) if values else None
+
+
+def waiting_by_group(engine: Engine) -> dict[str, int]:
+    """Waiting work per group it may go to now (work open to two groups counts in both)."""
+    counts: dict[str, int] = defaultdict(int)
+    for item in engine.items.values():
+        if item.state is ItemState.WAITING:
+            for name in {spec[1] for spec in item.eligible() if spec[0] == "group"}:
+                counts[name] += 1
+    return dict(sorted(counts.items()))
+
+
+async def queue_stats(
+    db: Database, engine: Engine, policy: Policy, now: datetime, window: timedelta
+) -> dict[str, Any]:
+    async with db.connect() as conn:
+        result = await conn.execute(
+            select(
+                customers.c.tier, interactions.c.channel, interactions.c.status,
+                func.coalesce(interactions.c.queued_at, interactions.c.created_at),
+                interactions.c.answered_at, interactions.c.first_response_at,
+                interactions.c.ended_at,
+            )
+            .join(customers, customers.c.id == interactions.c.customer_id)
+            .where(or_(interactions.c.queued_at >= now - window,
+                       interactions.c.status.in_(_WAITING)))
+        )  # fmt: skip
+        rows = [Row(*r) for r in result]
+        presence = dict(
+            (
+                await conn.execute(
+                    select(agents.c.presence, func.count()).group_by(agents.c.presence)
+                )
+            ).all()
+        )
+    busy = sum(1 for a in engine.agents.values() if any(a.load.values()))
+    staffed = sum(1 for a in engine.agents.values()
+                  if a.presence.value == "available" or any(a.load.values()))  # fmt: skip
+    return {
+        "generated_at": now.isoformat(),
+        "window_minutes": round(window.total_seconds() / 60, 2),
+        "by_tier_channel": summarise(rows, policy, now, window),
+        "waiting_by_group": waiting_by_group(engine),
+        "agents": {
+            "by_presence": {p: presence.get(p, 0) for p in ("available", "away", "wrap_up",
+                                                            "offline")},
+            "with_work": busy,
+            # A snapshot: agents with work ÷ agents available or with work. Occupancy over time
+            # needs the presence history, which comes with the supervisor dashboard.
+            "occupancy_now": round(busy / staffed, 4) if staffed else None,
+        },
+    }  # fmt: skip
