@@ -11,8 +11,13 @@ chat and email work routed by tier and by a `team` attribute to one group each. 
 2. time per assignment with 1,000, 10,000 and 100,000 interactions queued (kept at that depth),
    to show how it grows with queue depth.
 
-The service half of the benchmark (enqueue to offer through the database) comes with the service
-around the engine.
+3. through the service, on SQLite and PostgreSQL: interactions enqueued the way channels enqueue
+   them (`InteractionQueue.enqueue`: stored as queued, routed, the offer stored and published),
+   with 50 agents available; enqueued and offered per second, and the enqueue-to-offer latency at
+   200 interactions per second offered on a fixed schedule (from each one's slot to its published
+   offer, so a queue that falls behind shows it).
+
+    .venv/bin/python bench/routing.py [--part engine|service|both]
 """
 
 from __future__ import annotations
@@ -29,8 +34,27 @@ import time
 # that `routing` is the installed engine, not this script.
 sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(__file__)]
 
+import asyncio  # noqa: E402
+import tempfile  # noqa: E402
+import uuid  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import asyncpg  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from contactcenter import logs  # noqa: E402
+from contactcenter.agents import AgentDirectory, AgentFields, GroupFields  # noqa: E402
+from contactcenter.customers import CustomerRecords  # noqa: E402
+from contactcenter.events import EventBus  # noqa: E402
+from contactcenter.interactions import InteractionRecords  # noqa: E402
+from contactcenter.model import Channel  # noqa: E402
+from contactcenter.model import Presence as AgentPresence  # noqa: E402
+from contactcenter.queue import InteractionQueue  # noqa: E402
+from contactcenter.settings import normalize_database_url  # noqa: E402
+from contactcenter.store.db import Database  # noqa: E402
+from contactcenter.store.migrate import migrate  # noqa: E402
 from routing.engine import Engine  # noqa: E402
-from routing.policy import parse_policy  # noqa: E402
+from routing.policy import load_policy, parse_policy  # noqa: E402
 from routing.types import AgentSpec, Decision, Offer, Presence, WorkItem  # noqa: E402
 
 CHANNELS = ["voice", "chat", "email"]
@@ -125,14 +149,103 @@ def per_assignment(agents: int, groups: int, queued: int, cycles: int) -> list[f
     return samples
 
 
+async def prepare(url: str, agents: int) -> tuple[InteractionQueue, list, EventBus, Database]:
+    db = Database(url)
+    await migrate(db)
+    directory = AgentDirectory(db)
+    group = (await directory.create_group(GroupFields(name="general")))["id"]
+    bus = EventBus(subscriber_limit=100_000)
+    queue = InteractionQueue(db, InteractionRecords(db), directory, load_policy(), bus)
+    await queue.start()
+    for n in range(agents):
+        agent = await directory.create_agent(AgentFields.model_validate({
+            "name": f"agent {n}", "groups": [{"group_id": group}],
+            "capacity": {"email": 50}}))  # fmt: skip
+        await queue.set_presence(agent["id"], AgentPresence.AVAILABLE)
+    records = CustomerRecords(db)
+    customers = [(await records.resolve("email", f"c{n}@example.com")).customer
+                 for n in range(200)]  # fmt: skip
+    return queue, customers, bus, db
+
+
+async def run_service(label: str, url: str, count: int) -> None:
+    queue, customers, bus, db = await prepare(url, 50)  # room for 2,500 at once
+    start = time.perf_counter()
+    made = [await queue.enqueue(customers[n % len(customers)], Channel.EMAIL)
+            for n in range(count)]  # fmt: skip
+    elapsed = time.perf_counter() - start
+    for interaction in made:  # free the room again for the second figure
+        state = queue.engine.state_of(str(interaction))
+        if state and state[0] == "offered":
+            await queue.abandon(interaction)
+    print(f"[{label}] {count} enqueued and offered in {elapsed:.2f} s = {count / elapsed:,.0f}/s")
+
+    rate, seconds = 200, 5
+    offered_at: dict[int, float] = {}
+    async with bus.subscribe() as events:
+
+        async def listen() -> None:
+            async for event in events:
+                if event["type"] == "routing.Offer":
+                    offered_at[event["interaction_id"]] = time.perf_counter()
+
+        listener = asyncio.create_task(listen())
+        due: dict[int, float] = {}
+        begin = time.perf_counter()
+        for n in range(rate * seconds):
+            slot = begin + n / rate
+            delay = slot - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            interaction = await queue.enqueue(customers[n % len(customers)], Channel.EMAIL)
+            due[interaction] = slot
+        await asyncio.sleep(0.2)
+        listener.cancel()
+    latencies = sorted(offered_at[i] - slot for i, slot in due.items() if i in offered_at)
+    q = statistics.quantiles(latencies, n=100)
+    p50, p99 = statistics.median(latencies) * 1000, q[98] * 1000
+    print(f"[{label}] at {rate}/s for {seconds} s: {len(latencies)} offered, "
+          f"enqueue-to-offer p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
+    await queue.stop()
+    await db.dispose()
+
+
+async def service(count: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        await run_service("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'q.db'}", count)
+    base = os.environ.get(
+        "CONTACTCENTER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    admin = make_url(normalize_database_url(base)).set(drivername="postgresql")
+    name = f"cc_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(admin.render_as_string(False))
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = make_url(normalize_database_url(base)).set(database=name)
+        await run_service("postgresql", url.render_as_string(False), count)
+    finally:
+        await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--part", choices=["engine", "service", "both"], default="both")
     parser.add_argument("--agents", type=int, default=10_000)
     parser.add_argument("--groups", type=int, default=50)
     parser.add_argument("--cycles", type=int, default=50_000)
+    parser.add_argument("--count", type=int, default=2000, help="service: interactions")
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")  # fmt: skip
+    if args.part in ("engine", "both"):
+        engine(args)
+    if args.part in ("service", "both"):
+        logs.configure("warning")
+        asyncio.run(service(args.count))
+
+
+def engine(args: argparse.Namespace) -> None:
     print(f"engine: {args.agents} agents in {args.groups} groups, voice/chat/email")
 
     run = Run(args.agents, args.groups)

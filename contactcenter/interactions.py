@@ -109,14 +109,17 @@ class InteractionRecords:
         external_ref: str | None = None,
         at: datetime | None = None,
         conn: AsyncConnection | None = None,
+        queued: bool = False,
     ) -> int:
-        """Store a new interaction and its `created` event; returns its id."""
+        """Store a new interaction and its `created` event; returns its id. `queued` marks it
+        as entering the routing queue now (its place in the queue)."""
         if conn is None:
             async with self.db.begin() as conn:
                 return await self.open(
                     customer_id, channel, status=status, direction=direction,
                     initiated_by=initiated_by, subject=subject, topic=topic,
                     attributes=attributes, external_ref=external_ref, at=at, conn=conn,
+                    queued=queued,
                 )  # fmt: skip
         at = at or now()
         interaction_id = (
@@ -135,6 +138,8 @@ class InteractionRecords:
                     external_ref=external_ref,
                     created_at=at,
                     updated_at=at,
+                    queued_at=at if queued else None,
+                    routing_since=at if queued else None,
                 )
                 .returning(interactions.c.id)
             )
@@ -158,12 +163,16 @@ class InteractionRecords:
         *,
         at: datetime | None = None,
         conn: AsyncConnection | None = None,
+        columns: dict[str, Any] | None = None,
         **data: Any,
     ) -> None:
-        """Move to `to` if the current status allows it, storing the event with the status."""
+        """Move to `to` if the current status allows it, storing the event with the status.
+        `columns` are other fields of the interaction written in the same UPDATE."""
         if conn is None:
             async with self.db.begin() as conn:
-                return await self.transition(interaction_id, to, at=at, conn=conn, **data)
+                return await self.transition(
+                    interaction_id, to, at=at, conn=conn, columns=columns, **data
+                )
         row = await self._row(conn, interaction_id, for_update=not self.db.is_sqlite)
         domain = Interaction(
             channel=Channel(row.channel),
@@ -175,7 +184,7 @@ class InteractionRecords:
             event = domain.transition(to, at or now(), **data)
         except InvalidTransition as exc:
             raise Invalid(str(exc), "status") from None
-        values: dict[str, Any] = {"status": to.value, "updated_at": event.at}
+        values: dict[str, Any] = {**(columns or {}), "status": to.value, "updated_at": event.at}
         if to in _ANSWERED and row.answered_at is None:
             values["answered_at"] = event.at
         if to in _ENDED:

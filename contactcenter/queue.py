@@ -136,19 +136,24 @@ class InteractionQueue:
         returns that interaction instead of queuing it again."""
         async with self._lock:
             now = self.clock()
-            at = _at(now)
+            routed = False
             try:
+                # One transaction: the interaction, its routing, and the offer if one is made.
                 async with self.db.begin() as conn:
                     interaction_id = await self.interactions.open(
                         customer.id, channel, subject=subject, topic=topic,
-                        attributes=attributes, external_ref=external_ref, at=at, conn=conn,
+                        attributes=attributes, external_ref=external_ref, at=_at(now),
+                        conn=conn, queued=True,
                     )  # fmt: skip
-                    await conn.execute(
-                        update(interactions_table)
-                        .where(interactions_table.c.id == interaction_id)
-                        .values(queued_at=at, routing_since=at)
-                    )
+                    work = _work(interaction_id, channel.value, customer, topic, attributes, now)
+                    decisions = self.engine.enqueue(work, now)
+                    routed = True
+                    for decision in decisions:
+                        await self._store(conn, decision, now)
             except IntegrityError:
+                if routed:
+                    await self._rebuild()
+                    raise
                 existing = (
                     await self.interactions.find_by_ref(channel, external_ref)
                     if external_ref
@@ -157,10 +162,13 @@ class InteractionQueue:
                 if existing is None:
                     raise
                 return existing
+            except Exception:
+                if routed:  # the engine moved, the database did not: the database wins
+                    await self._rebuild()
+                raise
             self.bus.publish({"type": "interaction.queued", "interaction_id": interaction_id,
                               "customer_id": customer.id, "channel": channel.value})  # fmt: skip
-            work = _work(interaction_id, channel.value, customer, topic, attributes, now)
-            await self._apply(self.engine.enqueue(work, now), now)
+            self._published(decisions)
         log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
         return interaction_id
 
@@ -332,8 +340,12 @@ class InteractionQueue:
                 log.exception("queue.store_failed")
                 await self._rebuild()
                 raise
-            for decision in decisions:
-                self.bus.publish(_event(decision))
+        self._published(decisions)
+
+    def _published(self, decisions: list[Decision]) -> None:
+        """Tell listeners what was decided (and stored), and wake the ticker if need be."""
+        for decision in decisions:
+            self.bus.publish(_event(decision))
         due = self.engine.next_timer()
         if due is not None and (self._sleeping_until is None or due < self._sleeping_until):
             self._wake.set()
@@ -343,10 +355,10 @@ class InteractionQueue:
         match decision:
             case Offer(item_id, agent_id, expires_at):
                 await self.interactions.transition(
-                    int(item_id), S.OFFERED, at=at, conn=conn, agent_id=int(agent_id),
+                    int(item_id), S.OFFERED, at=at, conn=conn,
+                    columns={"agent_id": int(agent_id)}, agent_id=int(agent_id),
                     expires_at=_at(expires_at).isoformat(),
                 )  # fmt: skip
-                await _set(conn, item_id, agent_id=int(agent_id))
             case OfferExpired(item_id, agent_id) | OfferRevoked(item_id, agent_id):
                 reason = "offer_expired" if isinstance(decision, OfferExpired) else "agent_left"
                 await self.interactions.transition(
