@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.agents import AgentDirectory
 from contactcenter.customers import CustomerRecords
-from contactcenter.errors import Conflict
+from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
 from contactcenter.model import Channel, Customer, InteractionStatus, Presence
@@ -181,6 +181,23 @@ class InteractionQueue:
             if str(agent_id) not in self.engine.agents:
                 await self._load_agent(agent_id, now)
             return self.engine.set_presence(str(agent_id), RoutingPresence(presence.value), now)
+
+        await self._run_async(step)
+
+    async def refresh_agent(self, agent_id: int) -> None:
+        """The agent's groups, skills or capacity changed, or the agent was removed: the engine
+        follows (a removed agent's open offers go back to the queue)."""
+
+        async def step(now: float) -> list[Decision]:
+            try:
+                agent = await self.agents.get_agent(agent_id)
+            except NotFound:
+                if str(agent_id) not in self.engine.agents:
+                    return []
+                return self.engine.remove_agent(str(agent_id), now)
+            decisions = self.engine.upsert_agent(_agent_spec(agent), now)
+            presence = RoutingPresence(agent["presence"])
+            return decisions + self.engine.set_presence(str(agent_id), presence, now)
 
         await self._run_async(step)
 

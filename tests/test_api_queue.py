@@ -174,3 +174,20 @@ async def test_stats_show_waiting_work_and_what_was_answered(
     bad = await api.json("GET", "/api/v1/stats", "agent", status=422,
                          params={"window_minutes": "0"})  # fmt: skip
     assert bad["error"]["field"] == "window_minutes"
+
+
+async def test_changes_to_an_agent_reach_the_running_queue(api: Api, desk: dict[str, Any]) -> None:
+    first = await _queued(api, Channel.CHAT)
+    second = await _queued(api, Channel.CHAT)
+    path = f"/api/v1/agents/{desk['ana']}"
+    await api.json("PATCH", path, "supervisor", json={"capacity": {"chat": 1}})
+    await api.json("PUT", f"{path}/presence", "ana", json={"presence": "available"})
+    states = [(await api.json("GET", f"/api/v1/interactions/{i}", "ana"))["status"]
+              for i in (first, second)]  # fmt: skip
+    assert states == ["offered", "queued"]  # room for one chat only
+    await api.json("PATCH", path, "supervisor", json={"capacity": {"chat": 2}})
+    assert (await api.json("GET", f"/api/v1/interactions/{second}", "ana"))["status"] == "offered"
+    await api.json("DELETE", path, "supervisor", status=204)
+    for interaction in (first, second):  # a removed agent's offers go back to the queue
+        found = await api.json("GET", f"/api/v1/interactions/{interaction}", "bo")
+        assert found["status"] == "queued" and found["agent_id"] is None

@@ -40,7 +40,9 @@ async def list_agents(call: Call) -> web.Response:
     responses={201: "Created", 409: "Email taken"},
 )  # fmt: skip
 async def create_agent(call: Call) -> web.Response:
-    return web.json_response(await call.services.agents.create_agent(call.body), status=201)
+    agent = await call.services.agents.create_agent(call.body)
+    await call.services.queue.refresh_agent(agent["id"])
+    return web.json_response(agent, status=201)
 
 
 @routes.route("GET", AGENT, summary="Read an agent", role=Role.AGENT)
@@ -57,14 +59,19 @@ async def update_agent(call: Call) -> web.Response:
     raw = await read_json_bytes(call.request)
     directory = call.services.agents
     changes = parse_patch(AgentFields, _agent_fields(await directory.get_agent(agent_id)), raw)
-    return web.json_response(await directory.update_agent(agent_id, changes))
+    agent = await directory.update_agent(agent_id, changes)
+    # Presence changes go through the queue's own path, which stores and routes them together.
+    await call.services.queue.refresh_agent(agent_id)
+    return web.json_response(agent)
 
 
 @routes.route(
     "DELETE", AGENT, summary="Remove an agent", role=Role.SUPERVISOR, responses={204: "Removed"}
 )
 async def delete_agent(call: Call) -> web.Response:
-    await call.services.agents.delete_agent(call.path_id("agent_id"))
+    agent_id = call.path_id("agent_id")
+    await call.services.agents.delete_agent(agent_id)
+    await call.services.queue.refresh_agent(agent_id)
     return web.Response(status=204)
 
 
