@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -27,8 +26,16 @@ from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
 from contactcenter.model import Channel, Customer, InteractionStatus, Presence
+from contactcenter.queue_translate import (
+    agent_spec,
+    event_of,
+    moment,
+    row_work_item,
+    set_columns,
+    store_presence,
+    work_item,
+)
 from contactcenter.store.db import Database
-from contactcenter.store.tables import agents as agents_table
 from contactcenter.store.tables import customers as customers_table
 from contactcenter.store.tables import interactions as interactions_table
 from routing.engine import Engine
@@ -36,7 +43,6 @@ from routing.policy import Policy
 from routing.types import (
     Abandoned,
     AgentPaused,
-    AgentSpec,
     Decision,
     Offer,
     OfferExpired,
@@ -46,7 +52,6 @@ from routing.types import (
     SlaBreached,
     SlaWarning,
     Target,
-    WorkItem,
     WrapUpEnded,
 )
 from routing.types import Presence as RoutingPresence
@@ -54,10 +59,6 @@ from routing.types import Presence as RoutingPresence
 log = structlog.get_logger(__name__)
 S = InteractionStatus
 _OPEN = (S.QUEUED, S.OFFERED, S.ACTIVE, S.WRAP_UP)
-
-
-def _at(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 class InteractionQueue:
@@ -142,10 +143,12 @@ class InteractionQueue:
                 async with self.db.begin() as conn:
                     interaction_id = await self.interactions.open(
                         customer.id, channel, subject=subject, topic=topic,
-                        attributes=attributes, external_ref=external_ref, at=_at(now),
+                        attributes=attributes, external_ref=external_ref, at=moment(now),
                         conn=conn, queued=True,
                     )  # fmt: skip
-                    work = _work(interaction_id, channel.value, customer, topic, attributes, now)
+                    work = work_item(
+                        interaction_id, channel.value, customer, topic, attributes, now
+                    )
                     decisions = self.engine.enqueue(work, now)
                     routed = True
                     for decision in decisions:
@@ -175,7 +178,7 @@ class InteractionQueue:
     async def set_presence(self, agent_id: int, presence: Presence) -> None:
         async def step(now: float) -> list[Decision]:
             async with self.db.begin() as conn:
-                await _store_presence(conn, agent_id, presence, now)
+                await store_presence(conn, agent_id, presence, now)
             self.bus.publish({"type": "agent.presence", "agent_id": agent_id,
                               "presence": presence.value})  # fmt: skip
             if str(agent_id) not in self.engine.agents:
@@ -195,7 +198,7 @@ class InteractionQueue:
                 if str(agent_id) not in self.engine.agents:
                     return []
                 return self.engine.remove_agent(str(agent_id), now)
-            decisions = self.engine.upsert_agent(_agent_spec(agent), now)
+            decisions = self.engine.upsert_agent(agent_spec(agent), now)
             presence = RoutingPresence(agent["presence"])
             return decisions + self.engine.set_presence(str(agent_id), presence, now)
 
@@ -218,7 +221,7 @@ class InteractionQueue:
                         interactions_table.c.id == interaction_id,
                         interactions_table.c.first_response_at.is_(None),
                     )
-                    .values(first_response_at=_at(now))
+                    .values(first_response_at=moment(now))
                 )
             if result.rowcount and str(interaction_id) in self.engine.items:
                 return self.engine.responded(str(interaction_id), now)
@@ -268,13 +271,13 @@ class InteractionQueue:
             async with self.db.begin() as conn:
                 for status in (S.TRANSFERRED, S.QUEUED):
                     await self.interactions.transition(
-                        interaction_id, status, at=_at(now), conn=conn,
+                        interaction_id, status, at=moment(now), conn=conn,
                         by_agent=agent_id, to_group=to_group, to_agent=to_agent,
                     )  # fmt: skip
                 await conn.execute(
                     update(interactions_table)
                     .where(interactions_table.c.id == interaction_id)
-                    .values(agent_id=None, routing_step=0, routing_since=_at(now))
+                    .values(agent_id=None, routing_step=0, routing_since=moment(now))
                 )
             return self._engine_call(self.engine.transfer, str(interaction_id), target, now)
 
@@ -288,7 +291,7 @@ class InteractionQueue:
             waited = next(d.waited for d in decisions if isinstance(d, Abandoned))
             async with self.db.begin() as conn:
                 await self.interactions.transition(
-                    interaction_id, S.ABANDONED, at=_at(now), conn=conn, waited=round(waited, 3)
+                    interaction_id, S.ABANDONED, at=moment(now), conn=conn, waited=round(waited, 3)
                 )
             await self._apply([d for d in decisions if not isinstance(d, Abandoned)], now)
             self.bus.publish({"type": "interaction.abandoned", "interaction_id": interaction_id,
@@ -316,10 +319,10 @@ class InteractionQueue:
             decisions = self._engine_call(method, str(interaction_id), *args, now)
             async with self.db.begin() as conn:
                 await self.interactions.transition(
-                    interaction_id, to, at=_at(now), conn=conn, agent_id=agent_id, **data
+                    interaction_id, to, at=moment(now), conn=conn, agent_id=agent_id, **data
                 )
                 if to is S.QUEUED:
-                    await _set(conn, str(interaction_id), agent_id=None)
+                    await set_columns(conn, str(interaction_id), agent_id=None)
                 if also is not None:
                     await also(conn)
             return decisions
@@ -362,19 +365,19 @@ class InteractionQueue:
     def _published(self, decisions: list[Decision]) -> None:
         """Tell listeners what was decided (and stored), and wake the ticker if need be."""
         for decision in decisions:
-            self.bus.publish(_event(decision))
+            self.bus.publish(event_of(decision))
         due = self.engine.next_timer()
         if due is not None and (self._sleeping_until is None or due < self._sleeping_until):
             self._wake.set()
 
     async def _store(self, conn: AsyncConnection, decision: Decision, now: float) -> None:
-        at = _at(now)
+        at = moment(now)
         match decision:
             case Offer(item_id, agent_id, expires_at):
                 await self.interactions.transition(
                     int(item_id), S.OFFERED, at=at, conn=conn,
                     columns={"agent_id": int(agent_id)}, agent_id=int(agent_id),
-                    expires_at=_at(expires_at).isoformat(),
+                    expires_at=moment(expires_at).isoformat(),
                 )  # fmt: skip
             case OfferExpired(item_id, agent_id) | OfferRevoked(item_id, agent_id):
                 reason = "offer_expired" if isinstance(decision, OfferExpired) else "agent_left"
@@ -382,20 +385,20 @@ class InteractionQueue:
                     int(item_id), S.QUEUED, at=at, conn=conn, agent_id=int(agent_id),
                     reason=reason,
                 )  # fmt: skip
-                await _set(conn, item_id, agent_id=None)
+                await set_columns(conn, item_id, agent_id=None)
             case Overflowed(item_id, step, target):
                 await self.interactions.add_event(
                     int(item_id), "routing.overflowed", {"step": step, "target": target},
                     at=at, conn=conn,
                 )  # fmt: skip
-                await _set(conn, item_id, routing_step=step, routing_since=at)
+                await set_columns(conn, item_id, routing_step=step, routing_since=at)
             case SlaWarning(item_id, threshold) | SlaBreached(item_id, threshold):
                 kind = "sla.warning" if isinstance(decision, SlaWarning) else "sla.breach"
                 await self.interactions.add_event(
                     int(item_id), kind, {"threshold": threshold}, at=at, conn=conn
                 )
             case AgentPaused(agent_id, _):
-                await _store_presence(conn, int(agent_id), Presence.AWAY, now)
+                await store_presence(conn, int(agent_id), Presence.AWAY, now)
             case WrapUpEnded(agent_id, item_id):
                 await self.interactions.transition(int(item_id), S.CLOSED, at=at, conn=conn)
 
@@ -404,7 +407,7 @@ class InteractionQueue:
         now = self.clock()
         self.engine = Engine(self.policy)
         for agent in await self.agents.list_agents():
-            spec = _agent_spec(agent)
+            spec = agent_spec(agent)
             self.engine.upsert_agent(spec, now)
             self.engine.set_presence(spec.id, RoutingPresence(agent["presence"]), now)
         decisions: list[Decision] = []
@@ -427,14 +430,14 @@ class InteractionQueue:
                 status = S(row.status)
                 if status is S.WRAP_UP:
                     # Wrap-up is a timer, and the timer went with the process: it is over.
-                    await self.interactions.transition(row.id, S.CLOSED, at=_at(now), conn=conn)
+                    await self.interactions.transition(row.id, S.CLOSED, at=moment(now), conn=conn)
                     continue
                 if status is S.OFFERED:
                     await self.interactions.transition(
-                        row.id, S.QUEUED, at=_at(now), conn=conn, reason="restart"
+                        row.id, S.QUEUED, at=moment(now), conn=conn, reason="restart"
                     )
-                    await _set(conn, str(row.id), agent_id=None)
-                work = _row_work(row)
+                    await set_columns(conn, str(row.id), agent_id=None)
+                work = row_work_item(row)
                 if status is S.ACTIVE and row.agent_id is not None:
                     if str(row.agent_id) in self.engine.agents:
                         self.engine.restore_active(work, str(row.agent_id), now)
@@ -447,7 +450,7 @@ class InteractionQueue:
                 for decision in decisions:
                     await self._store(conn, decision, now)
             for decision in decisions:
-                self.bus.publish(_event(decision))
+                self.bus.publish(event_of(decision))
 
     async def _row(self, interaction_id: int) -> Any:
         async with self.db.connect() as conn:
@@ -463,72 +466,9 @@ class InteractionQueue:
     async def _load_agent(self, agent_id: int, now: float) -> None:
         """An agent created after the queue started joins the engine."""
         agent = await self.agents.get_agent(agent_id)
-        self.engine.upsert_agent(_agent_spec(agent), now)
+        self.engine.upsert_agent(agent_spec(agent), now)
 
     def _owned(self, interaction_id: int, agent_id: int) -> None:
         state = self.engine.state_of(str(interaction_id))
         if state is None or state[1] != str(agent_id) or state[0] != "active":
             raise Conflict(f"interaction {interaction_id} is not active with agent {agent_id}")
-
-
-def _agent_spec(agent: dict[str, Any]) -> AgentSpec:
-    return AgentSpec(
-        str(agent["id"]),
-        {g["name"]: g["level"] for g in agent["groups"]},
-        frozenset(agent["skills"]),
-        agent["capacity"],
-        agent["voice_blocks_other"],
-    )
-
-
-def _work(
-    interaction_id: int, channel: str, customer: Customer, topic: str | None,
-    attributes: dict[str, Any] | None, queued_at: float,
-) -> WorkItem:  # fmt: skip
-    attrs: dict[str, Any] = {
-        "segment": customer.segment.value if customer.segment else None,
-        "language": customer.language,
-        "topic": topic,
-        "account_manager": customer.account_manager_id,
-        **(attributes or {}),
-    }
-    return WorkItem(str(interaction_id), channel, customer.tier.value, queued_at, attrs)
-
-
-def _row_work(row: Any) -> WorkItem:
-    attrs = {
-        "segment": row.segment,
-        "language": row.language,
-        "topic": row.topic,
-        "account_manager": row.account_manager_id,
-        **(row.attributes or {}),
-    }
-    queued = (row.queued_at or row.created_at).timestamp()
-    return WorkItem(str(row.id), row.channel, row.tier, queued, attrs)
-
-
-async def _set(conn: AsyncConnection, item_id: str, **values: Any) -> None:
-    await conn.execute(
-        update(interactions_table).where(interactions_table.c.id == int(item_id)).values(**values)
-    )
-
-
-async def _store_presence(
-    conn: AsyncConnection, agent_id: int, presence: Presence, now: float
-) -> None:
-    result = await conn.execute(
-        update(agents_table)
-        .where(agents_table.c.id == agent_id)
-        .values(presence=presence.value, presence_since=_at(now))
-    )
-    if result.rowcount == 0:
-        raise Conflict(f"agent {agent_id} does not exist", "agent_id")
-
-
-def _event(decision: Decision) -> dict[str, Any]:
-    name = type(decision).__name__
-    data = {k: getattr(decision, k) for k in decision.__dataclass_fields__}
-    for key in ("item_id", "agent_id"):
-        if key in data:
-            data[{"item_id": "interaction_id"}.get(key, key)] = int(data.pop(key))
-    return {"type": f"routing.{name}", **data}
