@@ -96,7 +96,11 @@ class InteractionQueue:
 
     async def tick(self) -> None:
         """Act on every timer due by now: offer timeouts, overflows, SLA warnings, wrap-ups."""
-        await self._run(lambda now: self.engine.tick(now))
+
+        async def step(now: float) -> list[Decision]:
+            return self.engine.tick(now)
+
+        await self._run_async(step)
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -151,8 +155,7 @@ class InteractionQueue:
                     )
                     decisions = self.engine.enqueue(work, now)
                     routed = True
-                    for decision in decisions:
-                        await self._store(conn, decision, now)
+                    await self._store_all(conn, decisions, now)
             except IntegrityError:
                 if routed:
                     await self._rebuild()
@@ -337,12 +340,8 @@ class InteractionQueue:
         except RoutingError as exc:
             raise Conflict(str(exc)) from None
 
-    async def _run(self, call: Callable[[float], list[Decision]]) -> None:
-        async with self._lock:
-            now = self.clock()
-            await self._apply(call(now), now)
-
     async def _run_async(self, step: Callable[[float], Any]) -> None:
+        """Under the lock: run `step` (which asks the engine), then store and tell its decisions."""
         async with self._lock:
             now = self.clock()
             decisions = await step(now)
@@ -354,8 +353,7 @@ class InteractionQueue:
         if decisions:
             try:
                 async with self.db.begin() as conn:
-                    for decision in decisions:
-                        await self._store(conn, decision, now)
+                    await self._store_all(conn, decisions, now)
             except Exception:
                 log.exception("queue.store_failed")
                 await self._rebuild()
@@ -369,6 +367,12 @@ class InteractionQueue:
         due = self.engine.next_timer()
         if due is not None and (self._sleeping_until is None or due < self._sleeping_until):
             self._wake.set()
+
+    async def _store_all(
+        self, conn: AsyncConnection, decisions: list[Decision], now: float
+    ) -> None:
+        for decision in decisions:
+            await self._store(conn, decision, now)
 
     async def _store(self, conn: AsyncConnection, decision: Decision, now: float) -> None:
         at = moment(now)
@@ -447,10 +451,8 @@ class InteractionQueue:
         log.info("queue.rebuilt", open=len(rows), waiting=self.engine.waiting())
         if decisions:
             async with self.db.begin() as conn:
-                for decision in decisions:
-                    await self._store(conn, decision, now)
-            for decision in decisions:
-                self.bus.publish(event_of(decision))
+                await self._store_all(conn, decisions, now)
+        self._published(decisions)
 
     async def _row(self, interaction_id: int) -> Any:
         async with self.db.connect() as conn:
