@@ -13,9 +13,10 @@ chat and email work routed by tier and by a `team` attribute to one group each. 
 
 3. through the service, on SQLite and PostgreSQL: interactions enqueued the way channels enqueue
    them (`InteractionQueue.enqueue`: stored as queued, routed, the offer stored and published),
-   with 50 agents available; enqueued and offered per second, and the enqueue-to-offer latency at
-   200 interactions per second offered on a fixed schedule (from each one's slot to its published
-   offer, so a queue that falls behind shows it).
+   with 50 agents available; enqueued and offered per second by one producer and by 50 at once
+   (arrivals that come together are stored together), and the enqueue-to-offer latency at 200
+   interactions per second, each arriving on its own on a fixed schedule (from each one's slot to
+   its published offer, so a queue that falls behind shows it).
 
     .venv/bin/python bench/routing.py [--part engine|service|both]
 """
@@ -168,17 +169,35 @@ async def prepare(url: str, agents: int) -> tuple[InteractionQueue, list, EventB
     return queue, customers, bus, db
 
 
-async def run_service(label: str, url: str, count: int) -> None:
-    queue, customers, bus, db = await prepare(url, 50)  # room for 2,500 at once
-    start = time.perf_counter()
-    made = [await queue.enqueue(customers[n % len(customers)], Channel.EMAIL)
-            for n in range(count)]  # fmt: skip
-    elapsed = time.perf_counter() - start
-    for interaction in made:  # free the room again for the second figure
+async def free_room(queue: InteractionQueue, made: list[int]) -> None:
+    """Take the offered work off the agents again, for the next figure."""
+    for interaction in made:
         state = queue.engine.state_of(str(interaction))
         if state and state[0] == "offered":
             await queue.abandon(interaction)
-    print(f"[{label}] {count} enqueued and offered in {elapsed:.2f} s = {count / elapsed:,.0f}/s")
+
+
+async def back_to_back(
+    label: str, queue: InteractionQueue, customers: list, count: int, producers: int
+) -> None:
+    """`producers` channels enqueue at once, each as fast as its enqueues return."""
+
+    async def produce(first: int) -> list[int]:
+        return [await queue.enqueue(customers[n % len(customers)], Channel.EMAIL)
+                for n in range(first, count, producers)]  # fmt: skip
+
+    start = time.perf_counter()
+    made = [i for batch in await asyncio.gather(*map(produce, range(producers))) for i in batch]
+    elapsed = time.perf_counter() - start
+    await free_room(queue, made)
+    print(f"[{label}] {count} enqueued and offered by {producers} producer(s) in {elapsed:.2f} s"
+          f" = {count / elapsed:,.0f}/s")  # fmt: skip
+
+
+async def run_service(label: str, url: str, count: int, producers: int) -> None:
+    queue, customers, bus, db = await prepare(url, 50)  # room for 2,500 at once
+    for many in (1, producers):
+        await back_to_back(label, queue, customers, count, many)
 
     rate, seconds = 200, 5
     offered_at: dict[int, float] = {}
@@ -191,14 +210,19 @@ async def run_service(label: str, url: str, count: int) -> None:
 
         listener = asyncio.create_task(listen())
         due: dict[int, float] = {}
+
+        async def arrive(n: int, slot: float) -> None:
+            due[await queue.enqueue(customers[n % len(customers)], Channel.EMAIL)] = slot
+
+        arrivals = []
         begin = time.perf_counter()
-        for n in range(rate * seconds):
+        for n in range(rate * seconds):  # each arrival on its own, as webhooks come
             slot = begin + n / rate
             delay = slot - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            interaction = await queue.enqueue(customers[n % len(customers)], Channel.EMAIL)
-            due[interaction] = slot
+            arrivals.append(asyncio.create_task(arrive(n, slot)))
+        await asyncio.gather(*arrivals)
         await asyncio.sleep(0.2)
         listener.cancel()
     latencies = sorted(offered_at[i] - slot for i, slot in due.items() if i in offered_at)
@@ -210,9 +234,10 @@ async def run_service(label: str, url: str, count: int) -> None:
     await db.dispose()
 
 
-async def service(count: int) -> None:
+async def service(count: int, producers: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        await run_service("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'q.db'}", count)
+        path = f"sqlite+aiosqlite:///{Path(tmp) / 'q.db'}"
+        await run_service("sqlite", path, count, producers)
     base = os.environ.get(
         "CONTACTCENTER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
     )
@@ -222,7 +247,7 @@ async def service(count: int) -> None:
     await conn.execute(f'CREATE DATABASE "{name}"')
     try:
         url = make_url(normalize_database_url(base)).set(database=name)
-        await run_service("postgresql", url.render_as_string(False), count)
+        await run_service("postgresql", url.render_as_string(False), count, producers)
     finally:
         await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await conn.close()
@@ -235,6 +260,9 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=50)
     parser.add_argument("--cycles", type=int, default=50_000)
     parser.add_argument("--count", type=int, default=2000, help="service: interactions")
+    parser.add_argument(
+        "--producers", type=int, default=50, help="service: channels enqueuing at once"
+    )
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")  # fmt: skip
@@ -242,7 +270,7 @@ def main() -> None:
         engine(args)
     if args.part in ("service", "both"):
         logs.configure("warning")
-        asyncio.run(service(args.count))
+        asyncio.run(service(args.count, args.producers))
 
 
 def engine(args: argparse.Namespace) -> None:

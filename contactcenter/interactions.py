@@ -20,9 +20,7 @@ from contactcenter.model import (
     Channel,
     Direction,
     Initiator,
-    Interaction,
     InteractionStatus,
-    InvalidTransition,
     Tier,
 )
 from contactcenter.store.blobs import BlobStore
@@ -34,10 +32,7 @@ from contactcenter.store.tables import (
     interactions,
     messages,
 )
-
-_ANSWERED = {InteractionStatus.ACTIVE}
-_ENDED = {InteractionStatus.CLOSED, InteractionStatus.ABANDONED, InteractionStatus.SELF_SERVED}
-
+from contactcenter.transitions import Move, NewInteraction, apply_moves, open_many
 
 # What an interaction's detail lists hold, and which columns of each.
 _DETAILS = (
@@ -113,48 +108,14 @@ class InteractionRecords:
     ) -> int:
         """Store a new interaction and its `created` event; returns its id. `queued` marks it
         as entering the routing queue now (its place in the queue)."""
+        new = NewInteraction(
+            customer_id, channel, subject, topic, attributes, external_ref, status, direction,
+            initiated_by,
+        )  # fmt: skip
         if conn is None:
             async with self.db.begin() as conn:
-                return await self.open(
-                    customer_id, channel, status=status, direction=direction,
-                    initiated_by=initiated_by, subject=subject, topic=topic,
-                    attributes=attributes, external_ref=external_ref, at=at, conn=conn,
-                    queued=queued,
-                )  # fmt: skip
-        at = at or now()
-        interaction_id = (
-            await conn.execute(
-                insert(interactions)
-                .values(
-                    customer_id=customer_id,
-                    channel=channel.value,
-                    direction=direction.value,
-                    initiated_by=initiated_by.value,
-                    status=status.value,
-                    subject=subject,
-                    topic=topic,
-                    attributes=attributes or {},
-                    products=[],
-                    external_ref=external_ref,
-                    created_at=at,
-                    updated_at=at,
-                    queued_at=at if queued else None,
-                    routing_since=at if queued else None,
-                )
-                .returning(interactions.c.id)
-            )
-        ).scalar_one()
-        await conn.execute(
-            insert(interaction_events).values(
-                interaction_id=interaction_id,
-                type="created",
-                from_status=None,
-                to_status=status.value,
-                data={"channel": channel.value},
-                at=at,
-            )
-        )
-        return interaction_id
+                return (await open_many(conn, [new], at or now(), queued))[0]
+        return (await open_many(conn, [new], at or now(), queued))[0]
 
     async def transition(
         self,
@@ -174,34 +135,8 @@ class InteractionRecords:
                     interaction_id, to, at=at, conn=conn, columns=columns, **data
                 )
         row = await self._row(conn, interaction_id, for_update=not self.db.is_sqlite)
-        domain = Interaction(
-            channel=Channel(row.channel),
-            status=InteractionStatus(row.status),
-            customer_id=row.customer_id,
-            id=row.id,
-        )
-        try:
-            event = domain.transition(to, at or now(), **data)
-        except InvalidTransition as exc:
-            raise Invalid(str(exc), "status") from None
-        values: dict[str, Any] = {**(columns or {}), "status": to.value, "updated_at": event.at}
-        if to in _ANSWERED and row.answered_at is None:
-            values["answered_at"] = event.at
-        if to in _ENDED:
-            values["ended_at"] = event.at
-        await conn.execute(
-            update(interactions).where(interactions.c.id == interaction_id).values(**values)
-        )
-        await conn.execute(
-            insert(interaction_events).values(
-                interaction_id=interaction_id,
-                type=event.type,
-                from_status=event.from_status.value if event.from_status else None,
-                to_status=event.to_status.value if event.to_status else None,
-                data=event.data,
-                at=event.at,
-            )
-        )
+        move = Move(interaction_id, InteractionStatus(row.status), to, data, columns or {})
+        await apply_moves(conn, [move], at or now())
 
     async def add_event(
         self,

@@ -154,14 +154,21 @@ class Interaction:
     events: list[InteractionEvent] = field(default_factory=list)
 
     def transition(self, to: InteractionStatus, at: datetime, **data: Any) -> InteractionEvent:
-        if to not in TRANSITIONS[self.status]:
-            raise InvalidTransition(f"interaction cannot go from {self.status} to {to}")
-        event = InteractionEvent(
-            type=f"status.{to.value}", at=at, from_status=self.status, to_status=to, data=data
-        )
+        event = transition_event(self.status, to, at, **data)
         self.status = to
         self.events.append(event)
         return event
+
+
+def transition_event(
+    from_status: InteractionStatus, to: InteractionStatus, at: datetime, **data: Any
+) -> InteractionEvent:
+    """The event of a move from one status to another, if the life of an interaction allows it."""
+    if to not in TRANSITIONS[from_status]:
+        raise InvalidTransition(f"interaction cannot go from {from_status} to {to}")
+    return InteractionEvent(
+        type=f"status.{to.value}", at=at, from_status=from_status, to_status=to, data=data
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -26,39 +27,47 @@ from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
 from contactcenter.model import Channel, Customer, InteractionStatus, Presence
-from contactcenter.queue_translate import (
-    agent_spec,
-    event_of,
-    moment,
-    row_work_item,
-    set_columns,
+from contactcenter.queue_store import (
+    known_refs,
+    open_rows,
+    store_decisions,
     store_presence,
-    work_item,
 )
+from contactcenter.queue_translate import agent_spec, event_of, moment, row_work_item, work_item
 from contactcenter.store.db import Database
-from contactcenter.store.tables import customers as customers_table
 from contactcenter.store.tables import interactions as interactions_table
+from contactcenter.transitions import NewInteraction, open_many
 from routing.engine import Engine
 from routing.policy import Policy
-from routing.types import (
-    Abandoned,
-    AgentPaused,
-    Decision,
-    Offer,
-    OfferExpired,
-    OfferRevoked,
-    Overflowed,
-    RoutingError,
-    SlaBreached,
-    SlaWarning,
-    Target,
-    WrapUpEnded,
-)
+from routing.types import Abandoned, Decision, RoutingError, Target
 from routing.types import Presence as RoutingPresence
 
 log = structlog.get_logger(__name__)
 S = InteractionStatus
-_OPEN = (S.QUEUED, S.OFFERED, S.ACTIVE, S.WRAP_UP)
+# Arrivals admitted in one transaction at most; more wait for the next.
+MAX_BATCH = 256
+
+
+@dataclass(slots=True)
+class Arrival:
+    """One interaction a channel asked to enqueue, waiting for its batch to be stored."""
+
+    new: NewInteraction
+    customer: Customer
+    done: asyncio.Future[int]
+
+    @property
+    def ref(self) -> tuple[str, str] | None:
+        ref = self.new.external_ref
+        return (self.new.channel.value, ref) if ref else None
+
+    def resolve(self, interaction_id: int) -> None:
+        if not self.done.done():  # the caller may have given up waiting
+            self.done.set_result(interaction_id)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
 
 
 class InteractionQueue:
@@ -84,6 +93,8 @@ class InteractionQueue:
         self._wake = asyncio.Event()
         self._sleeping_until: float | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._arrivals: list[Arrival] = []
+        self._admitter: asyncio.Task[None] | None = None
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -103,6 +114,9 @@ class InteractionQueue:
         await self._run_async(step)
 
     async def stop(self) -> None:
+        """Store what has arrived, then stop the timers."""
+        if self._admitter is not None:
+            await asyncio.gather(self._admitter, return_exceptions=True)
         if self._ticker is not None:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
@@ -137,46 +151,85 @@ class InteractionQueue:
     ) -> int:
         """Every channel's one way in: the interaction is stored as queued, then routed.
 
-        An `external_ref` the channel stored before (a retried webhook, a mail fetched twice)
-        returns that interaction instead of queuing it again."""
-        async with self._lock:
-            now = self.clock()
-            routed = False
-            try:
-                # One transaction: the interaction, its routing, and the offer if one is made.
-                async with self.db.begin() as conn:
-                    interaction_id = await self.interactions.open(
-                        customer.id, channel, subject=subject, topic=topic,
-                        attributes=attributes, external_ref=external_ref, at=moment(now),
-                        conn=conn, queued=True,
-                    )  # fmt: skip
-                    work = work_item(
-                        interaction_id, channel.value, customer, topic, attributes, now
-                    )
-                    decisions = self.engine.enqueue(work, now)
-                    routed = True
-                    await self._store_all(conn, decisions, now)
-            except IntegrityError:
-                if routed:
-                    await self._rebuild()
-                    raise
-                existing = (
-                    await self.interactions.find_by_ref(channel, external_ref)
-                    if external_ref
-                    else None
-                )
-                if existing is None:
-                    raise
-                return existing
-            except Exception:
-                if routed:  # the engine moved, the database did not: the database wins
-                    await self._rebuild()
-                raise
-            self.bus.publish({"type": "interaction.queued", "interaction_id": interaction_id,
-                              "customer_id": customer.id, "channel": channel.value})  # fmt: skip
-            self._published(decisions)
+        Arrivals that come while the queue is busy are stored together in one transaction
+        (group commit), each still answered only once it is stored. An `external_ref` the
+        channel stored before (a retried webhook, a mail fetched twice) returns that
+        interaction instead of queuing it again."""
+        new = NewInteraction(customer.id, channel, subject, topic, attributes, external_ref)
+        arrival = Arrival(new, customer, asyncio.get_running_loop().create_future())
+        self._arrivals.append(arrival)
+        if self._admitter is None or self._admitter.done():
+            self._admitter = asyncio.create_task(self._admit_waiting(), name="queue-admit")
+        # Shielded: a caller that stops waiting leaves its arrival in the batch, stored.
+        interaction_id = await asyncio.shield(arrival.done)
         log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
         return interaction_id
+
+    async def _admit_waiting(self) -> None:
+        """Admit arrivals batch by batch until none wait; each batch under the lock."""
+        while self._arrivals:
+            async with self._lock:
+                batch = self._arrivals[:MAX_BATCH]
+                del self._arrivals[:MAX_BATCH]
+                await self._admit(batch)
+
+    async def _admit(self, batch: list[Arrival]) -> None:
+        """Store and route a batch in one transaction; if it fails, each arrival alone, so
+        that one bad arrival fails by itself."""
+        try:
+            await self._admit_together(batch)
+        except Exception as exc:
+            if len(batch) > 1:
+                for arrival in batch:
+                    await self._admit([arrival])
+                return
+            arrival = batch[0]
+            existing = None
+            if isinstance(exc, IntegrityError) and arrival.ref:
+                existing = await self.interactions.find_by_ref(arrival.new.channel, arrival.ref[1])
+            if existing is None:
+                arrival.fail(exc)
+            else:
+                arrival.resolve(existing)
+
+    async def _admit_together(self, batch: list[Arrival]) -> None:
+        now = self.clock()
+        routed = False
+        try:
+            async with self.db.begin() as conn:
+                known = await known_refs(conn, [a.ref for a in batch if a.ref])
+                fresh: list[Arrival] = []
+                for arrival in batch:
+                    # A ref stored before, or twice in this batch, is the one interaction.
+                    if arrival.ref is None or arrival.ref not in known:
+                        fresh.append(arrival)
+                        if arrival.ref:
+                            known[arrival.ref] = 0
+                ids = await open_many(conn, [a.new for a in fresh], moment(now), queued=True)
+                decisions: list[Decision] = []
+                routed = True
+                for arrival, interaction_id in zip(fresh, ids, strict=True):
+                    work = work_item(
+                        interaction_id, arrival.new.channel.value, arrival.customer,
+                        arrival.new.topic, arrival.new.attributes, now,
+                    )  # fmt: skip
+                    decisions += self.engine.enqueue(work, now)
+                await store_decisions(conn, self.interactions, decisions, now)
+        except Exception:
+            if routed:  # the engine moved, the database did not: the database wins
+                await self._rebuild()
+            raise
+        stored: dict[int, int] = {}
+        for arrival, interaction_id in zip(fresh, ids, strict=True):
+            stored[id(arrival)] = interaction_id
+            if arrival.ref:
+                known[arrival.ref] = interaction_id
+            self.bus.publish({"type": "interaction.queued", "interaction_id": interaction_id,
+                              "customer_id": arrival.customer.id,
+                              "channel": arrival.new.channel.value})  # fmt: skip
+        self._published(decisions)
+        for arrival in batch:
+            arrival.resolve(stored.get(id(arrival)) or known[arrival.ref])  # type: ignore[index]
 
     async def set_presence(self, agent_id: int, presence: Presence) -> None:
         async def step(now: float) -> list[Decision]:
@@ -321,11 +374,11 @@ class InteractionQueue:
         async def step(now: float) -> list[Decision]:
             decisions = self._engine_call(method, str(interaction_id), *args, now)
             async with self.db.begin() as conn:
+                columns = {"agent_id": None} if to is S.QUEUED else None
                 await self.interactions.transition(
-                    interaction_id, to, at=moment(now), conn=conn, agent_id=agent_id, **data
-                )
-                if to is S.QUEUED:
-                    await set_columns(conn, str(interaction_id), agent_id=None)
+                    interaction_id, to, at=moment(now), conn=conn, columns=columns,
+                    agent_id=agent_id, **data,
+                )  # fmt: skip
                 if also is not None:
                     await also(conn)
             return decisions
@@ -353,7 +406,7 @@ class InteractionQueue:
         if decisions:
             try:
                 async with self.db.begin() as conn:
-                    await self._store_all(conn, decisions, now)
+                    await store_decisions(conn, self.interactions, decisions, now)
             except Exception:
                 log.exception("queue.store_failed")
                 await self._rebuild()
@@ -368,44 +421,6 @@ class InteractionQueue:
         if due is not None and (self._sleeping_until is None or due < self._sleeping_until):
             self._wake.set()
 
-    async def _store_all(
-        self, conn: AsyncConnection, decisions: list[Decision], now: float
-    ) -> None:
-        for decision in decisions:
-            await self._store(conn, decision, now)
-
-    async def _store(self, conn: AsyncConnection, decision: Decision, now: float) -> None:
-        at = moment(now)
-        match decision:
-            case Offer(item_id, agent_id, expires_at):
-                await self.interactions.transition(
-                    int(item_id), S.OFFERED, at=at, conn=conn,
-                    columns={"agent_id": int(agent_id)}, agent_id=int(agent_id),
-                    expires_at=moment(expires_at).isoformat(),
-                )  # fmt: skip
-            case OfferExpired(item_id, agent_id) | OfferRevoked(item_id, agent_id):
-                reason = "offer_expired" if isinstance(decision, OfferExpired) else "agent_left"
-                await self.interactions.transition(
-                    int(item_id), S.QUEUED, at=at, conn=conn, agent_id=int(agent_id),
-                    reason=reason,
-                )  # fmt: skip
-                await set_columns(conn, item_id, agent_id=None)
-            case Overflowed(item_id, step, target):
-                await self.interactions.add_event(
-                    int(item_id), "routing.overflowed", {"step": step, "target": target},
-                    at=at, conn=conn,
-                )  # fmt: skip
-                await set_columns(conn, item_id, routing_step=step, routing_since=at)
-            case SlaWarning(item_id, threshold) | SlaBreached(item_id, threshold):
-                kind = "sla.warning" if isinstance(decision, SlaWarning) else "sla.breach"
-                await self.interactions.add_event(
-                    int(item_id), kind, {"threshold": threshold}, at=at, conn=conn
-                )
-            case AgentPaused(agent_id, _):
-                await store_presence(conn, int(agent_id), Presence.AWAY, now)
-            case WrapUpEnded(agent_id, item_id):
-                await self.interactions.transition(int(item_id), S.CLOSED, at=at, conn=conn)
-
     async def _rebuild(self) -> None:
         """The engine anew from the database: agents and their presence, open interactions."""
         now = self.clock()
@@ -416,20 +431,7 @@ class InteractionQueue:
             self.engine.set_presence(spec.id, RoutingPresence(agent["presence"]), now)
         decisions: list[Decision] = []
         async with self.db.begin() as conn:
-            rows = (
-                await conn.execute(
-                    select(
-                        interactions_table,
-                        customers_table.c.tier,
-                        customers_table.c.segment,
-                        customers_table.c.language,
-                        customers_table.c.account_manager_id,
-                    )
-                    .join(customers_table, customers_table.c.id == interactions_table.c.customer_id)
-                    .where(interactions_table.c.status.in_([s.value for s in _OPEN]))
-                    .order_by(interactions_table.c.queued_at, interactions_table.c.id)
-                )
-            ).all()
+            rows = await open_rows(conn)
             for row in rows:
                 status = S(row.status)
                 if status is S.WRAP_UP:
@@ -438,9 +440,9 @@ class InteractionQueue:
                     continue
                 if status is S.OFFERED:
                     await self.interactions.transition(
-                        row.id, S.QUEUED, at=moment(now), conn=conn, reason="restart"
-                    )
-                    await set_columns(conn, str(row.id), agent_id=None)
+                        row.id, S.QUEUED, at=moment(now), conn=conn, columns={"agent_id": None},
+                        reason="restart",
+                    )  # fmt: skip
                 work = row_work_item(row)
                 if status is S.ACTIVE and row.agent_id is not None:
                     if str(row.agent_id) in self.engine.agents:
@@ -451,7 +453,7 @@ class InteractionQueue:
         log.info("queue.rebuilt", open=len(rows), waiting=self.engine.waiting())
         if decisions:
             async with self.db.begin() as conn:
-                await self._store_all(conn, decisions, now)
+                await store_decisions(conn, self.interactions, decisions, now)
         self._published(decisions)
 
     async def _row(self, interaction_id: int) -> Any:

@@ -1,19 +1,12 @@
 """Translations for the queue: database rows and domain objects into the engine's types, and
-the engine's decisions into events; plus the two small writes the queue makes beside transitions.
-"""
+the engine's decisions into events. Pure: the queue's writes are in `queue_store`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from contactcenter.errors import Conflict
-from contactcenter.model import Customer, Presence
-from contactcenter.store.tables import agents as agents_table
-from contactcenter.store.tables import interactions as interactions_table
+from contactcenter.model import Customer
 from routing.types import AgentSpec, Decision, WorkItem
 
 
@@ -56,24 +49,6 @@ def row_work_item(row: Any) -> WorkItem:
     }
     queued = (row.queued_at or row.created_at).timestamp()
     return WorkItem(str(row.id), row.channel, row.tier, queued, attrs)
-
-
-async def set_columns(conn: AsyncConnection, item_id: str, **values: Any) -> None:
-    await conn.execute(
-        update(interactions_table).where(interactions_table.c.id == int(item_id)).values(**values)
-    )
-
-
-async def store_presence(
-    conn: AsyncConnection, agent_id: int, presence: Presence, now: float
-) -> None:
-    result = await conn.execute(
-        update(agents_table)
-        .where(agents_table.c.id == agent_id)
-        .values(presence=presence.value, presence_since=moment(now))
-    )
-    if result.rowcount == 0:
-        raise Conflict(f"agent {agent_id} does not exist", "agent_id")
 
 
 def event_of(decision: Decision) -> dict[str, Any]:

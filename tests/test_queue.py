@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from contactcenter.agents import AgentDirectory, AgentFields, GroupFields
 from contactcenter.customers import CustomerRecords
 from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions import InteractionFilter, InteractionRecords
 from contactcenter.model import Channel, Presence, Tier
 from contactcenter.queue import InteractionQueue
 from contactcenter.store.db import Database
@@ -151,3 +154,66 @@ async def test_a_restart_keeps_places_reoffers_open_offers_and_restores_active_w
     assert await _status(interaction_records, active) == ("closed", ids["ana"])
     assert await _status(interaction_records, waiting) == ("offered", ids["ana"])
     await again.stop()
+
+
+async def test_arrivals_at_once_are_stored_together_each_once(
+    setup: Any, db: Database, records: CustomerRecords, interaction_records: InteractionRecords
+) -> None:
+    queue, ids, _clock, bus = setup
+    await queue.set_presence(ids["ana"], Presence.AVAILABLE)
+    customers = [(await records.resolve("email", f"c{n}@example.com")).customer for n in range(8)]
+    async with bus.subscribe() as events:
+        made = await asyncio.gather(
+            *(queue.enqueue(customers[n % 8], Channel.EMAIL, subject=f"m{n}") for n in range(40))
+        )
+        seen = [events.queue.get_nowait() for _ in range(events.queue.qsize())]
+    assert len(set(made)) == 40
+    statuses = [await _status(interaction_records, i) for i in made]
+    # Email capacity 5 by default: the five oldest are offered to ana, the rest wait in order.
+    assert statuses[:5] == [("offered", ids["ana"])] * 5
+    assert statuses[5:] == [("queued", None)] * 35
+    for interaction_id in made:
+        history = [e["type"] for e in (await interaction_records.get(interaction_id))["events"]]
+        assert history in (["created"], ["created", "status.offered"])
+    assert [e["interaction_id"] for e in seen if e["type"] == "interaction.queued"] == made
+    assert sorted(e["interaction_id"] for e in seen if e["type"] == "routing.Offer") == made[:5]
+    assert queue.engine.waiting() == 35
+
+
+async def test_a_bad_arrival_fails_alone_and_references_are_kept_within_a_batch(
+    setup: Any, records: CustomerRecords, interaction_records: InteractionRecords
+) -> None:
+    queue, _ids, _clock, _bus = setup
+    customer = (await records.resolve("email", "pat@example.com")).customer
+    before = await queue.enqueue(customer, Channel.EMAIL, external_ref="<m1@example.com>")
+    ghost = dataclasses.replace(customer, id=customer.id + 1000)
+    results = await asyncio.gather(
+        queue.enqueue(customer, Channel.EMAIL, external_ref="<m1@example.com>"),
+        queue.enqueue(customer, Channel.EMAIL, external_ref="<m2@example.com>"),
+        queue.enqueue(ghost, Channel.EMAIL, subject="nobody"),
+        queue.enqueue(customer, Channel.EMAIL, external_ref="<m2@example.com>"),
+        queue.enqueue(customer, Channel.FAX, external_ref="<m2@example.com>"),
+        return_exceptions=True,
+    )
+    assert results[0] == before
+    assert isinstance(results[2], IntegrityError)
+    assert results[1] == results[3] and isinstance(results[1], int)
+    assert isinstance(results[4], int) and results[4] not in (results[1], before)
+    listed = await interaction_records.list(InteractionFilter(customer_id=customer.id))
+    assert sorted(i["id"] for i in listed) == sorted({before, results[1], results[4]})
+    assert queue.engine.waiting() == 3
+
+
+async def test_a_caller_that_stops_waiting_still_has_its_interaction_stored(
+    setup: Any, records: CustomerRecords, interaction_records: InteractionRecords
+) -> None:
+    queue, _ids, _clock, _bus = setup
+    customer = (await records.resolve("email", "pat@example.com")).customer
+    task = asyncio.create_task(queue.enqueue(customer, Channel.EMAIL, external_ref="<gone@x>"))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await queue.stop()
+    stored = await interaction_records.find_by_ref(Channel.EMAIL, "<gone@x>")
+    assert stored is not None and queue.engine.state_of(str(stored)) is not None

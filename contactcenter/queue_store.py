@@ -1,0 +1,140 @@
+"""The queue's writes and reads: arrivals stored together, the engine's decisions stored as
+transitions and events, agents' presence, and the open interactions read back on start.
+
+Everything here runs inside a transaction the queue holds; nothing here asks the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contactcenter.errors import Conflict
+from contactcenter.interactions import InteractionRecords
+from contactcenter.model import InteractionStatus, Presence
+from contactcenter.queue_translate import moment
+from contactcenter.store.tables import agents as agents_table
+from contactcenter.store.tables import customers as customers_table
+from contactcenter.store.tables import interactions as interactions_table
+from contactcenter.transitions import Move, apply_moves
+from routing.types import (
+    AgentPaused,
+    Decision,
+    Offer,
+    OfferExpired,
+    OfferRevoked,
+    Overflowed,
+    SlaBreached,
+    SlaWarning,
+    WrapUpEnded,
+)
+
+S = InteractionStatus
+OPEN = (S.QUEUED, S.OFFERED, S.ACTIVE, S.WRAP_UP)
+
+
+async def known_refs(
+    conn: AsyncConnection, refs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Interactions already stored under these (channel, external reference) pairs."""
+    if not refs:
+        return {}
+    rows = await conn.execute(
+        select(interactions_table.c.channel, interactions_table.c.external_ref,
+               interactions_table.c.id)
+        .where(tuple_(interactions_table.c.channel, interactions_table.c.external_ref)
+               .in_(list(refs)))
+    )  # fmt: skip
+    return {(row.channel, row.external_ref): row.id for row in rows}
+
+
+async def set_columns(conn: AsyncConnection, item_id: str, **values: Any) -> None:
+    await conn.execute(
+        update(interactions_table).where(interactions_table.c.id == int(item_id)).values(**values)
+    )
+
+
+async def store_presence(
+    conn: AsyncConnection, agent_id: int, presence: Presence, now: float
+) -> None:
+    result = await conn.execute(
+        update(agents_table)
+        .where(agents_table.c.id == agent_id)
+        .values(presence=presence.value, presence_since=moment(now))
+    )
+    if result.rowcount == 0:
+        raise Conflict(f"agent {agent_id} does not exist", "agent_id")
+
+
+async def open_rows(conn: AsyncConnection) -> list[Row[Any]]:
+    """Every open interaction with what routing needs of its customer, oldest place first."""
+    result = await conn.execute(
+        select(
+            interactions_table,
+            customers_table.c.tier,
+            customers_table.c.segment,
+            customers_table.c.language,
+            customers_table.c.account_manager_id,
+        )
+        .join(customers_table, customers_table.c.id == interactions_table.c.customer_id)
+        .where(interactions_table.c.status.in_([s.value for s in OPEN]))
+        .order_by(interactions_table.c.queued_at, interactions_table.c.id)
+    )
+    return list(result.all())
+
+
+async def store_decisions(
+    conn: AsyncConnection, records: InteractionRecords, decisions: Sequence[Decision], now: float
+) -> None:
+    """Store what the engine decided, in order. Offers in a row (an arrival batch, an agent's
+    freed capacity) go as one write: the engine only offers what waits, so they move from
+    queued, and a row found otherwise fails the whole transaction."""
+    offers: dict[int, Move] = {}
+    for decision in decisions:
+        if isinstance(decision, Offer) and int(decision.item_id) not in offers:
+            offers[int(decision.item_id)] = _offer_move(decision)
+            continue
+        if offers:
+            await apply_moves(conn, list(offers.values()), moment(now))
+            offers = {}
+        if isinstance(decision, Offer):
+            offers[int(decision.item_id)] = _offer_move(decision)
+        else:
+            await _store_one(conn, records, decision, now)
+    if offers:
+        await apply_moves(conn, list(offers.values()), moment(now))
+
+
+def _offer_move(offer: Offer) -> Move:
+    agent_id = int(offer.agent_id)
+    data = {"agent_id": agent_id, "expires_at": moment(offer.expires_at).isoformat()}
+    return Move(int(offer.item_id), S.QUEUED, S.OFFERED, data, {"agent_id": agent_id})
+
+
+async def _store_one(
+    conn: AsyncConnection, records: InteractionRecords, decision: Decision, now: float
+) -> None:
+    at = moment(now)
+    match decision:
+        case OfferExpired(item_id, agent_id) | OfferRevoked(item_id, agent_id):
+            reason = "offer_expired" if isinstance(decision, OfferExpired) else "agent_left"
+            await records.transition(
+                int(item_id), S.QUEUED, at=at, conn=conn, columns={"agent_id": None},
+                agent_id=int(agent_id), reason=reason,
+            )  # fmt: skip
+        case Overflowed(item_id, step, target):
+            await records.add_event(
+                int(item_id), "routing.overflowed", {"step": step, "target": target},
+                at=at, conn=conn,
+            )  # fmt: skip
+            await set_columns(conn, item_id, routing_step=step, routing_since=at)
+        case SlaWarning(item_id, threshold) | SlaBreached(item_id, threshold):
+            kind = "sla.warning" if isinstance(decision, SlaWarning) else "sla.breach"
+            await records.add_event(int(item_id), kind, {"threshold": threshold}, at=at, conn=conn)
+        case AgentPaused(agent_id, _):
+            await store_presence(conn, int(agent_id), Presence.AWAY, now)
+        case WrapUpEnded(agent_id, item_id):
+            await records.transition(int(item_id), S.CLOSED, at=at, conn=conn)
