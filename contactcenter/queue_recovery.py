@@ -1,0 +1,68 @@
+"""Recovery: the routing engine rebuilt from the database, which is the truth.
+
+Run on start, and whenever a write failed after the engine had moved. Waiting work keeps its
+place and its overflow step; offers that were open are made again (to whoever is free now);
+active work goes back to its agent; wrap-up, a timer that died with the old process, is over.
+"""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contactcenter.agents import AgentDirectory
+from contactcenter.interactions import InteractionRecords
+from contactcenter.model import InteractionStatus
+from contactcenter.queue_store import open_rows, store_decisions
+from contactcenter.queue_translate import agent_spec, moment, row_work_item
+from contactcenter.transitions import Move, apply_moves
+from routing.engine import Engine
+from routing.policy import Policy
+from routing.types import Decision
+from routing.types import Presence as RoutingPresence
+
+log = structlog.get_logger(__name__)
+S = InteractionStatus
+
+
+async def rebuild(
+    conn: AsyncConnection,
+    policy: Policy,
+    agents: AgentDirectory,
+    records: InteractionRecords,
+    now: float,
+) -> tuple[Engine, list[Decision]]:
+    """A new engine from the agents and open interactions, and the decisions it made (stored in
+    the caller's transaction, to be published once it commits)."""
+    engine = Engine(policy)
+    for agent in await agents.list_agents():
+        spec = agent_spec(agent)
+        engine.upsert_agent(spec, now)
+        engine.set_presence(spec.id, RoutingPresence(agent["presence"]), now)
+    rows = await open_rows(conn)
+    moves: list[Move] = []
+    for row in rows:
+        status = S(row.status)
+        if status is S.WRAP_UP:
+            moves.append(Move(row.id, S.WRAP_UP, S.CLOSED))
+            continue
+        if status is S.OFFERED:
+            moves.append(Move(row.id, S.OFFERED, S.QUEUED, {"reason": "restart"},
+                              {"agent_id": None}))  # fmt: skip
+    if moves:
+        await apply_moves(conn, moves, moment(now))
+    decisions: list[Decision] = []
+    for row in rows:
+        status = S(row.status)
+        work = row_work_item(row)
+        if status is S.WRAP_UP:
+            continue
+        if status is S.ACTIVE and row.agent_id is not None:
+            if str(row.agent_id) in engine.agents:
+                engine.restore_active(work, str(row.agent_id), now)
+            continue
+        since = (row.routing_since or row.queued_at or row.created_at).timestamp()
+        decisions += engine.enqueue(work, now, step=row.routing_step, step_since=since)
+    await store_decisions(conn, records, decisions, now)
+    log.info("queue.rebuilt", open=len(rows), waiting=engine.waiting())
+    return engine, decisions
