@@ -25,6 +25,7 @@ from contactcenter.customers_csv import CsvFormatError, CustomerCsv
 from contactcenter.demo import load_demo
 from contactcenter.errors import ServiceError
 from contactcenter.model import Role
+from contactcenter.runtime import tune_gc
 from contactcenter.services import Services
 from contactcenter.settings import Settings, SettingsError, load_settings
 from contactcenter.store.migrate import current_revision, head_revision, migrate
@@ -145,6 +146,7 @@ async def _ensure_schema(services: Services) -> None:
 
 
 def _serve(settings: Settings, demo: bool) -> int:
+    tune_gc()
     try:
         return asyncio.run(_serve_until_stopped(settings, demo))
     except (Refused, OSError, PolicyError) as exc:

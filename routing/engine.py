@@ -17,7 +17,7 @@ import heapq
 from typing import Any
 
 from routing.policy import Policy
-from routing.state import Agent, Heaps, Item, ItemState, Spec, agent_spec, group_spec
+from routing.state import NO_ONE, Agent, Heaps, Item, ItemState, Spec, agent_spec, group_spec
 from routing.types import (
     CHANNELS,
     LIVE_CHANNELS,
@@ -51,6 +51,7 @@ class Engine:
         self.timers: list[tuple[float, int, str, str, int]] = []
         self.specs: set[Spec] = set()
         self._waiting = 0
+        self._rule_targets: dict[int, tuple[list[Spec | None], list[float | None]]] = {}
         for rule in policy.rules:
             for target in rule.targets:
                 if target.group is not None:
@@ -65,6 +66,7 @@ class Engine:
             agent = self.agents[spec.id] = Agent(spec, last_assigned=dict.fromkeys(CHANNELS, now))
         agent.spec = spec
         agent.specs = [s for s in self.specs if agent.qualifies(s)] + [agent_spec(spec.id)]
+        self._place_agent(agent)
         out: list[Decision] = []
         self._agent_changed(agent)
         self._fill(agent, now, out)
@@ -190,7 +192,7 @@ class Engine:
             specs += [self._resolve(t, item.spec) for t in rule.targets]
             timeouts += [t.timeout for t in rule.targets]
         item.specs, item.timeouts, item.step, item.step_since = specs, timeouts, 0, now
-        item.declined.clear()
+        item.declined = NO_ONE
         self._release(agent, item.channel, now, out, refill=False)
         self._skip_empty_targets(item, out)
         self._schedule_overflow(item)
@@ -260,11 +262,20 @@ class Engine:
     def _new_item(self, work: WorkItem) -> Item:
         """The item for new work: its constant heap key and its rule's targets."""
         rule = self.policy.rule_for(work)
+        targets = self._rule_targets.get(id(rule))
+        if targets is None:
+            specs = [self._resolve(t, work) for t in rule.targets]
+            targets = (specs, [t.timeout for t in rule.targets])
+            if all(t.group is not None for t in rule.targets):
+                # Only groups: the same for every item, so they share the lists (which are
+                # replaced, never changed in place).
+                self._rule_targets[id(rule)] = targets
         return Item(
             spec=work,
             key=self.policy.priority(work.tier) - self.policy.aging_per_second * work.queued_at,
-            specs=[self._resolve(t, work) for t in rule.targets],
-            timeouts=[t.timeout for t in rule.targets],
+            specs=targets[0],
+            timeouts=targets[1],
+            channel=work.channel,
         )
 
     def _resolve(self, target: Target, work: WorkItem) -> Spec | None:
@@ -282,7 +293,11 @@ class Engine:
         for agent in self.agents.values():
             if agent.qualifies(spec):
                 agent.specs.append(spec)
+                self._place_agent(agent)
                 self._agent_changed(agent)
+
+    def _place_agent(self, agent: Agent) -> None:
+        agent.places = {ch: [self.heaps.place(spec, ch) for spec in agent.specs] for ch in CHANNELS}
 
     def _agent_changed(self, agent: Agent, channel: str | None = None) -> None:
         """New version and an entry in each free-agent heap where they have room now: for one
@@ -298,20 +313,23 @@ class Engine:
         item.state = ItemState.WAITING
         item.agent = None
         item.version += 1
-        for spec in item.eligible():
-            self.heaps.push_item((spec, item.channel), item)
+        item.places = [self.heaps.place(spec, item.channel) for spec in item.eligible()]
+        for place in item.places:
+            self.heaps.push_item(place, item)
         self._match(item, now, out)
 
     def _requeue(self, item: Item, now: float, out: list[Decision]) -> None:
         if item.agent is not None:
-            item.declined.add(item.agent)
+            item.declined = item.declined | {item.agent}
         self._wait(item, now, out)
 
     def _match(self, item: Item, now: float, out: list[Decision]) -> None:
         """Offer `item` to the best free agent among its eligible targets, if there is one."""
         best = None
-        for spec in item.eligible():
-            entry = self.heaps.best_agent((spec, item.channel), self.agents, item.declined)
+        for place in item.places:
+            if not place.agents:
+                continue
+            entry = self.heaps.best_agent(place, item.channel, self.agents, item.declined)
             if entry is not None and (best is None or entry < best):
                 best = entry
         if best is not None:
@@ -324,21 +342,25 @@ class Engine:
     ) -> None:
         """Offer the agent the best waiting work they may take, while they have room; only on
         `channels` when only those gained room."""
-        offered: set[str] = set()
+        offered: list[str] = []
+        items, best_item, places = self.items, self.heaps.best_item, agent.places
         while True:
             best = None
             for channel in channels:
                 if not agent.free_for(channel):
                     continue
-                for spec in agent.specs:
-                    entry = self.heaps.best_item((spec, channel), self.items, agent.id)
+                for place in places[channel]:
+                    if not place.items:  # most of an agent's places hold no work
+                        continue
+                    entry = best_item(place, items, agent.id)
                     if entry is not None and (best is None or entry < best):
                         best = entry
             if best is None:
                 break
-            item = self.items[best[3]]
+            item = items[best[3]]
             self._offer(item, agent, now, out)
-            offered.add(item.channel)
+            if item.channel not in offered:
+                offered.append(item.channel)
         for channel in offered:
             self._agent_changed(agent, channel)
 
@@ -392,7 +414,9 @@ class Engine:
         spec = item.specs[item.step]
         self._schedule_overflow(item)
         if item.state is ItemState.WAITING and spec is not None:
-            self.heaps.push_item((spec, item.channel), item)
+            place = self.heaps.place(spec, item.channel)
+            item.places.append(place)
+            self.heaps.push_item(place, item)
             self._match(item, now, out)
 
     def _skip_empty_targets(self, item: Item, out: list[Decision]) -> None:

@@ -83,7 +83,7 @@ class Policy:
 
     def rule_for(self, item: WorkItem) -> Rule:
         """The first rule that matches, remembered by the values that rules look at."""
-        key = (item.tier, item.channel, *(item.attributes.get(k) for k in self.match_keys))
+        key = (item.tier, item.channel, *map(item.attributes.get, self.match_keys))
         rule = self._chosen.get(key)
         if rule is None:
             rule = next(r for r in self.rules if r.matches(item))

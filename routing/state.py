@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -36,28 +36,41 @@ class ItemState(StrEnum):
     WRAP_UP = "wrap_up"
 
 
+_WAITING = ItemState.WAITING
+NO_ONE: frozenset[str] = frozenset()
+
+
+_AVAILABLE = Presence.AVAILABLE
+
+
+@dataclass(slots=True, eq=False)
+class Place:
+    """Where work waits for one spec on one channel: its waiting items and its free agents.
+    Items and agents hold their places directly, so that matching looks nothing up."""
+
+    items: list[tuple[float, float, int, str, int]] = field(default_factory=list)
+    agents: list[tuple[int, float, int, str, int]] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class Item:
     spec: WorkItem
     key: float  # priority - aging rate * queued_at: larger is served first, and never changes
     specs: list[Spec | None]  # one per target; None where an agent target resolved to nobody
     timeouts: list[float | None]
+    channel: str  # the work's channel, kept here because every match reads it
     step: int = 0  # targets 0..step are eligible (overflow widens, it does not move)
     step_since: float = 0.0
     state: ItemState = ItemState.WAITING
     agent: str | None = None
-    declined: set[str] = field(default_factory=set)
+    # Agents who declined it; most items have none, so they share one empty set until then.
+    declined: frozenset[str] = NO_ONE
     version: int = 0
     answered: bool = False  # live channels: accepted; email and fax: first response sent
+    places: list[Place] = field(default_factory=list)  # where it waits now (its eligible specs)
 
-    @property
-    def channel(self) -> str:
-        return self.spec.channel
-
-    def eligible(self) -> Iterator[Spec]:
-        for spec in self.specs[: self.step + 1]:
-            if spec is not None:
-                yield spec
+    def eligible(self) -> list[Spec]:
+        return [spec for spec in self.specs[: self.step + 1] if spec is not None]
 
     def entry(self, seq: int) -> tuple[float, float, int, str, int]:
         return (-self.key, self.spec.queued_at, seq, self.spec.id, self.version)
@@ -77,19 +90,20 @@ class Agent:
     missed: int = 0
     specs: list[Spec] = field(default_factory=list)
     offers: set[str] = field(default_factory=set)  # items offered to them, not yet answered
+    places: dict[str, list[Place]] = field(default_factory=dict)  # per channel, from `specs`
+    id: str = field(init=False)
 
-    @property
-    def id(self) -> str:
-        return self.spec.id
+    def __post_init__(self) -> None:
+        self.id = self.spec.id
 
     def free_for(self, channel: str) -> bool:
-        if self.presence is not Presence.AVAILABLE:
+        if self.presence is not _AVAILABLE:
             return False
-        if self.load.get(channel, 0) >= self.spec.capacity.get(channel, 0):
+        spec = self.spec
+        load = self.load
+        if load.get(channel, 0) >= spec.capacity.get(channel, 0):
             return False
-        return not (
-            self.spec.voice_blocks_other and channel != "voice" and self.load.get("voice", 0)
-        )
+        return not (spec.voice_blocks_other and channel != "voice" and load.get("voice", 0))
 
     def qualifies(self, spec: Spec) -> bool:
         kind, name, level, skills = spec
@@ -109,34 +123,38 @@ class Agent:
 
 
 class Heaps:
-    """Per-queue heaps of waiting items and of free agents, with lazy deletion."""
+    """The places, each with its heaps of waiting items and free agents, with lazy deletion."""
 
     def __init__(self) -> None:
-        self.items: dict[QueueKey, list[tuple[float, float, int, str, int]]] = {}
-        self.agents: dict[QueueKey, list[tuple[int, float, int, str, int]]] = {}
+        self.places: dict[QueueKey, Place] = {}
         # Ties in a heap go to the entry pushed first.
         self.seq = itertools.count().__next__
 
-    def push_item(self, key: QueueKey, item: Item) -> None:
-        heapq.heappush(self.items.setdefault(key, []), item.entry(self.seq()))
+    def place(self, spec: Spec, channel: str) -> Place:
+        place = self.places.get((spec, channel))
+        if place is None:
+            place = self.places[spec, channel] = Place()
+        return place
+
+    def push_item(self, place: Place, item: Item) -> None:
+        heapq.heappush(place.items, item.entry(self.seq()))
 
     def file_agent(self, agent: Agent, channel: str) -> None:
         """One entry for the agent in the free-agent heap of each place they serve."""
         entry = agent.entry(self.seq(), channel)
-        heaps = self.agents
-        for spec in agent.specs:
-            heapq.heappush(heaps.setdefault((spec, channel), []), entry)
+        for place in agent.places[channel]:
+            heapq.heappush(place.agents, entry)
 
     def best_item(
-        self, key: QueueKey, items: dict[str, Item], agent_id: str
+        self, place: Place, items: dict[str, Item], agent_id: str
     ) -> tuple[float, float, int, str, int] | None:
         """The head of a queue: the best item still waiting there that `agent_id` did not
         decline. Entries of items no longer waiting there are dropped on the way."""
-        heap = self.items.get(key)
+        heap = place.items
         while heap:
             entry = heap[0]
             item = items.get(entry[3])
-            if item is None or item.version != entry[4] or item.state is not ItemState.WAITING:
+            if item is None or item.version != entry[4] or item.state is not _WAITING:
                 heapq.heappop(heap)
             elif agent_id in item.declined:
                 return _head(
@@ -144,7 +162,7 @@ class Heaps:
                     lambda i, v: (
                         (it := items.get(i)) is not None
                         and it.version == v
-                        and it.state is ItemState.WAITING
+                        and it.state is _WAITING
                     ),
                     lambda i: agent_id in items[i].declined,
                 )
@@ -153,12 +171,11 @@ class Heaps:
         return None
 
     def best_agent(
-        self, key: QueueKey, agents: dict[str, Agent], declined: set[str]
+        self, place: Place, channel: str, agents: dict[str, Agent], declined: frozenset[str]
     ) -> tuple[int, float, int, str, int] | None:
         """The head of a free-agent heap: the best agent with room on the channel who did not
         decline the item. Stale entries are dropped on the way."""
-        heap = self.agents.get(key)
-        channel = key[1]
+        heap = place.agents
         while heap:
             entry = heap[0]
             agent = agents.get(entry[3])
