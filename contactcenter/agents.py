@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -13,7 +14,7 @@ from contactcenter.clock import now
 from contactcenter.errors import Conflict, Invalid, NotFound
 from contactcenter.model import DEFAULT_CAPACITY, Channel, Presence
 from contactcenter.store.db import Database
-from contactcenter.store.tables import agents, groups, memberships
+from contactcenter.store.tables import agent_presence, agents, groups, memberships
 
 GroupName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,99}$", max_length=100)]
 Skill = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,50}$")]
@@ -51,6 +52,15 @@ def _capacity(given: dict[Channel, int]) -> dict[str, int]:
     return {c.value: given.get(c, default) for c, default in DEFAULT_CAPACITY.items()}
 
 
+async def record_presence(
+    conn: AsyncConnection, agent_id: int, presence: Presence, at: datetime
+) -> None:
+    """One step of the agent's presence history (occupancy over time is read from it)."""
+    await conn.execute(
+        insert(agent_presence).values(agent_id=agent_id, presence=presence.value, at=at)
+    )
+
+
 class AgentDirectory:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -77,6 +87,7 @@ class AgentDirectory:
                         .returning(agents.c.id)
                     )
                 ).scalar_one()
+                await record_presence(conn, agent_id, fields.presence, at)
                 await self._set_groups(conn, agent_id, fields.groups)
                 return await self._agent(conn, agent_id)
         except IntegrityError:
@@ -94,6 +105,9 @@ class AgentDirectory:
                     values["email"] = values["email"].lower()
                 if "presence" in values and values["presence"] != current["presence"]:
                     values["presence_since"] = now()
+                    await record_presence(
+                        conn, agent_id, Presence(values["presence"]), values["presence_since"]
+                    )
                 if values:
                     await conn.execute(
                         update(agents).where(agents.c.id == agent_id).values(**values)

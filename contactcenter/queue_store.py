@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Row, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contactcenter.agents import record_presence
 from contactcenter.errors import Conflict
 from contactcenter.interactions import InteractionRecords
 from contactcenter.model import InteractionStatus, Presence
@@ -67,6 +68,7 @@ async def store_presence(
     )
     if result.rowcount == 0:
         raise Conflict(f"agent {agent_id} does not exist", "agent_id")
+    await record_presence(conn, agent_id, presence, moment(now))
 
 
 async def open_rows(conn: AsyncConnection) -> list[Row[Any]]:

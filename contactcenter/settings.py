@@ -47,6 +47,10 @@ class Settings(BaseModel):
         default=30.0, ge=0, description="Seconds in-flight requests get to finish on SIGTERM."
     )
     db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections.")
+    short_abandon_seconds: float = Field(
+        default=0.0, ge=0, le=60,
+        description="Abandons after a shorter wait are left out of service level; 0 counts all.",
+    )  # fmt: skip
     routing_policy: Path | None = Field(
         default=None, description="Routing policy YAML; empty means the one that ships."
     )

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
+from contactcenter.occupancy import occupancy
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, customers, interactions
 from routing.engine import Engine
@@ -41,10 +42,14 @@ class Row:
 
 
 def summarise(
-    rows: list[Row], policy: Policy, now: datetime, window: timedelta
+    rows: list[Row], policy: Policy, now: datetime, window: timedelta, short_abandon: float = 0.0
 ) -> list[dict[str, Any]]:
-    """One entry per tier × channel that had any work in the window or waiting now."""
+    """One entry per tier × channel that had any work in the window or waiting now.
+
+    With `short_abandon` > 0, abandons after a shorter wait (a caller who hung up at once) are
+    left out of offered, service level and abandonment rate, and counted apart."""
     start = now - window
+    short_limit = timedelta(seconds=short_abandon)
     groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in rows:
         groups[(row.tier, row.channel)].append(row)
@@ -52,7 +57,10 @@ def summarise(
     for (tier, channel), items in sorted(groups.items()):
         sla = policy.sla(tier, channel)
         waiting = [r for r in items if r.status in _WAITING]
-        offered = [r for r in items if r.queued_at >= start]
+        entered = [r for r in items if r.queued_at >= start]
+        short = [r for r in entered if short_abandon > 0 and r.status == "abandoned"
+                 and r.ended_at is not None and r.ended_at - r.queued_at < short_limit]  # fmt: skip
+        offered = [r for r in entered if not any(r is s for s in short)]
         answered = [r for r in offered if r.answered_at is not None]
         abandoned = [r for r in offered if r.status == "abandoned"]
         handled = [r for r in answered if r.ended_at is not None and r.status == "closed"]
@@ -76,6 +84,8 @@ def summarise(
             "offered": len(offered),
             "answered": len(answered),
             "abandoned": len(abandoned),
+            "short_abandoned": len(short),
+            "short_abandons_excluded_under_seconds": short_abandon or None,
             "service_level": None if within is None or not offered
             else round(within / len(offered), 4),
             "service_level_target": None if sla is None else {
@@ -103,8 +113,9 @@ def waiting_by_group(engine: Engine) -> dict[str, int]:
 
 
 async def queue_stats(
-    db: Database, engine: Engine, policy: Policy, now: datetime, window: timedelta
-) -> dict[str, Any]:
+    db: Database, engine: Engine, policy: Policy, now: datetime, window: timedelta,
+    short_abandon: float = 0.0,
+) -> dict[str, Any]:  # fmt: skip
     async with db.connect() as conn:
         result = await conn.execute(
             select(
@@ -125,20 +136,23 @@ async def queue_stats(
                 )
             ).all()
         )
+        over_time = await occupancy(conn, now - window, now)
     busy = sum(1 for a in engine.agents.values() if any(a.load.values()))
     staffed = sum(1 for a in engine.agents.values()
                   if a.presence.value == "available" or any(a.load.values()))  # fmt: skip
     return {
         "generated_at": now.isoformat(),
         "window_minutes": round(window.total_seconds() / 60, 2),
-        "by_tier_channel": summarise(rows, policy, now, window),
+        "by_tier_channel": summarise(rows, policy, now, window, short_abandon),
         "waiting_by_group": waiting_by_group(engine),
         "agents": {
             "by_presence": {p: presence.get(p, 0) for p in ("available", "away", "wrap_up",
                                                             "offline")},
             "with_work": busy,
-            # A snapshot: agents with work ÷ agents available or with work. Occupancy over time
-            # needs the presence history, which comes with the supervisor dashboard.
+            # Now: agents with work ÷ agents available or with work; over the window: time
+            # handling ÷ (time handling + time available and idle), from the presence history.
             "occupancy_now": round(busy / staffed, 4) if staffed else None,
+            "occupancy": over_time["occupancy"],
+            "occupancy_by_agent": over_time["by_agent"],
         },
     }  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionFilter, InteractionRecords
 from contactcenter.model import Channel, Presence, Tier
 from contactcenter.queue import InteractionQueue
+from contactcenter.stats import queue_stats
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents as agents_table
 from routing.policy import load_policy
@@ -217,3 +219,28 @@ async def test_a_caller_that_stops_waiting_still_has_its_interaction_stored(
     await queue.stop()
     stored = await interaction_records.find_by_ref(Channel.EMAIL, "<gone@x>")
     assert stored is not None and queue.engine.state_of(str(stored)) is not None
+
+
+async def test_occupancy_over_the_window_follows_presence_and_handled_work(
+    setup: Any, db: Database, records: CustomerRecords
+) -> None:
+    queue, ids, clock, _bus = setup
+    start = clock.now
+    await queue.set_presence(ids["ana"], Presence.AVAILABLE)
+    customer = (await records.resolve("chat_visitor", "v-9")).customer
+    clock.now = start + 100
+    chat = await queue.enqueue(customer, Channel.CHAT)
+    clock.now = start + 120
+    await queue.accept(chat, ids["ana"])
+    clock.now = start + 420
+    await queue.complete(chat, ids["ana"])  # 10 s of chat wrap-up in the default policy
+    clock.now = start + 430
+    await queue.tick()
+    clock.now = start + 600
+    now = datetime.fromtimestamp(clock.now, UTC)
+    stats = await queue_stats(db, queue.engine, queue.policy, now, timedelta(minutes=30))
+    (ana,) = stats["agents"]["occupancy_by_agent"]
+    # Available for the last 600 s, handling from the accept to the end of wrap-up (310 s).
+    assert ana == {"agent_id": ids["ana"], "handling_seconds": 310.0,
+                   "available_idle_seconds": 290.0, "occupancy": round(310 / 600, 4)}  # fmt: skip
+    assert stats["agents"]["occupancy"] == round(310 / 600, 4)

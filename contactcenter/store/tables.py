@@ -141,6 +141,18 @@ agents = Table(
     _enum_check("presence", Presence),
 )
 
+# Every change of an agent's presence, for occupancy over time; `agents.presence` is the latest.
+agent_presence = Table(
+    "agent_presence",
+    metadata,
+    _pk(),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False),
+    Column("presence", String(20), nullable=False),
+    Column("at", UTCDateTime(), nullable=False),
+    Index(None, "agent_id", "at"),
+    _enum_check("presence", Presence),
+)
+
 groups = Table(
     "groups",
     metadata,

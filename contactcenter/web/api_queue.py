@@ -143,6 +143,7 @@ async def stats(call: Call) -> web.Response:
     queue = call.services.queue
     now = datetime.fromtimestamp(queue.clock(), UTC)
     window = timedelta(minutes=call.query.window_minutes)
+    short = call.services.settings.short_abandon_seconds
     return web.json_response(
-        await queue_stats(call.services.db, queue.engine, queue.policy, now, window)
+        await queue_stats(call.services.db, queue.engine, queue.policy, now, window, short)
     )
