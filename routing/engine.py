@@ -338,10 +338,16 @@ class Engine:
             self._agent_changed(agent, item.channel)
 
     def _fill(
-        self, agent: Agent, now: float, out: list[Decision], channels: tuple[str, ...] = CHANNELS
+        self,
+        agent: Agent,
+        now: float,
+        out: list[Decision],
+        channels: tuple[str, ...] = CHANNELS,
+        refile: bool = True,
     ) -> None:
         """Offer the agent the best waiting work they may take, while they have room; only on
-        `channels` when only those gained room."""
+        `channels` when only those gained room. `refile=False`: the caller re-files the agent
+        on those channels itself."""
         offered: list[str] = []
         items, best_item, places = self.items, self.heaps.best_item, agent.places
         while True:
@@ -361,8 +367,9 @@ class Engine:
             self._offer(item, agent, now, out)
             if item.channel not in offered:
                 offered.append(item.channel)
-        for channel in offered:
-            self._agent_changed(agent, channel)
+        if refile:
+            for channel in offered:
+                self._agent_changed(agent, channel)
 
     def _offer(self, item: Item, agent: Agent, now: float, out: list[Decision]) -> None:
         """Reserve the agent's room for the item; the caller re-files the agent afterwards.
@@ -403,7 +410,7 @@ class Engine:
         # The end of a call may open the other channels again.
         reopens = channel == "voice" and agent.spec.voice_blocks_other and not agent.load[channel]
         if refill:
-            self._fill(agent, now, out, CHANNELS if reopens else (channel,))
+            self._fill(agent, now, out, CHANNELS if reopens else (channel,), refile=False)
         self._agent_changed(agent, None if reopens else channel)
 
     def _overflow(self, item: Item, now: float, out: list[Decision]) -> None:
