@@ -29,6 +29,7 @@ from contactcenter.runtime import tune_gc
 from contactcenter.services import Services
 from contactcenter.settings import Settings, SettingsError, load_settings
 from contactcenter.store.migrate import current_revision, head_revision, migrate
+from contactcenter.store.router_lock import RouterTaken
 from contactcenter.web.middleware import IN_FLIGHT
 from routing.policy import PolicyError, load_policy
 
@@ -149,7 +150,7 @@ def _serve(settings: Settings, demo: bool) -> int:
     tune_gc()
     try:
         return asyncio.run(_serve_until_stopped(settings, demo))
-    except (Refused, OSError, PolicyError) as exc:
+    except (Refused, OSError, PolicyError, RouterTaken) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
 

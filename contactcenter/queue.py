@@ -32,6 +32,7 @@ from contactcenter.queue_store import (
 )
 from contactcenter.queue_translate import event_of, moment, work_item
 from contactcenter.store.db import Database
+from contactcenter.store.router_lock import RouterLock
 from contactcenter.transitions import NewInteraction, open_many
 from routing.engine import Engine
 from routing.policy import Policy
@@ -90,13 +91,19 @@ class InteractionQueue(AgentActions):
         self._ticker: asyncio.Task[None] | None = None
         self._arrivals: list[Arrival] = []
         self._admitter: asyncio.Task[None] | None = None
+        self._router = RouterLock(db)
 
     # -- life ---------------------------------------------------------------------------------
 
     async def start(self, run_timers: bool = True) -> None:
         """Rebuild from the database; then, unless told not to, run timers as they fall due."""
-        async with self._lock:
-            await self._rebuild()
+        await self._router.acquire()
+        try:
+            async with self._lock:
+                await self._rebuild()
+        except BaseException:
+            await self._router.release()
+            raise
         if run_timers:
             self._ticker = asyncio.create_task(self._tick_loop(), name="queue-ticker")
 
@@ -116,6 +123,7 @@ class InteractionQueue(AgentActions):
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
             self._ticker = None
+        await self._router.release()
 
     async def _tick_loop(self) -> None:
         """Sleep until the engine's next timer, or until new work sets an earlier one."""

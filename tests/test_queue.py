@@ -21,6 +21,7 @@ from contactcenter.model import Channel, Presence, Tier
 from contactcenter.queue import InteractionQueue
 from contactcenter.stats import queue_stats
 from contactcenter.store.db import Database
+from contactcenter.store.router_lock import RouterLock, RouterTaken
 from contactcenter.store.tables import agents as agents_table
 from routing.policy import load_policy
 
@@ -244,3 +245,15 @@ async def test_occupancy_over_the_window_follows_presence_and_handled_work(
     assert ana == {"agent_id": ids["ana"], "handling_seconds": 310.0,
                    "available_idle_seconds": 290.0, "occupancy": round(310 / 600, 4)}  # fmt: skip
     assert stats["agents"]["occupancy"] == round(310 / 600, 4)
+
+
+async def test_one_router_per_postgresql_database(setup: Any, db: Database) -> None:
+    if db.is_sqlite:
+        pytest.skip("SQLite is one service process; the lock is PostgreSQL's")
+    queue, _ids, _clock, _bus = setup
+    other = RouterLock(db)
+    with pytest.raises(RouterTaken, match="one instance per database"):
+        await other.acquire(wait=0.6)
+    await queue.stop()  # the running queue lets go: the next one may route
+    await other.acquire(wait=0.6)
+    await other.release()
