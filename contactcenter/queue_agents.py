@@ -141,17 +141,14 @@ class AgentActions:
         self._owned(interaction_id, agent_id)
 
         async def step(now: float) -> list[Decision]:
+            # Back in the queue at its place, with its targets starting over from now.
+            requeued = {"agent_id": None, "routing_step": 0, "routing_since": moment(now)}
             async with self.db.begin() as conn:
-                for status in (S.TRANSFERRED, S.QUEUED):
+                for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, requeued)):
                     await self.interactions.transition(
-                        interaction_id, status, at=moment(now), conn=conn,
+                        interaction_id, status, at=moment(now), conn=conn, columns=columns,
                         by_agent=agent_id, to_group=to_group, to_agent=to_agent,
                     )  # fmt: skip
-                await conn.execute(
-                    update(interactions_table)
-                    .where(interactions_table.c.id == interaction_id)
-                    .values(agent_id=None, routing_step=0, routing_since=moment(now))
-                )
             return self._engine_call(self.engine.transfer, str(interaction_id), target, now)
 
         await self._run_async(step)

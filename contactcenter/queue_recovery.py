@@ -41,28 +41,25 @@ async def rebuild(
         engine.set_presence(spec.id, RoutingPresence(agent["presence"]), now)
     rows = await open_rows(conn)
     moves: list[Move] = []
+    decisions: list[Decision] = []
     for row in rows:
         status = S(row.status)
         if status is S.WRAP_UP:
             moves.append(Move(row.id, S.WRAP_UP, S.CLOSED))
             continue
-        if status is S.OFFERED:
-            moves.append(Move(row.id, S.OFFERED, S.QUEUED, {"reason": "restart"},
-                              {"agent_id": None}))  # fmt: skip
-    if moves:
-        await apply_moves(conn, moves, moment(now))
-    decisions: list[Decision] = []
-    for row in rows:
-        status = S(row.status)
         work = row_work_item(row)
-        if status is S.WRAP_UP:
-            continue
         if status is S.ACTIVE and row.agent_id is not None:
             if str(row.agent_id) in engine.agents:
                 engine.restore_active(work, str(row.agent_id), now)
             continue
+        if status is S.OFFERED:
+            moves.append(Move(row.id, S.OFFERED, S.QUEUED, {"reason": "restart"},
+                              {"agent_id": None}))  # fmt: skip
         since = (row.routing_since or row.queued_at or row.created_at).timestamp()
         decisions += engine.enqueue(work, now, step=row.routing_step, step_since=since)
+    # The moves first: an offer made again starts from the queued status they set.
+    if moves:
+        await apply_moves(conn, moves, moment(now))
     await store_decisions(conn, records, decisions, now)
     log.info("queue.rebuilt", open=len(rows), waiting=engine.waiting())
     return engine, decisions
