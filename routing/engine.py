@@ -17,7 +17,17 @@ import heapq
 from typing import Any
 
 from routing.policy import Policy
-from routing.state import NO_ONE, Agent, Heaps, Item, ItemState, Spec, agent_spec, group_spec
+from routing.state import (
+    NO_ONE,
+    Agent,
+    Heaps,
+    Item,
+    ItemState,
+    Place,
+    Spec,
+    agent_spec,
+    group_spec,
+)
 from routing.types import (
     CHANNELS,
     LIVE_CHANNELS,
@@ -51,7 +61,10 @@ class Engine:
         self.timers: list[tuple[float, int, str, str, int]] = []
         self.specs: set[Spec] = set()
         self._waiting = 0
-        self._rule_targets: dict[int, tuple[list[Spec | None], list[float | None]]] = {}
+        # Targets of rules that name only groups, per channel: the same for every item.
+        self._rule_targets: dict[
+            tuple[int, str], tuple[list[Place | None], list[float | None]]
+        ] = {}
         for rule in policy.rules:
             for target in rule.targets:
                 if target.group is not None:
@@ -107,7 +120,7 @@ class Engine:
         if work.channel not in CHANNELS:
             raise RoutingError(f"unknown channel {work.channel!r}")
         item = self._new_item(work)
-        item.step = min(step, len(item.specs) - 1)
+        item.step = min(step, len(item.targets) - 1)
         item.step_since = now if step_since is None else step_since
         self.items[work.id] = item
         out: list[Decision] = []
@@ -191,7 +204,8 @@ class Engine:
             rule = self.policy.rule_for(item.spec)
             specs += [self._resolve(t, item.spec) for t in rule.targets]
             timeouts += [t.timeout for t in rule.targets]
-        item.specs, item.timeouts, item.step, item.step_since = specs, timeouts, 0, now
+        item.targets = self._places(specs, item.channel)
+        item.timeouts, item.step, item.step_since = timeouts, 0, now
         item.declined = NO_ONE
         self._release(agent, item.channel, now, out, refill=False)
         self._skip_empty_targets(item, out)
@@ -225,7 +239,7 @@ class Engine:
                 continue
             if kind == "offer" and item.version == version and item.state is ItemState.OFFERED:
                 self._offer_expired(item, at, out)
-            elif kind == "overflow" and item.step == version and item.step + 1 < len(item.specs):
+            elif kind == "overflow" and item.step == version and item.step + 1 < len(item.targets):
                 self._overflow(item, at, out)
             elif kind in ("sla_warning", "sla_breach") and not item.answered:
                 sla = self.policy.sla(item.spec.tier, item.channel)
@@ -262,21 +276,23 @@ class Engine:
     def _new_item(self, work: WorkItem) -> Item:
         """The item for new work: its constant heap key and its rule's targets."""
         rule = self.policy.rule_for(work)
-        targets = self._rule_targets.get(id(rule))
+        targets = self._rule_targets.get((id(rule), work.channel))
         if targets is None:
             specs = [self._resolve(t, work) for t in rule.targets]
-            targets = (specs, [t.timeout for t in rule.targets])
+            targets = (self._places(specs, work.channel), [t.timeout for t in rule.targets])
             if all(t.group is not None for t in rule.targets):
-                # Only groups: the same for every item, so they share the lists (which are
-                # replaced, never changed in place).
-                self._rule_targets[id(rule)] = targets
+                # Items share these lists, which are replaced, never changed in place.
+                self._rule_targets[id(rule), work.channel] = targets
         return Item(
             spec=work,
             key=self.policy.priority(work.tier) - self.policy.aging_per_second * work.queued_at,
-            specs=targets[0],
+            targets=targets[0],
             timeouts=targets[1],
             channel=work.channel,
         )
+
+    def _places(self, specs: list[Spec | None], channel: str) -> list[Place | None]:
+        return [None if spec is None else self.heaps.place(spec, channel) for spec in specs]
 
     def _resolve(self, target: Target, work: WorkItem) -> Spec | None:
         """A policy's agent target names an attribute of the work (`account_manager`)."""
@@ -313,7 +329,7 @@ class Engine:
         item.state = ItemState.WAITING
         item.agent = None
         item.version += 1
-        item.places = [self.heaps.place(spec, item.channel) for spec in item.eligible()]
+        item.places = [place for place in item.targets[: item.step + 1] if place is not None]
         for place in item.places:
             self.heaps.push_item(place, item)
         self._match(item, now, out)
@@ -329,11 +345,11 @@ class Engine:
         for place in item.places:
             if not place.agents:
                 continue
-            entry = self.heaps.best_agent(place, item.channel, self.agents, item.declined)
+            entry = self.heaps.best_agent(place, item.channel, item.declined)
             if entry is not None and (best is None or entry < best):
                 best = entry
         if best is not None:
-            agent = self.agents[best[3]]
+            agent = best[3]
             self._offer(item, agent, now, out)
             self._agent_changed(agent, item.channel)
 
@@ -349,7 +365,7 @@ class Engine:
         `channels` when only those gained room. `refile=False`: the caller re-files the agent
         on those channels itself."""
         offered: list[str] = []
-        items, best_item, places = self.items, self.heaps.best_item, agent.places
+        best_item, places = self.heaps.best_item, agent.places
         while True:
             best = None
             for channel in channels:
@@ -358,12 +374,12 @@ class Engine:
                 for place in places[channel]:
                     if not place.items:  # most of an agent's places hold no work
                         continue
-                    entry = best_item(place, items, agent.id)
+                    entry = best_item(place, agent.id)
                     if entry is not None and (best is None or entry < best):
                         best = entry
             if best is None:
                 break
-            item = items[best[3]]
+            item = best[3]
             self._offer(item, agent, now, out)
             if item.channel not in offered:
                 offered.append(item.channel)
@@ -416,25 +432,24 @@ class Engine:
     def _overflow(self, item: Item, now: float, out: list[Decision]) -> None:
         item.step += 1
         item.step_since = now
-        out.append(Overflowed(item.spec.id, item.step, _describe(item.specs[item.step])))
+        out.append(Overflowed(item.spec.id, item.step, _describe(item.targets[item.step])))
         self._skip_empty_targets(item, out)
-        spec = item.specs[item.step]
+        place = item.targets[item.step]
         self._schedule_overflow(item)
-        if item.state is ItemState.WAITING and spec is not None:
-            place = self.heaps.place(spec, item.channel)
+        if item.state is ItemState.WAITING and place is not None:
             item.places.append(place)
             self.heaps.push_item(place, item)
             self._match(item, now, out)
 
     def _skip_empty_targets(self, item: Item, out: list[Decision]) -> None:
         """An agent target that names nobody (no account manager) is passed at once."""
-        while item.specs[item.step] is None and item.step + 1 < len(item.specs):
+        while item.targets[item.step] is None and item.step + 1 < len(item.targets):
             item.step += 1
-            out.append(Overflowed(item.spec.id, item.step, _describe(item.specs[item.step])))
+            out.append(Overflowed(item.spec.id, item.step, _describe(item.targets[item.step])))
 
     def _schedule_overflow(self, item: Item) -> None:
         timeout = item.timeouts[item.step]
-        if timeout is not None and item.step + 1 < len(item.specs):
+        if timeout is not None and item.step + 1 < len(item.targets):
             seq = self.heaps.seq()
             heapq.heappush(
                 self.timers, (item.step_since + timeout, seq, "overflow", item.spec.id, item.step)
@@ -470,10 +485,10 @@ class Engine:
         return item
 
 
-def _describe(spec: Spec | None) -> str:
-    if spec is None:
+def _describe(place: Place | None) -> str:
+    if place is None:
         return "nobody"
-    kind, name, level, skills = spec
+    kind, name, level, skills = place.spec
     if kind == "agent":
         return f"agent {name}"
     return Target(group=name, min_level=level, skills=skills).describe()

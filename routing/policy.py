@@ -83,7 +83,11 @@ class Policy:
 
     def rule_for(self, item: WorkItem) -> Rule:
         """The first rule that matches, remembered by the values that rules look at."""
-        key = (item.tier, item.channel, *map(item.attributes.get, self.match_keys))
+        keys = self.match_keys
+        if len(keys) == 1:  # the usual case, built without unpacking
+            key: tuple[Any, ...] = (item.tier, item.channel, item.attributes.get(keys[0]))
+        else:
+            key = (item.tier, item.channel, *map(item.attributes.get, keys))
         rule = self._chosen.get(key)
         if rule is None:
             rule = next(r for r in self.rules if r.matches(item))

@@ -12,12 +12,17 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from routing.types import AgentSpec, Presence, Target, WorkItem
 
 # A place where work waits: a group with its level and skills, or one agent.
 Spec = tuple[str, str, int, frozenset[str]]
 QueueKey = tuple[Spec, str]  # (spec, channel)
+# Heap entries: the ordering key, a sequence number that breaks ties (so that the object after it
+# is never compared), the item or agent itself, and the version it had when pushed.
+ItemEntry = tuple[float, float, int, "Item", int]
+AgentEntry = tuple[int, float, int, "Agent", int]
 
 
 def group_spec(target: Target) -> Spec:
@@ -48,15 +53,17 @@ class Place:
     """Where work waits for one spec on one channel: its waiting items and its free agents.
     Items and agents hold their places directly, so that matching looks nothing up."""
 
-    items: list[tuple[float, float, int, str, int]] = field(default_factory=list)
-    agents: list[tuple[int, float, int, str, int]] = field(default_factory=list)
+    spec: Spec
+    channel: str
+    items: list[ItemEntry] = field(default_factory=list)
+    agents: list[AgentEntry] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class Item:
     spec: WorkItem
     key: float  # priority - aging rate * queued_at: larger is served first, and never changes
-    specs: list[Spec | None]  # one per target; None where an agent target resolved to nobody
+    targets: list[Place | None]  # one per target; None where an agent target named nobody
     timeouts: list[float | None]
     channel: str  # the work's channel, kept here because every match reads it
     step: int = 0  # targets 0..step are eligible (overflow widens, it does not move)
@@ -70,10 +77,8 @@ class Item:
     places: list[Place] = field(default_factory=list)  # where it waits now (its eligible specs)
 
     def eligible(self) -> list[Spec]:
-        return [spec for spec in self.specs[: self.step + 1] if spec is not None]
-
-    def entry(self, seq: int) -> tuple[float, float, int, str, int]:
-        return (-self.key, self.spec.queued_at, seq, self.spec.id, self.version)
+        """The specs of the targets it may be served by now."""
+        return [place.spec for place in self.targets[: self.step + 1] if place is not None]
 
 
 @dataclass(slots=True)
@@ -111,13 +116,13 @@ class Agent:
             return name == self.id
         return self.spec.groups.get(name, -1) >= level and skills <= self.spec.skills
 
-    def entry(self, seq: int, channel: str) -> tuple[int, float, int, str, int]:
+    def entry(self, seq: int, channel: str) -> AgentEntry:
         """Least work on the channel first, then the longest since their last one there."""
         return (
             self.load.get(channel, 0),
             self.last_assigned.get(channel, 0.0),
             seq,
-            self.id,
+            self,
             self.version.get(channel, 0),
         )
 
@@ -133,11 +138,14 @@ class Heaps:
     def place(self, spec: Spec, channel: str) -> Place:
         place = self.places.get((spec, channel))
         if place is None:
-            place = self.places[spec, channel] = Place()
+            place = self.places[spec, channel] = Place(spec, channel)
         return place
 
     def push_item(self, place: Place, item: Item) -> None:
-        heapq.heappush(place.items, item.entry(self.seq()))
+        """Best first: the largest constant key, then the earliest queued."""
+        heapq.heappush(
+            place.items, (-item.key, item.spec.queued_at, self.seq(), item, item.version)
+        )
 
     def file_agent(self, agent: Agent, channel: str) -> None:
         """One entry for the agent in the free-agent heap of each place they serve."""
@@ -145,66 +153,49 @@ class Heaps:
         for place in agent.places[channel]:
             heapq.heappush(place.agents, entry)
 
-    def best_item(
-        self, place: Place, items: dict[str, Item], agent_id: str
-    ) -> tuple[float, float, int, str, int] | None:
+    def best_item(self, place: Place, agent_id: str) -> ItemEntry | None:
         """The head of a queue: the best item still waiting there that `agent_id` did not
         decline. Entries of items no longer waiting there are dropped on the way."""
         heap = place.items
         while heap:
             entry = heap[0]
-            item = items.get(entry[3])
-            if item is None or item.version != entry[4] or item.state is not _WAITING:
+            item = entry[3]
+            if item.version != entry[4] or item.state is not _WAITING:
                 heapq.heappop(heap)
             elif agent_id in item.declined:
                 return _head(
                     heap,
-                    lambda i, v: (
-                        (it := items.get(i)) is not None
-                        and it.version == v
-                        and it.state is _WAITING
-                    ),
-                    lambda i: agent_id in items[i].declined,
+                    lambda it, v: it.version == v and it.state is _WAITING,
+                    lambda it: agent_id in it.declined,
                 )
             else:
                 return entry
         return None
 
-    def best_agent(
-        self, place: Place, channel: str, agents: dict[str, Agent], declined: frozenset[str]
-    ) -> tuple[int, float, int, str, int] | None:
+    def best_agent(self, place: Place, channel: str, declined: frozenset[str]) -> AgentEntry | None:
         """The head of a free-agent heap: the best agent with room on the channel who did not
-        decline the item. Stale entries are dropped on the way."""
+        decline the item. Stale entries are dropped on the way (an agent who was removed is
+        offline, so their entries are stale too)."""
         heap = place.agents
         while heap:
             entry = heap[0]
-            agent = agents.get(entry[3])
-            if (
-                agent is None
-                or agent.version.get(channel, 0) != entry[4]
-                or not agent.free_for(channel)
-            ):
+            agent = entry[3]
+            if agent.version.get(channel, 0) != entry[4] or not agent.free_for(channel):
                 heapq.heappop(heap)
-            elif entry[3] in declined:
+            elif agent.id in declined:
                 return _head(
                     heap,
-                    lambda i, v: (
-                        (a := agents.get(i)) is not None
-                        and a.version.get(channel, 0) == v
-                        and a.free_for(channel)
-                    ),
-                    declined.__contains__,
+                    lambda a, v: a.version.get(channel, 0) == v and a.free_for(channel),
+                    lambda a: a.id in declined,
                 )
             else:
                 return entry
         return None
 
 
-def _head(heap: list | None, live: Callable[[str, int], bool], skip: Callable[[str], bool]):  # type: ignore[no-untyped-def]
+def _head(heap: list, live: Callable[[Any, int], bool], skip: Callable[[Any], bool]) -> Any:
     """The first entry that is live and not skipped. Dead entries are dropped for good; skipped
     ones (an agent who declined this item) are set aside and pushed back."""
-    if not heap:
-        return None
     aside = []
     found = None
     while heap:
