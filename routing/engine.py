@@ -77,7 +77,7 @@ class Engine:
         agent = self.agents.get(spec.id)
         if agent is None:
             agent = self.agents[spec.id] = Agent(spec, last_assigned=dict.fromkeys(CHANNELS, now))
-        agent.spec = spec
+        agent.use(spec)
         agent.specs = [s for s in self.specs if agent.qualifies(s)] + [agent_spec(spec.id)]
         self._place_agent(agent)
         out: list[Decision] = []
@@ -134,11 +134,13 @@ class Engine:
         """On restart: work an agent had accepted (or was wrapping up) holds their room again."""
         if work.id in self.items:
             raise RoutingError(f"item {work.id} is queued already")
+        if work.channel not in CHANNELS:
+            raise RoutingError(f"unknown channel {work.channel!r}")
         agent = self._agent(agent_id)
         item = self._new_item(work)
         item.state, item.agent, item.answered = ItemState.ACTIVE, agent_id, True
         self.items[work.id] = item
-        agent.load[work.channel] = agent.load.get(work.channel, 0) + 1
+        agent.load[work.channel] += 1
         self._agent_changed(agent, work.channel)
         return []
 
@@ -319,7 +321,7 @@ class Engine:
         """New version and an entry in each free-agent heap where they have room now: for one
         channel when only its work changed, for all of them otherwise."""
         for ch in CHANNELS if channel is None else (channel,):
-            agent.version[ch] = agent.version.get(ch, 0) + 1
+            agent.version[ch] += 1
             if agent.free_for(ch):
                 self.heaps.file_agent(agent, ch)
 
@@ -396,7 +398,7 @@ class Engine:
         item.state = ItemState.OFFERED
         item.agent = agent.id
         item.version += 1
-        agent.load[item.channel] = agent.load.get(item.channel, 0) + 1
+        agent.load[item.channel] += 1
         agent.last_assigned[item.channel] = now
         agent.offers.add(item.spec.id)
         expires = now + self.policy.offer_timeout[item.channel]
@@ -424,7 +426,7 @@ class Engine:
         """An item leaves the agent (callers drop it from `agent.offers` where it was one)."""
         agent.load[channel] -= 1
         # The end of a call may open the other channels again.
-        reopens = channel == "voice" and agent.spec.voice_blocks_other and not agent.load[channel]
+        reopens = channel == "voice" and agent.voice_blocks_other and not agent.load[channel]
         if refill:
             self._fill(agent, now, out, CHANNELS if reopens else (channel,), refile=False)
         self._agent_changed(agent, None if reopens else channel)

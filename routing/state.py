@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from routing.types import AgentSpec, Presence, Target, WorkItem
+from routing.types import CHANNELS, AgentSpec, Presence, Target, WorkItem
 
 # A place where work waits: a group with its level and skills, or one agent.
 Spec = tuple[str, str, int, frozenset[str]]
@@ -89,26 +89,35 @@ class Agent:
 
     spec: AgentSpec
     presence: Presence = Presence.OFFLINE
-    load: dict[str, int] = field(default_factory=dict)
+    load: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
     last_assigned: dict[str, float] = field(default_factory=dict)
-    version: dict[str, int] = field(default_factory=dict)
+    version: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
     missed: int = 0
     specs: list[Spec] = field(default_factory=list)
     offers: set[str] = field(default_factory=set)  # items offered to them, not yet answered
     places: dict[str, list[Place]] = field(default_factory=dict)  # per channel, from `specs`
+    # From `spec`, kept at hand for `free_for`, which every match calls.
     id: str = field(init=False)
+    capacity: dict[str, int] = field(init=False)  # every channel, 0 where the spec has none
+    voice_blocks_other: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.id = self.spec.id
+        self.use(self.spec)
+
+    def use(self, spec: AgentSpec) -> None:
+        """Take a new spec (groups, skills, capacity); the caller re-files the agent."""
+        self.spec = spec
+        self.id = spec.id
+        self.capacity = {ch: spec.capacity.get(ch, 0) for ch in CHANNELS}
+        self.voice_blocks_other = spec.voice_blocks_other
 
     def free_for(self, channel: str) -> bool:
         if self.presence is not _AVAILABLE:
             return False
-        spec = self.spec
         load = self.load
-        if load.get(channel, 0) >= spec.capacity.get(channel, 0):
+        if load[channel] >= self.capacity[channel]:
             return False
-        return not (spec.voice_blocks_other and channel != "voice" and load.get("voice", 0))
+        return not (self.voice_blocks_other and channel != "voice" and load["voice"])
 
     def qualifies(self, spec: Spec) -> bool:
         kind, name, level, skills = spec
@@ -119,11 +128,11 @@ class Agent:
     def entry(self, seq: int, channel: str) -> AgentEntry:
         """Least work on the channel first, then the longest since their last one there."""
         return (
-            self.load.get(channel, 0),
+            self.load[channel],
             self.last_assigned.get(channel, 0.0),
             seq,
             self,
-            self.version.get(channel, 0),
+            self.version[channel],
         )
 
 
@@ -180,12 +189,12 @@ class Heaps:
         while heap:
             entry = heap[0]
             agent = entry[3]
-            if agent.version.get(channel, 0) != entry[4] or not agent.free_for(channel):
+            if agent.version[channel] != entry[4] or not agent.free_for(channel):
                 heapq.heappop(heap)
             elif agent.id in declined:
                 return _head(
                     heap,
-                    lambda a, v: a.version.get(channel, 0) == v and a.free_for(channel),
+                    lambda a, v: a.version[channel] == v and a.free_for(channel),
                     lambda a: a.id in declined,
                 )
             else:
