@@ -6,10 +6,13 @@ Agents are spread over the groups (each agent in one group, every fifth in a sec
 chat and email work routed by tier and by a `team` attribute to one group each. Two figures:
 
 1. assignments per second at steady state: agents complete interactions, the engine offers the
-   next waiting ones, they are accepted, and new interactions are queued to keep the depth; the
-   time covers all four events of each assignment;
+   next waiting ones, they are accepted, new interactions are queued to keep the depth, and the
+   engine's timers run (overflows, SLA warnings, offer timeouts) as the service runs them; the
+   time covers all of it;
 2. time per assignment with 1,000, 10,000 and 100,000 interactions queued (kept at that depth),
-   to show how it grows with queue depth.
+   to show how it grows with queue depth. The simulated clock moves so that work waits 20 s on
+   average at every depth (Little's law: wait = depth / assignments per second), so that each
+   interaction meets the same timers and only the depth changes.
 
 3. through the service, on SQLite and PostgreSQL: interactions enqueued the way channels enqueue
    them (`InteractionQueue.enqueue`: stored as queued, routed, the offer stored and published),
@@ -62,6 +65,7 @@ from routing.types import AgentSpec, Decision, Offer, Presence, WorkItem  # noqa
 
 CHANNELS = ["voice", "chat", "email"]
 DRAW_MASK = (1 << 16) - 1
+MEAN_WAIT = 20.0  # seconds, simulated
 
 
 def policy_text(groups: int) -> str:
@@ -91,6 +95,7 @@ class Run:
         self.groups = groups
         self.engine = Engine(parse_policy(policy_text(groups), "bench"))
         self.now = 0.0
+        self.step = 0.001  # simulated seconds per assignment; set by `fill`
         self.count = 0
         self.active: list[str] = []  # accepted items
         self.assigned = 0  # offers made (and accepted)
@@ -124,11 +129,13 @@ class Run:
                 self.assigned += 1
 
     def fill(self, queued: int) -> None:
-        """Every agent available and busy, then `queued` interactions waiting."""
+        """Every agent available and busy, then `queued` interactions waiting, arriving as
+        fast as they are served later."""
+        self.step = MEAN_WAIT / queued
         for agent_id in list(self.engine.agents):
             self.accept_all(self.engine.set_presence(agent_id, Presence.AVAILABLE, self.now))
         while self.engine.waiting() < queued:
-            self.now += 0.001
+            self.now += self.step
             self.accept_all(self.engine.enqueue(self.work(), self.now))
 
     def cycle(self, depth: int) -> None:
@@ -138,8 +145,9 @@ class Run:
         index = int(self.picks[self.cycles & DRAW_MASK] * len(self.active))
         self.active[index], self.active[-1] = self.active[-1], self.active[index]
         item_id = self.active.pop()
-        self.now += 0.001
+        self.now += self.step
         self.accept_all(self.engine.complete(item_id, self.now))
+        self.accept_all(self.engine.tick(self.now))  # as the service does when timers are due
         while self.engine.waiting() < depth:
             self.accept_all(self.engine.enqueue(self.work(), self.now))
 

@@ -13,7 +13,6 @@ stay eligible (an account manager who frees up still gets their key account).
 
 from __future__ import annotations
 
-import heapq
 from typing import Any
 
 from routing.policy import Policy
@@ -28,6 +27,7 @@ from routing.state import (
     agent_spec,
     group_spec,
 )
+from routing.timers import Timers
 from routing.types import (
     CHANNELS,
     LIVE_CHANNELS,
@@ -58,7 +58,7 @@ class Engine:
         self.items: dict[str, Item] = {}
         self.agents: dict[str, Agent] = {}
         self.heaps = Heaps()
-        self.timers: list[tuple[float, int, str, str, int]] = []
+        self.timers = Timers()
         self.specs: set[Spec] = set()
         self._waiting = 0
         # Targets of rules that name only groups, per channel: the same for every item.
@@ -125,7 +125,8 @@ class Engine:
         self.items[work.id] = item
         out: list[Decision] = []
         self._schedule_sla(item)
-        self._skip_empty_targets(item, out)
+        if item.targets[item.step] is None:
+            self._skip_empty_targets(item, out)
         self._schedule_overflow(item)
         self._wait(item, now, out)
         return out
@@ -179,7 +180,7 @@ class Engine:
         if wrap > 0:
             item.state = ItemState.WRAP_UP
             item.version += 1
-            self._timer(now + wrap, "wrap_up", item)
+            self.timers.add(now + wrap, "wrap_up", item_id, item.version, wrap)
             return out
         del self.items[item_id]
         self._release(self._agent(item.agent), item.channel, now, out)
@@ -232,38 +233,38 @@ class Engine:
         return out
 
     def tick(self, now: float) -> list[Decision]:
-        """Everything due by `now`: offer timeouts, overflows, SLA warnings, wrap-up ends."""
+        """Everything due by `now`: offer timeouts, overflows, SLA warnings, wrap-up ends, in the
+        order they fell due. Work offered here counts its offer time from `now`: a tick that
+        runs late (a busy or restarted service) never offers what has expired already."""
         out: list[Decision] = []
-        while self.timers and self.timers[0][0] <= now:
-            at, _, kind, item_id, version = heapq.heappop(self.timers)
+        while (timer := self.timers.pop_due(now)) is not None:
+            at, _, kind, item_id, version = timer
             item = self.items.get(item_id)
             if item is None:
                 continue
             if kind == "offer" and item.version == version and item.state is ItemState.OFFERED:
-                self._offer_expired(item, at, out)
+                self._offer_expired(item, now, out)
             elif kind == "overflow" and item.step == version and item.step + 1 < len(item.targets):
-                self._overflow(item, at, out)
+                self._overflow(item, at, now, out)
             elif kind in ("sla_warning", "sla_breach") and not item.answered:
                 sla = self.policy.sla(item.spec.tier, item.channel)
                 assert sla is not None
                 if kind == "sla_warning":
                     out.append(SlaWarning(item_id, sla.seconds))
                     breach = item.spec.queued_at + sla.seconds
-                    heapq.heappush(
-                        self.timers, (breach, self.heaps.seq(), "sla_breach", item_id, 0)
-                    )
+                    self.timers.add(breach, "sla_breach", item_id, 0, ("breach", sla.seconds))
                 else:
                     out.append(SlaBreached(item_id, sla.seconds))
             elif kind == "wrap_up" and item.version == version and item.agent is not None:
                 del self.items[item_id]
                 out.append(WrapUpEnded(item.agent, item_id))
                 if item.agent in self.agents:
-                    self._release(self.agents[item.agent], item.channel, at, out)
+                    self._release(self.agents[item.agent], item.channel, now, out)
         return out
 
     def next_timer(self) -> float | None:
         """When `tick` next has something to do (the service sleeps until then)."""
-        return self.timers[0][0] if self.timers else None
+        return self.timers.next_at()
 
     def waiting(self) -> int:
         """How many items wait for an offer."""
@@ -401,8 +402,9 @@ class Engine:
         agent.load[item.channel] += 1
         agent.last_assigned[item.channel] = now
         agent.offers.add(item.spec.id)
-        expires = now + self.policy.offer_timeout[item.channel]
-        self._timer(expires, "offer", item)
+        timeout = self.policy.offer_timeout[item.channel]
+        expires = now + timeout
+        self.timers.add(expires, "offer", item.spec.id, item.version, timeout)
         out.append(Offer(item.spec.id, agent.id, expires))
 
     def _offer_expired(self, item: Item, now: float, out: list[Decision]) -> None:
@@ -431,9 +433,11 @@ class Engine:
             self._fill(agent, now, out, CHANNELS if reopens else (channel,), refile=False)
         self._agent_changed(agent, None if reopens else channel)
 
-    def _overflow(self, item: Item, now: float, out: list[Decision]) -> None:
+    def _overflow(self, item: Item, at: float, now: float, out: list[Decision]) -> None:
+        """The next target is added from `at`, when it was due; an offer it brings counts from
+        `now`, so that the agent has the whole offer time even when `tick` runs late."""
         item.step += 1
-        item.step_since = now
+        item.step_since = at
         out.append(Overflowed(item.spec.id, item.step, _describe(item.targets[item.step])))
         self._skip_empty_targets(item, out)
         place = item.targets[item.step]
@@ -452,10 +456,8 @@ class Engine:
     def _schedule_overflow(self, item: Item) -> None:
         timeout = item.timeouts[item.step]
         if timeout is not None and item.step + 1 < len(item.targets):
-            seq = self.heaps.seq()
-            heapq.heappush(
-                self.timers, (item.step_since + timeout, seq, "overflow", item.spec.id, item.step)
-            )
+            at = item.step_since + timeout
+            self.timers.add(at, "overflow", item.spec.id, item.step, timeout)
 
     def _schedule_sla(self, item: Item) -> None:
         sla = self.policy.sla(item.spec.tier, item.channel)
@@ -463,10 +465,7 @@ class Engine:
             return
         # The warning's timer schedules the breach when it fires: one timer per item at a time.
         at = item.spec.queued_at + 0.8 * sla.seconds
-        heapq.heappush(self.timers, (at, self.heaps.seq(), "sla_warning", item.spec.id, 0))
-
-    def _timer(self, at: float, kind: str, item: Item) -> None:
-        heapq.heappush(self.timers, (at, self.heaps.seq(), kind, item.spec.id, item.version))
+        self.timers.add(at, "sla_warning", item.spec.id, 0, ("warning", sla.seconds))
 
     def _item(self, item_id: str) -> Item:
         item = self.items.get(item_id)

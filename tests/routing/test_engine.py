@@ -163,6 +163,24 @@ def test_reject_sends_the_work_to_someone_else(engine: Engine) -> None:
         engine.accept("1", first[1], 4)
 
 
+def test_a_late_tick_gives_offers_their_whole_time(engine: Engine) -> None:
+    """Timers fall due in order, but what they offer counts from the tick's own time."""
+    engine.upsert_agent(agent("junior", "general", level=1), 0)
+    engine.upsert_agent(agent("other", "general", level=1), 0)
+    engine.set_presence("junior", AVAILABLE, 0)
+    engine.enqueue(item("r", "relationship"), 0)  # senior level 2 first; general from 60 s
+    out = engine.tick(500)
+    assert Overflowed("r", 1, "group general") in out
+    assert [(d.item_id, d.agent_id, d.expires_at) for d in out if isinstance(d, Offer)] == [
+        ("r", "junior", 510)
+    ]
+    assert not any(isinstance(d, (OfferExpired, AgentPaused)) for d in out)
+    out = engine.tick(510)  # missed now; the next agent gets it with their own full time
+    engine.set_presence("other", AVAILABLE, 511)
+    assert OfferExpired("r", "junior") in out
+    assert engine.state_of("r") == ("offered", "other")
+
+
 def test_transfer_to_a_group_keeps_the_place(engine: Engine) -> None:
     engine.upsert_agent(agent("a", "general"), 0)
     engine.upsert_agent(agent("b", "general"), 0)
