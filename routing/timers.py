@@ -25,7 +25,8 @@ Timer = tuple[float, int, str, str, int]
 class Timers:
     def __init__(self) -> None:
         self._lines: dict[Hashable, deque[Timer]] = {}
-        self._heads: list[tuple[float, int, Hashable]] = []  # (when, seq, line) of each line's head
+        # Each line's head: when, seq, the line itself and its name.
+        self._heads: list[tuple[float, int, deque[Timer], Hashable]] = []
         self._late: list[Timer] = []  # timers set out of order, as a heap
         self._seq = itertools.count().__next__
 
@@ -37,8 +38,8 @@ class Timers:
         timer = (at, self._seq(), kind, item_id, version)
         queue = self._lines.get(line)
         if queue is None:
-            self._lines[line] = deque((timer,))
-            heapq.heappush(self._heads, (at, timer[1], line))
+            queue = self._lines[line] = deque((timer,))
+            heapq.heappush(self._heads, (at, timer[1], queue, line))
         elif at >= queue[-1][0]:
             queue.append(timer)
         else:
@@ -55,15 +56,14 @@ class Timers:
         """The earliest timer if it is due by `now` (and it is taken), else None."""
         heads, late = self._heads, self._late
         if heads:
-            at, seq, line = heads[0]
+            at, seq, queue, line = heads[0]
             if not late or at < late[0][0] or (at == late[0][0] and seq < late[0][1]):
                 if at > now:
                     return None
-                queue = self._lines[line]
                 timer = queue.popleft()
                 if queue:
                     head = queue[0]
-                    heapq.heapreplace(heads, (head[0], head[1], line))
+                    heapq.heapreplace(heads, (head[0], head[1], queue, line))
                 else:  # lines come and go with the durations in use
                     heapq.heappop(heads)
                     del self._lines[line]
