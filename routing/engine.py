@@ -69,6 +69,9 @@ class Engine:
             for target in rule.targets:
                 if target.group is not None:
                     self.specs.add(group_spec(target))
+        # What every new item reads of its tier, looked up once here.
+        self._priority = {name: tier.priority for name, tier in policy.tiers.items()}
+        self._sla = {name: tier.sla for name, tier in policy.tiers.items() if tier.sla}
 
     # -- agents -------------------------------------------------------------------------------
 
@@ -286,13 +289,9 @@ class Engine:
             if all(t.group is not None for t in rule.targets):
                 # Items share these lists, which are replaced, never changed in place.
                 self._rule_targets[id(rule), work.channel] = targets
-        return Item(
-            spec=work,
-            key=self.policy.priority(work.tier) - self.policy.aging_per_second * work.queued_at,
-            targets=targets[0],
-            timeouts=targets[1],
-            channel=work.channel,
-        )
+        priority = self._priority.get(work.tier, 0.0)
+        key = priority - self.policy.aging_per_second * work.queued_at
+        return Item(work, key, targets[0], targets[1], work.channel)
 
     def _places(self, specs: list[Spec | None], channel: str) -> list[Place | None]:
         return [None if spec is None else self.heaps.place(spec, channel) for spec in specs]
@@ -460,7 +459,8 @@ class Engine:
             self.timers.add(at, "overflow", item.spec.id, item.step, timeout)
 
     def _schedule_sla(self, item: Item) -> None:
-        sla = self.policy.sla(item.spec.tier, item.channel)
+        slas = self._sla.get(item.spec.tier)
+        sla = slas.get(item.channel) if slas else None
         if sla is None:
             return
         # The warning's timer schedules the breach when it fires: one timer per item at a time.
