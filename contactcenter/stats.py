@@ -137,9 +137,9 @@ async def queue_stats(
             ).all()
         )
         over_time = await occupancy(conn, now - window, now)
-    busy = sum(1 for a in engine.agents.values() if any(a.load.values()))
+    busy = sum(1 for a in engine.agents.values() if a.busy())
     staffed = sum(1 for a in engine.agents.values()
-                  if a.presence.value == "available" or any(a.load.values()))  # fmt: skip
+                  if a.presence.value == "available" or a.busy())  # fmt: skip
     return {
         "generated_at": now.isoformat(),
         "window_minutes": round(window.total_seconds() / 60, 2),

@@ -79,7 +79,9 @@ class Engine:
         """Add an agent or replace what is known of them (groups, skills, capacity)."""
         agent = self.agents.get(spec.id)
         if agent is None:
-            agent = self.agents[spec.id] = Agent(spec, last_assigned=dict.fromkeys(CHANNELS, now))
+            agent = self.agents[spec.id] = Agent(spec)
+            for lane in agent.lanes.values():
+                lane.last_assigned = now
         agent.use(spec)
         agent.specs = [s for s in self.specs if agent.qualifies(s)] + [agent_spec(spec.id)]
         self._place_agent(agent)
@@ -144,7 +146,7 @@ class Engine:
         item = self._new_item(work)
         item.state, item.agent, item.answered = ItemState.ACTIVE, agent_id, True
         self.items[work.id] = item
-        agent.load[work.channel] += 1
+        agent.lanes[work.channel].load += 1
         self._agent_changed(agent, work.channel)
         return []
 
@@ -152,10 +154,11 @@ class Engine:
         item = self._offered_to(item_id, agent_id)
         item.state = ItemState.ACTIVE
         item.version += 1
-        self.agents[agent_id].offers.discard(item_id)
+        agent = self.agents[agent_id]
+        agent.offers.discard(item_id)
+        agent.missed = 0
         if item.channel in LIVE_CHANNELS:
             item.answered = True
-        self.agents[agent_id].missed = 0
         return []
 
     def reject(self, item_id: str, agent_id: str, now: float) -> list[Decision]:
@@ -315,13 +318,14 @@ class Engine:
                 self._agent_changed(agent)
 
     def _place_agent(self, agent: Agent) -> None:
-        agent.places = {ch: [self.heaps.place(spec, ch) for spec in agent.specs] for ch in CHANNELS}
+        for channel, lane in agent.lanes.items():
+            lane.places = [self.heaps.place(spec, channel) for spec in agent.specs]
 
     def _agent_changed(self, agent: Agent, channel: str | None = None) -> None:
         """New version and an entry in each free-agent heap where they have room now: for one
         channel when only its work changed, for all of them otherwise."""
         for ch in CHANNELS if channel is None else (channel,):
-            agent.version[ch] += 1
+            agent.lanes[ch].version += 1
             if agent.free_for(ch):
                 self.heaps.file_agent(agent, ch)
 
@@ -331,9 +335,11 @@ class Engine:
         item.state = ItemState.WAITING
         item.agent = None
         item.version += 1
-        item.places = [place for place in item.targets[: item.step + 1] if place is not None]
-        for place in item.places:
-            self.heaps.push_item(place, item)
+        places = item.places = []
+        for place in item.targets[: item.step + 1]:
+            if place is not None:
+                places.append(place)
+                self.heaps.push_item(place, item)
         self._match(item, now, out)
 
     def _requeue(self, item: Item, now: float, out: list[Decision]) -> None:
@@ -367,13 +373,13 @@ class Engine:
         `channels` when only those gained room. `refile=False`: the caller re-files the agent
         on those channels itself."""
         offered: list[str] = []
-        best_item, places = self.heaps.best_item, agent.places
+        best_item, lanes = self.heaps.best_item, agent.lanes
         while True:
             best = None
             for channel in channels:
                 if not agent.free_for(channel):
                     continue
-                for place in places[channel]:
+                for place in lanes[channel].places:
                     if not place.items:  # most of an agent's places hold no work
                         continue
                     entry = best_item(place, agent.id)
@@ -398,8 +404,9 @@ class Engine:
         item.state = ItemState.OFFERED
         item.agent = agent.id
         item.version += 1
-        agent.load[item.channel] += 1
-        agent.last_assigned[item.channel] = now
+        lane = agent.lanes[item.channel]
+        lane.load += 1
+        lane.last_assigned = now
         agent.offers.add(item.spec.id)
         timeout = self.policy.offer_timeout[item.channel]
         expires = now + timeout
@@ -425,9 +432,10 @@ class Engine:
         self, agent: Agent, channel: str, now: float, out: list[Decision], refill: bool = True
     ) -> None:
         """An item leaves the agent (callers drop it from `agent.offers` where it was one)."""
-        agent.load[channel] -= 1
+        lane = agent.lanes[channel]
+        lane.load -= 1
         # The end of a call may open the other channels again.
-        reopens = channel == "voice" and agent.voice_blocks_other and not agent.load[channel]
+        reopens = channel == "voice" and agent.voice_blocks_other and not lane.load
         if refill:
             self._fill(agent, now, out, CHANNELS if reopens else (channel,), refile=False)
         self._agent_changed(agent, None if reopens else channel)

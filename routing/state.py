@@ -81,43 +81,59 @@ class Item:
         return [place.spec for place in self.targets[: self.step + 1] if place is not None]
 
 
+@dataclass(slots=True, eq=False)
+class Lane:
+    """An agent's work on one channel, kept together because every match on the channel reads
+    all of it: load and room, the time of their last assignment there, the version of their
+    free-agent heap entries, and the places they serve."""
+
+    capacity: int = 0
+    load: int = 0
+    last_assigned: float = 0.0
+    version: int = 0
+    places: list[Place] = field(default_factory=list)
+
+
 @dataclass(slots=True)
 class Agent:
-    """An agent's live state. Load, time of the last assignment and the heap-entry version are
-    kept per channel, so that work on one channel re-files the agent in that channel's heaps only.
-    """
+    """An agent's live state, with one lane per channel, so that work on one channel re-files
+    the agent in that channel's heaps only."""
 
     spec: AgentSpec
     presence: Presence = Presence.OFFLINE
-    load: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
-    last_assigned: dict[str, float] = field(default_factory=dict)
-    version: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CHANNELS, 0))
     missed: int = 0
     specs: list[Spec] = field(default_factory=list)
     offers: set[str] = field(default_factory=set)  # items offered to them, not yet answered
-    places: dict[str, list[Place]] = field(default_factory=dict)  # per channel, from `specs`
+    lanes: dict[str, Lane] = field(init=False)  # every channel, capacity 0 where none is given
+    voice: Lane = field(init=False)  # the voice lane, which may block the others
     # From `spec`, kept at hand for `free_for`, which every match calls.
     id: str = field(init=False)
-    capacity: dict[str, int] = field(init=False)  # every channel, 0 where the spec has none
     voice_blocks_other: bool = field(init=False)
 
     def __post_init__(self) -> None:
+        self.lanes = {ch: Lane() for ch in CHANNELS}
+        self.voice = self.lanes["voice"]
         self.use(self.spec)
 
     def use(self, spec: AgentSpec) -> None:
         """Take a new spec (groups, skills, capacity); the caller re-files the agent."""
         self.spec = spec
         self.id = spec.id
-        self.capacity = {ch: spec.capacity.get(ch, 0) for ch in CHANNELS}
+        for channel, lane in self.lanes.items():
+            lane.capacity = spec.capacity.get(channel, 0)
         self.voice_blocks_other = spec.voice_blocks_other
+
+    def busy(self) -> bool:
+        """Holding any work (offered, active or in wrap-up)."""
+        return any(lane.load for lane in self.lanes.values())
 
     def free_for(self, channel: str) -> bool:
         if self.presence is not _AVAILABLE:
             return False
-        load = self.load
-        if load[channel] >= self.capacity[channel]:
+        lane = self.lanes[channel]
+        if lane.load >= lane.capacity:
             return False
-        return not (self.voice_blocks_other and channel != "voice" and load["voice"])
+        return not (self.voice_blocks_other and channel != "voice" and self.voice.load)
 
     def qualifies(self, spec: Spec) -> bool:
         kind, name, level, skills = spec
@@ -125,15 +141,9 @@ class Agent:
             return name == self.id
         return self.spec.groups.get(name, -1) >= level and skills <= self.spec.skills
 
-    def entry(self, seq: int, channel: str) -> AgentEntry:
+    def entry(self, seq: int, lane: Lane) -> AgentEntry:
         """Least work on the channel first, then the longest since their last one there."""
-        return (
-            self.load[channel],
-            self.last_assigned.get(channel, 0.0),
-            seq,
-            self,
-            self.version[channel],
-        )
+        return (lane.load, lane.last_assigned, seq, self, lane.version)
 
 
 class Heaps:
@@ -158,8 +168,9 @@ class Heaps:
 
     def file_agent(self, agent: Agent, channel: str) -> None:
         """One entry for the agent in the free-agent heap of each place they serve."""
-        entry = agent.entry(self.seq(), channel)
-        for place in agent.places[channel]:
+        lane = agent.lanes[channel]
+        entry = agent.entry(self.seq(), lane)
+        for place in lane.places:
             heapq.heappush(place.agents, entry)
 
     def best_item(self, place: Place, agent_id: str) -> ItemEntry | None:
@@ -189,12 +200,12 @@ class Heaps:
         while heap:
             entry = heap[0]
             agent = entry[3]
-            if agent.version[channel] != entry[4] or not agent.free_for(channel):
+            if agent.lanes[channel].version != entry[4] or not agent.free_for(channel):
                 heapq.heappop(heap)
             elif agent.id in declined:
                 return _head(
                     heap,
-                    lambda a, v: a.version[channel] == v and a.free_for(channel),
+                    lambda a, v: a.lanes[channel].version == v and a.free_for(channel),
                     lambda a: a.id in declined,
                 )
             else:

@@ -148,7 +148,8 @@ def test_an_agent_who_leaves_gives_back_open_offers(engine: Engine) -> None:
     engine.set_presence("b", AVAILABLE, 2)
     out = engine.set_presence("a", Presence.AWAY, 3)
     assert OfferRevoked("1", "a") in out and offers(out) == [("1", "b")]
-    assert engine.agents["a"].load["voice"] == 0 and engine.agents["b"].load["voice"] == 1
+    assert engine.agents["a"].lanes["voice"].load == 0
+    assert engine.agents["b"].lanes["voice"].load == 1
 
 
 def test_reject_sends_the_work_to_someone_else(engine: Engine) -> None:

@@ -110,9 +110,9 @@ class EngineMachine(RuleBasedStateMachine):
         for agent_id, state in self.engine.agents.items():
             assert state.offers == offered[agent_id]
         for agent_id, state in self.engine.agents.items():
-            for channel, load in state.load.items():
-                assert load == held[(agent_id, channel)], (agent_id, channel)
-                assert load <= state.spec.capacity[channel]
+            for channel, lane in state.lanes.items():
+                assert lane.load == held[(agent_id, channel)], (agent_id, channel)
+                assert lane.load <= state.spec.capacity.get(channel, 0)
 
     @invariant()
     def waiting_count_is_the_number_of_waiting_items(self) -> None:
