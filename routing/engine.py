@@ -228,7 +228,7 @@ class Engine:
         item = self._item(item_id)
         if item.state not in (ItemState.WAITING, ItemState.OFFERED):
             raise RoutingError(f"item {item_id} is {item.state}; only waiting work is abandoned")
-        out: list[Decision] = [Abandoned(item_id, now - item.spec.queued_at)]
+        out: list[Decision] = [Abandoned(item_id, now - item.queued_at)]
         del self.items[item_id]
         if item.state is ItemState.WAITING:
             self._waiting -= 1
@@ -257,7 +257,7 @@ class Engine:
                 assert sla is not None
                 if kind == "sla_warning":
                     out.append(SlaWarning(item_id, sla.seconds))
-                    breach = item.spec.queued_at + sla.seconds
+                    breach = item.queued_at + sla.seconds
                     self.timers.add(breach, "sla_breach", item_id, 0, ("breach", sla.seconds))
                 else:
                     out.append(SlaBreached(item_id, sla.seconds))
@@ -294,7 +294,7 @@ class Engine:
                 self._rule_targets[id(rule), work.channel] = targets
         priority = self._priority.get(work.tier, 0.0)
         key = priority - self.policy.aging_per_second * work.queued_at
-        return Item(work, key, targets[0], targets[1], work.channel)
+        return Item(work, key, targets[0], targets[1], work.channel, work.id, work.queued_at)
 
     def _places(self, specs: list[Spec | None], channel: str) -> list[Place | None]:
         return [None if spec is None else self.heaps.place(spec, channel) for spec in specs]
@@ -407,18 +407,18 @@ class Engine:
         lane = agent.lanes[item.channel]
         lane.load += 1
         lane.last_assigned = now
-        agent.offers.add(item.spec.id)
+        agent.offers.add(item.id)
         timeout = self.policy.offer_timeout[item.channel]
         expires = now + timeout
-        self.timers.add(expires, "offer", item.spec.id, item.version, timeout)
-        out.append(Offer(item.spec.id, agent.id, expires))
+        self.timers.add(expires, "offer", item.id, item.version, timeout)
+        out.append(Offer(item.id, agent.id, expires))
 
     def _offer_expired(self, item: Item, now: float, out: list[Decision]) -> None:
         assert item.agent is not None
         agent = self.agents.get(item.agent)
-        out.append(OfferExpired(item.spec.id, item.agent))
+        out.append(OfferExpired(item.id, item.agent))
         if agent is not None:
-            agent.offers.discard(item.spec.id)
+            agent.offers.discard(item.id)
             agent.missed += 1
             if agent.missed >= self.policy.missed_before_away:
                 agent.presence = Presence.AWAY
@@ -445,7 +445,7 @@ class Engine:
         `now`, so that the agent has the whole offer time even when `tick` runs late."""
         item.step += 1
         item.step_since = at
-        out.append(Overflowed(item.spec.id, item.step, _describe(item.targets[item.step])))
+        out.append(Overflowed(item.id, item.step, _describe(item.targets[item.step])))
         self._skip_empty_targets(item, out)
         place = item.targets[item.step]
         self._schedule_overflow(item)
@@ -458,13 +458,13 @@ class Engine:
         """An agent target that names nobody (no account manager) is passed at once."""
         while item.targets[item.step] is None and item.step + 1 < len(item.targets):
             item.step += 1
-            out.append(Overflowed(item.spec.id, item.step, _describe(item.targets[item.step])))
+            out.append(Overflowed(item.id, item.step, _describe(item.targets[item.step])))
 
     def _schedule_overflow(self, item: Item) -> None:
         timeout = item.timeouts[item.step]
         if timeout is not None and item.step + 1 < len(item.targets):
             at = item.step_since + timeout
-            self.timers.add(at, "overflow", item.spec.id, item.step, timeout)
+            self.timers.add(at, "overflow", item.id, item.step, timeout)
 
     def _schedule_sla(self, item: Item) -> None:
         slas = self._sla.get(item.spec.tier)
@@ -472,8 +472,8 @@ class Engine:
         if sla is None:
             return
         # The warning's timer schedules the breach when it fires: one timer per item at a time.
-        at = item.spec.queued_at + 0.8 * sla.seconds
-        self.timers.add(at, "sla_warning", item.spec.id, 0, ("warning", sla.seconds))
+        at = item.queued_at + 0.8 * sla.seconds
+        self.timers.add(at, "sla_warning", item.id, 0, ("warning", sla.seconds))
 
     def _item(self, item_id: str) -> Item:
         item = self.items.get(item_id)

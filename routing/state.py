@@ -65,7 +65,10 @@ class Item:
     key: float  # priority - aging rate * queued_at: larger is served first, and never changes
     targets: list[Place | None]  # one per target; None where an agent target named nobody
     timeouts: list[float | None]
-    channel: str  # the work's channel, kept here because every match reads it
+    # The work's channel, id and time queued, kept here because every match reads them.
+    channel: str
+    id: str
+    queued_at: float
     step: int = 0  # targets 0..step are eligible (overflow widens, it does not move)
     step_since: float = 0.0
     state: ItemState = ItemState.WAITING
@@ -162,9 +165,7 @@ class Heaps:
 
     def push_item(self, place: Place, item: Item) -> None:
         """Best first: the largest constant key, then the earliest queued."""
-        heapq.heappush(
-            place.items, (-item.key, item.spec.queued_at, self.seq(), item, item.version)
-        )
+        heapq.heappush(place.items, (-item.key, item.queued_at, self.seq(), item, item.version))
 
     def file_agent(self, agent: Agent, channel: str) -> None:
         """One entry for the agent in the free-agent heap of each place they serve."""
