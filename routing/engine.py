@@ -297,7 +297,20 @@ class Engine:
         return Item(work, key, targets[0], targets[1], work.channel, work.id, work.queued_at)
 
     def _places(self, specs: list[Spec | None], channel: str) -> list[Place | None]:
-        return [None if spec is None else self.heaps.place(spec, channel) for spec in specs]
+        return [None if spec is None else self._place(spec, channel) for spec in specs]
+
+    def _place(self, spec: Spec, channel: str) -> Place:
+        """The place for work on `spec`. One agent's own place is made only when work first
+        names them there, and they serve it from then on (most agents are never named, and
+        matching skips the places that do not exist)."""
+        place = self.heaps.find(spec, channel)
+        if place is None:
+            place = self.heaps.place(spec, channel)
+            agent = self.agents.get(spec[1]) if spec[0] == "agent" else None
+            if agent is not None:
+                agent.lanes[channel].places.append(place)
+                self._agent_changed(agent, channel)
+        return place
 
     def _resolve(self, target: Target, work: WorkItem) -> Spec | None:
         """A policy's agent target names an attribute of the work (`account_manager`)."""
@@ -318,13 +331,21 @@ class Engine:
                 self._agent_changed(agent)
 
     def _place_agent(self, agent: Agent) -> None:
+        """The places the agent serves: those of their groups, and their own where it exists."""
+        heaps = self.heaps
         for channel, lane in agent.lanes.items():
-            lane.places = [self.heaps.place(spec, channel) for spec in agent.specs]
+            lane.places = []
+            for spec in agent.specs:
+                place = (
+                    heaps.place(spec, channel) if spec[0] == "group" else heaps.find(spec, channel)
+                )
+                if place is not None:
+                    lane.places.append(place)
 
     def _agent_changed(self, agent: Agent, channel: str | None = None) -> None:
         """New version and an entry in each free-agent heap where they have room now: for one
         channel when only its work changed, for all of them otherwise."""
-        for ch in CHANNELS if channel is None else (channel,):
+        for ch in agent.served if channel is None else (channel,):
             agent.lanes[ch].version += 1
             if agent.free_for(ch):
                 self.heaps.file_agent(agent, ch)
@@ -366,12 +387,14 @@ class Engine:
         agent: Agent,
         now: float,
         out: list[Decision],
-        channels: tuple[str, ...] = CHANNELS,
+        channels: tuple[str, ...] | None = None,
         refile: bool = True,
     ) -> None:
         """Offer the agent the best waiting work they may take, while they have room; only on
         `channels` when only those gained room. `refile=False`: the caller re-files the agent
-        on those channels itself."""
+        on those channels itself (default: every channel they serve)."""
+        if channels is None:
+            channels = agent.served
         offered: list[str] = []
         best_item, lanes = self.heaps.best_item, agent.lanes
         while True:
@@ -437,7 +460,7 @@ class Engine:
         # The end of a call may open the other channels again.
         reopens = channel == "voice" and agent.voice_blocks_other and not lane.load
         if refill:
-            self._fill(agent, now, out, CHANNELS if reopens else (channel,), refile=False)
+            self._fill(agent, now, out, agent.served if reopens else (channel,), refile=False)
         self._agent_changed(agent, None if reopens else channel)
 
     def _overflow(self, item: Item, at: float, now: float, out: list[Decision]) -> None:

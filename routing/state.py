@@ -112,6 +112,7 @@ class Agent:
     # From `spec`, kept at hand for `free_for`, which every match calls.
     id: str = field(init=False)
     voice_blocks_other: bool = field(init=False)
+    served: tuple[str, ...] = field(init=False)  # the channels with any capacity
 
     def __post_init__(self) -> None:
         self.lanes = {ch: Lane() for ch in CHANNELS}
@@ -124,6 +125,7 @@ class Agent:
         self.id = spec.id
         for channel, lane in self.lanes.items():
             lane.capacity = spec.capacity.get(channel, 0)
+        self.served = tuple(ch for ch, lane in self.lanes.items() if lane.capacity > 0)
         self.voice_blocks_other = spec.voice_blocks_other
 
     def busy(self) -> bool:
@@ -162,6 +164,9 @@ class Heaps:
         if place is None:
             place = self.places[spec, channel] = Place(spec, channel)
         return place
+
+    def find(self, spec: Spec, channel: str) -> Place | None:
+        return self.places.get((spec, channel))
 
     def push_item(self, place: Place, item: Item) -> None:
         """Best first: the largest constant key, then the earliest queued."""
