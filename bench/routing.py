@@ -19,7 +19,8 @@ chat and email work routed by tier and by a `team` attribute to one group each. 
    with 50 agents available; enqueued and offered per second by one producer and by 50 at once
    (arrivals that come together are stored together), and the enqueue-to-offer latency at 200
    interactions per second, each arriving on its own on a fixed schedule (from each one's slot to
-   its published offer, so a queue that falls behind shows it).
+   its published offer, so a queue that falls behind shows it). This part runs with the
+   collector thresholds `contactcenter serve` sets.
 
     .venv/bin/python bench/routing.py [--part engine|service|both]
 """
@@ -156,6 +157,7 @@ def per_assignment(agents: int, groups: int, queued: int, cycles: int) -> list[f
     """Time per assignment, cycle by cycle (a cycle's time over the offers it made)."""
     run = Run(agents, groups)
     run.fill(queued)
+    gc.collect()
     samples = []
     carried = 0.0  # time of cycles that made no offer, charged to the next that does
     for _ in range(cycles):
@@ -289,6 +291,8 @@ def main() -> None:
     if args.part in ("engine", "both"):
         engine(args)
     if args.part in ("service", "both"):
+        gc.collect()
+        gc.set_threshold(*GC_THRESHOLDS)  # as `contactcenter serve` runs
         logs.configure("warning")
         asyncio.run(service(args.count, args.producers))
 
@@ -301,6 +305,7 @@ def engine(args: argparse.Namespace) -> None:
         gc.set_threshold(*thresholds)
         run = Run(args.agents, args.groups)
         run.fill(20_000)
+        gc.collect()  # the previous figure's engine is garbage now; not this figure's to collect
         before = run.assigned
         start = time.perf_counter()
         for _ in range(args.cycles):

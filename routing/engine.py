@@ -13,6 +13,7 @@ stay eligible (an account manager who frees up still gets their key account).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from routing.policy import Policy
@@ -356,23 +357,25 @@ class Engine:
         item.state = ItemState.WAITING
         item.agent = None
         item.version += 1
-        places = item.places = []
-        for place in item.targets[: item.step + 1]:
+        eligible = item.targets[: item.step + 1]
+        for place in eligible:
             if place is not None:
-                places.append(place)
                 self.heaps.push_item(place, item)
-        self._match(item, now, out)
+        self._match(item, eligible, now, out)
 
     def _requeue(self, item: Item, now: float, out: list[Decision]) -> None:
         if item.agent is not None:
             item.declined = item.declined | {item.agent}
         self._wait(item, now, out)
 
-    def _match(self, item: Item, now: float, out: list[Decision]) -> None:
-        """Offer `item` to the best free agent among its eligible targets, if there is one."""
+    def _match(
+        self, item: Item, places: Iterable[Place | None], now: float, out: list[Decision]
+    ) -> None:
+        """Offer `item` to the best free agent in `places` (where it has just begun to wait),
+        if there is one."""
         best = None
-        for place in item.places:
-            if not place.agents:
+        for place in places:
+            if place is None or not place.agents:
                 continue
             entry = self.heaps.best_agent(place, item.channel, item.declined)
             if entry is not None and (best is None or entry < best):
@@ -473,9 +476,8 @@ class Engine:
         place = item.targets[item.step]
         self._schedule_overflow(item)
         if item.state is ItemState.WAITING and place is not None:
-            item.places.append(place)
             self.heaps.push_item(place, item)
-            self._match(item, now, out)
+            self._match(item, (place,), now, out)
 
     def _skip_empty_targets(self, item: Item, out: list[Decision]) -> None:
         """An agent target that names nobody (no account manager) is passed at once."""

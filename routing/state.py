@@ -77,7 +77,6 @@ class Item:
     declined: frozenset[str] = NO_ONE
     version: int = 0
     answered: bool = False  # live channels: accepted; email and fax: first response sent
-    places: list[Place] = field(default_factory=list)  # where it waits now (its eligible specs)
 
     def eligible(self) -> list[Spec]:
         """The specs of the targets it may be served by now."""
