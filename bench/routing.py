@@ -285,6 +285,12 @@ def main() -> None:
     parser.add_argument(
         "--producers", type=int, default=50, help="service: channels enqueuing at once"
     )
+    parser.add_argument(
+        "--gc",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        default=GC_THRESHOLDS,
+        help="service: the collector thresholds to run with (default: the service's)",
+    )
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}")  # fmt: skip
@@ -292,7 +298,8 @@ def main() -> None:
         engine(args)
     if args.part in ("service", "both"):
         gc.collect()
-        gc.set_threshold(*GC_THRESHOLDS)  # as `contactcenter serve` runs
+        gc.set_threshold(*args.gc)  # by default as `contactcenter serve` runs
+        print(f"service: collector thresholds {args.gc}")
         logs.configure("warning")
         asyncio.run(service(args.count, args.producers))
 
