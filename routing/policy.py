@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node
 
 from routing.types import CHANNELS, LIVE_CHANNELS, Target, WorkItem
+from routing.yaml_reader import YamlReader, compose
 
 
 class PolicyError(ValueError):
@@ -118,67 +118,11 @@ def load_policy(path: Path | str = DEFAULT_POLICY) -> Policy:
 
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise PolicyError(
-            f"{source}{line}: not valid YAML: {getattr(exc, 'problem', exc)}"
-        ) from None
-    if root is None:
-        raise PolicyError(f"{source}: the policy is empty")
-    return _Reader(source).policy(root)
+    return _Reader(source, PolicyError).policy(compose(text, source, PolicyError))
 
 
-class _Reader:
-    """Walks the YAML node tree, so that every error can name the line it is about."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, node: Node, path: str, message: str) -> PolicyError:
-        return PolicyError(f"{self.source}:{node.start_mark.line + 1}: {path}: {message}")
-
-    def mapping(self, node: Node, path: str, allowed: set[str]) -> dict[str, Node]:
-        if not isinstance(node, MappingNode):
-            raise self.fail(node, path, "must be a mapping of keys to values")
-        found: dict[str, Node] = {}
-        for key, value in node.value:
-            name = self.scalar(key, path)
-            if name in found:
-                raise self.fail(key, f"{path}.{name}", "is given twice")
-            if allowed and name not in allowed:
-                known = ", ".join(sorted(allowed))
-                raise self.fail(key, f"{path}.{name}", f"unknown field; known: {known}")
-            found[name] = value
-        return found
-
-    def sequence(self, node: Node, path: str) -> list[Node]:
-        if not isinstance(node, SequenceNode):
-            raise self.fail(node, path, "must be a list")
-        return list(node.value)
-
-    def scalar(self, node: Node, path: str) -> str:
-        if not isinstance(node, ScalarNode):
-            raise self.fail(node, path, "must be a single value")
-        return str(node.value)
-
-    def number(self, node: Node, path: str, low: float = 0, high: float | None = None) -> float:
-        text = self.scalar(node, path)
-        try:
-            value = float(text)
-        except ValueError:
-            raise self.fail(node, path, f"must be a number, not {text!r}") from None
-        if value < low or (high is not None and value > high):
-            bound = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-            raise self.fail(node, path, f"must be {bound}, not {text}")
-        return value
-
-    def strings(self, node: Node, path: str) -> list[str]:
-        if isinstance(node, ScalarNode):
-            return [self.scalar(node, path)]
-        return [self.scalar(n, f"{path}[{i}]") for i, n in enumerate(self.sequence(node, path))]
+class _Reader(YamlReader[PolicyError]):
+    """The policy's sections, read node by node so that every error names its line."""
 
     def per_channel(self, node: Node, path: str, high: float | None = None) -> dict[str, float]:
         fields = self.mapping(node, path, set(CHANNELS))
