@@ -54,6 +54,44 @@ class Settings(BaseModel):
     routing_policy: Path | None = Field(
         default=None, description="Routing policy YAML; empty means the one that ships."
     )
+    public_url: str = Field(
+        default="",
+        description="The address Twilio and browsers reach the service at, e.g. "
+        "https://support.example.com; Twilio's signatures are checked against it. Empty: each "
+        "request's own address (right when nothing sits in between).",
+    )
+    twilio_account_sid: str = Field(default="", description="Twilio account SID (AC...).")
+    twilio_auth_token: str = Field(
+        default="",
+        description="Twilio auth token: checks webhook signatures, signs REST calls. Empty: "
+        "the phone webhooks answer 503.",
+    )
+    twilio_api_url: str = Field(
+        default="https://api.twilio.com", description="Twilio's REST API (tests use a stand-in)."
+    )
+    twilio_number: str = Field(
+        default="",
+        description="The number callbacks are placed from; empty: the number the caller dialled.",
+    )
+    ivr_flow: Path | None = Field(
+        default=None, description="IVR flow YAML; empty means the one that ships."
+    )
+    hold_announce_seconds: float = Field(
+        default=30.0, ge=5, le=600, description="Least time between position announcements."
+    )
+    record_calls: bool = Field(default=False, description="Record calls connected to agents.")
+    order_status_url: str = Field(
+        default="",
+        description="Order-status service for phone self-service (GET URL?order=N, JSON "
+        "{status}); empty: the demo orders.",
+    )
+
+    @field_validator("public_url", "twilio_api_url", "order_status_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} is not an http:// or https:// address")
+        return value.rstrip("/")
 
     @field_validator("default_region")
     @classmethod
