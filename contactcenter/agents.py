@@ -39,6 +39,12 @@ class AgentFields(BaseModel):
     voice_blocks_other: bool = True
     presence: Presence = Presence.OFFLINE
     groups: list[Membership] = Field(default_factory=list, max_length=100)
+    # Where accepted calls are put through: a phone number in E.164, or a Twilio Client identity
+    # (a softphone in the browser). The Client identity wins when both are set.
+    phone: Annotated[str, StringConstraints(pattern=r"^\+[1-9][0-9]{6,14}$")] | None = None
+    voice_client: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,100}$")] | None = (
+        None
+    )
 
 
 class GroupFields(BaseModel):
@@ -80,6 +86,8 @@ class AgentDirectory:
                             skills=fields.skills,
                             capacity=_capacity(fields.capacity),
                             voice_blocks_other=fields.voice_blocks_other,
+                            phone=fields.phone,
+                            voice_client=fields.voice_client,
                             presence=fields.presence.value,
                             presence_since=at,
                             created_at=at,
@@ -169,6 +177,8 @@ class AgentDirectory:
                 "skills": row.skills,
                 "capacity": row.capacity,
                 "voice_blocks_other": row.voice_blocks_other,
+                "phone": row.phone,
+                "voice_client": row.voice_client,
                 "presence": row.presence,
                 "presence_since": row.presence_since.isoformat(),
                 "groups": member[row.id],

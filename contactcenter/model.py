@@ -100,6 +100,19 @@ TRANSITIONS: dict[InteractionStatus, frozenset[InteractionStatus]] = {
 }
 
 
+class CallStage(StrEnum):
+    """Where a phone call stands, as the voice channel follows it from webhook to webhook."""
+
+    MENU = "menu"  # hearing the menu
+    ORDER = "order"  # self-service: giving an order number
+    QUEUED = "queued"  # holding in the queue
+    CALLBACK = "callback"  # hung up to be called back, keeping the place
+    CONNECTING = "connecting"  # an agent accepted; the call is being put through
+    CONNECTED = "connected"  # talking to the agent
+    VOICEMAIL = "voicemail"  # leaving a message after hours
+    ENDED = "ended"
+
+
 class Presence(StrEnum):
     OFFLINE = "offline"
     AVAILABLE = "available"

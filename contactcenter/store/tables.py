@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 
 from contactcenter.model import (
+    CallStage,
     Channel,
     Direction,
     IdentityKind,
@@ -138,6 +139,9 @@ agents = Table(
     Column("presence", String(20), nullable=False, default=Presence.OFFLINE.value),
     Column("presence_since", UTCDateTime(), nullable=False),
     _created(),
+    # Where calls are put through to: a phone number (E.164), or a Twilio Client identity.
+    Column("phone", String(32), nullable=True),
+    Column("voice_client", String(100), nullable=True),
     _enum_check("presence", Presence),
 )
 
@@ -310,4 +314,26 @@ notes = Table(
     Column("body", Text, nullable=False),
     _created(),
     Index(None, "customer_id", "created_at"),
+)
+
+# Phone calls as the voice channel follows them: one row per Twilio CallSid, so that a retried
+# webhook finds the call it already knows, and the state between webhooks survives a restart.
+calls = Table(
+    "calls",
+    metadata,
+    _pk(),
+    Column("call_sid", String(64), nullable=False, unique=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=True, index=True),
+    Column("from_number", String(32), nullable=False, default=""),  # E.164; "" when hidden
+    Column("to_number", String(32), nullable=False, default=""),
+    Column("language", String(10), nullable=False),
+    Column("stage", String(20), nullable=False),
+    Column("attempts", SmallInteger, nullable=False, default=0),
+    Column("path", Json, nullable=False, default=list),  # the menu choices, in order
+    Column("announced_at", UTCDateTime(), nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Column("ended_at", UTCDateTime(), nullable=True),
+    _enum_check("stage", CallStage),
 )
