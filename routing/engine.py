@@ -277,6 +277,29 @@ class Engine:
         """How many items wait for an offer."""
         return self._waiting
 
+    def position(self, item_id: str) -> int | None:
+        """Where a waiting item stands (1: next) among the work waiting where it waits; None
+        when it is not waiting. Counts the entries of its places, so it costs their length:
+        for announcing to a caller, not for routing."""
+        item = self.items.get(item_id)
+        if item is None or item.state is not ItemState.WAITING:
+            return None
+        me = (-item.key, item.queued_at)
+        ahead: set[str] = set()
+        for place in item.targets[: item.step + 1]:
+            if place is None:
+                continue
+            for entry in place.items:
+                other = entry[3]
+                if (
+                    other is not item
+                    and other.version == entry[4]
+                    and other.state is ItemState.WAITING
+                    and (entry[0], entry[1]) < me
+                ):
+                    ahead.add(other.id)
+        return len(ahead) + 1
+
     def state_of(self, item_id: str) -> tuple[str, str | None] | None:
         item = self.items.get(item_id)
         return None if item is None else (item.state.value, item.agent)

@@ -265,3 +265,17 @@ def test_restored_active_work_holds_the_agents_room(engine: Engine) -> None:
     assert offers(engine.complete("old", 3)) == [("new", "a")]
     with pytest.raises(RoutingError, match="queued already"):
         engine.restore_active(item("new", channel="chat"), "a", 4)
+
+
+def test_position_among_the_work_waiting_where_it_waits(engine: Engine) -> None:
+    engine.enqueue(item("t1", at=0), 0)
+    engine.enqueue(item("k", "key_account", at=1), 1)  # key accounts wait in their own places
+    engine.enqueue(item("r", "relationship", at=2), 2)
+    engine.enqueue(item("t2", at=3), 3)
+    assert [engine.position(i) for i in ("t1", "t2", "r")] == [1, 2, 1]
+    engine.tick(62)  # "k" and "r" overflow to general, where they go ahead on priority
+    assert [engine.position(i) for i in ("k", "r", "t1", "t2")] == [1, 2, 3, 4]
+    engine.upsert_agent(agent("a", "general"), 63)
+    engine.set_presence("a", AVAILABLE, 63)  # takes "k"
+    assert engine.position("k") is None
+    assert [engine.position(i) for i in ("r", "t1", "t2")] == [1, 2, 3]

@@ -36,7 +36,11 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=10), nullable=False),
         sa.Column("stage", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.SmallInteger(), nullable=False),
-        sa.Column("path", sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"), nullable=False),
+        sa.Column(
+            "path",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
         sa.Column("announced_at", _TIME, nullable=True),
         sa.Column("created_at", _TIME, nullable=False),
         sa.Column("updated_at", _TIME, nullable=False),
@@ -45,8 +49,14 @@ def upgrade() -> None:
             "stage IN ('menu', 'order', 'queued', 'callback', 'connecting', 'connected', 'voicemail', 'ended')",
             name=op.f("ck_calls_stage_valid"),
         ),
-        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_calls_customer_id_customers")),
-        sa.ForeignKeyConstraint(["interaction_id"], ["interactions.id"], name=op.f("fk_calls_interaction_id_interactions")),
+        sa.ForeignKeyConstraint(
+            ["customer_id"], ["customers.id"], name=op.f("fk_calls_customer_id_customers")
+        ),
+        sa.ForeignKeyConstraint(
+            ["interaction_id"],
+            ["interactions.id"],
+            name=op.f("fk_calls_interaction_id_interactions"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_calls")),
         sa.UniqueConstraint("call_sid", name=op.f("uq_calls_call_sid")),
     )
