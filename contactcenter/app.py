@@ -18,6 +18,7 @@ from contactcenter.web import (
     api_interactions,
     api_queue,
     ops,
+    twilio_hooks,
 )
 from contactcenter.web.endpoints import SERVICES
 from contactcenter.web.middleware import (
@@ -31,7 +32,8 @@ from contactcenter.web.middleware import (
 
 log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
-                api_agents.routes, api_queue.routes, api_events.routes]  # fmt: skip
+                api_agents.routes, api_queue.routes, api_events.routes,
+                twilio_hooks.routes]  # fmt: skip
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:

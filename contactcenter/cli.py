@@ -32,6 +32,7 @@ from contactcenter.store.migrate import current_revision, head_revision, migrate
 from contactcenter.store.router_lock import RouterTaken
 from contactcenter.web.middleware import IN_FLIGHT
 from routing.policy import PolicyError, load_policy
+from workflows.ivr import FlowError
 
 log = structlog.get_logger("contactcenter")
 
@@ -118,7 +119,7 @@ def _check_policy(path: Path) -> int:
 async def _run(settings: Settings, command: Callable[[Services], Awaitable[int]]) -> int:
     try:
         services = Services.build(settings)
-    except PolicyError as exc:
+    except (PolicyError, FlowError) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
     try:
@@ -150,7 +151,7 @@ def _serve(settings: Settings, demo: bool) -> int:
     tune_gc()
     try:
         return asyncio.run(_serve_until_stopped(settings, demo))
-    except (Refused, OSError, PolicyError, RouterTaken) as exc:
+    except (Refused, OSError, PolicyError, FlowError, RouterTaken) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
 

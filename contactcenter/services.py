@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 from contactcenter.agents import AgentDirectory
 from contactcenter.auth import Accounts
+from contactcenter.channels.order_status import order_status_provider
+from contactcenter.channels.voice import VoiceChannel
+from contactcenter.channels.voice_calls import CallRecords
 from contactcenter.customers import CustomerRecords
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
@@ -15,6 +18,7 @@ from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
 from contactcenter.timeline import Timeline
 from routing.policy import DEFAULT_POLICY, load_policy
+from workflows.ivr import DEFAULT_FLOW, load_flow
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,17 +33,25 @@ class Services:
     accounts: Accounts
     bus: EventBus
     queue: InteractionQueue
+    voice: VoiceChannel
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        """Every part, wired; raises PolicyError for a routing policy that cannot be used."""
+        """Every part, wired; raises PolicyError or FlowError for a routing policy or an IVR
+        flow that cannot be used."""
         policy = load_policy(settings.routing_policy or DEFAULT_POLICY)
+        flow = load_flow(settings.ivr_flow or DEFAULT_FLOW)
         db = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
         blobs = BlobStore(settings.blob_dir)
         customers = CustomerRecords(db, settings.default_region)
         interactions = InteractionRecords(db, blobs)
         agents = AgentDirectory(db)
         bus = EventBus()
+        queue = InteractionQueue(db, interactions, agents, policy, bus, customers=customers)
+        voice = VoiceChannel(
+            customers, interactions, queue, CallRecords(db), flow,
+            order_status_provider(settings.order_status_url), settings.hold_announce_seconds,
+        )  # fmt: skip
         return cls(
             settings=settings,
             db=db,
@@ -50,7 +62,8 @@ class Services:
             agents=agents,
             accounts=Accounts(db, settings.session_hours),
             bus=bus,
-            queue=InteractionQueue(db, interactions, agents, policy, bus, customers=customers),
+            queue=queue,
+            voice=voice,
         )
 
     async def close(self) -> None:

@@ -1,0 +1,317 @@
+"""The phone channel: Twilio's webhooks in, TwiML out, every call into the one queue.
+
+A call is followed by its CallSid (`voice_calls`): who is calling (their number resolves to the
+customer record, tier and language), where they are in the IVR flow, and the interaction it
+became. Webhooks can come twice (Twilio retries); each answers from the call's stored state, and
+the interaction is enqueued with the CallSid as its reference, so a call is one interaction.
+Whatever goes wrong, the caller gets spoken TwiML and a routed call, never an error page.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import func, select
+from twilio.twiml.voice_response import VoiceResponse
+
+from contactcenter.channels import voice_twiml as twiml
+from contactcenter.channels.order_status import OrderStatusProvider, OrderStatusUnavailable
+from contactcenter.channels.voice_calls import CallRecord, CallRecords
+from contactcenter.channels.voice_twiml import Speaker
+from contactcenter.clock import now
+from contactcenter.customers import CustomerFields, CustomerRecords
+from contactcenter.errors import Conflict, Invalid
+from contactcenter.interactions import InteractionRecords
+from contactcenter.model import CallStage, Channel, Customer, IdentityKind, InteractionStatus, Tier
+from contactcenter.queue import InteractionQueue
+from contactcenter.store.tables import interactions as interactions_table
+from workflows.ivr import Action, Flow
+
+log = structlog.get_logger(__name__)
+Form = Mapping[str, str]
+# What Twilio puts in From when the caller hides their number.
+HIDDEN = frozenset({"", "anonymous", "restricted", "unknown", "private", "+266696687"})
+ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+ANSWER_RATE_WINDOW = timedelta(minutes=30)
+
+
+class VoiceChannel:
+    def __init__(
+        self,
+        customers: CustomerRecords,
+        interactions: InteractionRecords,
+        queue: InteractionQueue,
+        calls: CallRecords,
+        flow: Flow,
+        orders: OrderStatusProvider,
+        announce_seconds: float = 30.0,
+    ) -> None:
+        self.customers = customers
+        self.interactions = interactions
+        self.queue = queue
+        self.calls = calls
+        self.flow = flow
+        self.orders = orders
+        self.announce_seconds = announce_seconds
+        self._rate: tuple[float, int] = (0.0, 0)  # (when counted, voice answers in the window)
+
+    # -- the webhooks -------------------------------------------------------------------------
+
+    async def incoming(self, form: Form) -> VoiceResponse:
+        """A new call: recognise the caller, greet them, then the menu (key accounts go
+        straight to the queue, where their account manager is tried first)."""
+        sid = _sid(form)
+        call = await self.calls.get(sid)
+        if call is None:
+            customer, number = await self._caller(form.get("From", ""))
+            language = self.flow.language(customer.language)
+            call, created = await self.calls.start(
+                sid, customer.id, number, form.get("To", "")[:32], language, CallStage.MENU
+            )
+            if created:
+                log.info("voice.call_started", call_sid=sid, customer_id=customer.id)
+                if customer.tier is Tier.KEY_ACCOUNT:
+                    speaker = Speaker(self.flow, call.language)
+                    response = await self._enqueue(call, customer, self.flow.key_account_topic)
+                    return _greeted(speaker, response)
+                return twiml.menu(Speaker(self.flow, call.language), greet=True, retry=False)
+        return await self._again(call)
+
+    async def gather(self, form: Form, step: str) -> VoiceResponse:
+        """What the caller pressed or said at the menu, the order number, or after the answer."""
+        call = await self.calls.get(_sid(form))
+        if call is None:  # a gather for a call we never saw start: start it now
+            return await self.incoming(form)
+        speaker = Speaker(self.flow, call.language)
+        digits, speech = form.get("Digits", "").strip(), form.get("SpeechResult", "").strip()
+        if step == "menu" and call.stage is CallStage.MENU:
+            return await self._menu_choice(call, speaker, digits, speech)
+        if step == "order" and call.stage is CallStage.ORDER:
+            return await self._order(call, speaker, digits)
+        if step == "after_order" and digits.startswith("0"):
+            customer = await self.customers.get(call.customer_id)
+            return await self._enqueue(call, customer, self.flow.no_choice_topic)
+        if step == "after_order":
+            return twiml.goodbye()
+        return await self._again(call)  # a stale or repeated gather: carry on from where it is
+
+    async def wait(self, form: Form) -> VoiceResponse:
+        """A round of holding: position and expected wait every `announce_seconds`, music."""
+        call = await self.calls.get(_sid(form))
+        pause = int(self.announce_seconds)
+        if call is None or call.interaction_id is None:
+            return twiml.hold(Speaker(self.flow, ""), None, None, pause)
+        speaker = Speaker(self.flow, call.language)
+        position = self.queue.engine.position(str(call.interaction_id))
+        at = now()
+        due = call.announced_at is None or (at - call.announced_at).total_seconds() >= (
+            self.announce_seconds - 1  # a round of music is rarely exact to the second
+        )
+        if position is None or not due:
+            return twiml.hold(speaker, None, None, pause)
+        await self.calls.update(call.call_sid, announced_at=at)
+        return twiml.hold(speaker, position, await self._minutes(position), pause)
+
+    async def status(self, form: Form, leg: str) -> VoiceResponse:
+        """The call left the hold (`leg=queue`, with QueueResult) or ended (CallStatus)."""
+        call = await self.calls.get(_sid(form))
+        if call is None:
+            return VoiceResponse()
+        if leg == "queue":
+            if form.get("QueueResult") in ("hangup", "error", "system-error", "queue-full"):
+                await self._ended(call, form)
+            return VoiceResponse()
+        if form.get("CallStatus", "").lower() in ENDED_STATUSES:
+            await self._ended(call, form)
+        return VoiceResponse()
+
+    async def safely(
+        self, form: Form, step: Callable[[], Awaitable[VoiceResponse]], *, live: bool = True
+    ) -> VoiceResponse:
+        """Run a webhook's step; if it fails, a caller on the line (`live`) still gets spoken
+        TwiML and, where the call is known, a place in the queue."""
+        try:
+            return await step()
+        except Exception:
+            log.exception("voice.webhook_failed", call_sid=form.get("CallSid"))
+        if not live:
+            return VoiceResponse()
+        try:
+            call = await self.calls.get(_sid(form))
+            if call is not None and call.stage is not CallStage.ENDED:
+                customer = await self.customers.get(call.customer_id)
+                return await self._enqueue(call, customer, self.flow.no_choice_topic, trouble=True)
+        except Exception:
+            log.exception("voice.fallback_failed", call_sid=form.get("CallSid"))
+        response = VoiceResponse()
+        Speaker(self.flow, "").say(response, self.flow.trouble)
+        response.pause(length=2)
+        response.redirect(f"{twiml.HOOKS}/incoming")
+        return response
+
+    # -- steps --------------------------------------------------------------------------------
+
+    async def _caller(self, raw: str) -> tuple[Customer, str]:
+        """The customer behind the calling number, and the number in E.164 ("" when hidden).
+        A hidden or unreadable number gets a new unverified customer of its own."""
+        if raw.strip().lower() not in HIDDEN:
+            try:
+                identity = self.customers.normalize(IdentityKind.PHONE, raw)
+            except Invalid:
+                log.info("voice.unreadable_number", raw=raw[:40])
+            else:
+                resolution = await self.customers.resolve(IdentityKind.PHONE, identity.value)
+                return resolution.customer, identity.value
+        return await self.customers.create(CustomerFields()), ""
+
+    async def _menu_choice(
+        self, call: CallRecord, speaker: Speaker, digits: str, speech: str
+    ) -> VoiceResponse:
+        option = self.flow.choose(digits, speech)
+        if option is None:
+            attempts = call.attempts + 1
+            if attempts < self.flow.menu_attempts:
+                await self.calls.update(call.call_sid, attempts=attempts)
+                return twiml.menu(speaker, greet=False, retry=True)
+            customer = await self.customers.get(call.customer_id)
+            path = [*call.path, "menu:no_choice"]
+            await self.calls.update(call.call_sid, attempts=attempts, path=path)
+            return await self._enqueue(call, customer, self.flow.no_choice_topic, path=path)
+        path = [*call.path, f"menu:{option.action.value}:{option.topic or ''}".rstrip(":")]
+        if option.action is Action.ORDER_STATUS:
+            await self.calls.update(call.call_sid, stage=CallStage.ORDER, attempts=0, path=path)
+            return twiml.order_prompt(speaker, retry=False)
+        customer = await self.customers.get(call.customer_id)
+        await self.calls.update(call.call_sid, path=path)
+        assert option.topic is not None
+        return await self._enqueue(call, customer, option.topic, path=path)
+
+    async def _order(self, call: CallRecord, speaker: Speaker, digits: str) -> VoiceResponse:
+        """Self-service: read the order's status back; after failed tries, or when the order
+        service cannot answer, the caller goes to an agent."""
+        order = "".join(ch for ch in digits if ch.isdigit())[:20]
+        customer = await self.customers.get(call.customer_id)
+        status = None
+        if order:
+            try:
+                status = await self.orders.status(order, customer, speaker.language)
+            except OrderStatusUnavailable as exc:
+                log.warning(
+                    "voice.order_status_unavailable", call_sid=call.call_sid, error=str(exc)
+                )
+                path = [*call.path, "order:unavailable"]
+                return await self._enqueue(call, customer, "order_status", path=path, trouble=True)
+        if status is None:
+            attempts = call.attempts + 1
+            if attempts < self.flow.order_attempts:
+                await self.calls.update(call.call_sid, attempts=attempts)
+                return twiml.order_prompt(speaker, retry=True)
+            path = [*call.path, "order:not_found"]
+            return await self._enqueue(call, customer, "order_status", path=path)
+        # Answered: unless the caller asks for an agent now, the call was served here.
+        await self.calls.update(call.call_sid, path=[*call.path, f"order:answered:{order}"])
+        return twiml.order_answer(speaker, order, status)
+
+    async def _enqueue(
+        self, call: CallRecord, customer: Customer, topic: str, *, path: list[str] | None = None,
+        trouble: bool = False,
+    ) -> VoiceResponse:  # fmt: skip
+        """Into the one queue as a voice interaction (once per call: the CallSid is its
+        reference), then into Twilio's hold."""
+        path = call.path if path is None else path
+        number = call.from_number or "a hidden number"
+        interaction_id = await self.queue.enqueue(
+            customer, Channel.VOICE, subject=f"Call from {number}", topic=topic,
+            attributes={"call_sid": call.call_sid, "ivr_path": path},
+            external_ref=call.call_sid,
+        )  # fmt: skip
+        await self.calls.update(
+            call.call_sid, stage=CallStage.QUEUED, interaction_id=interaction_id, path=path
+        )
+        log.info("voice.queued", call_sid=call.call_sid, interaction_id=interaction_id, topic=topic)
+        return twiml.enqueue(Speaker(self.flow, call.language), interaction_id, trouble=trouble)
+
+    async def _again(self, call: CallRecord) -> VoiceResponse:
+        """The answer for a call's current stage, for a webhook that came again."""
+        speaker = Speaker(self.flow, call.language)
+        if call.stage is CallStage.MENU:
+            return twiml.menu(speaker, greet=call.attempts == 0, retry=call.attempts > 0)
+        if call.stage is CallStage.ORDER:
+            return twiml.order_prompt(speaker, retry=call.attempts > 0)
+        if call.stage is CallStage.QUEUED and call.interaction_id is not None:
+            return twiml.enqueue(speaker, call.interaction_id)
+        return twiml.goodbye()
+
+    async def _ended(self, call: CallRecord, form: Form) -> None:
+        """The caller is gone: waiting work is abandoned; a call that never reached the queue
+        is recorded as served by the menu (an order status was read) or as left there."""
+        if not await self.calls.end(call.call_sid):
+            return  # told twice: the status callback and the hold's action both say so
+        if call.interaction_id is None:
+            served = any(step.startswith("order:answered") for step in call.path)
+            status = InteractionStatus.SELF_SERVED if served else InteractionStatus.ABANDONED
+            interaction_id = await self.interactions.open(
+                call.customer_id, Channel.VOICE, status=status,
+                subject=f"Call from {call.from_number or 'a hidden number'}",
+                topic="order_status" if served else None,
+                attributes={"call_sid": call.call_sid, "ivr_path": call.path,
+                            "duration_seconds": _int(form.get("CallDuration"))},
+                external_ref=call.call_sid,
+            )  # fmt: skip
+            await self.calls.update(call.call_sid, interaction_id=interaction_id)
+            log.info("voice.ended_in_menu", call_sid=call.call_sid, status=status.value)
+            return
+        state = self.queue.engine.state_of(str(call.interaction_id))
+        if state is not None and state[0] in ("waiting", "offered"):
+            try:
+                waited = await self.queue.abandon(call.interaction_id)
+            except Conflict:
+                return  # an agent took it in the meantime
+            log.info("voice.abandoned", call_sid=call.call_sid, waited=round(waited, 1))
+
+    async def _minutes(self, position: int) -> int | None:
+        """Expected wait in whole minutes: the callers ahead, times the time between voice
+        answers over the last half hour; None when nobody was answered in that time."""
+        counted_at, answered = self._rate
+        if time.monotonic() - counted_at > 15:
+            since = now() - ANSWER_RATE_WINDOW
+            async with self.queue.db.connect() as conn:
+                answered = (
+                    await conn.execute(
+                        select(func.count()).where(
+                            interactions_table.c.channel == Channel.VOICE.value,
+                            interactions_table.c.answered_at >= since,
+                        )
+                    )
+                ).scalar_one()
+            self._rate = (time.monotonic(), answered)
+        if not answered:
+            return None
+        seconds = position * ANSWER_RATE_WINDOW.total_seconds() / answered
+        return max(1, math.ceil(seconds / 60))
+
+
+def _sid(form: Form) -> str:
+    """The CallSid; a request without one still gets a call of its own."""
+    sid = form.get("CallSid", "").strip()[:64]
+    return sid or f"missing-{time.time_ns()}"
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _greeted(speaker: Speaker, response: VoiceResponse) -> VoiceResponse:
+    """`response` with the flow's greeting said first."""
+    greeted = VoiceResponse()
+    speaker.say(greeted, speaker.flow.greeting)
+    for verb in response.verbs:
+        greeted.append(verb)
+    return greeted

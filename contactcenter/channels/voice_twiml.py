@@ -1,0 +1,115 @@
+"""What callers hear: the TwiML answers of the phone channel, built from the IVR flow in one
+caller's language. Pure; `voice.py` decides which answer a call gets."""
+
+from __future__ import annotations
+
+from twilio.twiml.voice_response import Gather, VoiceResponse
+
+from workflows.ivr import Flow, Text
+
+HOOKS = "/twilio/voice"
+
+
+class Speaker:
+    """The flow's texts, said in one caller's language with that language's voice."""
+
+    def __init__(self, flow: Flow, language: str) -> None:
+        self.flow = flow
+        self.language = flow.language(language)
+        self.voice = flow.languages[self.language]
+
+    def say(self, target: VoiceResponse | Gather, text: Text, **values: object) -> None:
+        target.say(
+            text.get(self.language, **values),
+            language=self.voice.say_as,
+            voice=self.voice.voice or None,
+        )
+
+    def gather(self, step: str, *, timeout: int, digits: int | None = None,
+               speech: bool = False) -> Gather:  # fmt: skip
+        """Keys (and words, with `speech`) posted to the gather hook for `step`; `digits` None
+        reads until the caller presses #."""
+        return Gather(
+            action=f"{HOOKS}/gather?step={step}",
+            input="dtmf speech" if speech else "dtmf",
+            num_digits=digits,
+            finish_on_key="#" if digits is None else None,
+            timeout=timeout,
+            language=self.voice.say_as if speech else None,
+            hints=self.flow.hints() if speech else None,
+            action_on_empty_result=True,
+        )
+
+
+def menu(speaker: Speaker, *, greet: bool, retry: bool) -> VoiceResponse:
+    """The menu; with no answer Twilio posts an empty result to the gather hook, which counts it
+    as a failed attempt."""
+    response = VoiceResponse()
+    if greet:
+        speaker.say(response, speaker.flow.greeting)
+    gather = speaker.gather("menu", timeout=speaker.flow.menu_timeout, digits=1, speech=True)
+    if retry:
+        speaker.say(gather, speaker.flow.menu_retry)
+    speaker.say(gather, speaker.flow.menu_prompt)
+    response.append(gather)
+    return response
+
+
+def order_prompt(speaker: Speaker, *, retry: bool) -> VoiceResponse:
+    response = VoiceResponse()
+    gather = speaker.gather("order", timeout=speaker.flow.order_timeout)
+    if retry:
+        speaker.say(gather, speaker.flow.order_not_found)
+    speaker.say(gather, speaker.flow.order_prompt)
+    response.append(gather)
+    return response
+
+
+def order_answer(speaker: Speaker, order: str, status: str) -> VoiceResponse:
+    """The status read back; then 0 for an agent, or goodbye."""
+    response = VoiceResponse()
+    speaker.say(response, speaker.flow.order_answer, order=" ".join(order), status=status)
+    gather = speaker.gather("after_order", timeout=5, digits=1)
+    speaker.say(gather, speaker.flow.order_anything_else)
+    response.append(gather)
+    response.hangup()
+    return response
+
+
+def enqueue(speaker: Speaker, interaction_id: int, *, trouble: bool = False) -> VoiceResponse:
+    """Into Twilio's hold, named after the interaction; the wait hook says where the caller
+    stands in our queue, and the status hook hears when the call leaves the hold."""
+    response = VoiceResponse()
+    if trouble:
+        speaker.say(response, speaker.flow.trouble)
+    response.enqueue(
+        f"cc-{interaction_id}",
+        wait_url=f"{HOOKS}/wait",
+        action=f"{HOOKS}/status?leg=queue",
+    )
+    return response
+
+
+def hold(
+    speaker: Speaker, position: int | None, minutes: int | None, pause_seconds: int
+) -> VoiceResponse:
+    """One round of holding: where the caller stands (when given), then music, or silence of
+    `pause_seconds` when the flow has no music."""
+    response = VoiceResponse()
+    if position is not None:
+        speaker.say(response, speaker.flow.hold_position, position=position, ahead=position - 1)
+        if minutes is not None:
+            speaker.say(response, speaker.flow.hold_estimate, minutes=minutes)
+    if speaker.flow.hold_music_url:
+        response.play(speaker.flow.hold_music_url)
+    else:
+        response.pause(length=pause_seconds)
+    return response
+
+
+def goodbye(speaker: Speaker | None = None, text: Text | None = None) -> VoiceResponse:
+    response = VoiceResponse()
+    if speaker is not None and text is not None:
+        speaker.say(response, text)
+    response.hangup()
+    return response
