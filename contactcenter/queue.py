@@ -92,6 +92,8 @@ class InteractionQueue(AgentActions):
         self._arrivals: list[Arrival] = []
         self._admitter: asyncio.Task[None] | None = None
         self._router = RouterLock(db)
+        # Callers who hung up to be called back: their work waits as callback_scheduled.
+        self.callbacks: set[int] = set()
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -217,7 +219,7 @@ class InteractionQueue(AgentActions):
                         arrival.new.topic, arrival.new.attributes, now,
                     )  # fmt: skip
                     decisions += self.engine.enqueue(work, now)
-                await store_decisions(conn, self.interactions, decisions, now)
+                await store_decisions(conn, self.interactions, decisions, now, self.callbacks)
         except Exception:
             if routed:  # the engine moved, the database did not: the database wins
                 await self._rebuild()
@@ -249,7 +251,7 @@ class InteractionQueue(AgentActions):
         if decisions:
             try:
                 async with self.db.begin() as conn:
-                    await store_decisions(conn, self.interactions, decisions, now)
+                    await store_decisions(conn, self.interactions, decisions, now, self.callbacks)
             except Exception:
                 log.exception("queue.store_failed")
                 await self._rebuild()
@@ -268,8 +270,8 @@ class InteractionQueue(AgentActions):
         """The engine anew from the database (see `queue_recovery`)."""
         now = self.clock()
         async with self.db.begin() as conn:
-            engine, decisions = await rebuild(
+            engine, decisions, callbacks = await rebuild(
                 conn, self.policy, self.agents, self.interactions, now
             )
-        self.engine = engine
+        self.engine, self.callbacks = engine, callbacks
         self._published(decisions)

@@ -40,6 +40,7 @@ class AgentActions:
     bus: EventBus
     engine: Engine
     clock: Callable[[], float]
+    callbacks: set[int]
     _lock: asyncio.Lock
 
     if TYPE_CHECKING:  # defined by InteractionQueue
@@ -153,12 +154,47 @@ class AgentActions:
 
         await self._run_async(step)
 
+    async def schedule_callback(self, interaction_id: int) -> bool:
+        """A waiting caller asked to be called back: the work keeps its place in the queue as
+        callback_scheduled. False when it is no longer waiting (an agent is about to take it)."""
+        async with self._lock:
+            state = self.engine.state_of(str(interaction_id))
+            if state is None or state[0] != "waiting" or interaction_id in self.callbacks:
+                return interaction_id in self.callbacks
+            async with self.db.begin() as conn:
+                await self.interactions.transition(
+                    interaction_id, S.CALLBACK_SCHEDULED, at=moment(self.clock()), conn=conn
+                )
+            self.callbacks.add(interaction_id)
+        self.bus.publish({"type": "interaction.callback_scheduled",
+                          "interaction_id": interaction_id})  # fmt: skip
+        return True
+
+    async def requeue(self, interaction_id: int, reason: str) -> None:
+        """Active work that never reached its agent (a call that could not be put through)
+        goes back to its place in the queue, for someone else; `reason` is kept on the event."""
+
+        async def step(now: float) -> list[Decision]:
+            decisions = self._engine_call(self.engine.requeue, str(interaction_id), now)
+            async with self.db.begin() as conn:
+                for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, {"agent_id": None})):
+                    await self.interactions.transition(
+                        interaction_id, status, at=moment(now), conn=conn, columns=columns,
+                        reason=reason,
+                    )  # fmt: skip
+            return decisions
+
+        await self._run_async(step)
+        self.bus.publish({"type": "interaction.requeued", "interaction_id": interaction_id,
+                          "reason": reason})  # fmt: skip
+
     async def abandon(self, interaction_id: int) -> float:
         """The customer left before an agent accepted; returns how long they waited."""
         async with self._lock:
             now = self.clock()
             decisions = self._engine_call(self.engine.abandon, str(interaction_id), now)
             waited = next(d.waited for d in decisions if isinstance(d, Abandoned))
+            self.callbacks.discard(interaction_id)
             async with self.db.begin() as conn:
                 await self.interactions.transition(
                     interaction_id, S.ABANDONED, at=moment(now), conn=conn, waited=round(waited, 3)

@@ -31,9 +31,9 @@ async def rebuild(
     agents: AgentDirectory,
     records: InteractionRecords,
     now: float,
-) -> tuple[Engine, list[Decision]]:
-    """A new engine from the agents and open interactions, and the decisions it made (stored in
-    the caller's transaction, to be published once it commits)."""
+) -> tuple[Engine, list[Decision], set[int]]:
+    """A new engine from the agents and open interactions, the decisions it made (stored in
+    the caller's transaction, to be published once it commits), and the callbacks waiting."""
     engine = Engine(policy)
     for agent in await agents.list_agents():
         spec = agent_spec(agent)
@@ -42,6 +42,7 @@ async def rebuild(
     rows = await open_rows(conn)
     moves: list[Move] = []
     decisions: list[Decision] = []
+    callbacks = {row.id for row in rows if row.status == S.CALLBACK_SCHEDULED.value}
     for row in rows:
         status = S(row.status)
         if status is S.WRAP_UP:
@@ -60,6 +61,6 @@ async def rebuild(
     # The moves first: an offer made again starts from the queued status they set.
     if moves:
         await apply_moves(conn, moves, moment(now))
-    await store_decisions(conn, records, decisions, now)
+    await store_decisions(conn, records, decisions, now, callbacks)
     log.info("queue.rebuilt", open=len(rows), waiting=engine.waiting())
-    return engine, decisions
+    return engine, decisions, callbacks

@@ -34,7 +34,8 @@ from routing.types import (
 )
 
 S = InteractionStatus
-OPEN = (S.QUEUED, S.OFFERED, S.ACTIVE, S.WRAP_UP)
+# Callbacks wait like queued work: the caller hung up but kept their place.
+OPEN = (S.QUEUED, S.CALLBACK_SCHEDULED, S.OFFERED, S.ACTIVE, S.WRAP_UP)
 
 
 async def known_refs(
@@ -89,31 +90,39 @@ async def open_rows(conn: AsyncConnection) -> list[Row[Any]]:
 
 
 async def store_decisions(
-    conn: AsyncConnection, records: InteractionRecords, decisions: Sequence[Decision], now: float
+    conn: AsyncConnection,
+    records: InteractionRecords,
+    decisions: Sequence[Decision],
+    now: float,
+    callbacks: set[int] | None = None,
 ) -> None:
     """Store what the engine decided, in order. Offers in a row (an arrival batch, an agent's
     freed capacity) go as one write: the engine only offers what waits, so they move from
-    queued, and a row found otherwise fails the whole transaction."""
+    queued (or from callback_scheduled, for the ids in `callbacks`, which are taken out of it),
+    and a row found otherwise fails the whole transaction."""
+    waiting_callbacks = set() if callbacks is None else callbacks
     offers: dict[int, Move] = {}
     for decision in decisions:
         if isinstance(decision, Offer) and int(decision.item_id) not in offers:
-            offers[int(decision.item_id)] = _offer_move(decision)
+            offers[int(decision.item_id)] = _offer_move(decision, waiting_callbacks)
             continue
         if offers:
             await apply_moves(conn, list(offers.values()), moment(now))
             offers = {}
         if isinstance(decision, Offer):
-            offers[int(decision.item_id)] = _offer_move(decision)
+            offers[int(decision.item_id)] = _offer_move(decision, waiting_callbacks)
         else:
             await _store_one(conn, records, decision, now)
     if offers:
         await apply_moves(conn, list(offers.values()), moment(now))
 
 
-def _offer_move(offer: Offer) -> Move:
-    agent_id = int(offer.agent_id)
+def _offer_move(offer: Offer, callbacks: set[int]) -> Move:
+    agent_id, interaction_id = int(offer.agent_id), int(offer.item_id)
     data = {"agent_id": agent_id, "expires_at": moment(offer.expires_at).isoformat()}
-    return Move(int(offer.item_id), S.QUEUED, S.OFFERED, data, {"agent_id": agent_id})
+    waited_as = S.CALLBACK_SCHEDULED if interaction_id in callbacks else S.QUEUED
+    callbacks.discard(interaction_id)
+    return Move(interaction_id, waited_as, S.OFFERED, data, {"agent_id": agent_id})
 
 
 async def _store_one(

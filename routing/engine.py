@@ -224,6 +224,20 @@ class Engine:
         self._fill(agent, now, out)
         return out
 
+    def requeue(self, item_id: str, now: float) -> list[Decision]:
+        """Active work that could not reach its agent (a call not put through) goes back to
+        its place in the queue, for its own targets, and is not offered to that agent again."""
+        item = self._item(item_id)
+        if item.state is not ItemState.ACTIVE or item.agent is None:
+            raise RoutingError(f"item {item_id} is {item.state}, not active")
+        out: list[Decision] = []
+        agent = self._agent(item.agent)
+        item.declined = item.declined | {agent.id}
+        self._release(agent, item.channel, now, out, refill=False)
+        self._wait(item, now, out)
+        self._fill(agent, now, out)
+        return out
+
     def abandon(self, item_id: str, now: float) -> list[Decision]:
         """The customer left before an agent accepted."""
         item = self._item(item_id)

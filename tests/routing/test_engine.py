@@ -279,3 +279,15 @@ def test_position_among_the_work_waiting_where_it_waits(engine: Engine) -> None:
     engine.set_presence("a", AVAILABLE, 63)  # takes "k"
     assert engine.position("k") is None
     assert [engine.position(i) for i in ("r", "t1", "t2")] == [1, 2, 3]
+
+
+def test_active_work_requeued_keeps_its_place_and_skips_its_agent(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.upsert_agent(agent("b", "general"), 0)
+    engine.enqueue(item("1", at=0), 0)
+    engine.enqueue(item("2", at=1), 1)
+    engine.set_presence("a", AVAILABLE, 2)
+    engine.accept("1", "a", 3)
+    assert offers(engine.requeue("1", 4)) == [("2", "a")]  # "a" is free, but not for "1"
+    assert engine.position("1") == 1
+    assert offers(engine.set_presence("b", AVAILABLE, 5)) == [("1", "b")]
