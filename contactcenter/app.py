@@ -56,6 +56,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.queue.start()
+    await services.voice.connector.start()
     log.info(
         "service.started",
         database=services.db.dialect,
@@ -63,6 +64,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         waiting=services.queue.engine.waiting(),
     )
     yield
+    await services.voice.connector.stop()
     await services.queue.stop()
     await services.close()
     log.info("service.stopped")

@@ -111,9 +111,11 @@ class AgentActions:
         outcome: dict[str, Any] | None = None,
         note: str | None = None,
         author_user_id: int | None = None,
+        talk_seconds: int | None = None,
     ) -> None:
         """The agent is done: disposition, outcome, complaint flag and note are stored with the
-        transition; wrap-up follows where the policy gives the channel wrap-up time."""
+        transition (and, for a call, how long it was talked); wrap-up follows where the policy
+        gives the channel wrap-up time."""
         self._owned(interaction_id, agent_id)
         row = await self._row(interaction_id)
         wraps = self.policy.wrap_up.get(row.channel, 0.0) > 0
@@ -126,8 +128,9 @@ class AgentActions:
                     row.customer_id, note, author_user_id, interaction_id, conn
                 )
 
+        data = {} if talk_seconds is None else {"talk_seconds": talk_seconds}
         await self._act(
-            interaction_id, agent_id, "complete", S.WRAP_UP if wraps else S.CLOSED, record
+            interaction_id, agent_id, "complete", S.WRAP_UP if wraps else S.CLOSED, record, **data
         )
 
     async def transfer(

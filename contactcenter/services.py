@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from contactcenter.agents import AgentDirectory
 from contactcenter.auth import Accounts
 from contactcenter.channels.order_status import order_status_provider
+from contactcenter.channels.twilio_rest import TwilioRest
 from contactcenter.channels.voice import VoiceChannel
 from contactcenter.channels.voice_calls import CallRecords
+from contactcenter.channels.voice_connect import CallConnector
 from contactcenter.customers import CustomerRecords
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
@@ -48,9 +50,18 @@ class Services:
         agents = AgentDirectory(db)
         bus = EventBus()
         queue = InteractionQueue(db, interactions, agents, policy, bus, customers=customers)
+        calls = CallRecords(db)
+        rest = TwilioRest(
+            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_url
+        )
+        connector = CallConnector(
+            calls, agents, queue, bus, flow, rest, public_url=settings.public_url,
+            record=settings.record_calls, callback_from=settings.twilio_number,
+        )  # fmt: skip
         voice = VoiceChannel(
-            customers, interactions, queue, CallRecords(db), flow,
-            order_status_provider(settings.order_status_url), settings.hold_announce_seconds,
+            customers, interactions, queue, calls, flow,
+            order_status_provider(settings.order_status_url), connector,
+            settings.hold_announce_seconds,
         )  # fmt: skip
         return cls(
             settings=settings,

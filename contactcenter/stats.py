@@ -24,7 +24,7 @@ from routing.engine import Engine
 from routing.policy import Policy
 from routing.state import ItemState
 
-_WAITING = ("queued", "offered")
+_WAITING = ("queued", "callback_scheduled", "offered")
 _LIVE = ("voice", "chat")
 
 

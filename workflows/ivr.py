@@ -84,6 +84,7 @@ class Flow:
     callback_offer: Text
     callback_confirm: Text
     callback_no_number: Text
+    callback_hello: Text
     connecting: Text
     voicemail_prompt: Text
     voicemail_thanks: Text
@@ -170,9 +171,9 @@ class _Reader(YamlReader[FlowError]):
                      "not_found", "anything_else")  # fmt: skip
         hold = self.mapping(top["hold"], "hold", {"music_url", "position", "estimate",
                                                   "callback_offer", "callback_confirm",
-                                                  "no_number"})  # fmt: skip
+                                                  "no_number", "callback_hello"})  # fmt: skip
         self.require(hold, top["hold"], "hold", "position", "estimate", "callback_offer",
-                     "callback_confirm", "no_number")  # fmt: skip
+                     "callback_confirm", "no_number", "callback_hello")  # fmt: skip
         voicemail = self.mapping(top["voicemail"], "voicemail",
                                  {"prompt", "thanks", "max_seconds"})  # fmt: skip
         self.require(voicemail, top["voicemail"], "voicemail", "prompt", "thanks")
@@ -200,6 +201,7 @@ class _Reader(YamlReader[FlowError]):
             callback_offer=self.text(hold["callback_offer"], "hold.callback_offer"),
             callback_confirm=self.text(hold["callback_confirm"], "hold.callback_confirm"),
             callback_no_number=self.text(hold["no_number"], "hold.no_number"),
+            callback_hello=self.text(hold["callback_hello"], "hold.callback_hello"),
             connecting=self.text(top["connecting"], "connecting"),
             voicemail_prompt=self.text(voicemail["prompt"], "voicemail.prompt"),
             voicemail_thanks=self.text(voicemail["thanks"], "voicemail.thanks"),

@@ -9,6 +9,7 @@ Whatever goes wrong, the caller gets spoken TwiML and a routed call, never an er
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +22,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from contactcenter.channels import voice_twiml as twiml
 from contactcenter.channels.order_status import OrderStatusProvider, OrderStatusUnavailable
 from contactcenter.channels.voice_calls import CallRecord, CallRecords
+from contactcenter.channels.voice_connect import CallConnector
 from contactcenter.channels.voice_twiml import Speaker
 from contactcenter.clock import now
 from contactcenter.customers import CustomerFields, CustomerRecords
@@ -48,6 +50,7 @@ class VoiceChannel:
         calls: CallRecords,
         flow: Flow,
         orders: OrderStatusProvider,
+        connector: CallConnector,
         announce_seconds: float = 30.0,
     ) -> None:
         self.customers = customers
@@ -56,6 +59,7 @@ class VoiceChannel:
         self.calls = calls
         self.flow = flow
         self.orders = orders
+        self.connector = connector
         self.announce_seconds = announce_seconds
         self._rate: tuple[float, int] = (0.0, 0)  # (when counted, voice answers in the window)
 
@@ -97,6 +101,8 @@ class VoiceChannel:
             return await self._enqueue(call, customer, self.flow.no_choice_topic)
         if step == "after_order":
             return twiml.goodbye()
+        if step == "hold":
+            return await self._hold_key(call, speaker, digits)
         return await self._again(call)  # a stale or repeated gather: carry on from where it is
 
     async def wait(self, form: Form) -> VoiceResponse:
@@ -104,25 +110,34 @@ class VoiceChannel:
         call = await self.calls.get(_sid(form))
         pause = int(self.announce_seconds)
         if call is None or call.interaction_id is None:
-            return twiml.hold(Speaker(self.flow, ""), None, None, pause)
+            return twiml.hold(Speaker(self.flow, ""), None, None, pause, callback=False)
         speaker = Speaker(self.flow, call.language)
         position = self.queue.engine.position(str(call.interaction_id))
         at = now()
         due = call.announced_at is None or (at - call.announced_at).total_seconds() >= (
             self.announce_seconds - 1  # a round of music is rarely exact to the second
         )
+        callback = bool(call.from_number)
         if position is None or not due:
-            return twiml.hold(speaker, None, None, pause)
+            return twiml.hold(speaker, None, None, pause, callback=callback)
         await self.calls.update(call.call_sid, announced_at=at)
-        return twiml.hold(speaker, position, await self._minutes(position), pause)
+        minutes = await self._minutes(position)
+        return twiml.hold(speaker, position, minutes, pause, callback=callback)
 
     async def status(self, form: Form, leg: str) -> VoiceResponse:
-        """The call left the hold (`leg=queue`, with QueueResult) or ended (CallStatus)."""
+        """The call left the hold (`leg=queue`, with QueueResult), the agent's leg ended
+        (`leg=agent`, with DialCallStatus), or the call ended (CallStatus)."""
         call = await self.calls.get(_sid(form))
         if call is None:
             return VoiceResponse()
+        if leg == "agent":
+            return await self.connector.dial_ended(call, form)
         if leg == "queue":
-            if form.get("QueueResult") in ("hangup", "error", "system-error", "queue-full"):
+            result = form.get("QueueResult")
+            if result == "leave" and call.stage is CallStage.CALLBACK:
+                speaker = Speaker(self.flow, call.language)
+                return twiml.goodbye(speaker, self.flow.callback_confirm)
+            if result in ("hangup", "error", "system-error", "queue-full"):
                 await self._ended(call, form)
             return VoiceResponse()
         if form.get("CallStatus", "").lower() in ENDED_STATUSES:
@@ -216,6 +231,24 @@ class VoiceChannel:
         await self.calls.update(call.call_sid, path=[*call.path, f"order:answered:{order}"])
         return twiml.order_answer(speaker, order, status)
 
+    async def _hold_key(self, call: CallRecord, speaker: Speaker, digits: str) -> VoiceResponse:
+        """A key pressed while holding: 1 asks to be called back, keeping the place."""
+        if not digits.startswith("1") or call.interaction_id is None:
+            return twiml.back_to_hold()
+        if not call.from_number:
+            response = VoiceResponse()
+            speaker.say(response, self.flow.callback_no_number)
+            response.redirect(f"{twiml.HOOKS}/wait")
+            return response
+        if not await self.queue.schedule_callback(call.interaction_id):
+            return twiml.back_to_hold()  # an agent is taking the call right now
+        await self.calls.update(
+            call.call_sid, stage=CallStage.CALLBACK, path=[*call.path, "hold:callback"]
+        )
+        log.info("voice.callback_scheduled", call_sid=call.call_sid,
+                 interaction_id=call.interaction_id)  # fmt: skip
+        return twiml.leave()
+
     async def _enqueue(
         self, call: CallRecord, customer: Customer, topic: str, *, path: list[str] | None = None,
         trouble: bool = False,
@@ -249,6 +282,9 @@ class VoiceChannel:
     async def _ended(self, call: CallRecord, form: Form) -> None:
         """The caller is gone: waiting work is abandoned; a call that never reached the queue
         is recorded as served by the menu (an order status was read) or as left there."""
+        if call.stage is CallStage.CALLBACK:
+            await self.calls.end(call.call_sid, CallStage.CALLBACK)  # still owed a call
+            return
         if not await self.calls.end(call.call_sid):
             return  # told twice: the status callback and the hold's action both say so
         if call.interaction_id is None:
@@ -272,6 +308,13 @@ class VoiceChannel:
             except Conflict:
                 return  # an agent took it in the meantime
             log.info("voice.abandoned", call_sid=call.call_sid, waited=round(waited, 1))
+        elif state is not None and state[0] == "active" and state[1] is not None:
+            # Ended while being put through (a callback nobody answered, a caller who hung up
+            # as the agent's phone rang): done, with what happened on the record.
+            status = form.get("CallStatus", "completed")
+            outcome = None if status == "completed" else {"disposition": f"call {status}"}
+            with contextlib.suppress(Conflict):
+                await self.queue.complete(call.interaction_id, int(state[1]), outcome=outcome)
 
     async def _minutes(self, position: int) -> int | None:
         """Expected wait in whole minutes: the callers ahead, times the time between voice

@@ -96,13 +96,14 @@ class CallRecords:
                 update(calls).where(calls.c.call_sid == call_sid).values(updated_at=now(), **values)
             )
 
-    async def end(self, call_sid: str) -> bool:
-        """Mark the call ended; False when it was ended already (a repeated status callback)."""
+    async def end(self, call_sid: str, stage: CallStage = CallStage.ENDED) -> bool:
+        """Mark the call ended (a callback's call keeps its stage: the customer is still owed
+        the call); False when it was ended already (a repeated status callback)."""
         at = now()
         async with self.db.begin() as conn:
             result = await conn.execute(
                 update(calls)
                 .where(calls.c.call_sid == call_sid, calls.c.ended_at.is_(None))
-                .values(stage=CallStage.ENDED.value, ended_at=at, updated_at=at)
+                .values(stage=stage.value, ended_at=at, updated_at=at)
             )
         return bool(result.rowcount)

@@ -3,7 +3,7 @@ caller's language. Pure; `voice.py` decides which answer a call gets."""
 
 from __future__ import annotations
 
-from twilio.twiml.voice_response import Gather, VoiceResponse
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from workflows.ivr import Flow, Text
 
@@ -26,9 +26,9 @@ class Speaker:
         )
 
     def gather(self, step: str, *, timeout: int, digits: int | None = None,
-               speech: bool = False) -> Gather:  # fmt: skip
+               speech: bool = False, on_empty: bool = True) -> Gather:  # fmt: skip
         """Keys (and words, with `speech`) posted to the gather hook for `step`; `digits` None
-        reads until the caller presses #."""
+        reads until the caller presses #. With `on_empty`, no answer is posted too."""
         return Gather(
             action=f"{HOOKS}/gather?step={step}",
             input="dtmf speech" if speech else "dtmf",
@@ -37,7 +37,7 @@ class Speaker:
             timeout=timeout,
             language=self.voice.say_as if speech else None,
             hints=self.flow.hints() if speech else None,
-            action_on_empty_result=True,
+            action_on_empty_result=True if on_empty else None,
         )
 
 
@@ -91,19 +91,61 @@ def enqueue(speaker: Speaker, interaction_id: int, *, trouble: bool = False) -> 
 
 
 def hold(
-    speaker: Speaker, position: int | None, minutes: int | None, pause_seconds: int
-) -> VoiceResponse:
-    """One round of holding: where the caller stands (when given), then music, or silence of
-    `pause_seconds` when the flow has no music."""
+    speaker: Speaker, position: int | None, minutes: int | None, pause_seconds: int,
+    *, callback: bool,
+) -> VoiceResponse:  # fmt: skip
+    """One round of holding: where the caller stands (when given) and, for a caller we can
+    call back, the offer to be; then music, or silence of `pause_seconds` when the flow has no
+    music. A key pressed during the round is posted to the gather hook's `hold` step."""
     response = VoiceResponse()
+    round_ = speaker.gather("hold", timeout=1, digits=1, on_empty=False)
     if position is not None:
-        speaker.say(response, speaker.flow.hold_position, position=position, ahead=position - 1)
+        speaker.say(round_, speaker.flow.hold_position, position=position, ahead=position - 1)
         if minutes is not None:
-            speaker.say(response, speaker.flow.hold_estimate, minutes=minutes)
+            speaker.say(round_, speaker.flow.hold_estimate, minutes=minutes)
+        if callback:
+            speaker.say(round_, speaker.flow.callback_offer)
     if speaker.flow.hold_music_url:
-        response.play(speaker.flow.hold_music_url)
+        round_.play(speaker.flow.hold_music_url)
     else:
-        response.pause(length=pause_seconds)
+        round_.pause(length=pause_seconds)
+    response.append(round_)
+    return response
+
+
+def connect(
+    speaker: Speaker, base: str, endpoint: tuple[str, str], *, record: bool, callback: bool
+) -> VoiceResponse:
+    """Through to the agent who accepted: `endpoint` is ("client", identity) or ("number",
+    E.164). Sent through the REST API, so its URLs are absolute (`base`: the public address)."""
+    response = VoiceResponse()
+    flow = speaker.flow
+    speaker.say(response, flow.callback_hello if callback else flow.connecting)
+    dial = Dial(
+        action=f"{base}{HOOKS}/status?leg=agent",
+        timeout=20,
+        record="record-from-answer-dual" if record else None,
+        recording_status_callback=f"{base}{HOOKS}/recording" if record else None,
+    )
+    kind, value = endpoint
+    if kind == "client":
+        dial.client(value)
+    else:
+        dial.number(value)
+    response.append(dial)
+    return response
+
+
+def leave() -> VoiceResponse:
+    """Out of the hold (to be called back); the hold's action hears why."""
+    response = VoiceResponse()
+    response.leave()
+    return response
+
+
+def back_to_hold() -> VoiceResponse:
+    response = VoiceResponse()
+    response.redirect(f"{HOOKS}/wait")
     return response
 
 

@@ -40,6 +40,8 @@ async def _signed_form(call: Call) -> Form:
     validator = RequestValidator(settings.twilio_auth_token)
     if not signature or not validator.validate(signed_url(settings, call.request), form, signature):
         raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")
+    if not settings.public_url:  # TwiML sent through the REST API needs absolute URLs
+        call.services.voice.connector.base_url = str(call.request.url.origin())
     return form
 
 

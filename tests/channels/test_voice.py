@@ -91,9 +91,10 @@ async def test_an_unknown_caller_goes_through_the_menu_into_the_queue(phone: Pho
     ]
     first = await call.hold(position=7)  # Twilio's own position is not ours
     assert "You are number 1 in line." in first.said()
-    assert first.verbs == ["Say", "Play"]
+    assert "To be called back instead" in first.said()
+    assert first.verbs == ["Gather"] and first.find("Play") is not None
     again = await call.hold()
-    assert again.said() == "" and again.verbs == ["Play"]  # not again within 30 s
+    assert again.said() == "" and again.find("Play") is not None  # not again within 30 s
 
 
 async def test_words_choose_as_well_as_keys_and_silence_ends_in_the_general_queue(

@@ -1,0 +1,171 @@
+"""Putting calls through when an agent accepts, and what the agent's leg tells afterwards.
+
+An accepted voice interaction (`interaction.active` on the event bus) is either a caller holding
+in Twilio's queue, whose live call is redirected through the REST API to TwiML that dials the
+agent (their Twilio Client identity or phone number), or a callback, for which a new call is
+placed to the customer with that same TwiML. If Twilio cannot be made to do it, or the agent has
+nowhere to ring, the interaction goes back to its place in the queue for someone else, and the
+failure is an event; a caller is never dropped silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from twilio.twiml.voice_response import VoiceResponse
+
+from contactcenter.agents import AgentDirectory
+from contactcenter.channels import voice_twiml as twiml
+from contactcenter.channels.twilio_rest import TwilioRest, TwilioUnavailable
+from contactcenter.channels.voice_calls import CallRecord, CallRecords
+from contactcenter.channels.voice_twiml import Speaker
+from contactcenter.errors import Conflict, NotFound
+from contactcenter.events import EventBus
+from contactcenter.model import CallStage
+from contactcenter.queue import InteractionQueue
+from workflows.ivr import Flow
+
+log = structlog.get_logger(__name__)
+ANSWERED = frozenset({"completed", "answered"})
+
+
+class CallConnector:
+    def __init__(
+        self,
+        calls: CallRecords,
+        agents: AgentDirectory,
+        queue: InteractionQueue,
+        bus: EventBus,
+        flow: Flow,
+        rest: TwilioRest,
+        *,
+        public_url: str = "",
+        record: bool = False,
+        callback_from: str = "",
+    ) -> None:
+        self.calls = calls
+        self.agents = agents
+        self.queue = queue
+        self.bus = bus
+        self.flow = flow
+        self.rest = rest
+        # Where Twilio reaches us, for the absolute URLs of TwiML sent through the REST API;
+        # learnt from the webhooks when no public URL is configured.
+        self.base_url = public_url
+        self.record = record
+        self.callback_from = callback_from
+        self._listener: asyncio.Task[None] | None = None
+        self._working: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> None:
+        self._listener = asyncio.create_task(self._listen(), name="voice-connector")
+
+    async def stop(self) -> None:
+        for task in [self._listener, *self._working]:
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(
+            *(t for t in [self._listener, *self._working] if t), return_exceptions=True
+        )
+        await self.rest.close()
+
+    async def _listen(self) -> None:
+        while True:  # a subscription dropped for falling behind is taken up again
+            async with self.bus.subscribe() as events:
+                async for event in events:
+                    if event.get("type") == "interaction.active":
+                        task = asyncio.create_task(
+                            self.connect(event["interaction_id"], event["agent_id"])
+                        )
+                        self._working.add(task)
+                        task.add_done_callback(self._working.discard)
+            log.warning("voice.connector_fell_behind")
+
+    async def connect(self, interaction_id: int, agent_id: int) -> None:
+        """Put the call of an interaction an agent accepted through to that agent."""
+        call = await self.calls.by_interaction(interaction_id)
+        if call is None or call.stage not in (CallStage.QUEUED, CallStage.CALLBACK):
+            return  # not a phone call waiting for an agent
+        log_ = log.bind(call_sid=call.call_sid, interaction_id=interaction_id, agent_id=agent_id)
+        try:
+            agent = await self.agents.get_agent(agent_id)
+        except NotFound:
+            agent = {}
+        endpoint = _endpoint(agent)
+        if endpoint is None:
+            await self._failed(call, "the agent has no phone number or voice client")
+            return
+        speaker = Speaker(self.flow, call.language)
+        callback = call.stage is CallStage.CALLBACK
+        response = twiml.connect(
+            speaker, self.base_url, endpoint, record=self.record, callback=callback
+        )
+        try:
+            if not callback:
+                await self.calls.update(call.call_sid, stage=CallStage.CONNECTING)
+                await self.rest.redirect(call.call_sid, str(response))
+                log_.info("voice.putting_through", endpoint=endpoint[0])
+                return
+            sid = await self.rest.place(
+                call.from_number, self.callback_from or call.to_number, str(response),
+                status_callback=f"{self.base_url}{twiml.HOOKS}/status",
+            )  # fmt: skip
+        except TwilioUnavailable as exc:
+            await self._failed(call, str(exc))
+            return
+        placed, _ = await self.calls.start(
+            sid, call.customer_id, call.from_number, self.callback_from or call.to_number,
+            call.language, CallStage.CONNECTING,
+        )  # fmt: skip
+        await self.calls.update(placed.call_sid, interaction_id=interaction_id, path=call.path)
+        log_.info("voice.callback_placed", placed_sid=sid)
+
+    async def dial_ended(self, call: CallRecord, form: Mapping[str, str]) -> VoiceResponse:
+        """The agent's leg ended (the Dial's action): talked, so the interaction is complete
+        with its talk time; or the agent did not answer, so the caller goes back to the hold
+        and the work back to its place in the queue."""
+        if call.interaction_id is None:
+            return twiml.goodbye()
+        state = self.queue.engine.state_of(str(call.interaction_id))
+        status = form.get("DialCallStatus", "").lower()
+        if state is None or state[0] != "active" or state[1] is None:
+            return twiml.goodbye()
+        if status in ANSWERED:
+            talk = _seconds(form.get("DialCallDuration"))
+            await self.calls.update(call.call_sid, stage=CallStage.CONNECTED)
+            with contextlib.suppress(Conflict):
+                await self.queue.complete(call.interaction_id, int(state[1]), talk_seconds=talk)
+            return twiml.goodbye()
+        await self.queue.requeue(call.interaction_id, f"agent leg {status or 'failed'}")
+        await self.calls.update(call.call_sid, stage=CallStage.QUEUED)
+        speaker = Speaker(self.flow, call.language)
+        return twiml.enqueue(speaker, call.interaction_id, trouble=True)
+
+    async def _failed(self, call: CallRecord, error: str) -> None:
+        assert call.interaction_id is not None
+        log.warning("voice.connect_failed", call_sid=call.call_sid,
+                    interaction_id=call.interaction_id, error=error)  # fmt: skip
+        await self.calls.update(call.call_sid, stage=call.stage)
+        with contextlib.suppress(Conflict):
+            await self.queue.requeue(call.interaction_id, "connect_failed")
+        self.bus.publish({"type": "voice.connect_failed", "interaction_id": call.interaction_id,
+                          "error": error})  # fmt: skip
+
+
+def _endpoint(agent: dict[str, Any]) -> tuple[str, str] | None:
+    if agent.get("voice_client"):
+        return ("client", agent["voice_client"])
+    if agent.get("phone"):
+        return ("number", agent["phone"])
+    return None
+
+
+def _seconds(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
