@@ -4,59 +4,16 @@ garbage, and webhooks that come twice."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
-
-import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from contactcenter.agents import AgentFields, GroupFields
-from contactcenter.app import create_app
 from contactcenter.customers import CustomerFields
 from contactcenter.model import IdentityKind, Presence, Tier
 from contactcenter.services import Services
-from contactcenter.settings import load_settings
 from contactcenter.store.tables import calls, customers, interaction_events, interactions
 
 from .call_simulator import Call
-
-TOKEN = "test-auth-token-0123456789abcdef"
-PUBLIC = "https://support.example.com"
-
-
-@dataclass
-class Phone:
-    services: Services
-    session: ClientSession
-    http_base: str
-
-    def call(self, caller: str = "+16175550100", **kwargs: object) -> Call:
-        return Call(self.session, TOKEN, PUBLIC, self.http_base, caller=caller, **kwargs)  # type: ignore[arg-type]
-
-    async def interaction(self, call: Call) -> dict:
-        record = await self.services.voice.calls.get(call.sid)
-        assert record is not None and record.interaction_id is not None
-        return await self.services.interactions.get(record.interaction_id)
-
-    async def count(self, table) -> int:  # type: ignore[no-untyped-def]
-        async with self.services.db.connect() as conn:
-            return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
-
-
-@pytest.fixture
-async def phone(database_url: str, tmp_path: Path) -> AsyncIterator[Phone]:
-    settings = load_settings(
-        {}, database_url=database_url, data_dir=tmp_path / "data", twilio_auth_token=TOKEN,
-        twilio_account_sid="AC" + "0" * 32, public_url=PUBLIC,
-    )  # fmt: skip
-    services = Services.build(settings)
-    client = TestClient(TestServer(create_app(settings, services)))
-    await client.start_server()
-    yield Phone(services, client.session, str(client.make_url("")).rstrip("/"))
-    await client.close()
+from .conftest import PUBLIC, TOKEN, Phone
 
 
 async def key_account(services: Services) -> tuple[int, int]:

@@ -1,0 +1,63 @@
+"""The phone channel's fixtures: the service with Twilio settings, reached by a call simulator,
+and a local stand-in of Twilio's REST API that the service's real `twilio` client talks to."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from contactcenter.app import create_app
+from contactcenter.services import Services
+from contactcenter.settings import load_settings
+
+from .call_simulator import Call
+from .twilio_standin import TwilioStandIn
+
+ACCOUNT = "AC" + "0" * 32
+TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC = "https://support.example.com"
+
+
+@dataclass
+class Phone:
+    services: Services
+    session: ClientSession
+    http_base: str
+    twilio: TwilioStandIn
+
+    def call(self, caller: str = "+16175550100", **kwargs: object) -> Call:
+        return Call(self.session, TOKEN, PUBLIC, self.http_base, caller=caller, **kwargs)  # type: ignore[arg-type]
+
+    async def interaction(self, call: Call) -> dict:
+        record = await self.services.voice.calls.get(call.sid)
+        assert record is not None and record.interaction_id is not None
+        return await self.services.interactions.get(record.interaction_id)
+
+    async def count(self, table) -> int:  # type: ignore[no-untyped-def]
+        async with self.services.db.connect() as conn:
+            return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+
+
+@pytest.fixture
+async def phone(database_url: str, tmp_path: Path) -> AsyncIterator[Phone]:
+    twilio = TwilioStandIn(ACCOUNT, TOKEN)
+    rest = TestServer(twilio.app())
+    await rest.start_server()
+    settings = load_settings(
+        {}, database_url=database_url, data_dir=tmp_path / "data", twilio_auth_token=TOKEN,
+        twilio_account_sid=ACCOUNT, public_url=PUBLIC,
+        twilio_api_url=str(rest.make_url("")).rstrip("/"),
+    )  # fmt: skip
+    services = Services.build(settings)
+    services.voice.connector.rest.backoff = 0.01  # retries without the production pauses
+    client = TestClient(TestServer(create_app(settings, services)))
+    await client.start_server()
+    yield Phone(services, client.session, str(client.make_url("")).rstrip("/"), twilio)
+    await client.close()
+    await rest.close()
