@@ -22,11 +22,13 @@ the interaction. The last rule must match everything (no `match`), so nothing go
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from yaml.nodes import Node
 
+from routing.hours import OpeningHours, read_hours
 from routing.types import CHANNELS, LIVE_CHANNELS, Target, WorkItem
 from routing.yaml_reader import YamlReader, compose
 
@@ -79,6 +81,7 @@ class Policy:
     wrap_up: dict[str, float]
     # The attributes rules match on besides tier and channel: all that a rule choice depends on.
     match_keys: tuple[str, ...] = ()
+    hours: dict[str, OpeningHours] = field(default_factory=dict)  # groups that close
     _chosen: dict[tuple[Any, ...], Rule] = field(default_factory=dict, compare=False, repr=False)
 
     def rule_for(self, item: WorkItem) -> Rule:
@@ -94,6 +97,14 @@ class Policy:
             if len(self._chosen) < _RULE_CACHE:
                 self._chosen[key] = rule
         return rule
+
+    def open_for(self, rule: Rule, at: datetime) -> bool:
+        """Whether any group the rule routes to is open at `at` (a group without hours always
+        is; a rule of named agents only is too)."""
+        groups = [t.group for t in rule.targets if t.group is not None]
+        if not groups:
+            return True
+        return any(g not in self.hours or self.hours[g].open_at(at) for g in groups)
 
     def priority(self, tier: str) -> float:
         found = self.tiers.get(tier)
@@ -132,7 +143,9 @@ class _Reader(YamlReader[PolicyError]):
 
     def policy(self, root: Node) -> Policy:
         top = self.mapping(
-            root, "policy", {"aging", "offers", "wrap_up_seconds", "groups", "tiers", "rules"}
+            root,
+            "policy",
+            {"aging", "offers", "wrap_up_seconds", "groups", "tiers", "rules", "hours"},
         )
         for required in ("groups", "tiers", "rules"):
             if required not in top:
@@ -166,9 +179,11 @@ class _Reader(YamlReader[PolicyError]):
         tiers = self.tiers(top["tiers"])
         rules = self.rules(top["rules"], set(groups))
         keys = sorted({key for rule in rules for key in rule.match} - {"tier", "channel"})
+        hours = read_hours(self, top["hours"], set(groups)) if "hours" in top else {}
         return Policy(
-            frozenset(groups), tiers, rules, aging, offer_timeout, missed, wrap_up, tuple(keys)
-        )
+            frozenset(groups), tiers, rules, aging, offer_timeout, missed, wrap_up, tuple(keys),
+            hours,
+        )  # fmt: skip
 
     def tiers(self, node: Node) -> dict[str, TierPolicy]:
         tiers: dict[str, TierPolicy] = {}

@@ -21,8 +21,9 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from contactcenter.channels import voice_twiml as twiml
 from contactcenter.channels.order_status import OrderStatusProvider, OrderStatusUnavailable
-from contactcenter.channels.voice_calls import CallRecord, CallRecords
+from contactcenter.channels.voice_calls import CallRecord, CallRecords, seconds_of, sid_of
 from contactcenter.channels.voice_connect import CallConnector
+from contactcenter.channels.voice_recordings import Recordings
 from contactcenter.channels.voice_twiml import Speaker
 from contactcenter.clock import now
 from contactcenter.customers import CustomerFields, CustomerRecords
@@ -30,6 +31,7 @@ from contactcenter.errors import Conflict, Invalid
 from contactcenter.interactions import InteractionRecords
 from contactcenter.model import CallStage, Channel, Customer, IdentityKind, InteractionStatus, Tier
 from contactcenter.queue import InteractionQueue
+from contactcenter.queue_translate import work_item
 from contactcenter.store.tables import interactions as interactions_table
 from workflows.ivr import Action, Flow
 
@@ -60,6 +62,7 @@ class VoiceChannel:
         self.flow = flow
         self.orders = orders
         self.connector = connector
+        self.recordings = Recordings(self)
         self.announce_seconds = announce_seconds
         self._rate: tuple[float, int] = (0.0, 0)  # (when counted, voice answers in the window)
 
@@ -68,7 +71,7 @@ class VoiceChannel:
     async def incoming(self, form: Form) -> VoiceResponse:
         """A new call: recognise the caller, greet them, then the menu (key accounts go
         straight to the queue, where their account manager is tried first)."""
-        sid = _sid(form)
+        sid = sid_of(form)
         call = await self.calls.get(sid)
         if call is None:
             customer, number = await self._caller(form.get("From", ""))
@@ -80,14 +83,14 @@ class VoiceChannel:
                 log.info("voice.call_started", call_sid=sid, customer_id=customer.id)
                 if customer.tier is Tier.KEY_ACCOUNT:
                     speaker = Speaker(self.flow, call.language)
-                    response = await self._enqueue(call, customer, self.flow.key_account_topic)
+                    response = await self._route(call, customer, self.flow.key_account_topic)
                     return _greeted(speaker, response)
                 return twiml.menu(Speaker(self.flow, call.language), greet=True, retry=False)
         return await self._again(call)
 
     async def gather(self, form: Form, step: str) -> VoiceResponse:
         """What the caller pressed or said at the menu, the order number, or after the answer."""
-        call = await self.calls.get(_sid(form))
+        call = await self.calls.get(sid_of(form))
         if call is None:  # a gather for a call we never saw start: start it now
             return await self.incoming(form)
         speaker = Speaker(self.flow, call.language)
@@ -98,7 +101,7 @@ class VoiceChannel:
             return await self._order(call, speaker, digits)
         if step == "after_order" and digits.startswith("0"):
             customer = await self.customers.get(call.customer_id)
-            return await self._enqueue(call, customer, self.flow.no_choice_topic)
+            return await self._route(call, customer, self.flow.no_choice_topic)
         if step == "after_order":
             return twiml.goodbye()
         if step == "hold":
@@ -107,7 +110,7 @@ class VoiceChannel:
 
     async def wait(self, form: Form) -> VoiceResponse:
         """A round of holding: position and expected wait every `announce_seconds`, music."""
-        call = await self.calls.get(_sid(form))
+        call = await self.calls.get(sid_of(form))
         pause = int(self.announce_seconds)
         if call is None or call.interaction_id is None:
             return twiml.hold(Speaker(self.flow, ""), None, None, pause, callback=False)
@@ -127,7 +130,7 @@ class VoiceChannel:
     async def status(self, form: Form, leg: str) -> VoiceResponse:
         """The call left the hold (`leg=queue`, with QueueResult), the agent's leg ended
         (`leg=agent`, with DialCallStatus), or the call ended (CallStatus)."""
-        call = await self.calls.get(_sid(form))
+        call = await self.calls.get(sid_of(form))
         if call is None:
             return VoiceResponse()
         if leg == "agent":
@@ -156,7 +159,7 @@ class VoiceChannel:
         if not live:
             return VoiceResponse()
         try:
-            call = await self.calls.get(_sid(form))
+            call = await self.calls.get(sid_of(form))
             if call is not None and call.stage is not CallStage.ENDED:
                 customer = await self.customers.get(call.customer_id)
                 return await self._enqueue(call, customer, self.flow.no_choice_topic, trouble=True)
@@ -195,7 +198,7 @@ class VoiceChannel:
             customer = await self.customers.get(call.customer_id)
             path = [*call.path, "menu:no_choice"]
             await self.calls.update(call.call_sid, attempts=attempts, path=path)
-            return await self._enqueue(call, customer, self.flow.no_choice_topic, path=path)
+            return await self._route(call, customer, self.flow.no_choice_topic, path=path)
         path = [*call.path, f"menu:{option.action.value}:{option.topic or ''}".rstrip(":")]
         if option.action is Action.ORDER_STATUS:
             await self.calls.update(call.call_sid, stage=CallStage.ORDER, attempts=0, path=path)
@@ -203,7 +206,7 @@ class VoiceChannel:
         customer = await self.customers.get(call.customer_id)
         await self.calls.update(call.call_sid, path=path)
         assert option.topic is not None
-        return await self._enqueue(call, customer, option.topic, path=path)
+        return await self._route(call, customer, option.topic, path=path)
 
     async def _order(self, call: CallRecord, speaker: Speaker, digits: str) -> VoiceResponse:
         """Self-service: read the order's status back; after failed tries, or when the order
@@ -219,14 +222,14 @@ class VoiceChannel:
                     "voice.order_status_unavailable", call_sid=call.call_sid, error=str(exc)
                 )
                 path = [*call.path, "order:unavailable"]
-                return await self._enqueue(call, customer, "order_status", path=path, trouble=True)
+                return await self._route(call, customer, "order_status", path=path, trouble=True)
         if status is None:
             attempts = call.attempts + 1
             if attempts < self.flow.order_attempts:
                 await self.calls.update(call.call_sid, attempts=attempts)
                 return twiml.order_prompt(speaker, retry=True)
             path = [*call.path, "order:not_found"]
-            return await self._enqueue(call, customer, "order_status", path=path)
+            return await self._route(call, customer, "order_status", path=path)
         # Answered: unless the caller asks for an agent now, the call was served here.
         await self.calls.update(call.call_sid, path=[*call.path, f"order:answered:{order}"])
         return twiml.order_answer(speaker, order, status)
@@ -248,6 +251,25 @@ class VoiceChannel:
         log.info("voice.callback_scheduled", call_sid=call.call_sid,
                  interaction_id=call.interaction_id)  # fmt: skip
         return twiml.leave()
+
+    async def recording(self, form: Form, kind: str) -> VoiceResponse:
+        """A recording is ready (see `voice_recordings`)."""
+        return await self.recordings.ready(form, kind)
+
+    async def _route(
+        self, call: CallRecord, customer: Customer, topic: str, *, path: list[str] | None = None,
+        trouble: bool = False,
+    ) -> VoiceResponse:  # fmt: skip
+        """Into the queue, or, when every group the call would go to is closed, to voicemail."""
+        path = call.path if path is None else path
+        policy = self.queue.policy
+        rule = policy.rule_for(work_item(0, Channel.VOICE.value, customer, topic, None, 0.0))
+        if policy.open_for(rule, now()):
+            return await self._enqueue(call, customer, topic, path=path, trouble=trouble)
+        await self.calls.update(
+            call.call_sid, stage=CallStage.VOICEMAIL, path=[*path, f"voicemail:{topic}"]
+        )
+        return twiml.voicemail(Speaker(self.flow, call.language))
 
     async def _enqueue(
         self, call: CallRecord, customer: Customer, topic: str, *, path: list[str] | None = None,
@@ -295,7 +317,7 @@ class VoiceChannel:
                 subject=f"Call from {call.from_number or 'a hidden number'}",
                 topic="order_status" if served else None,
                 attributes={"call_sid": call.call_sid, "ivr_path": call.path,
-                            "duration_seconds": _int(form.get("CallDuration"))},
+                            "duration_seconds": seconds_of(form.get("CallDuration"))},
                 external_ref=call.call_sid,
             )  # fmt: skip
             await self.calls.update(call.call_sid, interaction_id=interaction_id)
@@ -336,19 +358,6 @@ class VoiceChannel:
             return None
         seconds = position * ANSWER_RATE_WINDOW.total_seconds() / answered
         return max(1, math.ceil(seconds / 60))
-
-
-def _sid(form: Form) -> str:
-    """The CallSid; a request without one still gets a call of its own."""
-    sid = form.get("CallSid", "").strip()[:64]
-    return sid or f"missing-{time.time_ns()}"
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None
 
 
 def _greeted(speaker: Speaker, response: VoiceResponse) -> VoiceResponse:

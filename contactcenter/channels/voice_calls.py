@@ -3,6 +3,8 @@ between webhooks (who is calling, where in the flow they are, their interaction)
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,3 +109,17 @@ class CallRecords:
                 .values(stage=stage.value, ended_at=at, updated_at=at)
             )
         return bool(result.rowcount)
+
+
+def sid_of(form: Mapping[str, str]) -> str:
+    """A webhook's CallSid; a request without one still gets a call of its own."""
+    sid = form.get("CallSid", "").strip()[:64]
+    return sid or f"missing-{time.time_ns()}"
+
+
+def seconds_of(value: str | None) -> int | None:
+    """A duration Twilio sent (CallDuration, DialCallDuration, RecordingDuration)."""
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None

@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from contactcenter.agents import AgentDirectory
 from contactcenter.channels import voice_twiml as twiml
 from contactcenter.channels.twilio_rest import TwilioRest, TwilioUnavailable
-from contactcenter.channels.voice_calls import CallRecord, CallRecords
+from contactcenter.channels.voice_calls import CallRecord, CallRecords, seconds_of
 from contactcenter.channels.voice_twiml import Speaker
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
@@ -135,7 +135,7 @@ class CallConnector:
         if state is None or state[0] != "active" or state[1] is None:
             return twiml.goodbye()
         if status in ANSWERED:
-            talk = _seconds(form.get("DialCallDuration"))
+            talk = seconds_of(form.get("DialCallDuration"))
             await self.calls.update(call.call_sid, stage=CallStage.CONNECTED)
             with contextlib.suppress(Conflict):
                 await self.queue.complete(call.interaction_id, int(state[1]), talk_seconds=talk)
@@ -162,10 +162,3 @@ def _endpoint(agent: dict[str, Any]) -> tuple[str, str] | None:
     if agent.get("phone"):
         return ("number", agent["phone"])
     return None
-
-
-def _seconds(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
-        return None

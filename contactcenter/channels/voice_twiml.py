@@ -136,6 +136,19 @@ def connect(
     return response
 
 
+def voicemail(speaker: Speaker) -> VoiceResponse:
+    """Closed: a message after the tone, posted to the recording hook when it ends."""
+    response = VoiceResponse()
+    speaker.say(response, speaker.flow.voicemail_prompt)
+    response.record(
+        action=f"{HOOKS}/recording?kind=voicemail",
+        max_length=speaker.flow.voicemail_max_seconds,
+        play_beep=True,
+        finish_on_key="#",
+    )
+    return response
+
+
 def leave() -> VoiceResponse:
     """Out of the hold (to be called back); the hold's action hears why."""
     response = VoiceResponse()

@@ -82,3 +82,15 @@ async def status(call: Call) -> web.Response:
     voice = call.services.voice
     leg = call.request.query.get("leg", "call")
     return _twiml(await voice.safely(form, lambda: voice.status(form, leg), live=False))
+
+
+@routes.route("POST", "/twilio/voice/recording",
+              summary="A recording is ready: a call's, or a voicemail (Twilio)",
+              role=None, responses=_RESPONSES, content_type="text/xml")  # fmt: skip
+async def recording(call: Call) -> web.Response:
+    form = await _signed_form(call)
+    voice = call.services.voice
+    kind = call.request.query.get("kind", "call")
+    return _twiml(
+        await voice.safely(form, lambda: voice.recording(form, kind), live=kind == "voicemail")
+    )

@@ -60,3 +60,48 @@ def test_bad_policies_name_file_line_and_field(text: str, message: str) -> None:
 def test_a_missing_file_is_a_policy_error(tmp_path: Path) -> None:
     with pytest.raises(PolicyError, match="cannot be read"):
         load_policy(tmp_path / "nope.yaml")
+
+
+HOURS = """
+groups: [general, night]
+tiers: {t: {priority: 1}}
+hours:
+  timezone: America/New_York
+  general: {mon-fri: "08:00-12:00, 13:00-18:00", sat: "09:00-13:00"}
+rules:
+  - match: {topic: nights}
+    targets: [{group: night}]
+  - targets: [{group: general}]
+"""
+
+
+def test_opening_hours_per_group_in_its_time_zone() -> None:
+    from datetime import UTC, datetime
+
+    from routing.types import WorkItem
+
+    policy = parse_policy(HOURS, "p.yaml")
+    day = policy.rule_for(WorkItem("1", "voice", "t", 0.0, {}))
+    night = policy.rule_for(WorkItem("2", "voice", "t", 0.0, {"topic": "nights"}))
+    # Tuesday 2026-11-24: 14:30 UTC is 09:30 in New York; 17:30 UTC is 12:30, the lunch break.
+    assert policy.open_for(day, datetime(2026, 11, 24, 14, 30, tzinfo=UTC))
+    assert not policy.open_for(day, datetime(2026, 11, 24, 17, 30, tzinfo=UTC))
+    assert not policy.open_for(day, datetime(2026, 11, 29, 15, 0, tzinfo=UTC))  # Sunday
+    assert policy.open_for(night, datetime(2026, 11, 29, 15, 0, tzinfo=UTC))  # no hours: open
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ('general: {mon-fri: "8-18"}', "hours.general.mon-fri: hours are HH:MM-HH:MM"),
+        ('general: {weekdays: "08:00-18:00"}', "hours.general.weekdays: days are mon..sun"),
+        ('nobody: {sat: "09:00-13:00"}', "hours.nobody: unknown group 'nobody'"),
+        ('general: {sat: "13:00-09:00"}', "13:00-09:00 is not a range within one day"),
+    ],
+)
+def test_bad_opening_hours_name_line_and_field(bad: str, message: str) -> None:
+    text = HOURS.replace('general: {mon-fri: "08:00-12:00, 13:00-18:00", sat: "09:00-13:00"}', bad)
+    with pytest.raises(PolicyError, match=message):
+        parse_policy(text, "p.yaml")
+    with pytest.raises(PolicyError, match="unknown time zone 'Mars/Base'"):
+        parse_policy(HOURS.replace("America/New_York", "Mars/Base"), "p.yaml")

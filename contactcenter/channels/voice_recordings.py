@@ -1,0 +1,89 @@
+"""Recordings of calls and voicemail.
+
+A call put through with recording on has its recording kept as a `voice.recording` event of its
+interaction (URL, duration, Twilio's sid), which is how it reaches the customer's timeline. A
+voicemail left outside opening hours becomes a voice interaction waiting as a callback, with the
+message kept the same way; the agent who accepts it gets the call placed as for any callback.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlalchemy import func, select
+from twilio.twiml.voice_response import VoiceResponse
+
+from contactcenter.channels import voice_twiml as twiml
+from contactcenter.channels.voice_calls import CallRecord, seconds_of, sid_of
+from contactcenter.channels.voice_twiml import Speaker
+from contactcenter.clock import now
+from contactcenter.model import CallStage, Channel
+from contactcenter.store.tables import interaction_events
+
+if TYPE_CHECKING:
+    from contactcenter.channels.voice import Form, VoiceChannel
+
+log = structlog.get_logger(__name__)
+
+
+class Recordings:
+    def __init__(self, voice: VoiceChannel) -> None:
+        self.voice = voice
+
+    async def ready(self, form: Form, kind: str) -> VoiceResponse:
+        """A recording is ready: a call's (kept on its interaction, so on the timeline), or a
+        voicemail, which becomes a callback keeping its place in the queue."""
+        call = await self.voice.calls.get(sid_of(form))
+        if call is None:
+            return twiml.goodbye()
+        url = form.get("RecordingUrl", "")
+        recording = {
+            "sid": form.get("RecordingSid", "")[:64],
+            "url": url if url.startswith(("https://", "http://")) else "",
+            "duration_seconds": seconds_of(form.get("RecordingDuration")) or 0,
+        }
+        speaker = Speaker(self.voice.flow, call.language)
+        if kind == "voicemail" and call.stage is CallStage.VOICEMAIL:
+            return await self._voicemail_left(call, speaker, recording)
+        if call.interaction_id is not None and recording["url"]:
+            await self._keep_recording(call.interaction_id, recording)
+        return VoiceResponse() if kind != "voicemail" else twiml.goodbye()
+
+    async def _voicemail_left(
+        self, call: CallRecord, speaker: Speaker, recording: dict[str, object]
+    ) -> VoiceResponse:
+        topic = next((p.split(":", 1)[1] for p in call.path if p.startswith("voicemail:")),
+                     self.voice.flow.no_choice_topic)  # fmt: skip
+        if not recording["url"] or not call.from_number:
+            return twiml.goodbye(speaker, self.voice.flow.voicemail_thanks)  # nothing to call back
+        customer = await self.voice.customers.get(call.customer_id)
+        interaction_id = await self.voice.queue.enqueue(
+            customer, Channel.VOICE, subject=f"Voicemail from {call.from_number}", topic=topic,
+            attributes={"call_sid": call.call_sid, "ivr_path": call.path, "voicemail": True},
+            external_ref=call.call_sid,
+        )  # fmt: skip
+        await self.voice.queue.schedule_callback(interaction_id)
+        await self._keep_recording(interaction_id, recording)
+        await self.voice.calls.update(
+            call.call_sid, stage=CallStage.CALLBACK, interaction_id=interaction_id
+        )
+        log.info("voice.voicemail", call_sid=call.call_sid, interaction_id=interaction_id)
+        return twiml.goodbye(speaker, self.voice.flow.voicemail_thanks)
+
+    async def _keep_recording(self, interaction_id: int, recording: dict[str, object]) -> None:
+        """The recording as an event of the interaction, once per recording."""
+        async with self.voice.queue.db.begin() as conn:
+            known = (
+                await conn.execute(
+                    select(func.count()).where(
+                        interaction_events.c.interaction_id == interaction_id,
+                        interaction_events.c.type == "voice.recording",
+                        interaction_events.c.data["sid"].as_string() == recording["sid"],
+                    )
+                )
+            ).scalar_one()
+            if not known:
+                await self.voice.interactions.add_event(
+                    interaction_id, "voice.recording", recording, at=now(), conn=conn
+                )
