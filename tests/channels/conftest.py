@@ -45,14 +45,22 @@ class Phone:
 
 
 @pytest.fixture
-async def phone(database_url: str, tmp_path: Path) -> AsyncIterator[Phone]:
+def policy_file() -> Path | None:
+    """The routing policy the service runs with; None: the one that ships."""
+    return None
+
+
+@pytest.fixture
+async def phone(
+    database_url: str, tmp_path: Path, policy_file: Path | None
+) -> AsyncIterator[Phone]:
     twilio = TwilioStandIn(ACCOUNT, TOKEN)
     rest = TestServer(twilio.app())
     await rest.start_server()
     settings = load_settings(
         {}, database_url=database_url, data_dir=tmp_path / "data", twilio_auth_token=TOKEN,
         twilio_account_sid=ACCOUNT, public_url=PUBLIC,
-        twilio_api_url=str(rest.make_url("")).rstrip("/"),
+        twilio_api_url=str(rest.make_url("")).rstrip("/"), routing_policy=policy_file,
     )  # fmt: skip
     services = Services.build(settings)
     services.voice.connector.rest.backoff = 0.01  # retries without the production pauses
