@@ -204,7 +204,6 @@ class VoiceChannel:
             await self.calls.update(call.call_sid, stage=CallStage.ORDER, attempts=0, path=path)
             return twiml.order_prompt(speaker, retry=False)
         customer = await self.customers.get(call.customer_id)
-        await self.calls.update(call.call_sid, path=path)
         assert option.topic is not None
         return await self._route(call, customer, option.topic, path=path)
 

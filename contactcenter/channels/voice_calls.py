@@ -74,21 +74,21 @@ class CallRecords:
         at = now()
         try:
             async with self.db.begin() as conn:
-                await conn.execute(
-                    insert(calls).values(
-                        call_sid=call_sid, customer_id=customer_id, from_number=from_number,
-                        to_number=to_number, language=language, stage=stage.value, attempts=0,
-                        path=[], created_at=at, updated_at=at,
+                row = (
+                    await conn.execute(
+                        insert(calls).values(
+                            call_sid=call_sid, customer_id=customer_id, from_number=from_number,
+                            to_number=to_number, language=language, stage=stage.value,
+                            attempts=0, path=[], created_at=at, updated_at=at,
+                        ).returning(*calls.c)
                     )
-                )  # fmt: skip
+                ).one()  # fmt: skip
         except IntegrityError:
             found = await self.get(call_sid)
             if found is None:
                 raise
             return found, False
-        stored = await self.get(call_sid)
-        assert stored is not None
-        return stored, True
+        return _record(row), True
 
     async def update(self, call_sid: str, **values: Any) -> None:
         """Change the call's state; a CallStage is stored by its value."""

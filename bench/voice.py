@@ -1,0 +1,187 @@
+"""Benchmark: the phone webhooks with 200 calls in progress at once.
+
+    .venv/bin/python bench/voice.py [--calls 200] [--ramp 20] [--hold 30] [--poll-every 5]
+                                    [--backend sqlite|postgresql|both]
+
+A real `contactcenter serve` runs as a subprocess with a Twilio auth token set. Each simulated
+call (the tests' call simulator: signed form posts, as Twilio sends them) goes incoming
+(greeting and menu) → a menu key (into the queue and Twilio's hold) → the hold's waitUrl every
+`--poll-every` seconds for `--hold` seconds → hang-up (the hold's action and the status
+callback). Calls start evenly over `--ramp` seconds (200 over 20 s: 10 new calls a second, a
+very busy line), and each holds longer than the ramp, so that all of them are in progress at
+once at its end. Twilio asks the waitUrl again when the last hold round ends, about every 30 s
+with a clip of hold music; polling every 5 s is six times that. No agent is available, so every
+call holds. Latency is measured at the client, from sending a request to having read its TwiML,
+and printed per webhook and over all of them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-auth-token-0123456789abcdef"
+
+
+def _simulator():  # type: ignore[no-untyped-def]
+    """The tests' call simulator (tests/ is not a package), loaded from its file."""
+    path = ROOT / "tests" / "channels" / "call_simulator.py"
+    spec = importlib.util.spec_from_file_location("call_simulator", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _command() -> str:
+    found = shutil.which("contactcenter", path=str(Path(sys.executable).parent))
+    assert found, "contactcenter is not installed in this environment"
+    return found
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _ready(base: str, process: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            if process.returncode is not None:
+                raise RuntimeError("contactcenter serve exited")
+            try:
+                async with session.get(f"{base}/readyz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError("contactcenter serve did not become ready")
+
+
+async def run_calls(base: str, args: argparse.Namespace) -> dict[str, list[float]]:
+    sim = _simulator()
+    timings: dict[str, list[float]] = defaultdict(list)
+
+    async def one(n: int, session: aiohttp.ClientSession) -> None:
+        await asyncio.sleep(args.ramp * n / args.calls)
+        call = sim.Call(session, TOKEN, base, base, caller=f"+1617555{n:04d}")
+        original = call.post
+
+        async def timed(url: str, params: dict[str, str], **kwargs: object):  # type: ignore[no-untyped-def]
+            start = time.perf_counter()
+            answer = await original(url, params, **kwargs)
+            hook = url.removeprefix(base).split("?")[0].rsplit("/", 1)[-1]
+            timings[hook].append(time.perf_counter() - start)
+            assert answer.status == 200, (url, answer.status)
+            return answer
+
+        call.post = timed
+        await call.dial()
+        await call.press("2")
+        for _ in range(int(args.hold / args.poll_every)):
+            await call.hold()
+            await asyncio.sleep(args.poll_every)
+        await call.hang_up()
+
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        await asyncio.gather(*(one(n, session) for n in range(args.calls)))
+    return timings
+
+
+def report(label: str, timings: dict[str, list[float]], elapsed: float) -> None:
+    every = [t for values in timings.values() for t in values]
+    print(f"[{label}] {len(every)} webhooks in {elapsed:.1f} s "
+          f"({len(every) / elapsed:.0f}/s)")  # fmt: skip
+    for hook, values in [*sorted(timings.items()), ("all", every)]:
+        q = statistics.quantiles(values, n=100)
+        p50, p99, top = statistics.median(values) * 1000, q[98] * 1000, max(values) * 1000
+        print(f"[{label}]   {hook:9s} n={len(values):5d}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+              f"  max {top:6.1f} ms")  # fmt: skip
+
+
+async def bench(label: str, database_url: str, args: argparse.Namespace) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as data:
+        env = os.environ | {
+            "DATABASE_URL": database_url, "CONTACTCENTER_DATA_DIR": data,
+            "CONTACTCENTER_TWILIO_AUTH_TOKEN": TOKEN, "CONTACTCENTER_PUBLIC_URL": base,
+            "CONTACTCENTER_LOG_LEVEL": "warning",
+        }  # fmt: skip
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        if label == "postgresql":
+            migrating = await asyncio.create_subprocess_exec(_command(), "migrate", env=env,
+                                                             **quiet)  # fmt: skip
+            assert await migrating.wait() == 0, "contactcenter migrate failed"
+        process = await asyncio.create_subprocess_exec(
+            _command(), "serve", "--port", str(port), env=env, **quiet
+        )
+        try:
+            await _ready(base, process)
+            start = time.perf_counter()
+            timings = await run_calls(base, args)
+            report(label, timings, time.perf_counter() - start)
+        finally:
+            process.terminate()
+            await process.wait()
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            await bench("sqlite", f"sqlite:///{Path(tmp) / 'voice.db'}", args)
+    if args.backend in ("postgresql", "both"):
+        base = os.environ.get(
+            "CONTACTCENTER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        )
+        admin = make_url(base).set(drivername="postgresql")
+        name = f"cc_voice_{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect(admin.render_as_string(False))
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            url = admin.set(database=name).render_as_string(False)
+            await bench("postgresql", url, args)
+        finally:
+            await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--ramp", type=float, default=20.0, help="seconds over which calls start")
+    parser.add_argument("--hold", type=float, default=30.0, help="seconds each call holds")
+    parser.add_argument("--poll-every", type=float, default=5.0, help="seconds between waitUrl")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}; {args.calls} calls started over {args.ramp:g} s, "
+          f"each holding {args.hold:g} s with a waitUrl every {args.poll_every:g} s")  # fmt: skip
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
