@@ -86,6 +86,8 @@ async def _load(services: Services) -> None:
                     "email": email,
                     "skills": skills,
                     "capacity": capacity,
+                    # Calls ring the agent's softphone (Twilio Client), named after them.
+                    "voice_client": email.split("@")[0],
                     "groups": [
                         Membership(group_id=group_ids[g], level=level)
                         for g, level in member_of.items()
