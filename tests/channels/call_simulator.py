@@ -105,6 +105,13 @@ class Call:
         assert self.last is not None
         return await self.post(self.last.target("Gather"), self.params())
 
+    async def follow(self) -> TwiML:
+        """Where a <Redirect> sends the call next (in the hold: the waitUrl again)."""
+        assert self.last is not None
+        url = self.last.target("Redirect", "")
+        extra = {"QueuePosition": 1, "QueueTime": 0} if self.queue else {}
+        return await self.post(url, self.params(**extra))
+
     async def hold(self, position: int = 1, seconds: int = 0) -> TwiML:
         """One waitUrl poll, with Twilio's own queue figures (which the service ignores)."""
         assert self.queue, "the call is not holding"

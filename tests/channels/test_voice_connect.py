@@ -168,5 +168,25 @@ async def test_a_hidden_number_cannot_ask_for_a_callback(phone: Phone) -> None:
     assert "To be called back" not in first.said()
     answer = await call.press("1")
     assert "cannot call back a hidden number" in answer.said()
-    assert answer.verbs[-1] == "Redirect"
+    again = await call.follow()  # back to holding
+    assert again.find("Gather") is not None and again.find("Play") is not None
     assert (await phone.interaction(call))["status"] == "queued"
+
+
+async def test_a_key_account_is_put_through_to_the_account_manager_recorded(
+    phone: Phone,
+) -> None:
+    from .test_voice import key_account
+
+    phone.services.voice.connector.record = True
+    _, manager = await key_account(phone.services)
+    await phone.services.agents.update_agent(manager, {"voice_client": "grace"})
+    call = phone.call("+1 617 555 0143")
+    await call.dial()
+    interaction_id = (await phone.interaction(call))["id"]
+    await phone.services.queue.accept(interaction_id, manager)
+    [update] = await phone.twilio.wait_for(1)
+    dial = ElementTree.fromstring(update.form["Twiml"]).find("Dial")
+    assert dial is not None and dial.findtext("Client") == "grace"
+    assert dial.get("record") == "record-from-answer-dual"
+    assert dial.get("recordingStatusCallback") == f"{PUBLIC}/twilio/voice/recording"
