@@ -30,7 +30,7 @@ from yaml.nodes import Node
 
 from routing.hours import OpeningHours, read_hours
 from routing.types import CHANNELS, LIVE_CHANNELS, Target, WorkItem
-from routing.yaml_reader import YamlReader, compose
+from routing.yaml_reader import YamlReader, compose, read_file
 
 
 class PolicyError(ValueError):
@@ -121,11 +121,7 @@ _RULE_CACHE = 65536
 
 def load_policy(path: Path | str = DEFAULT_POLICY) -> Policy:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot be read: {exc.strerror}") from None
-    return parse_policy(text, str(path))
+    return parse_policy(read_file(path, PolicyError), str(path))
 
 
 def parse_policy(text: str, source: str = "<policy>") -> Policy:

@@ -5,12 +5,21 @@ own sections on top of this reader."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 E = TypeVar("E", bound=ValueError)
+
+
+def read_file(path: Path, error: type[E]) -> str:
+    """The file's text; `error` names it when it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{path}: cannot be read: {exc.strerror}") from None
 
 
 def compose(text: str, source: str, error: type[E]) -> Node:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from yaml.nodes import Node
 
-from routing.yaml_reader import YamlReader, compose
+from routing.yaml_reader import YamlReader, compose, read_file
 
 DEFAULT_FLOW = Path(__file__).with_name("default_ivr.yaml")
 
@@ -136,11 +136,7 @@ def _contains(said: str, phrase: str) -> bool:
 
 def load_flow(path: Path | str = DEFAULT_FLOW) -> Flow:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FlowError(f"{path}: cannot be read: {exc.strerror}") from None
-    return parse_flow(text, str(path))
+    return parse_flow(read_file(path, FlowError), str(path))
 
 
 def parse_flow(text: str, source: str = "<flow>") -> Flow:
