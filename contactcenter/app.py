@@ -57,6 +57,9 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.queue.start()
     await services.voice.connector.start()
+    await services.email.process_waiting()
+    if services.smtp is not None:
+        await services.smtp.start()
     log.info(
         "service.started",
         database=services.db.dialect,
@@ -64,6 +67,8 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         waiting=services.queue.engine.waiting(),
     )
     yield
+    if services.smtp is not None:
+        await services.smtp.stop()
     await services.voice.connector.stop()
     await services.queue.stop()
     await services.close()

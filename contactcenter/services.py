@@ -6,7 +6,9 @@ from dataclasses import dataclass
 
 from contactcenter.agents import AgentDirectory
 from contactcenter.auth import Accounts
+from contactcenter.channels.email import EmailChannel
 from contactcenter.channels.order_status import order_status_provider
+from contactcenter.channels.smtp_receiver import SmtpReceiver
 from contactcenter.channels.twilio_rest import TwilioRest
 from contactcenter.channels.voice import VoiceChannel
 from contactcenter.channels.voice_calls import CallRecords
@@ -36,6 +38,8 @@ class Services:
     bus: EventBus
     queue: InteractionQueue
     voice: VoiceChannel
+    email: EmailChannel
+    smtp: SmtpReceiver | None  # the SMTP receiver, when a port is set
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -63,6 +67,12 @@ class Services:
             order_status_provider(settings.order_status_url), connector,
             settings.hold_announce_seconds,
         )  # fmt: skip
+        email = EmailChannel(db, blobs, customers, interactions, queue, settings.support_mailboxes)
+        smtp = (
+            SmtpReceiver(email, settings.smtp_host, settings.smtp_port, settings.smtp_max_bytes)
+            if settings.smtp_port
+            else None
+        )
         return cls(
             settings=settings,
             db=db,
@@ -75,6 +85,8 @@ class Services:
             bus=bus,
             queue=queue,
             voice=voice,
+            email=email,
+            smtp=smtp,
         )
 
     async def close(self) -> None:

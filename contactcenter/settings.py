@@ -86,6 +86,18 @@ class Settings(BaseModel):
         "{status}); empty: the demo orders.",
     )
 
+    smtp_host: str = Field(default="127.0.0.1", description="Address the SMTP receiver listens on.")
+    smtp_port: int = Field(
+        default=0, ge=0, le=65535, description="SMTP receiver port; 0 leaves it off."
+    )
+    support_addresses: str = Field(
+        default="support@example.com",
+        description="Addresses mail is accepted for, comma-separated; the first one answers.",
+    )
+    smtp_max_bytes: int = Field(
+        default=26_214_400, ge=1024, description="Largest mail accepted (552 above)."
+    )
+
     @field_validator("public_url", "twilio_api_url", "order_status_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -116,6 +128,10 @@ class Settings(BaseModel):
     @property
     def is_sqlite(self) -> bool:
         return self.sqlalchemy_url.startswith("sqlite")
+
+    @property
+    def support_mailboxes(self) -> list[str]:
+        return [a.strip().lower() for a in self.support_addresses.split(",") if a.strip()]
 
     @property
     def blob_dir(self) -> Path:

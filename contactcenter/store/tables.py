@@ -337,3 +337,22 @@ calls = Table(
     Column("ended_at", UTCDateTime(), nullable=True),
     _enum_check("stage", CallStage),
 )
+
+# Every inbound mail, stored as it came before anything is done with it: the SMTP receiver says
+# 250 (and the IMAP poller marks a message seen) only once its row and bytes are here. A mail
+# that cannot be used is kept as `quarantined` with the reason; `new` ones are (re)processed.
+mail_inbox = Table(
+    "mail_inbox",
+    metadata,
+    _pk(),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("size", BigInteger, nullable=False),
+    Column("source", String(200), nullable=False),  # smtp:<peer> or imap:<mailbox>
+    Column("message_id", String(998), nullable=True, index=True),
+    Column("status", String(20), nullable=False),
+    Column("reason", Text, nullable=False, default=""),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("processed_at", UTCDateTime(), nullable=True),
+    CheckConstraint("status IN ('new', 'done', 'quarantined')", name="status_valid"),
+)

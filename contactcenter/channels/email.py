@@ -1,0 +1,206 @@
+"""The email channel, inbound: every mail kept as it came, then read into the one queue.
+
+`accept` stores the raw bytes (blob store) and a `mail_inbox` row in one step; only then does
+the SMTP receiver answer 250. `process` reads a stored mail: the sender resolves to the customer
+by their email identity; a mail answering one of ours or another on an open interaction (by
+In-Reply-To / References, or the `[#CC-<id>]` token in its subject) joins that interaction; any
+other mail opens a new email interaction in the queue (linked to the earlier one when it answers
+a closed thread). A mail that cannot be used as it is (no sender, broken MIME) is quarantined
+with its reason, and still becomes an interaction when a sender can be found. A mail processed
+once is never processed again; a mail stored but not yet processed is processed at start.
+"""
+
+from __future__ import annotations
+
+import re
+
+import structlog
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from contactcenter.channels.email_parse import ParsedMail, parse_mail
+from contactcenter.clock import now
+from contactcenter.customers import CustomerRecords
+from contactcenter.errors import Invalid
+from contactcenter.interactions import InteractionRecords
+from contactcenter.model import Channel, Direction, IdentityKind, Initiator, InteractionStatus
+from contactcenter.queue import InteractionQueue
+from contactcenter.store.blobs import BlobStore
+from contactcenter.store.db import Database
+from contactcenter.store.tables import interactions, mail_inbox, messages
+
+log = structlog.get_logger(__name__)
+TOKEN = re.compile(r"\[#CC-(\d{1,18})\]")
+
+
+def subject_token(interaction_id: int) -> str:
+    """What our mail puts in the subject so that an answer finds its interaction."""
+    return f"[#CC-{interaction_id}]"
+
+
+class EmailChannel:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        customers: CustomerRecords,
+        interactions: InteractionRecords,
+        queue: InteractionQueue,
+        support: list[str],
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.customers = customers
+        self.interactions = interactions
+        self.queue = queue
+        self.support = frozenset(support)
+
+    def accepts(self, address: str) -> bool:
+        return address.strip().lower() in self.support
+
+    async def accept(self, raw: bytes, source: str) -> int:
+        """Keep the mail as it came; returns its inbox id (the same one for the same bytes)."""
+        digest = await self.blobs.put(raw)
+        try:
+            async with self.db.begin() as conn:
+                return (
+                    await conn.execute(
+                        insert(mail_inbox)
+                        .values(
+                            sha256=digest,
+                            size=len(raw),
+                            source=source[:200],
+                            status="new",
+                            reason="",
+                            received_at=now(),
+                        )
+                        .returning(mail_inbox.c.id)
+                    )
+                ).scalar_one()
+        except IntegrityError:  # the very same bytes again (a client retrying after a timeout)
+            async with self.db.connect() as conn:
+                return (
+                    await conn.execute(select(mail_inbox.c.id).where(mail_inbox.c.sha256 == digest))
+                ).scalar_one()
+
+    async def process_waiting(self) -> int:
+        """Process every mail stored but not yet processed (after a crash or restart)."""
+        async with self.db.connect() as conn:
+            ids = (
+                await conn.execute(
+                    select(mail_inbox.c.id).where(mail_inbox.c.status == "new").order_by("id")
+                )
+            ).scalars().all()  # fmt: skip
+        for inbox_id in ids:
+            await self.process(inbox_id)
+        return len(ids)
+
+    async def process(self, inbox_id: int) -> int | None:
+        """Read a stored mail into its interaction; returns the interaction's id, or None when
+        the mail is quarantined without one."""
+        async with self.db.connect() as conn:
+            row = (await conn.execute(select(mail_inbox).where(mail_inbox.c.id == inbox_id))).one()
+        if row.status != "new":
+            return row.interaction_id
+        parsed = parse_mail(await self.blobs.get(row.sha256))
+        log_ = log.bind(inbox_id=inbox_id, message_id=parsed.message_id)
+        async with self.db.connect() as conn:
+            earlier = (
+                await conn.execute(
+                    select(mail_inbox.c.interaction_id).where(
+                        mail_inbox.c.message_id == parsed.message_id[:998],
+                        mail_inbox.c.status != "new",
+                        mail_inbox.c.id != inbox_id,
+                    )
+                )
+            ).first()
+        if earlier is not None:  # the same mail by another way in (SMTP and IMAP both)
+            await self._finish(inbox_id, parsed, earlier.interaction_id, "", "duplicate")
+            return earlier.interaction_id
+        if parsed.sender is None:
+            log_.warning("email.quarantined", reason="; ".join(parsed.problems))
+            await self._finish(inbox_id, parsed, None, "; ".join(parsed.problems))
+            return None
+        try:
+            customer = (await self.customers.resolve(IdentityKind.EMAIL, parsed.sender)).customer
+        except Invalid as exc:
+            await self._finish(inbox_id, parsed, None, f"sender: {exc.message}")
+            return None
+        thread, status = await self._thread(parsed)
+        if thread is not None and not InteractionStatus(status).is_final:
+            interaction_id = thread
+        else:
+            interaction_id = await self.queue.enqueue(
+                customer, Channel.EMAIL, subject=TOKEN.sub("", parsed.subject).strip()[:500],
+                attributes={"message_id": parsed.message_id, "follows": thread},
+                external_ref=parsed.message_id[:200],
+            )  # fmt: skip
+            if thread is not None:
+                async with self.db.begin() as conn:
+                    await conn.execute(
+                        update(interactions)
+                        .where(interactions.c.id == interaction_id)
+                        .values(linked_interaction_id=thread)
+                    )
+        await self._store_message(interaction_id, parsed)
+        await self._finish(inbox_id, parsed, interaction_id, "; ".join(parsed.problems))
+        log_.info("email.received", interaction_id=interaction_id, customer_id=customer.id)
+        return interaction_id
+
+    async def _thread(self, parsed: ParsedMail) -> tuple[int | None, str]:
+        """The interaction this mail answers, and its status; (None, "") when it answers none."""
+        ids = [i[:998] for i in parsed.headers_for_threading()]
+        async with self.db.connect() as conn:
+            if ids:
+                found = (
+                    await conn.execute(
+                        select(interactions.c.id, interactions.c.status)
+                        .join(messages, messages.c.interaction_id == interactions.c.id)
+                        .where(messages.c.external_id.in_(ids))
+                        .order_by(interactions.c.id.desc())
+                        .limit(1)
+                    )
+                ).first()
+                if found is not None:
+                    return found.id, found.status
+            token = TOKEN.search(parsed.subject)
+            if token:
+                found = (
+                    await conn.execute(
+                        select(interactions.c.id, interactions.c.status).where(
+                            interactions.c.id == int(token.group(1)),
+                            interactions.c.channel == Channel.EMAIL.value,
+                        )
+                    )
+                ).first()
+                if found is not None:
+                    return found.id, found.status
+        return None, ""
+
+    async def _store_message(self, interaction_id: int, parsed: ParsedMail) -> None:
+        async with self.db.begin() as conn:
+            message_id = await self.interactions.add_message(
+                interaction_id, parsed.new_text, direction=Direction.INBOUND,
+                author=Initiator.CUSTOMER, external_id=parsed.message_id[:998], conn=conn,
+            )  # fmt: skip
+            for attachment in parsed.attachments:
+                await self.interactions.add_attachment(
+                    interaction_id, attachment.filename, attachment.content_type,
+                    attachment.data, message_id=message_id, conn=conn,
+                )  # fmt: skip
+
+    async def _finish(
+        self, inbox_id: int, parsed: ParsedMail, interaction_id: int | None, problems: str,
+        note: str = "",
+    ) -> None:  # fmt: skip
+        """Mark a stored mail processed: quarantined with its problems, if it had any."""
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(mail_inbox)
+                .where(mail_inbox.c.id == inbox_id)
+                .values(
+                    status="quarantined" if problems else "done", reason=problems or note,
+                    interaction_id=interaction_id, message_id=parsed.message_id[:998],
+                    processed_at=now(),
+                )
+            )  # fmt: skip

@@ -1,0 +1,168 @@
+"""Inbound mail over real SMTP sessions (aiosmtplib to the service's aiosmtpd receiver), on both
+backends: new mail into the queue, replies into their thread, closed threads, duplicates, the
+support addresses only, the size limit, quarantine, and mail stored but not yet read."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from contactcenter.app import create_app
+from contactcenter.model import InteractionStatus
+from contactcenter.services import Services
+from contactcenter.settings import load_settings
+from contactcenter.store.tables import mail_inbox
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Mailroom:
+    services: Services
+    port: int
+
+    async def send(self, message: EmailMessage, to: str = "support@example.com") -> None:
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=self.port, recipients=[to])
+
+    async def inbox(self) -> list:  # type: ignore[type-arg]
+        async with self.services.db.connect() as conn:
+            return list(await conn.execute(select(mail_inbox).order_by(mail_inbox.c.id)))
+
+    async def interaction_of(self, message: EmailMessage) -> dict:  # type: ignore[type-arg]
+        rows = [r for r in await self.inbox() if r.message_id == message["Message-ID"][1:-1]]
+        assert rows and rows[-1].interaction_id is not None
+        return await self.services.interactions.get(rows[-1].interaction_id)
+
+
+@pytest.fixture
+async def mailroom(database_url: str, tmp_path: Path) -> AsyncIterator[Mailroom]:
+    port = free_port()
+    settings = load_settings(
+        {}, database_url=database_url, data_dir=tmp_path / "data", smtp_port=port,
+        support_addresses="support@example.com, help@example.com", smtp_max_bytes=200_000,
+    )  # fmt: skip
+    services = Services.build(settings)
+    client = TestClient(TestServer(create_app(settings, services)))
+    await client.start_server()
+    yield Mailroom(services, port)
+    await client.close()
+
+
+def mail(body: str = "My order has not arrived.", subject: str = "Order 1001",
+         sender: str = "Ann Lee <ann@example.org>", **headers: str) -> EmailMessage:  # fmt: skip
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = "support@example.com"
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="example.org")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+async def test_a_new_mail_is_stored_and_queued_on_the_senders_record(mailroom: Mailroom) -> None:
+    message = mail()
+    message.add_attachment(b"%PDF-1.4 receipt", maintype="application", subtype="pdf",
+                           filename="receipt.pdf")  # fmt: skip
+    await mailroom.send(message)
+    interaction = await mailroom.interaction_of(message)
+    assert interaction["channel"] == "email" and interaction["status"] == "queued"
+    assert interaction["subject"] == "Order 1001"
+    assert [m["body"] for m in interaction["messages"]] == ["My order has not arrived."]
+    assert [(a["filename"], a["size"]) for a in interaction["attachments"]] == [("receipt.pdf", 16)]
+    customer = await mailroom.services.customers.get(interaction["customer_id"])
+    assert [i.value for i in customer.identities] == ["ann@example.org"]
+    [row] = await mailroom.inbox()
+    assert row.status == "done" and row.source.startswith("smtp:127.0.0.1")
+
+
+async def test_replies_join_their_thread_by_headers_or_by_the_subject_token(
+    mailroom: Mailroom,
+) -> None:
+    first = mail()
+    await mailroom.send(first)
+    interaction = await mailroom.interaction_of(first)
+    reply = mail("Any news?\n\nOn Monday Ann wrote:\n> My order has not arrived.",
+                 subject="Re: Order 1001", In_Reply_To=first["Message-ID"])  # fmt: skip
+    await mailroom.send(reply)
+    by_token = mail("It is order 1001.", subject=f"Re: [#CC-{interaction['id']}] Order")
+    await mailroom.send(by_token)
+    joined = await mailroom.services.interactions.get(interaction["id"])
+    assert [m["body"] for m in joined["messages"]] == [
+        "My order has not arrived.",
+        "Any news?",
+        "It is order 1001.",
+    ]
+
+
+async def test_a_reply_to_a_closed_thread_opens_a_new_linked_interaction(
+    mailroom: Mailroom,
+) -> None:
+    first = mail()
+    await mailroom.send(first)
+    old = await mailroom.interaction_of(first)
+    await mailroom.services.queue.abandon(old["id"])  # the thread ends
+    reply = mail("Still nothing.", subject="Re: Order 1001", References=first["Message-ID"])
+    await mailroom.send(reply)
+    new = await mailroom.interaction_of(reply)
+    assert new["id"] != old["id"] and new["linked_interaction_id"] == old["id"]
+    assert new["status"] == InteractionStatus.QUEUED
+
+
+async def test_the_same_mail_twice_is_one_interaction(mailroom: Mailroom) -> None:
+    message = mail()
+    await mailroom.send(message)
+    await mailroom.send(message, to="help@example.com")  # other envelope, same bytes
+    again = mail()
+    again.replace_header("Message-ID", message["Message-ID"])  # other bytes, same mail
+    del again["Date"]
+    again["Date"] = "Tue, 24 Nov 2026 10:00:00 +0000"
+    await mailroom.send(again)
+    rows = await mailroom.inbox()
+    assert len({r.interaction_id for r in rows}) == 1
+    interaction = await mailroom.interaction_of(message)
+    assert len(interaction["messages"]) == 1
+
+
+async def test_only_support_addresses_and_mail_under_the_size_limit(mailroom: Mailroom) -> None:
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        await mailroom.send(mail(), to="sales@example.com")
+    assert refused.value.recipients[0].code == 550
+    with pytest.raises(aiosmtplib.SMTPResponseException) as too_big:
+        await mailroom.send(mail("x" * 300_000))
+    assert too_big.value.code == 552
+    assert await mailroom.inbox() == []
+
+
+async def test_unusable_mail_is_quarantined_with_its_reason(mailroom: Mailroom) -> None:
+    raw = b"From: \xff\xfe<broken\r\nTo: support@example.com\r\nSubject: \xc3\x28\r\n\r\nhi\r\n"
+    await aiosmtplib.send(raw, sender="x@example.org", recipients=["support@example.com"],
+                          hostname="127.0.0.1", port=mailroom.port)  # fmt: skip
+    [row] = await mailroom.inbox()
+    assert row.status == "quarantined" and row.interaction_id is None
+    assert "no readable sender address" in row.reason
+    assert await mailroom.services.blobs.get(row.sha256) == raw  # kept as it came
+
+
+async def test_mail_stored_but_not_read_is_read_at_start(mailroom: Mailroom) -> None:
+    message = mail()
+    inbox_id = await mailroom.services.email.accept(message.as_bytes(), "smtp:test")
+    assert (await mailroom.inbox())[0].status == "new"  # as after a crash here
+    assert await mailroom.services.email.process_waiting() == 1
+    assert (await mailroom.interaction_of(message))["status"] == "queued"
+    assert await mailroom.services.email.process(inbox_id) is not None  # again: nothing new
+    assert len(await mailroom.inbox()) == 1
