@@ -58,6 +58,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await services.queue.start()
     await services.voice.connector.start()
     await services.email.process_waiting()
+    await services.outbox.start()
     if services.smtp is not None:
         await services.smtp.start()
     log.info(
@@ -69,6 +70,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     yield
     if services.smtp is not None:
         await services.smtp.stop()
+    await services.outbox.stop()
     await services.voice.connector.stop()
     await services.queue.stop()
     await services.close()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from contactcenter.agents import AgentDirectory
 from contactcenter.auth import Accounts
 from contactcenter.channels.email import EmailChannel
 from contactcenter.channels.order_status import order_status_provider
+from contactcenter.channels.outbox import Outbox
 from contactcenter.channels.smtp_receiver import SmtpReceiver
 from contactcenter.channels.twilio_rest import TwilioRest
 from contactcenter.channels.voice import VoiceChannel
@@ -39,6 +41,7 @@ class Services:
     queue: InteractionQueue
     voice: VoiceChannel
     email: EmailChannel
+    outbox: Outbox
     smtp: SmtpReceiver | None  # the SMTP receiver, when a port is set
 
     @classmethod
@@ -67,7 +70,11 @@ class Services:
             order_status_provider(settings.order_status_url), connector,
             settings.hold_announce_seconds,
         )  # fmt: skip
-        email = EmailChannel(db, blobs, customers, interactions, queue, settings.support_mailboxes)
+        outbox = Outbox(db, blobs, interactions, settings.mail_relay_host, settings.mail_relay_port)
+        email = EmailChannel(
+            db, blobs, customers, interactions, queue, settings.support_mailboxes, outbox,
+            timedelta(minutes=settings.ack_period_minutes),
+        )  # fmt: skip
         smtp = (
             SmtpReceiver(email, settings.smtp_host, settings.smtp_port, settings.smtp_max_bytes)
             if settings.smtp_port
@@ -86,6 +93,7 @@ class Services:
             queue=queue,
             voice=voice,
             email=email,
+            outbox=outbox,
             smtp=smtp,
         )
 

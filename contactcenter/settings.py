@@ -98,6 +98,14 @@ class Settings(BaseModel):
         default=26_214_400, ge=1024, description="Largest mail accepted (552 above)."
     )
 
+    mail_relay_host: str = Field(
+        default="", description="SMTP relay for outgoing mail; empty: mail waits in the outbox."
+    )
+    mail_relay_port: int = Field(default=25, ge=1, le=65535, description="SMTP relay port.")
+    ack_period_minutes: float = Field(
+        default=60, ge=0, description="At most one acknowledgement per sender in this time."
+    )
+
     @field_validator("public_url", "twilio_api_url", "order_status_url")
     @classmethod
     def _http_url(cls, value: str) -> str:

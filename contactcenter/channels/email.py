@@ -13,29 +13,34 @@ once is never processed again; a mail stored but not yet processed is processed 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from contactcenter.channels.email_compose import acknowledgement
 from contactcenter.channels.email_parse import ParsedMail, parse_mail
+from contactcenter.channels.outbox import Outbox
 from contactcenter.clock import now
 from contactcenter.customers import CustomerRecords
 from contactcenter.errors import Invalid
 from contactcenter.interactions import InteractionRecords
-from contactcenter.model import Channel, Direction, IdentityKind, Initiator, InteractionStatus
+from contactcenter.model import (
+    Channel,
+    Customer,
+    Direction,
+    IdentityKind,
+    Initiator,
+    InteractionStatus,
+)
 from contactcenter.queue import InteractionQueue
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
-from contactcenter.store.tables import interactions, mail_inbox, messages
+from contactcenter.store.tables import interactions, mail_inbox, messages, outbox
 
 log = structlog.get_logger(__name__)
 TOKEN = re.compile(r"\[#CC-(\d{1,18})\]")
-
-
-def subject_token(interaction_id: int) -> str:
-    """What our mail puts in the subject so that an answer finds its interaction."""
-    return f"[#CC-{interaction_id}]"
 
 
 class EmailChannel:
@@ -47,6 +52,8 @@ class EmailChannel:
         interactions: InteractionRecords,
         queue: InteractionQueue,
         support: list[str],
+        outbox: Outbox,
+        ack_period: timedelta = timedelta(hours=1),
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -54,6 +61,9 @@ class EmailChannel:
         self.interactions = interactions
         self.queue = queue
         self.support = frozenset(support)
+        self.answer_from = support[0] if support else "support@example.com"
+        self.outbox = outbox
+        self.ack_period = ack_period
 
     def accepts(self, address: str) -> bool:
         return address.strip().lower() in self.support
@@ -143,9 +153,38 @@ class EmailChannel:
                         .values(linked_interaction_id=thread)
                     )
         await self._store_message(interaction_id, parsed)
+        if interaction_id != thread:
+            await self._acknowledge(parsed, customer, interaction_id)
         await self._finish(inbox_id, parsed, interaction_id, "; ".join(parsed.problems))
         log_.info("email.received", interaction_id=interaction_id, customer_id=customer.id)
         return interaction_id
+
+    async def _acknowledge(
+        self, parsed: ParsedMail, customer: Customer, interaction_id: int
+    ) -> None:
+        """Tell the sender we have their mail, unless that could feed a mail loop: mail that
+        says not to be answered (RFC 3834), or a sender acknowledged within `ack_period`."""
+        reason = parsed.do_not_answer
+        if reason is None and parsed.sender is not None:
+            async with self.db.connect() as conn:
+                recent = (
+                    await conn.execute(
+                        select(outbox.c.id).where(
+                            outbox.c.recipient == parsed.sender, outbox.c.kind == "ack",
+                            outbox.c.created_at >= now() - self.ack_period,
+                        ).limit(1)
+                    )
+                ).first()  # fmt: skip
+            if recent is not None:
+                reason = "acknowledged within the last period"
+        if reason is not None:
+            log.info("email.not_acknowledged", interaction_id=interaction_id, reason=reason)
+            return
+        sla = self.queue.policy.sla(customer.tier.value, Channel.EMAIL.value)
+        message = acknowledgement(
+            self.answer_from, parsed, interaction_id, sla.seconds if sla else None
+        )
+        await self.outbox.put(message, "ack", interaction_id)
 
     async def _thread(self, parsed: ParsedMail) -> tuple[int | None, str]:
         """The interaction this mail answers, and its status; (None, "") when it answers none."""

@@ -356,3 +356,26 @@ mail_inbox = Table(
     Column("processed_at", UTCDateTime(), nullable=True),
     CheckConstraint("status IN ('new', 'done', 'quarantined')", name="status_valid"),
 )
+
+# Every outgoing mail (acknowledgements, agents' replies) until the relay accepts it: the bytes in
+# the blob store, retried with growing pauses, nothing lost across a restart.
+outbox = Table(
+    "outbox",
+    metadata,
+    _pk(),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=True, index=True),
+    Column("kind", String(20), nullable=False),  # ack, reply
+    Column("sender", String(254), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("message_id", String(998), nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("attempts", SmallInteger, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime(), nullable=False),
+    Column("last_error", Text, nullable=False, default=""),
+    _created(),
+    Column("sent_at", UTCDateTime(), nullable=True),
+    CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status_valid"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "recipient", "kind", "created_at"),
+)

@@ -1,0 +1,159 @@
+"""Outgoing mail: kept in the outbox until the relay accepts it.
+
+`put` stores the message's bytes (blob store) and its row in one step; a sender task delivers
+what is due through the configured relay with aiosmtplib. A refused or failed delivery is tried
+again after a growing pause (30 s, 1, 2, 4 ... minutes, at most an hour apart); after
+`MAX_ATTEMPTS` the mail is `failed`. Each outcome is an event on the interaction, so an agent
+sees a reply that did not go out. A restart loses nothing: pending rows are where they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import structlog
+from sqlalchemy import Row, insert, select, update
+
+from contactcenter.clock import now
+from contactcenter.interactions import InteractionRecords
+from contactcenter.store.blobs import BlobStore
+from contactcenter.store.db import Database
+from contactcenter.store.tables import outbox
+
+log = structlog.get_logger(__name__)
+MAX_ATTEMPTS = 12
+FIRST_PAUSE = 30.0
+LONGEST_PAUSE = 3600.0
+
+
+class Outbox:
+    def __init__(
+        self, db: Database, blobs: BlobStore, interactions: InteractionRecords, relay_host: str,
+        relay_port: int, *, poll_seconds: float = 5.0,
+    ) -> None:  # fmt: skip
+        self.db = db
+        self.blobs = blobs
+        self.interactions = interactions
+        self.relay_host = relay_host
+        self.relay_port = relay_port
+        self.poll_seconds = poll_seconds
+        self.first_pause = FIRST_PAUSE
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def put(self, message: EmailMessage, kind: str, interaction_id: int | None) -> int:
+        """Keep `message` for delivery; the sender task is woken to deliver it now."""
+        raw = message.as_bytes()
+        digest = await self.blobs.put(raw)
+        at = now()
+        async with self.db.begin() as conn:
+            row_id = (
+                await conn.execute(
+                    insert(outbox)
+                    .values(
+                        interaction_id=interaction_id, kind=kind,
+                        sender=str(message["From"].addresses[0].addr_spec).lower(),
+                        recipient=str(message["To"].addresses[0].addr_spec).lower(),
+                        message_id=str(message["Message-ID"]).strip("<>"), sha256=digest,
+                        status="pending", attempts=0, next_attempt_at=at, last_error="",
+                        created_at=at,
+                    )
+                    .returning(outbox.c.id)
+                )
+            ).scalar_one()  # fmt: skip
+        self._wake.set()
+        return row_id
+
+    async def start(self) -> None:
+        if self.relay_host:
+            self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.send_due()
+            except Exception:
+                log.exception("outbox.round_failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
+
+    async def send_due(self) -> int:
+        """Deliver every pending mail that is due; returns how many went out."""
+        async with self.db.connect() as conn:
+            rows = list(
+                await conn.execute(
+                    select(outbox)
+                    .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now())
+                    .order_by(outbox.c.id)
+                    .limit(100)
+                )
+            )
+        sent = 0
+        for row in rows:
+            raw = await self.blobs.get(row.sha256)
+            try:
+                await aiosmtplib.send(
+                    raw, sender=row.sender, recipients=[row.recipient],
+                    hostname=self.relay_host, port=self.relay_port, timeout=30,
+                )  # fmt: skip
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                await self._failed(row, f"{type(exc).__name__}: {exc}")
+                continue
+            await self._done(row)
+            sent += 1
+        return sent
+
+    async def _done(self, row: Row[Any]) -> None:
+        at = now()
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row.id)
+                .values(status="sent", sent_at=at, attempts=row.attempts + 1)
+            )
+            if row.interaction_id is not None:
+                await self.interactions.add_event(
+                    row.interaction_id,
+                    "email.sent",
+                    {"kind": row.kind, "to": row.recipient, "message_id": row.message_id},
+                    at=at, conn=conn,
+                )  # fmt: skip
+        log.info("outbox.sent", outbox_id=row.id, kind=row.kind)
+
+    async def _failed(self, row: Row[Any], error: str) -> None:
+        attempts = row.attempts + 1
+        pause = min(LONGEST_PAUSE, self.first_pause * 2 ** (attempts - 1))
+        gave_up = attempts >= MAX_ATTEMPTS
+        at = now()
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(outbox)
+                .where(outbox.c.id == row.id)
+                .values(
+                    attempts=attempts, last_error=error[:2000],
+                    status="failed" if gave_up else "pending",
+                    next_attempt_at=at + timedelta(seconds=pause),
+                )
+            )  # fmt: skip
+            if row.interaction_id is not None:
+                await self.interactions.add_event(
+                    row.interaction_id,
+                    "email.send_failed",
+                    {"kind": row.kind, "to": row.recipient, "attempts": attempts,
+                     "error": error[:500], "gave_up": gave_up},
+                    at=at, conn=conn,
+                )  # fmt: skip
+        log.warning("outbox.send_failed", outbox_id=row.id, attempts=attempts, error=error)
