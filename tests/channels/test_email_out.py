@@ -1,0 +1,152 @@
+"""Outgoing mail to a real SMTP sink (aiosmtpd on loopback): acknowledgements with their
+threading headers, the mail that must never be answered, one acknowledgement per sender per
+period, and an outbox that keeps a mail until the relay takes it."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import aiosmtplib
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import select, update
+
+from contactcenter.app import create_app
+from contactcenter.services import Services
+from contactcenter.settings import load_settings
+from contactcenter.store.tables import interaction_events, outbox
+
+from .test_email import mail
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Sink:
+    """An SMTP server that keeps what it is sent."""
+
+    port: int
+    received: list[EmailMessage] = field(default_factory=list)
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    server: asyncio.Server | None = None
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
+        self.received.append(parsed)  # type: ignore[arg-type]
+        self.arrived.set()
+        return "250 OK"
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.server = await loop.create_server(lambda: SMTP(self), "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def wait_for(self, count: int) -> list[EmailMessage]:
+        async with asyncio.timeout(5):
+            while len(self.received) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+        return self.received
+
+
+@dataclass
+class Desk:
+    services: Services
+    smtp_port: int
+    sink: Sink
+
+    async def send(self, message: EmailMessage) -> None:
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=self.smtp_port,
+                              recipients=["support@example.com"])  # fmt: skip
+
+    async def events(self, kind: str) -> list[dict]:  # type: ignore[type-arg]
+        async with self.services.db.connect() as conn:
+            rows = await conn.execute(
+                select(interaction_events.c.data).where(interaction_events.c.type == kind)
+            )
+            return [row.data for row in rows]
+
+
+@pytest.fixture
+async def desk(database_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
+    sink = Sink(free_port())
+    await sink.start()
+    smtp_port = free_port()
+    settings = load_settings(
+        {}, database_url=database_url, data_dir=tmp_path / "data", smtp_port=smtp_port,
+        support_addresses="support@example.com", mail_relay_host="127.0.0.1",
+        mail_relay_port=sink.port,
+    )  # fmt: skip
+    services = Services.build(settings)
+    client = TestClient(TestServer(create_app(settings, services)))
+    await client.start_server()
+    yield Desk(services, smtp_port, sink)
+    await client.close()
+    await sink.stop()
+
+
+async def test_a_new_mail_is_acknowledged_on_its_thread(desk: Desk) -> None:
+    original = mail()
+    await desk.send(original)
+    [ack] = await desk.sink.wait_for(1)
+    assert ack["From"] == "support@example.com" and ack["To"] == "ann@example.org"
+    assert ack["Subject"] == "Re: Order 1001 [#CC-1]"
+    assert ack["In-Reply-To"] == original["Message-ID"]
+    assert ack["References"] == original["Message-ID"]
+    assert ack["Auto-Submitted"] == "auto-replied"
+    body = ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "reference CC-1" in body and "within 1 day" in body  # transactional email: 24 h
+    for _ in range(100):  # the event is written once the relay has taken the mail
+        if await desk.events("email.sent"):
+            break
+        await asyncio.sleep(0.02)
+    assert (await desk.events("email.sent"))[0]["kind"] == "ack"
+
+
+async def test_mail_that_must_not_be_answered_and_senders_answered_lately_get_none(
+    desk: Desk,
+) -> None:
+    await desk.send(mail(Auto_Submitted="auto-replied", sender="ooo@example.org"))
+    await desk.send(mail(sender="no-reply@shop.example"))
+    await desk.send(mail(Precedence="bulk", sender="news@example.org"))
+    await desk.send(mail(subject="First"))
+    await desk.send(mail(subject="Second, a new matter"))  # same sender, within the hour
+    await desk.sink.wait_for(1)
+    await asyncio.sleep(0.3)
+    assert [m["Subject"] for m in desk.sink.received] == ["Re: First [#CC-4]"]
+
+
+async def test_the_outbox_keeps_a_mail_until_the_relay_takes_it(desk: Desk) -> None:
+    await desk.sink.stop()  # the relay is down
+    await desk.send(mail())
+    box = desk.services.outbox
+    for _ in range(250):  # the first try fails at once
+        if await desk.events("email.send_failed"):
+            break
+        await asyncio.sleep(0.02)
+    [failed] = await desk.events("email.send_failed")
+    assert failed["attempts"] == 1 and not failed["gave_up"]
+    async with desk.services.db.begin() as conn:  # its next try is due now
+        await conn.execute(update(outbox).values(next_attempt_at=outbox.c.created_at))
+    await desk.sink.start()
+    assert await box.send_due() == 1
+    [ack] = await desk.sink.wait_for(1)
+    assert ack["Subject"] == "Re: Order 1001 [#CC-1]"
+    async with desk.services.db.connect() as conn:
+        [row] = list(await conn.execute(select(outbox)))
+    assert row.status == "sent" and row.attempts == 2
