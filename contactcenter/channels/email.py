@@ -19,12 +19,12 @@ import structlog
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from contactcenter.channels.email_compose import acknowledgement
+from contactcenter.channels.email_compose import acknowledgement, answer
 from contactcenter.channels.email_parse import ParsedMail, parse_mail
 from contactcenter.channels.outbox import Outbox
 from contactcenter.clock import now
 from contactcenter.customers import CustomerRecords
-from contactcenter.errors import Invalid
+from contactcenter.errors import Conflict, Invalid
 from contactcenter.interactions import InteractionRecords
 from contactcenter.model import (
     Channel,
@@ -185,6 +185,45 @@ class EmailChannel:
             self.answer_from, parsed, interaction_id, sla.seconds if sla else None
         )
         await self.outbox.put(message, "ack", interaction_id)
+
+    async def reply(self, interaction_id: int, agent_id: int, body: str) -> int:
+        """An agent's answer: sent from the support address on the thread of the customer's
+        latest mail, kept in the outbox until delivered, and on the timeline as the agent's
+        message; the first one stops the interaction's response clock."""
+        state = self.queue.engine.state_of(str(interaction_id))
+        if state is None or state[0] != "active" or state[1] != str(agent_id):
+            raise Conflict(f"interaction {interaction_id} is not active with agent {agent_id}")
+        interaction = await self.interactions.get(interaction_id)
+        if interaction["channel"] != Channel.EMAIL.value:
+            raise Conflict(f"interaction {interaction_id} is not an email", "channel")
+        latest = await self._latest_mail(interaction_id)
+        if latest is None or latest.sender is None:
+            raise Conflict(f"interaction {interaction_id} has no mail with a sender to answer")
+        message = answer(self.answer_from, latest.sender, interaction["subject"] or latest.subject,
+                         interaction_id, latest)  # fmt: skip
+        message.set_content(body)
+        await self.outbox.put(message, "reply", interaction_id)
+        message_id = await self.interactions.add_message(
+            interaction_id, body, direction=Direction.OUTBOUND, author=Initiator.AGENT,
+            agent_id=agent_id, external_id=str(message["Message-ID"]).strip("<>"),
+        )  # fmt: skip
+        await self.queue.responded(interaction_id)
+        return message_id
+
+    async def _latest_mail(self, interaction_id: int) -> ParsedMail | None:
+        """The customer's latest mail on the interaction, read again from the inbox."""
+        async with self.db.connect() as conn:
+            digest = (
+                await conn.execute(
+                    select(mail_inbox.c.sha256)
+                    .join(messages, messages.c.external_id == mail_inbox.c.message_id)
+                    .where(messages.c.interaction_id == interaction_id,
+                           messages.c.direction == Direction.INBOUND.value)
+                    .order_by(messages.c.id.desc())
+                    .limit(1)
+                )
+            ).scalar_one_or_none()  # fmt: skip
+        return None if digest is None else parse_mail(await self.blobs.get(digest))
 
     async def _thread(self, parsed: ParsedMail) -> tuple[int | None, str]:
         """The interaction this mail answers, and its status; (None, "") when it answers none."""

@@ -56,7 +56,7 @@ class TransferIn(BaseModel):
         return self
 
 
-def _agent_of(call: Call) -> int:
+def agent_of(call: Call) -> int:
     if call.user.agent_id is None:
         raise ApiError(403, "forbidden", "this login is not an agent's; it takes no work")
     return call.user.agent_id
@@ -82,7 +82,7 @@ async def set_presence(call: Call) -> web.Response:
 )  # fmt: skip
 async def accept(call: Call) -> web.Response:
     interaction_id = call.path_id("interaction_id")
-    await call.services.queue.accept(interaction_id, _agent_of(call))
+    await call.services.queue.accept(interaction_id, agent_of(call))
     return web.json_response(await call.services.interactions.get(interaction_id))
 
 
@@ -92,7 +92,7 @@ async def accept(call: Call) -> web.Response:
 )  # fmt: skip
 async def reject(call: Call) -> web.Response:
     interaction_id = call.path_id("interaction_id")
-    await call.services.queue.reject(interaction_id, _agent_of(call))
+    await call.services.queue.reject(interaction_id, agent_of(call))
     return web.json_response(await call.services.interactions.get(interaction_id))
 
 
@@ -106,7 +106,7 @@ async def complete(call: Call) -> web.Response:
     body: CompleteIn = call.body
     outcome = body.model_dump(exclude={"notes"}, exclude_none=True)
     await call.services.queue.complete(
-        interaction_id, _agent_of(call), outcome=outcome, note=body.notes,
+        interaction_id, agent_of(call), outcome=outcome, note=body.notes,
         author_user_id=call.user.user_id,
     )  # fmt: skip
     return web.json_response(await call.services.interactions.get(interaction_id))
@@ -123,7 +123,7 @@ async def transfer(call: Call) -> web.Response:
     if body.to_agent is not None:
         await call.services.agents.get_agent(body.to_agent)
     await call.services.queue.transfer(
-        interaction_id, _agent_of(call), to_group=body.to_group, to_agent=body.to_agent
+        interaction_id, agent_of(call), to_group=body.to_group, to_agent=body.to_agent
     )
     return web.json_response(await call.services.interactions.get(interaction_id))
 

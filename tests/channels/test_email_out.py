@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from contactcenter.app import create_app
 from contactcenter.services import Services
 from contactcenter.settings import load_settings
-from contactcenter.store.tables import interaction_events, outbox
+from contactcenter.store.tables import interaction_events, interactions, outbox
 
 from .test_email import mail
 
@@ -69,6 +69,7 @@ class Desk:
     services: Services
     smtp_port: int
     sink: Sink
+    client: TestClient
 
     async def send(self, message: EmailMessage) -> None:
         await aiosmtplib.send(message, hostname="127.0.0.1", port=self.smtp_port,
@@ -95,7 +96,7 @@ async def desk(database_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
     services = Services.build(settings)
     client = TestClient(TestServer(create_app(settings, services)))
     await client.start_server()
-    yield Desk(services, smtp_port, sink)
+    yield Desk(services, smtp_port, sink, client)
     await client.close()
     await sink.stop()
 
@@ -150,3 +151,52 @@ async def test_the_outbox_keeps_a_mail_until_the_relay_takes_it(desk: Desk) -> N
     async with desk.services.db.connect() as conn:
         [row] = list(await conn.execute(select(outbox)))
     assert row.status == "sent" and row.attempts == 2
+
+
+async def test_an_agent_answers_on_the_thread_and_the_answer_is_on_the_timeline(
+    desk: Desk,
+) -> None:
+    from contactcenter.agents import AgentFields, GroupFields, Membership
+    from contactcenter.model import Presence, Role
+
+    services = desk.services
+    first = mail()
+    await desk.send(first)
+    follow_up = mail("Also, the invoice is wrong.", subject="Re: Order 1001 [#CC-1]",
+                     In_Reply_To=first["Message-ID"], References=first["Message-ID"])  # fmt: skip
+    await desk.send(follow_up)
+    group = await services.agents.create_group(GroupFields(name="general"))
+    agent = await services.agents.create_agent(
+        AgentFields(name="Sam", groups=[Membership(group_id=group["id"])])
+    )
+    user = await services.accounts.create_user("sam", "password-" * 2, Role.AGENT, agent["id"])
+    token, _ = await services.accounts.create_token(user["id"], "tests")
+    headers = {"Authorization": f"Bearer {token}"}
+    too_early = await desk.client.post("/api/v1/interactions/1/reply", headers=headers,
+                                       json={"body": "Hello"})  # fmt: skip
+    assert too_early.status == 409  # not theirs yet
+    await services.queue.set_presence(agent["id"], Presence.AVAILABLE)
+    await services.queue.accept(1, agent["id"])
+    text = {"body": "Sorry about that; a new invoice follows."}
+    answered = await desk.client.post("/api/v1/interactions/1/reply", headers=headers, json=text)
+    assert answered.status == 201
+    body = await answered.json()
+    assert [m["direction"] for m in body["messages"]] == ["inbound", "inbound", "outbound"]
+    async with services.db.connect() as conn:  # the first answer stops the response clock
+        responded = (
+            await conn.execute(
+                select(interactions.c.first_response_at).where(interactions.c.id == 1)
+            )
+        ).scalar_one()
+    assert responded is not None
+    sent = await desk.sink.wait_for(2)  # the acknowledgement, then the answer
+    reply = sent[-1]
+    assert reply["Subject"] == "Re: Order 1001 [#CC-1]" and reply["To"] == "ann@example.org"
+    assert reply["In-Reply-To"] == follow_up["Message-ID"]
+    assert reply["References"].split() == [first["Message-ID"], follow_up["Message-ID"]]
+    assert "a new invoice follows" in reply.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    # The customer's answer to our answer joins the same interaction.
+    again = mail("Thanks!", subject=reply["Subject"], In_Reply_To=reply["Message-ID"])
+    await desk.send(again)
+    joined = await services.interactions.get(1)
+    assert [m["body"] for m in joined["messages"]][-1] == "Thanks!"
