@@ -76,7 +76,14 @@ class Services:
             timedelta(minutes=settings.ack_period_minutes),
         )  # fmt: skip
         smtp = (
-            SmtpReceiver(email, settings.smtp_host, settings.smtp_port, settings.smtp_max_bytes)
+            SmtpReceiver(
+                email,
+                settings.smtp_host,
+                settings.smtp_port,
+                settings.smtp_max_bytes,
+                max_connections=settings.smtp_max_connections,
+                per_minute=settings.smtp_messages_per_minute,
+            )
             if settings.smtp_port
             else None
         )

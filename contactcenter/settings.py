@@ -98,6 +98,12 @@ class Settings(BaseModel):
         default=26_214_400, ge=1024, description="Largest mail accepted (552 above)."
     )
 
+    smtp_max_connections: int = Field(
+        default=10, ge=1, le=1000, description="SMTP sessions one client address may hold."
+    )
+    smtp_messages_per_minute: int = Field(
+        default=120, ge=1, description="Messages one client address may send a minute."
+    )
     mail_relay_host: str = Field(
         default="", description="SMTP relay for outgoing mail; empty: mail waits in the outbox."
     )

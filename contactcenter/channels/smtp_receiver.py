@@ -1,6 +1,9 @@
 """The built-in SMTP receiver (aiosmtpd) for the support addresses.
 
-Mail for any other address gets 550 at RCPT; mail over the size limit gets 552. A message is
+Mail for any other address gets 550 at RCPT; mail over the size limit gets 552. One client
+address may hold `max_connections` sessions at once (421 at MAIL beyond that) and send
+`per_minute` messages a minute (451 beyond that: the client keeps the mail and tries again
+later, so nothing is lost). A message is
 answered 250 only once the email channel has stored it (its bytes and its inbox row); if that
 fails the client hears 451 and keeps the message to try again. It is read into the queue right
 after it is stored; should that fail, it waits in the inbox and is read again at start.
@@ -9,6 +12,8 @@ after it is stored; should that fail, it waits in the inbox and is read again at
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import defaultdict, deque
 
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -18,9 +23,67 @@ from contactcenter.channels.email import EmailChannel
 log = structlog.get_logger(__name__)
 
 
+class _Clients:
+    """Sessions and recent messages per client address."""
+
+    def __init__(self, max_connections: int, per_minute: int) -> None:
+        self.max_connections = max_connections
+        self.per_minute = per_minute
+        self.sessions: dict[str, int] = defaultdict(int)
+        self.sent: dict[str, deque[float]] = defaultdict(deque)
+
+    def too_many_sessions(self, peer: str) -> bool:
+        return self.sessions[peer] > self.max_connections
+
+    def too_fast(self, peer: str) -> bool:
+        """Counts this message; True when it is one too many for the last minute."""
+        stamps, at = self.sent[peer], time.monotonic()
+        while stamps and at - stamps[0] > 60:
+            stamps.popleft()
+        if len(stamps) >= self.per_minute:
+            return True
+        stamps.append(at)
+        return False
+
+
+def _peer(session: Session) -> str:
+    return session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+
+
+class _Session(SMTP):
+    """aiosmtpd's SMTP session, counted per client address while it lasts."""
+
+    def __init__(self, *args: object, clients: _Clients, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.clients = clients
+        self.counted: str | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.counted = _peer(self.session)
+        self.clients.sessions[self.counted] += 1
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.counted is not None:
+            self.clients.sessions[self.counted] -= 1
+            self.counted = None
+        super().connection_lost(exc)
+
+
 class _Handler:
-    def __init__(self, channel: EmailChannel) -> None:
+    def __init__(self, channel: EmailChannel, clients: _Clients) -> None:
         self.channel = channel
+        self.clients = clients
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        mail_options: list[str],
+    ) -> str:  # fmt: skip
+        if self.clients.too_many_sessions(_peer(session)):
+            return "421 4.7.0 too many connections from your address; try again later"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -33,7 +96,9 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        peer = _peer(session)
+        if self.clients.too_fast(peer):
+            return "451 4.7.1 too many messages from your address; try again later"
         try:
             inbox_id = await self.channel.accept(raw, f"smtp:{peer}")
         except Exception:
@@ -47,17 +112,22 @@ class _Handler:
 
 
 class SmtpReceiver:
-    def __init__(self, channel: EmailChannel, host: str, port: int, max_bytes: int) -> None:
+    def __init__(
+        self, channel: EmailChannel, host: str, port: int, max_bytes: int, *,
+        max_connections: int = 10, per_minute: int = 120,
+    ) -> None:  # fmt: skip
         self.channel = channel
         self.host, self.port, self.max_bytes = host, port, max_bytes
+        self.clients = _Clients(max_connections, per_minute)
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        handler = _Handler(self.channel)
+        handler = _Handler(self.channel, self.clients)
         self._server = await loop.create_server(
-            lambda: SMTP(handler, data_size_limit=self.max_bytes, enable_SMTPUTF8=True,
-                         hostname="contactcenter", ident="contactcenter ESMTP"),
+            lambda: _Session(handler, data_size_limit=self.max_bytes, enable_SMTPUTF8=True,
+                             hostname="contactcenter", ident="contactcenter ESMTP",
+                             clients=self.clients),
             self.host, self.port,
         )  # fmt: skip
         log.info("smtp.listening", host=self.host, port=self.port)

@@ -4,6 +4,7 @@ support addresses only, the size limit, quarantine, and mail stored but not yet 
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -166,3 +167,26 @@ async def test_mail_stored_but_not_read_is_read_at_start(mailroom: Mailroom) -> 
     assert (await mailroom.interaction_of(message))["status"] == "queued"
     assert await mailroom.services.email.process(inbox_id) is not None  # again: nothing new
     assert len(await mailroom.inbox()) == 1
+
+
+async def test_one_client_address_is_held_to_its_sessions_and_its_pace(
+    mailroom: Mailroom,
+) -> None:
+    receiver = mailroom.services.smtp
+    assert receiver is not None
+    receiver.clients.max_connections, receiver.clients.per_minute = 2, 3
+    sessions = [aiosmtplib.SMTP(hostname="127.0.0.1", port=mailroom.port) for _ in range(3)]
+    for session in sessions:
+        await session.connect()
+    with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
+        await sessions[2].mail("ann@example.org")  # a third session at once
+    assert refused.value.code == 421
+    for session in sessions:
+        session.close()
+    await asyncio.sleep(0.05)  # the sessions are counted out as they close
+    for n in range(3):
+        await mailroom.send(mail(subject=f"Message {n}"))
+    with pytest.raises(aiosmtplib.SMTPResponseException) as slow_down:
+        await mailroom.send(mail(subject="One too many"))
+    assert slow_down.value.code == 451  # the client keeps it and tries again later
+    assert len(await mailroom.inbox()) == 3
