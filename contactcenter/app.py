@@ -62,6 +62,8 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await services.outbox.start()
     if services.smtp is not None:
         await services.smtp.start()
+    if services.imap is not None:
+        await services.imap.start()
     log.info(
         "service.started",
         database=services.db.dialect,
@@ -69,6 +71,8 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         waiting=services.queue.engine.waiting(),
     )
     yield
+    if services.imap is not None:
+        await services.imap.stop()
     if services.smtp is not None:
         await services.smtp.stop()
     await services.outbox.stop()

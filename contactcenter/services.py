@@ -8,6 +8,7 @@ from datetime import timedelta
 from contactcenter.agents import AgentDirectory
 from contactcenter.auth import Accounts
 from contactcenter.channels.email import EmailChannel
+from contactcenter.channels.imap_poller import ImapPoller, Mailbox
 from contactcenter.channels.order_status import order_status_provider
 from contactcenter.channels.outbox import Outbox
 from contactcenter.channels.smtp_receiver import SmtpReceiver
@@ -43,6 +44,7 @@ class Services:
     email: EmailChannel
     outbox: Outbox
     smtp: SmtpReceiver | None  # the SMTP receiver, when a port is set
+    imap: ImapPoller | None  # the IMAP poller, when a mailbox is set
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -102,6 +104,9 @@ class Services:
             email=email,
             outbox=outbox,
             smtp=smtp,
+            imap=ImapPoller(email, Mailbox.from_url(settings.imap_url), settings.imap_poll_seconds)
+            if settings.imap_url
+            else None,
         )
 
     async def close(self) -> None:

@@ -104,6 +104,11 @@ class Settings(BaseModel):
     smtp_messages_per_minute: int = Field(
         default=120, ge=1, description="Messages one client address may send a minute."
     )
+    imap_url: str = Field(
+        default="",
+        description="A mailbox to poll: imaps://user:password@host/INBOX; empty: none.",
+    )
+    imap_poll_seconds: float = Field(default=60, ge=1, description="Time between IMAP rounds.")
     mail_relay_host: str = Field(
         default="", description="SMTP relay for outgoing mail; empty: mail waits in the outbox."
     )
@@ -111,6 +116,15 @@ class Settings(BaseModel):
     ack_period_minutes: float = Field(
         default=60, ge=0, description="At most one acknowledgement per sender in this time."
     )
+
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url(cls, value: str) -> str:
+        if value:
+            from contactcenter.channels.imap_poller import Mailbox
+
+            Mailbox.from_url(value)
+        return value
 
     @field_validator("public_url", "twilio_api_url", "order_status_url")
     @classmethod

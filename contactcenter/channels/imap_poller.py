@@ -1,0 +1,117 @@
+"""Polling existing mailboxes over IMAP (aioimaplib), for support addresses whose mail stays
+with another server.
+
+Each round logs in, lists the messages not yet marked \\Seen, and for each one: fetches it
+without marking it (BODY.PEEK), stores it through the email channel (bytes and inbox row), and
+only then marks it \\Seen and reads it into the queue. A restart in the middle of a round
+fetches again the messages it had not marked; the inbox knows them by their bytes and their
+Message-ID, so none is lost and none counted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import structlog
+from aioimaplib import IMAP4, IMAP4_SSL
+
+from contactcenter.channels.email import EmailChannel
+
+log = structlog.get_logger(__name__)
+_FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)")
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str
+    tls: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> Mailbox:
+        """`imaps://user:password@host[:port]/INBOX` (or `imap://` without TLS)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+            raise ValueError(f"{url!r} is not imaps://user:password@host/FOLDER")
+        tls = parts.scheme == "imaps"
+        return cls(parts.hostname, parts.port or (993 if tls else 143), unquote(parts.username),
+                   unquote(parts.password or ""), unquote(parts.path.lstrip("/")) or "INBOX",
+                   tls)  # fmt: skip
+
+    def __str__(self) -> str:  # no password in logs or sources
+        return f"imap:{self.user}@{self.host}/{self.folder}"
+
+
+class ImapPoller:
+    def __init__(self, channel: EmailChannel, mailbox: Mailbox, every: float = 60.0) -> None:
+        self.channel = channel
+        self.mailbox = mailbox
+        self.every = every
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="imap-poller")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.poll()
+            except Exception:
+                log.exception("imap.round_failed", mailbox=str(self.mailbox))
+            await asyncio.sleep(self.every)
+
+    async def poll(self) -> int:
+        """One round; returns how many messages it took in."""
+        box = self.mailbox
+        client = (IMAP4_SSL if box.tls else IMAP4)(host=box.host, port=box.port, timeout=30)
+        await client.wait_hello_from_server()
+        taken = 0
+        try:
+            await _ok(client.login(box.user, box.password), "LOGIN")
+            await _ok(client.select(box.folder), "SELECT")
+            listed = await _ok(client.uid("fetch", "1:*", "(FLAGS)"), "FETCH FLAGS")
+            unseen = [
+                uid.decode()
+                for line in listed
+                if isinstance(line, (bytes, bytearray))
+                for uid, flags in _FLAGS.findall(bytes(line))
+                if b"\\Seen" not in flags
+            ]
+            for uid in unseen:
+                fetched = await _ok(client.uid("fetch", uid, "(BODY.PEEK[])"), "FETCH")
+                raw = next((bytes(p) for p in fetched if isinstance(p, bytearray)), None)
+                if raw is None:
+                    continue
+                inbox_id = await self.channel.accept(raw, str(box))
+                await _ok(client.uid("store", uid, "+FLAGS (\\Seen)"), "STORE")
+                taken += 1
+                try:
+                    await self.channel.process(inbox_id)
+                except Exception:  # stored: it is read again at the next start
+                    log.exception("imap.process_failed", inbox_id=inbox_id)
+        finally:
+            with contextlib.suppress(Exception):
+                await client.logout()
+        if taken:
+            log.info("imap.taken", mailbox=str(box), messages=taken)
+        return taken
+
+
+async def _ok(command, what: str) -> list:  # type: ignore[no-untyped-def, type-arg]
+    response = await command
+    if response.result != "OK":
+        raise RuntimeError(f"IMAP {what} answered {response.result}: {response.lines[-1:]!r}")
+    return list(response.lines)
