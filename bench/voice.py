@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib.util
 import os
 import platform
@@ -70,12 +71,10 @@ async def _ready(base: str, process: asyncio.subprocess.Process) -> None:
         for _ in range(300):
             if process.returncode is not None:
                 raise RuntimeError("contactcenter serve exited")
-            try:
+            with contextlib.suppress(aiohttp.ClientError):  # not listening yet
                 async with session.get(f"{base}/readyz") as response:
                     if response.status == 200:
                         return
-            except aiohttp.ClientError:
-                pass
             await asyncio.sleep(0.1)
     raise RuntimeError("contactcenter serve did not become ready")
 

@@ -10,7 +10,6 @@ Message-ID, so none is lost and none counted twice.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import structlog
 from aioimaplib import IMAP4, IMAP4_SSL
 
 from contactcenter.channels.email import EmailChannel
+from contactcenter.rounds import Rounds
 
 log = structlog.get_logger(__name__)
 _FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)")
@@ -53,25 +53,13 @@ class ImapPoller:
     def __init__(self, channel: EmailChannel, mailbox: Mailbox, every: float = 60.0) -> None:
         self.channel = channel
         self.mailbox = mailbox
-        self.every = every
-        self._task: asyncio.Task[None] | None = None
+        self.rounds = Rounds(f"imap {mailbox}", self.poll, every)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="imap-poller")
+        self.rounds.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.poll()
-            except Exception:
-                log.exception("imap.round_failed", mailbox=str(self.mailbox))
-            await asyncio.sleep(self.every)
+        await self.rounds.stop()
 
     async def poll(self) -> int:
         """One round; returns how many messages it took in."""

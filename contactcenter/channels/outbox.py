@@ -9,8 +9,6 @@ sees a reply that did not go out. A restart loses nothing: pending rows are wher
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -21,6 +19,7 @@ from sqlalchemy import Row, insert, select, update
 
 from contactcenter.clock import now
 from contactcenter.interactions import InteractionRecords
+from contactcenter.rounds import Rounds
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
 from contactcenter.store.tables import outbox
@@ -41,10 +40,8 @@ class Outbox:
         self.interactions = interactions
         self.relay_host = relay_host
         self.relay_port = relay_port
-        self.poll_seconds = poll_seconds
         self.first_pause = FIRST_PAUSE
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self.rounds = Rounds("outbox", self.send_due, poll_seconds)
 
     async def put(self, message: EmailMessage, kind: str, interaction_id: int | None) -> int:
         """Keep `message` for delivery; the sender task is woken to deliver it now."""
@@ -66,29 +63,15 @@ class Outbox:
                     .returning(outbox.c.id)
                 )
             ).scalar_one()  # fmt: skip
-        self._wake.set()
+        self.rounds.wake()
         return row_id
 
     async def start(self) -> None:
         if self.relay_host:
-            self._task = asyncio.create_task(self._run(), name="outbox")
+            self.rounds.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.send_due()
-            except Exception:
-                log.exception("outbox.round_failed")
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._wake.wait()
+        await self.rounds.stop()
 
     async def send_due(self) -> int:
         """Deliver every pending mail that is due; returns how many went out."""

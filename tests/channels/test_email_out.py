@@ -5,7 +5,6 @@ period, and an outbox that keeps a mail until the relay takes it."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -23,13 +22,7 @@ from contactcenter.services import Services
 from contactcenter.settings import load_settings
 from contactcenter.store.tables import interaction_events, interactions, outbox
 
-from .test_email import mail
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from .test_email import free_port, mail
 
 
 @dataclass
