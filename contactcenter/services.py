@@ -76,6 +76,7 @@ class Services:
         email = EmailChannel(
             db, blobs, customers, interactions, queue, settings.support_mailboxes, outbox,
             timedelta(minutes=settings.ack_period_minutes),
+            timedelta(days=settings.follow_up_days),
         )  # fmt: skip
         smtp = (
             SmtpReceiver(

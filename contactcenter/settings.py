@@ -116,6 +116,11 @@ class Settings(BaseModel):
     ack_period_minutes: float = Field(
         default=60, ge=0, description="At most one acknowledgement per sender in this time."
     )
+    follow_up_days: float = Field(
+        default=7, ge=0,
+        description="A mail on a thread closed less long ago goes first to the agent who "
+        "handled it; later it routes as new mail. Both open a new interaction linked to it.",
+    )  # fmt: skip
 
     @field_validator("imap_url")
     @classmethod

@@ -330,6 +330,13 @@ class Engine:
             if all(t.group is not None for t in rule.targets):
                 # Items share these lists, which are replaced, never changed in place.
                 self._rule_targets[id(rule), work.channel] = targets
+        previous = work.attributes.get("previous_agent")
+        if previous and self.policy.previous_agent_seconds:
+            # A follow-up waits first for the agent who handled what it follows.
+            targets = (
+                [self._place(agent_spec(str(previous)), work.channel), *targets[0]],
+                [self.policy.previous_agent_seconds, *targets[1]],
+            )
         priority = self._priority.get(work.tier, 0.0)
         key = priority - self.policy.aging_per_second * work.queued_at
         return Item(work, key, targets[0], targets[1], work.channel, work.id, work.queued_at)

@@ -1,7 +1,8 @@
 """The routing policy: a YAML file, validated on load with errors naming file, line and field.
 
     aging: {points_per_minute: 1}
-    offers: {timeout_seconds: {voice: 20, chat: 30, email: 120, fax: 120}, missed_before_away: 2}
+    offers: {timeout_seconds: {voice: 20, chat: 30, email: 120, fax: 120}, missed_before_away: 2,
+             previous_agent_seconds: 300}
     wrap_up_seconds: {voice: 30, chat: 10, email: 0, fax: 0}
     groups: [key-accounts, senior, general]
     tiers:
@@ -17,6 +18,8 @@
 A rule matches when every key of `match` holds one of the listed values (`tier`, `segment`,
 `channel`, `language`, `topic` or any other interaction attribute); the first matching rule routes
 the interaction. The last rule must match everything (no `match`), so nothing goes unrouted.
+Work that names a `previous_agent` (an email follow-up on a recently closed thread) waits
+`offers.previous_agent_seconds` for that agent alone before its rule's targets (0: never).
 """
 
 from __future__ import annotations
@@ -82,6 +85,8 @@ class Policy:
     # The attributes rules match on besides tier and channel: all that a rule choice depends on.
     match_keys: tuple[str, ...] = ()
     hours: dict[str, OpeningHours] = field(default_factory=dict)  # groups that close
+    # How long a follow-up (work naming a `previous_agent`) waits for that agent alone.
+    previous_agent_seconds: float = 0.0
     _chosen: dict[tuple[Any, ...], Rule] = field(default_factory=dict, compare=False, repr=False)
 
     def rule_for(self, item: WorkItem) -> Rule:
@@ -155,11 +160,12 @@ class _Reader(YamlReader[PolicyError]):
             if "points_per_minute" in fields:
                 aging = self.number(fields["points_per_minute"], "aging.points_per_minute") / 60
         offer_timeout = {"voice": 20.0, "chat": 30.0, "email": 120.0, "fax": 120.0}
-        missed = 2
+        missed, previous = 2, 0.0
         if "offers" in top:
             fields = self.mapping(
-                top["offers"], "offers", {"timeout_seconds", "missed_before_away"}
-            )
+                top["offers"], "offers",
+                {"timeout_seconds", "missed_before_away", "previous_agent_seconds"},
+            )  # fmt: skip
             if "timeout_seconds" in fields:
                 given = self.per_channel(fields["timeout_seconds"], "offers.timeout_seconds")
                 if any(v <= 0 for v in given.values()):
@@ -169,6 +175,9 @@ class _Reader(YamlReader[PolicyError]):
             if "missed_before_away" in fields:
                 missed = int(self.number(fields["missed_before_away"],
                                          "offers.missed_before_away", 1, 100))  # fmt: skip
+            if "previous_agent_seconds" in fields:
+                previous = self.number(fields["previous_agent_seconds"],
+                                       "offers.previous_agent_seconds", 0, 86400)  # fmt: skip
         wrap_up = {"voice": 0.0, "chat": 0.0, "email": 0.0, "fax": 0.0}
         if "wrap_up_seconds" in top:
             wrap_up |= self.per_channel(top["wrap_up_seconds"], "wrap_up_seconds", 3600)
@@ -178,7 +187,7 @@ class _Reader(YamlReader[PolicyError]):
         hours = read_hours(self, top["hours"], set(groups)) if "hours" in top else {}
         return Policy(
             frozenset(groups), tiers, rules, aging, offer_timeout, missed, wrap_up, tuple(keys),
-            hours,
+            hours, previous,
         )  # fmt: skip
 
     def tiers(self, node: Node) -> dict[str, TierPolicy]:

@@ -4,8 +4,10 @@
 the SMTP receiver answer 250. `process` reads a stored mail: the sender resolves to the customer
 by their email identity; a mail answering one of ours or another on an open interaction (by
 In-Reply-To / References, or the `[#CC-<id>]` token in its subject) joins that interaction; any
-other mail opens a new email interaction in the queue (linked to the earlier one when it answers
-a closed thread). A mail that cannot be used as it is (no sender, broken MIME) is quarantined
+other mail opens a new email interaction in the queue. A mail answering a closed thread opens a
+new interaction linked to the closed one; within `follow_up_period` of the close it goes first
+to the agent who handled that thread (the policy's `offers.previous_agent_seconds`), later it
+routes as any new mail. A mail that cannot be used as it is (no sender, broken MIME) is quarantined
 with its reason, and still becomes an interaction when a sender can be found. A mail processed
 once is never processed again; a mail stored but not yet processed is processed at start.
 """
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import Row, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from contactcenter.channels.email_compose import acknowledgement, answer
@@ -54,6 +57,7 @@ class EmailChannel:
         support: list[str],
         outbox: Outbox,
         ack_period: timedelta = timedelta(hours=1),
+        follow_up_period: timedelta = timedelta(days=7),
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -64,6 +68,8 @@ class EmailChannel:
         self.answer_from = support[0] if support else "support@example.com"
         self.outbox = outbox
         self.ack_period = ack_period
+        self.follow_up_period = follow_up_period
+        self.channels = (Channel.EMAIL.value,)
 
     def accepts(self, address: str) -> bool:
         return address.strip().lower() in self.support
@@ -136,24 +142,20 @@ class EmailChannel:
         except Invalid as exc:
             await self._finish(inbox_id, parsed, None, f"sender: {exc.message}")
             return None
-        thread, status = await self._thread(parsed)
-        if thread is not None and not InteractionStatus(status).is_final:
-            interaction_id = thread
+        thread = await self._thread(parsed)
+        if thread is not None and not InteractionStatus(thread.status).is_final:
+            interaction_id = thread.id
         else:
+            follows = {} if thread is None else self._follow_up(thread)
             interaction_id = await self.queue.enqueue(
                 customer, Channel.EMAIL, subject=TOKEN.sub("", parsed.subject).strip()[:500],
-                attributes={"message_id": parsed.message_id, "follows": thread},
+                attributes={"message_id": parsed.message_id, **follows},
                 external_ref=parsed.message_id[:200],
             )  # fmt: skip
             if thread is not None:
-                async with self.db.begin() as conn:
-                    await conn.execute(
-                        update(interactions)
-                        .where(interactions.c.id == interaction_id)
-                        .values(linked_interaction_id=thread)
-                    )
+                await self._link(interaction_id, thread.id)
         await self._store_message(interaction_id, parsed)
-        if interaction_id != thread:
+        if thread is None or interaction_id != thread.id:
             await self._acknowledge(parsed, customer, interaction_id)
         await self._finish(inbox_id, parsed, interaction_id, "; ".join(parsed.problems))
         log_.info("email.received", interaction_id=interaction_id, customer_id=customer.id)
@@ -225,14 +227,16 @@ class EmailChannel:
             ).scalar_one_or_none()  # fmt: skip
         return None if digest is None else parse_mail(await self.blobs.get(digest))
 
-    async def _thread(self, parsed: ParsedMail) -> tuple[int | None, str]:
-        """The interaction this mail answers, and its status; (None, "") when it answers none."""
+    async def _thread(self, parsed: ParsedMail) -> Row[Any] | None:
+        """The interaction this mail answers (id, status, agent_id, ended_at), if any."""
         ids = [i[:998] for i in parsed.headers_for_threading()]
+        columns = (interactions.c.id, interactions.c.status, interactions.c.agent_id,
+                   interactions.c.ended_at)  # fmt: skip
         async with self.db.connect() as conn:
             if ids:
                 found = (
                     await conn.execute(
-                        select(interactions.c.id, interactions.c.status)
+                        select(*columns)
                         .join(messages, messages.c.interaction_id == interactions.c.id)
                         .where(messages.c.external_id.in_(ids))
                         .order_by(interactions.c.id.desc())
@@ -240,20 +244,35 @@ class EmailChannel:
                     )
                 ).first()
                 if found is not None:
-                    return found.id, found.status
+                    return found
             token = TOKEN.search(parsed.subject)
             if token:
-                found = (
+                return (
                     await conn.execute(
-                        select(interactions.c.id, interactions.c.status).where(
+                        select(*columns).where(
                             interactions.c.id == int(token.group(1)),
-                            interactions.c.channel == Channel.EMAIL.value,
+                            interactions.c.channel.in_(self.channels),
                         )
                     )
                 ).first()
-                if found is not None:
-                    return found.id, found.status
-        return None, ""
+        return None
+
+    def _follow_up(self, thread: Row[Any]) -> dict[str, Any]:
+        """What a new interaction keeps of the closed thread it follows: the link, and the
+        agent who handled it while the thread is recent (within `follow_up_period`)."""
+        attributes: dict[str, Any] = {"follows": thread.id}
+        recent = thread.ended_at is None or thread.ended_at >= now() - self.follow_up_period
+        if recent and thread.agent_id is not None:
+            attributes["previous_agent"] = thread.agent_id
+        return attributes
+
+    async def _link(self, interaction_id: int, earlier: int) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(interactions)
+                .where(interactions.c.id == interaction_id)
+                .values(linked_interaction_id=earlier)
+            )
 
     async def _store_message(self, interaction_id: int, parsed: ParsedMail) -> None:
         async with self.db.begin() as conn:

@@ -8,6 +8,7 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -15,13 +16,15 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from contactcenter.agents import AgentFields
 from contactcenter.app import create_app
+from contactcenter.clock import now
 from contactcenter.model import InteractionStatus
 from contactcenter.services import Services
 from contactcenter.settings import load_settings
-from contactcenter.store.tables import mail_inbox
+from contactcenter.store.tables import interactions, mail_inbox
 
 
 def free_port() -> int:
@@ -113,15 +116,33 @@ async def test_replies_join_their_thread_by_headers_or_by_the_subject_token(
 async def test_a_reply_to_a_closed_thread_opens_a_new_linked_interaction(
     mailroom: Mailroom,
 ) -> None:
+    """Within the follow-up period the new interaction goes first to the agent who handled the
+    thread; after it, it routes as any new mail. Both are linked to the closed thread."""
+    services = mailroom.services
+    agent = await services.agents.create_agent(AgentFields(name="Bo"))
     first = mail()
     await mailroom.send(first)
     old = await mailroom.interaction_of(first)
-    await mailroom.services.queue.abandon(old["id"])  # the thread ends
-    reply = mail("Still nothing.", subject="Re: Order 1001", References=first["Message-ID"])
-    await mailroom.send(reply)
-    new = await mailroom.interaction_of(reply)
+    await services.queue.abandon(old["id"])  # the thread ends; say Bo had handled it
+    async with services.db.begin() as conn:
+        await conn.execute(update(interactions).where(interactions.c.id == old["id"])
+                           .values(agent_id=agent["id"]))  # fmt: skip
+    recent = mail("Still nothing.", subject="Re: Order 1001", References=first["Message-ID"])
+    await mailroom.send(recent)
+    new = await mailroom.interaction_of(recent)
     assert new["id"] != old["id"] and new["linked_interaction_id"] == old["id"]
     assert new["status"] == InteractionStatus.QUEUED
+    assert new["attributes"]["follows"] == old["id"]
+    assert new["attributes"]["previous_agent"] == agent["id"]
+
+    async with services.db.begin() as conn:  # the thread closed eight days ago
+        await conn.execute(update(interactions).where(interactions.c.id == old["id"])
+                           .values(ended_at=now() - timedelta(days=8)))  # fmt: skip
+    late = mail("Hello again.", subject="Re: Order 1001", References=first["Message-ID"])
+    await mailroom.send(late)
+    later = await mailroom.interaction_of(late)
+    assert later["linked_interaction_id"] == old["id"] and later["id"] not in (old["id"], new["id"])
+    assert "previous_agent" not in later["attributes"]
 
 
 async def test_the_same_mail_twice_is_one_interaction(mailroom: Mailroom) -> None:

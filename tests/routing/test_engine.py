@@ -93,6 +93,29 @@ def test_no_account_manager_skips_straight_to_the_team(engine: Engine) -> None:
     assert Overflowed("k", 1, "group key") in out and offers(out) == [("k", "team")]
 
 
+def test_a_follow_up_waits_for_its_previous_agent_then_takes_its_rule(policy) -> None:
+    from dataclasses import replace
+
+    engine = Engine(replace(policy, previous_agent_seconds=40))
+    engine.upsert_agent(agent("before", "general"), 0)
+    engine.upsert_agent(agent("other", "general"), 0)
+    engine.set_presence("other", AVAILABLE, 0)
+    out = engine.enqueue(item("f", channel="email", previous_agent="before"), 0)
+    assert offers(out) == []  # the agent who handled the thread is offline: wait for them
+    assert offers(engine.tick(39.9)) == []
+    assert offers(engine.tick(40)) == [("f", "other")]
+    engine.set_presence("before", AVAILABLE, 41)
+    out = engine.enqueue(item("g", channel="email", previous_agent="before"), 42)
+    assert offers(out) == [("g", "before")]
+
+
+def test_without_a_wait_for_the_previous_agent_a_follow_up_routes_as_any(engine) -> None:
+    engine.upsert_agent(agent("other", "general"), 0)
+    engine.set_presence("other", AVAILABLE, 0)
+    out = engine.enqueue(item("f", channel="email", previous_agent="before"), 0)
+    assert offers(out) == [("f", "other")]
+
+
 def test_min_level_and_skills_narrow_until_overflow(engine: Engine) -> None:
     engine.upsert_agent(agent("junior", "senior", "general", level=1), 0)
     engine.set_presence("junior", AVAILABLE, 0)
