@@ -16,6 +16,7 @@ from contactcenter.web import (
     api_customers,
     api_email,
     api_events,
+    api_fax,
     api_interactions,
     api_queue,
     ops,
@@ -34,7 +35,7 @@ from contactcenter.web.middleware import (
 log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
                 api_agents.routes, api_queue.routes, api_events.routes,
-                api_email.routes, twilio_hooks.routes]  # fmt: skip
+                api_email.routes, api_fax.routes, twilio_hooks.routes]  # fmt: skip
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:

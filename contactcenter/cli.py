@@ -21,6 +21,7 @@ from aiohttp import web
 
 from contactcenter import logs
 from contactcenter.app import create_app
+from contactcenter.channels.fax_gateways import GatewayError
 from contactcenter.customers_csv import CsvFormatError, CustomerCsv
 from contactcenter.demo import load_demo
 from contactcenter.errors import ServiceError
@@ -119,7 +120,7 @@ def _check_policy(path: Path) -> int:
 async def _run(settings: Settings, command: Callable[[Services], Awaitable[int]]) -> int:
     try:
         services = Services.build(settings)
-    except (PolicyError, FlowError) as exc:
+    except (PolicyError, FlowError, GatewayError) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
     try:
@@ -151,7 +152,7 @@ def _serve(settings: Settings, demo: bool) -> int:
     tune_gc()
     try:
         return asyncio.run(_serve_until_stopped(settings, demo))
-    except (Refused, OSError, PolicyError, FlowError, RouterTaken) as exc:
+    except (Refused, OSError, PolicyError, FlowError, GatewayError, RouterTaken) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
 

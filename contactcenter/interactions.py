@@ -38,7 +38,7 @@ from contactcenter.transitions import Move, NewInteraction, apply_moves, open_ma
 _DETAILS = (
     ("messages", messages, ("id", "direction", "author", "agent_id", "body", "created_at")),
     ("attachments", attachments,
-     ("id", "message_id", "filename", "content_type", "size", "sha256")),
+     ("id", "message_id", "filename", "content_type", "size", "sha256", "pages")),
     ("events", interaction_events, ("type", "from_status", "to_status", "data", "at")),
 )  # fmt: skip
 
@@ -230,17 +230,20 @@ class InteractionRecords:
         data: bytes,
         *,
         message_id: int | None = None,
+        pages: int | None = None,
         conn: AsyncConnection | None = None,
     ) -> int:
-        """Bytes go to the blob store first, so a stored row always has its bytes on disk."""
+        """Bytes go to the blob store first, so a stored row always has its bytes on disk.
+        `pages`: a PDF's or TIFF's page count, when it was read."""
         if self.blobs is None:
             raise RuntimeError("InteractionRecords was built without a blob store")
         digest = await self.blobs.put(data)
         if conn is None:
             async with self.db.begin() as conn:
                 return await self.add_attachment(
-                    interaction_id, filename, content_type, data, message_id=message_id, conn=conn
-                )
+                    interaction_id, filename, content_type, data, message_id=message_id,
+                    pages=pages, conn=conn,
+                )  # fmt: skip
         await self._row(conn, interaction_id)
         return (
             await conn.execute(
@@ -253,6 +256,7 @@ class InteractionRecords:
                     size=len(data),
                     sha256=digest,
                     created_at=now(),
+                    pages=pages,
                 )
                 .returning(attachments.c.id)
             )

@@ -116,7 +116,7 @@ class AgentActions:
         """The agent is done: disposition, outcome, complaint flag and note are stored with the
         transition (and, for a call, how long it was talked); wrap-up follows where the policy
         gives the channel wrap-up time."""
-        self._owned(interaction_id, agent_id)
+        self.check_held(interaction_id, agent_id)
         row = await self._row(interaction_id)
         wraps = self.policy.wrap_up.get(row.channel, 0.0) > 0
 
@@ -142,7 +142,7 @@ class AgentActions:
         if to_group is not None and to_group not in self.policy.groups:
             raise Conflict(f"no group {to_group} in the routing policy", "to_group")
         target = Target(group=to_group) if to_group else Target(agent=str(to_agent))
-        self._owned(interaction_id, agent_id)
+        self.check_held(interaction_id, agent_id)
 
         async def step(now: float) -> list[Decision]:
             # Back in the queue at its place, with its targets starting over from now.
@@ -260,7 +260,8 @@ class AgentActions:
         agent = await self.agents.get_agent(agent_id)
         self.engine.upsert_agent(agent_spec(agent), now)
 
-    def _owned(self, interaction_id: int, agent_id: int) -> None:
+    def check_held(self, interaction_id: int, agent_id: int) -> None:
+        """Conflict unless the interaction is active with this agent (what answering needs)."""
         state = self.engine.state_of(str(interaction_id))
         if state is None or state[1] != str(agent_id) or state[0] != "active":
             raise Conflict(f"interaction {interaction_id} is not active with agent {agent_id}")

@@ -8,6 +8,8 @@ from datetime import timedelta
 from contactcenter.agents import AgentDirectory
 from contactcenter.auth import Accounts
 from contactcenter.channels.email import EmailChannel
+from contactcenter.channels.fax import FaxChannel
+from contactcenter.channels.fax_gateways import DEFAULT_GATEWAYS, load_gateways
 from contactcenter.channels.imap_poller import ImapPoller, Mailbox
 from contactcenter.channels.order_status import order_status_provider
 from contactcenter.channels.outbox import Outbox
@@ -19,6 +21,7 @@ from contactcenter.channels.voice_connect import CallConnector
 from contactcenter.customers import CustomerRecords
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
+from contactcenter.page_previews import PagePreviews
 from contactcenter.queue import InteractionQueue
 from contactcenter.settings import Settings
 from contactcenter.store.blobs import BlobStore
@@ -42,16 +45,18 @@ class Services:
     queue: InteractionQueue
     voice: VoiceChannel
     email: EmailChannel
+    fax: FaxChannel
     outbox: Outbox
     smtp: SmtpReceiver | None  # the SMTP receiver, when a port is set
     imap: ImapPoller | None  # the IMAP poller, when a mailbox is set
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        """Every part, wired; raises PolicyError or FlowError for a routing policy or an IVR
-        flow that cannot be used."""
+        """Every part, wired; raises PolicyError, FlowError or GatewayError for a routing
+        policy, an IVR flow or a fax gateway list that cannot be used."""
         policy = load_policy(settings.routing_policy or DEFAULT_POLICY)
         flow = load_flow(settings.ivr_flow or DEFAULT_FLOW)
+        gateways = load_gateways(settings.fax_gateways or DEFAULT_GATEWAYS)
         db = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
         blobs = BlobStore(settings.blob_dir)
         customers = CustomerRecords(db, settings.default_region)
@@ -73,10 +78,15 @@ class Services:
             settings.hold_announce_seconds,
         )  # fmt: skip
         outbox = Outbox(db, blobs, interactions, settings.mail_relay_host, settings.mail_relay_port)
+        support = settings.support_mailboxes
+        fax = FaxChannel(
+            db, customers, interactions, queue, gateways, outbox, PagePreviews(db, blobs),
+            support[0] if support else "support@example.com",
+        )  # fmt: skip
         email = EmailChannel(
-            db, blobs, customers, interactions, queue, settings.support_mailboxes, outbox,
+            db, blobs, customers, interactions, queue, support, outbox,
             timedelta(minutes=settings.ack_period_minutes),
-            timedelta(days=settings.follow_up_days),
+            timedelta(days=settings.follow_up_days), fax,
         )  # fmt: skip
         smtp = (
             SmtpReceiver(
@@ -103,6 +113,7 @@ class Services:
             queue=queue,
             voice=voice,
             email=email,
+            fax=fax,
             outbox=outbox,
             smtp=smtp,
             imap=ImapPoller(email, Mailbox.from_url(settings.imap_url), settings.imap_poll_seconds)

@@ -116,6 +116,11 @@ class Settings(BaseModel):
     ack_period_minutes: float = Field(
         default=60, ge=0, description="At most one acknowledgement per sender in this time."
     )
+    fax_gateways: Path | None = Field(
+        default=None,
+        description="Fax-to-email gateways YAML (senders, number pattern, email-to-fax "
+        "address); empty means the one that ships.",
+    )
     follow_up_days: float = Field(
         default=7, ge=0,
         description="A mail on a thread closed less long ago goes first to the agent who "

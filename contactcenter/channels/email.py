@@ -8,7 +8,8 @@ other mail opens a new email interaction in the queue. A mail answering a closed
 new interaction linked to the closed one; within `follow_up_period` of the close it goes first
 to the agent who handled that thread (the policy's `offers.previous_agent_seconds`), later it
 routes as any new mail. A mail that cannot be used as it is (no sender, broken MIME) is quarantined
-with its reason, and still becomes an interaction when a sender can be found. A mail processed
+with its reason, and still becomes an interaction when a sender can be found. Mail from a fax
+gateway goes to the fax channel instead (`channels/fax.py`). A mail processed
 once is never processed again; a mail stored but not yet processed is processed at start.
 """
 
@@ -24,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contactcenter.channels.email_compose import acknowledgement, answer
 from contactcenter.channels.email_parse import ParsedMail, parse_mail
+from contactcenter.channels.fax import FaxChannel, Received
 from contactcenter.channels.outbox import Outbox
 from contactcenter.clock import now
 from contactcenter.customers import CustomerRecords
@@ -58,6 +60,7 @@ class EmailChannel:
         outbox: Outbox,
         ack_period: timedelta = timedelta(hours=1),
         follow_up_period: timedelta = timedelta(days=7),
+        fax: FaxChannel | None = None,
     ) -> None:
         self.db = db
         self.blobs = blobs
@@ -69,6 +72,7 @@ class EmailChannel:
         self.outbox = outbox
         self.ack_period = ack_period
         self.follow_up_period = follow_up_period
+        self.fax = fax
         self.channels = (Channel.EMAIL.value,)
 
     def accepts(self, address: str) -> bool:
@@ -131,35 +135,43 @@ class EmailChannel:
                 )
             ).first()
         if earlier is not None:  # the same mail by another way in (SMTP and IMAP both)
-            await self._finish(inbox_id, parsed, earlier.interaction_id, "", "duplicate")
+            await self._record(inbox_id, parsed, Received(earlier.interaction_id, "", []),
+                               note="duplicate")  # fmt: skip
             return earlier.interaction_id
+        gateway = self.fax.gateways.of(parsed) if self.fax is not None else None
+        if gateway is not None and self.fax is not None:
+            received = await self.fax.receive(parsed, gateway)
+        else:
+            received = await self._receive(parsed)
+        await self._record(inbox_id, parsed, received)
+        if received.problems:
+            log_.warning("email.quarantined", interaction_id=received.interaction_id,
+                         reason="; ".join(received.problems))  # fmt: skip
+        log_.info("email.received", interaction_id=received.interaction_id,
+                  customer_id=received.customer_id, fax=gateway is not None)  # fmt: skip
+        return received.interaction_id
+
+    async def _receive(self, parsed: ParsedMail) -> Received:
+        """A mail into its thread's interaction, or a new one in the queue (acknowledged)."""
         if parsed.sender is None:
-            log_.warning("email.quarantined", reason="; ".join(parsed.problems))
-            await self._finish(inbox_id, parsed, None, "; ".join(parsed.problems))
-            return None
+            return Received(None, parsed.new_text, parsed.problems)
         try:
             customer = (await self.customers.resolve(IdentityKind.EMAIL, parsed.sender)).customer
         except Invalid as exc:
-            await self._finish(inbox_id, parsed, None, f"sender: {exc.message}")
-            return None
+            return Received(None, parsed.new_text, [*parsed.problems, f"sender: {exc.message}"])
         thread = await self._thread(parsed)
         if thread is not None and not InteractionStatus(thread.status).is_final:
-            interaction_id = thread.id
-        else:
-            follows = {} if thread is None else self._follow_up(thread)
-            interaction_id = await self.queue.enqueue(
-                customer, Channel.EMAIL, subject=TOKEN.sub("", parsed.subject).strip()[:500],
-                attributes={"message_id": parsed.message_id, **follows},
-                external_ref=parsed.message_id[:200],
-            )  # fmt: skip
-            if thread is not None:
-                await self._link(interaction_id, thread.id)
-        await self._store_message(interaction_id, parsed)
-        if thread is None or interaction_id != thread.id:
-            await self._acknowledge(parsed, customer, interaction_id)
-        await self._finish(inbox_id, parsed, interaction_id, "; ".join(parsed.problems))
-        log_.info("email.received", interaction_id=interaction_id, customer_id=customer.id)
-        return interaction_id
+            return Received(thread.id, parsed.new_text, parsed.problems, customer_id=customer.id)
+        follows = {} if thread is None else self._follow_up(thread)
+        interaction_id = await self.queue.enqueue(
+            customer, Channel.EMAIL, subject=TOKEN.sub("", parsed.subject).strip()[:500],
+            attributes={"message_id": parsed.message_id, **follows},
+            external_ref=parsed.message_id[:200],
+        )  # fmt: skip
+        if thread is not None:
+            await self._link(interaction_id, thread.id)
+        await self._acknowledge(parsed, customer, interaction_id)
+        return Received(interaction_id, parsed.new_text, parsed.problems, customer_id=customer.id)
 
     async def _acknowledge(
         self, parsed: ParsedMail, customer: Customer, interaction_id: int
@@ -192,9 +204,7 @@ class EmailChannel:
         """An agent's answer: sent from the support address on the thread of the customer's
         latest mail, kept in the outbox until delivered, and on the timeline as the agent's
         message; the first one stops the interaction's response clock."""
-        state = self.queue.engine.state_of(str(interaction_id))
-        if state is None or state[0] != "active" or state[1] != str(agent_id):
-            raise Conflict(f"interaction {interaction_id} is not active with agent {agent_id}")
+        self.queue.check_held(interaction_id, agent_id)
         interaction = await self.interactions.get(interaction_id)
         if interaction["channel"] != Channel.EMAIL.value:
             raise Conflict(f"interaction {interaction_id} is not an email", "channel")
@@ -274,24 +284,29 @@ class EmailChannel:
                 .values(linked_interaction_id=earlier)
             )
 
-    async def _store_message(self, interaction_id: int, parsed: ParsedMail) -> None:
+    async def _record(
+        self, inbox_id: int, parsed: ParsedMail, received: Received, note: str = ""
+    ) -> None:
+        """In one transaction: the mail on its interaction's timeline (text, attachments, and
+        documents' pages) and the stored mail marked processed, quarantined with its problems
+        if it had any. A crash before it leaves the mail to be processed again at start."""
+        interaction_id = received.interaction_id
+        problems = "; ".join(received.problems)
         async with self.db.begin() as conn:
-            message_id = await self.interactions.add_message(
-                interaction_id, parsed.new_text, direction=Direction.INBOUND,
-                author=Initiator.CUSTOMER, external_id=parsed.message_id[:998], conn=conn,
-            )  # fmt: skip
-            for attachment in parsed.attachments:
-                await self.interactions.add_attachment(
-                    interaction_id, attachment.filename, attachment.content_type,
-                    attachment.data, message_id=message_id, conn=conn,
+            if interaction_id is not None and not note:
+                message_id = await self.interactions.add_message(
+                    interaction_id, received.body, direction=Direction.INBOUND,
+                    author=Initiator.CUSTOMER, external_id=parsed.message_id[:998], conn=conn,
                 )  # fmt: skip
-
-    async def _finish(
-        self, inbox_id: int, parsed: ParsedMail, interaction_id: int | None, problems: str,
-        note: str = "",
-    ) -> None:  # fmt: skip
-        """Mark a stored mail processed: quarantined with its problems, if it had any."""
-        async with self.db.begin() as conn:
+                for index, attachment in enumerate(parsed.attachments):
+                    document = received.documents.get(index)
+                    attachment_id = await self.interactions.add_attachment(
+                        interaction_id, attachment.filename, attachment.content_type,
+                        attachment.data, message_id=message_id, conn=conn,
+                        pages=document.pages if document and not document.problem else None,
+                    )  # fmt: skip
+                    if document is not None and self.fax is not None:
+                        await self.fax.previews.add(attachment_id, document.previews, conn)
             await conn.execute(
                 update(mail_inbox)
                 .where(mail_inbox.c.id == inbox_id)

@@ -52,6 +52,11 @@ class ParsedMail:
     do_not_answer: str | None  # why no acknowledgement may go back (RFC 3834), or None
     problems: list[str] = field(default_factory=list)
     digest: str = ""  # SHA-256 of the raw message
+    message: EmailMessage | None = field(default=None, repr=False, compare=False)
+
+    def header(self, name: str) -> str:
+        """Any other header as text ("" when absent), read as safely as the ones above."""
+        return "" if self.message is None else _header(self.message, name, [])
 
     def headers_for_threading(self) -> list[str]:
         """Message-IDs this mail answers, nearest first."""
@@ -96,6 +101,7 @@ def parse_mail(raw: bytes) -> ParsedMail:
         do_not_answer=_do_not_answer(message, sender, problems),
         problems=problems,
         digest=digest,
+        message=message,
     )
 
 

@@ -290,6 +290,20 @@ attachments = Table(
     Column("size", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     _created(),
+    Column("pages", Integer, nullable=True),  # PDF and TIFF documents: their page count
+)
+
+# A PNG of each page of a document (fax pages, for the console), in the blob store.
+page_previews = Table(
+    "page_previews",
+    metadata,
+    _pk(),
+    Column("attachment_id", Id, ForeignKey("attachments.id"), nullable=False),
+    Column("page", Integer, nullable=False),  # from 1
+    Column("sha256", String(64), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    UniqueConstraint("attachment_id", "page"),
 )
 
 interaction_events = Table(

@@ -1,5 +1,6 @@
-"""The phone channel's fixtures: the service with Twilio settings, reached by a call simulator,
-and a local stand-in of Twilio's REST API that the service's real `twilio` client talks to."""
+"""The channels' fixtures. Phone: the service with Twilio settings, reached by a call simulator,
+and a local stand-in of Twilio's REST API that the service's real `twilio` client talks to.
+Mail: a desk with the SMTP receiver and a real SMTP relay on loopback."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from contactcenter.services import Services
 from contactcenter.settings import load_settings
 
 from .call_simulator import Call
+from .mail_desk import Desk, Sink, free_port
 from .twilio_standin import TwilioStandIn
 
 ACCOUNT = "AC" + "0" * 32
@@ -69,3 +71,21 @@ async def phone(
     yield Phone(services, client.session, str(client.make_url("")).rstrip("/"), twilio)
     await client.close()
     await rest.close()
+
+
+@pytest.fixture
+async def desk(database_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
+    sink = Sink(free_port())
+    await sink.start()
+    smtp_port = free_port()
+    settings = load_settings(
+        {}, database_url=database_url, data_dir=tmp_path / "data", smtp_port=smtp_port,
+        support_addresses="support@example.com", mail_relay_host="127.0.0.1",
+        mail_relay_port=sink.port,
+    )  # fmt: skip
+    services = Services.build(settings)
+    client = TestClient(TestServer(create_app(settings, services)))
+    await client.start_server()
+    yield Desk(services, smtp_port, sink, client)
+    await client.close()
+    await sink.stop()

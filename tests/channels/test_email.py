@@ -5,12 +5,10 @@ support addresses only, the size limit, quarantine, and mail stored but not yet 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 
 import aiosmtplib
@@ -26,11 +24,7 @@ from contactcenter.services import Services
 from contactcenter.settings import load_settings
 from contactcenter.store.tables import interactions, mail_inbox
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from .mail_desk import free_port, mail
 
 
 @dataclass
@@ -63,19 +57,6 @@ async def mailroom(database_url: str, tmp_path: Path) -> AsyncIterator[Mailroom]
     await client.start_server()
     yield Mailroom(services, port)
     await client.close()
-
-
-def mail(body: str = "My order has not arrived.", subject: str = "Order 1001",
-         sender: str = "Ann Lee <ann@example.org>", **headers: str) -> EmailMessage:  # fmt: skip
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = "support@example.com"
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="example.org")
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return message
 
 
 async def test_a_new_mail_is_stored_and_queued_on_the_senders_record(mailroom: Mailroom) -> None:

@@ -5,93 +5,12 @@ period, and an outbox that keeps a mail until the relay takes it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
-from pathlib import Path
 
-import aiosmtplib
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select, update
 
-from contactcenter.app import create_app
-from contactcenter.services import Services
-from contactcenter.settings import load_settings
-from contactcenter.store.tables import interaction_events, interactions, outbox
+from contactcenter.store.tables import interactions, outbox
 
-from .test_email import free_port, mail
-
-
-@dataclass
-class Sink:
-    """An SMTP server that keeps what it is sent."""
-
-    port: int
-    received: list[EmailMessage] = field(default_factory=list)
-    arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    server: asyncio.Server | None = None
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        parsed = message_from_bytes(envelope.original_content or b"", policy=policy.default)
-        self.received.append(parsed)  # type: ignore[arg-type]
-        self.arrived.set()
-        return "250 OK"
-
-    async def start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self.server = await loop.create_server(lambda: SMTP(self), "127.0.0.1", self.port)
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-            await self.server.wait_closed()
-
-    async def wait_for(self, count: int) -> list[EmailMessage]:
-        async with asyncio.timeout(5):
-            while len(self.received) < count:
-                self.arrived.clear()
-                await self.arrived.wait()
-        return self.received
-
-
-@dataclass
-class Desk:
-    services: Services
-    smtp_port: int
-    sink: Sink
-    client: TestClient
-
-    async def send(self, message: EmailMessage) -> None:
-        await aiosmtplib.send(message, hostname="127.0.0.1", port=self.smtp_port,
-                              recipients=["support@example.com"])  # fmt: skip
-
-    async def events(self, kind: str) -> list[dict]:  # type: ignore[type-arg]
-        async with self.services.db.connect() as conn:
-            rows = await conn.execute(
-                select(interaction_events.c.data).where(interaction_events.c.type == kind)
-            )
-            return [row.data for row in rows]
-
-
-@pytest.fixture
-async def desk(database_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
-    sink = Sink(free_port())
-    await sink.start()
-    smtp_port = free_port()
-    settings = load_settings(
-        {}, database_url=database_url, data_dir=tmp_path / "data", smtp_port=smtp_port,
-        support_addresses="support@example.com", mail_relay_host="127.0.0.1",
-        mail_relay_port=sink.port,
-    )  # fmt: skip
-    services = Services.build(settings)
-    client = TestClient(TestServer(create_app(settings, services)))
-    await client.start_server()
-    yield Desk(services, smtp_port, sink, client)
-    await client.close()
-    await sink.stop()
+from .mail_desk import Desk, mail
 
 
 async def test_a_new_mail_is_acknowledged_on_its_thread(desk: Desk) -> None:

@@ -16,7 +16,7 @@ from contactcenter.services import Services
 from contactcenter.settings import load_settings
 from contactcenter.store.tables import mail_inbox
 
-from .test_email import free_port, mail
+from .mail_desk import free_port, mail
 
 USER = "support@example.com"
 
