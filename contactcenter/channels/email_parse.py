@@ -72,6 +72,12 @@ def parse_mail(raw: bytes) -> ParsedMail:
         problems.append(f"malformed: {type(defect).__name__}")
     subject = _header(message, "Subject", problems)
     sender_name, sender = _sender(_header(message, "From", problems), problems)
+    if sender is None:  # someone to answer may still be named elsewhere
+        for name in ("Reply-To", "Sender", "Return-Path"):
+            sender = _sender(_header(message, name, []), [])[1]
+            if sender is not None:
+                problems.append(f"sender taken from {name}")
+                break
     recipients = [
         address.lower()
         for _, address in getaddresses(

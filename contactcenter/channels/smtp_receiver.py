@@ -95,7 +95,11 @@ class _Handler:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content or b""
+        # The envelope sender on top, as every delivering server writes it (RFC 5321 4.4): the
+        # one address left to answer when From cannot be read, and "<>" on a bounce.
+        sender = (envelope.mail_from or "").strip("<>")
+        return_path = f"Return-Path: <{sender}>\r\n".encode(errors="replace")
+        raw = return_path + (envelope.original_content or b"")
         peer = _peer(session)
         if self.clients.too_fast(peer):
             return "451 4.7.1 too many messages from your address; try again later"

@@ -152,13 +152,25 @@ async def test_only_support_addresses_and_mail_under_the_size_limit(mailroom: Ma
 
 
 async def test_unusable_mail_is_quarantined_with_its_reason(mailroom: Mailroom) -> None:
+    """Quarantined either way; with the envelope's sender to answer, still an interaction."""
     raw = b"From: \xff\xfe<broken\r\nTo: support@example.com\r\nSubject: \xc3\x28\r\n\r\nhi\r\n"
-    await aiosmtplib.send(raw, sender="x@example.org", recipients=["support@example.com"],
-                          hostname="127.0.0.1", port=mailroom.port)  # fmt: skip
-    [row] = await mailroom.inbox()
-    assert row.status == "quarantined" and row.interaction_id is None
-    assert "no readable sender address" in row.reason
-    assert await mailroom.services.blobs.get(row.sha256) == raw  # kept as it came
+    for envelope in ("x@example.org", ""):  # "": a bounce's null sender, MAIL FROM:<>
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=mailroom.port) as client:
+            await client.mail(envelope)
+            await client.rcpt("support@example.com")
+            await client.data(raw)
+    named, bounce = await mailroom.inbox()
+    assert named.status == "quarantined" and "no readable sender address" in named.reason
+    assert "sender taken from Return-Path" in named.reason
+    interaction = await mailroom.services.interactions.get(named.interaction_id)
+    customer = await mailroom.services.customers.get(interaction["customer_id"])
+    assert [i.value for i in customer.identities] == ["x@example.org"]
+    # Kept as it came, under the trace header every delivering server adds.
+    assert (
+        await mailroom.services.blobs.get(named.sha256) == b"Return-Path: <x@example.org>\r\n" + raw
+    )
+    assert bounce.status == "quarantined" and bounce.interaction_id is None
+    assert await mailroom.services.blobs.get(bounce.sha256) == b"Return-Path: <>\r\n" + raw
 
 
 async def test_mail_stored_but_not_read_is_read_at_start(mailroom: Mailroom) -> None:

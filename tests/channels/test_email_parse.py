@@ -82,6 +82,28 @@ def test_a_reply_keeps_its_thread_and_its_new_text_apart_from_the_quote() -> Non
     assert "Please restart the router." in parsed.text
 
 
+def test_a_forwarded_chain_is_read_with_its_forwarded_mail_kept_as_the_new_text() -> None:
+    """A customer forwarding the shop's mail writes above it; the forwarded mail is theirs to
+    show us, so the whole of it stays in the new text rather than being cut as a quote."""
+    original = mail("Your order 1001 has shipped.", subject="Shipped",
+                    sender="Shop <orders@shop.example>")  # fmt: skip
+    forward = mail("This says shipped but nothing came.", subject="Fwd: Shipped")
+    forward.add_attachment(original)  # a message/rfc822 part, as mail programs forward
+    inline = mail(
+        "See below, nothing arrived.\n\n---------- Forwarded message ---------\n"
+        "From: Shop <orders@shop.example>\nDate: Mon, 23 Nov 2026\nSubject: Shipped\n"
+        "To: <ann@example.org>\n\nYour order 1001 has shipped.\n",
+        subject="Fwd: Shipped",
+    )  # fmt: skip
+    attached = parse_mail(forward.as_bytes())
+    assert attached.sender == "ann@example.com" and attached.subject == "Fwd: Shipped"
+    assert "This says shipped but nothing came." in attached.new_text
+    assert "Your order 1001 has shipped." in attached.text
+    written = parse_mail(inline.as_bytes())
+    assert written.new_text.startswith("See below, nothing arrived.")
+    assert "Your order 1001 has shipped." in written.text
+
+
 def test_attachments_with_names_types_and_bytes() -> None:
     message = mail("See attached")
     message.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf",
