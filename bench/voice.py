@@ -19,23 +19,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import importlib.util
 import os
 import platform
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
 import aiohttp
-import asyncpg
-from sqlalchemy.engine import make_url
+from served import databases, free_port, served
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-auth-token-0123456789abcdef"
@@ -50,33 +44,6 @@ def _simulator():  # type: ignore[no-untyped-def]
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
-
-
-def _command() -> str:
-    found = shutil.which("contactcenter", path=str(Path(sys.executable).parent))
-    assert found, "contactcenter is not installed in this environment"
-    return found
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _ready(base: str, process: asyncio.subprocess.Process) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            if process.returncode is not None:
-                raise RuntimeError("contactcenter serve exited")
-            with contextlib.suppress(aiohttp.ClientError):  # not listening yet
-                async with session.get(f"{base}/readyz") as response:
-                    if response.status == 200:
-                        return
-            await asyncio.sleep(0.1)
-    raise RuntimeError("contactcenter serve did not become ready")
 
 
 async def run_calls(base: str, args: argparse.Namespace) -> dict[str, list[float]]:
@@ -122,50 +89,18 @@ def report(label: str, timings: dict[str, list[float]], elapsed: float) -> None:
 
 
 async def bench(label: str, database_url: str, args: argparse.Namespace) -> None:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as data:
-        env = os.environ | {
-            "DATABASE_URL": database_url, "CONTACTCENTER_DATA_DIR": data,
-            "CONTACTCENTER_TWILIO_AUTH_TOKEN": TOKEN, "CONTACTCENTER_PUBLIC_URL": base,
-            "CONTACTCENTER_LOG_LEVEL": "warning",
-        }  # fmt: skip
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-        if label == "postgresql":
-            migrating = await asyncio.create_subprocess_exec(_command(), "migrate", env=env,
-                                                             **quiet)  # fmt: skip
-            assert await migrating.wait() == 0, "contactcenter migrate failed"
-        process = await asyncio.create_subprocess_exec(
-            _command(), "serve", "--port", str(port), env=env, **quiet
-        )
-        try:
-            await _ready(base, process)
-            start = time.perf_counter()
-            timings = await run_calls(base, args)
-            report(label, timings, time.perf_counter() - start)
-        finally:
-            process.terminate()
-            await process.wait()
+    settings = {"CONTACTCENTER_TWILIO_AUTH_TOKEN": TOKEN, "CONTACTCENTER_PUBLIC_URL": base}
+    async with served(database_url, settings, port) as service:
+        start = time.perf_counter()
+        timings = await run_calls(service.base, args)
+        report(label, timings, time.perf_counter() - start)
 
 
 async def main_async(args: argparse.Namespace) -> None:
-    if args.backend in ("sqlite", "both"):
-        with tempfile.TemporaryDirectory() as tmp:
-            await bench("sqlite", f"sqlite:///{Path(tmp) / 'voice.db'}", args)
-    if args.backend in ("postgresql", "both"):
-        base = os.environ.get(
-            "CONTACTCENTER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-        )
-        admin = make_url(base).set(drivername="postgresql")
-        name = f"cc_voice_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(admin.render_as_string(False))
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        try:
-            url = admin.set(database=name).render_as_string(False)
-            await bench("postgresql", url, args)
-        finally:
-            await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-            await conn.close()
+    async for label, url in databases(args.backend, "voice"):
+        await bench(label, url, args)
 
 
 def main() -> None:

@@ -1,0 +1,109 @@
+"""What the benchmarks that drive a real `contactcenter serve` share: a fresh database per
+backend (a temporary SQLite file, or a new PostgreSQL database dropped afterwards) and the
+service as a subprocess, ready when its /readyz says so."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from sqlalchemy.engine import make_url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def command() -> str:
+    found = shutil.which("contactcenter", path=str(Path(sys.executable).parent))
+    assert found, "contactcenter is not installed in this environment"
+    return found
+
+
+@dataclass
+class Service:
+    base: str
+    process: asyncio.subprocess.Process
+
+    def rss_kib(self) -> int:
+        """The service process's resident memory now, in KiB."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS for the service process")
+
+
+async def databases(backend: str, prefix: str) -> AsyncIterator[tuple[str, str]]:
+    """(label, DATABASE_URL) for each backend asked for: "sqlite", "postgresql" or "both"."""
+    if backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as tmp:
+            yield "sqlite", f"sqlite:///{Path(tmp) / f'{prefix}.db'}"
+    if backend in ("postgresql", "both"):
+        base = os.environ.get(
+            "CONTACTCENTER_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+        )
+        admin = make_url(base).set(drivername="postgresql")
+        name = f"cc_{prefix}_{uuid.uuid4().hex[:8]}"
+        conn = await asyncpg.connect(admin.render_as_string(False))
+        await conn.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield "postgresql", admin.set(database=name).render_as_string(False)
+        finally:
+            await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def served(
+    database_url: str, settings: dict[str, str], port: int | None = None
+) -> AsyncIterator[Service]:
+    """`contactcenter serve` on `port` (a free one by default) with `settings` (CONTACTCENTER_*
+    variables) and a temporary data directory; PostgreSQL is migrated first."""
+    port = port or free_port()
+    base = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as data:
+        env = os.environ | {
+            "DATABASE_URL": database_url, "CONTACTCENTER_DATA_DIR": data,
+            "CONTACTCENTER_LOG_LEVEL": "warning", **settings,
+        }  # fmt: skip
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        if database_url.startswith("postgresql"):
+            migrating = await asyncio.create_subprocess_exec(command(), "migrate", env=env,
+                                                             **quiet)  # fmt: skip
+            assert await migrating.wait() == 0, "contactcenter migrate failed"
+        process = await asyncio.create_subprocess_exec(
+            command(), "serve", "--port", str(port), env=env, **quiet
+        )
+        try:
+            await _ready(base, process)
+            yield Service(base, process)
+        finally:
+            process.terminate()
+            await process.wait()
+
+
+async def _ready(base: str, process: asyncio.subprocess.Process) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            if process.returncode is not None:
+                raise RuntimeError("contactcenter serve exited")
+            with contextlib.suppress(aiohttp.ClientError):  # not listening yet
+                async with session.get(f"{base}/readyz") as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError("contactcenter serve did not become ready")
