@@ -79,31 +79,32 @@ class _Sink:
         return "250 OK"
 
 
-def make_mail(n: int, rng: random.Random, sent: list[str]) -> EmailMessage:
-    known = sent and rng.random() < 0.6
-    person = rng.randrange(len(sent)) if known else n
+def make_mail(n: int, rng: random.Random, sent: list[tuple[str, int]]) -> EmailMessage:
+    """Mail number `n`; `sent` holds (Message-ID, sender) of those made before."""
     message = EmailMessage()
-    message["From"] = f"Customer {person} <customer{person}@mail.example>"
     message["To"] = SUPPORT
     message["Message-ID"] = make_msgid(domain="mail.example")
-    if sent and rng.random() < 0.2:  # a reply on an earlier mail's thread
-        earlier = sent[rng.randrange(len(sent))]
+    if sent and rng.random() < 0.2:  # its sender answers the thread of an earlier mail
+        earlier, person = sent[rng.randrange(len(sent))]
         message["Subject"] = "Re: Order has not arrived"
         message["In-Reply-To"] = earlier
         message["References"] = earlier
     else:
+        known = sent and rng.random() < 0.6
+        person = sent[rng.randrange(len(sent))][1] if known else n
         message["Subject"] = f"Order {10_000 + n} has not arrived"
+    message["From"] = f"Customer {person} <customer{person}@mail.example>"
     message.set_content(BODY.format(n=10_000 + n, name=f"Customer {person}"))
     if rng.random() < 0.1:
         message.add_attachment(b"%PDF-1.4\n" + rng.randbytes(20_000), maintype="application",
                                subtype="pdf", filename=f"receipt-{n}.pdf")  # fmt: skip
-    sent.append(message["Message-ID"])
+    sent.append((message["Message-ID"], person))
     return message
 
 
 async def send_all(port: int, clients: int, per_client: int) -> tuple[list[float], float]:
     rng = random.Random(7)
-    sent: list[str] = []
+    sent: list[tuple[str, int]] = []
     batches = [[make_mail(c * per_client + i, rng, sent) for i in range(per_client)]
                for c in range(clients)]  # fmt: skip
     latencies: list[float] = []
@@ -158,11 +159,12 @@ async def bench(label: str, database_url: str, args: argparse.Namespace) -> None
     }  # fmt: skip
     try:
         async with served(database_url, settings) as service:
-            before = service.rss_kib()
+            before, cpu = service.rss_kib(), service.cpu_seconds()
             peak, stop = [before], asyncio.Event()
             sampler = asyncio.create_task(sample_memory(service, peak, stop))
             latencies, elapsed = await send_all(smtp_port, args.clients, args.messages)
             stop.set()
+            cpu = service.cpu_seconds() - cpu
             await sampler
             done, stored = await processed(database_url)
     finally:
@@ -175,6 +177,8 @@ async def bench(label: str, database_url: str, args: argparse.Namespace) -> None
                                              max(latencies)))  # fmt: skip
     print(f"[{label}]   per mail: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, "
           f"max {top:.1f} ms")  # fmt: skip
+    print(f"[{label}]   service CPU: {cpu / total * 1000:.2f} ms per mail "
+          f"({cpu / elapsed * 100:.0f}% of one core)")  # fmt: skip
     print(f"[{label}]   service memory: {before / 1024:.1f} MiB before, peak "
           f"{peak[0] / 1024:.1f} MiB while {args.clients} clients send "
           f"(+{(peak[0] - before) / args.clients:.0f} KiB per client)")  # fmt: skip

@@ -39,6 +39,11 @@ class Service:
     base: str
     process: asyncio.subprocess.Process
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the service process has used so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kib(self) -> int:
         """The service process's resident memory now, in KiB."""
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

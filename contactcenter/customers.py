@@ -132,11 +132,12 @@ class CustomerRecords:
             raise NotFound("customer", customer_id)
         if row.merged_into_id is not None:
             raise Merged(customer_id, row.merged_into_id)
-        return (await self._with_identities(conn, [row]))[0]
+        return (await self.with_identities(conn, [row]))[0]
 
-    async def _with_identities(
+    async def with_identities(
         self, conn: AsyncConnection, rows: Sequence[Row[Any]]
     ) -> list[Customer]:
+        """Customer rows as customers, with all their identities in one query."""
         if not rows:
             return []
         ids = [row.id for row in rows]
@@ -171,7 +172,8 @@ class CustomerRecords:
         )
 
     async def resolve(self, kind: IdentityKind | str, raw: str) -> Resolution:
-        """The customer behind a contact; an unknown contact gets a new unverified customer."""
+        """The customer behind a contact; an unknown contact gets a new unverified customer.
+        For many contacts at once, `customer_resolve.resolve_many`."""
         identity = self.normalize(kind, raw)
         async with self.db.connect() as conn:
             found = await self.find(identity, conn)
@@ -223,7 +225,7 @@ class CustomerRecords:
         stmt = stmt.order_by(customers.c.id).limit(limit)
         async with self.db.connect() as conn:
             rows = (await conn.execute(stmt)).all()
-            return await self._with_identities(conn, rows)
+            return await self.with_identities(conn, rows)
 
     # -- writing ---------------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from contactcenter.channels.email_parse import ParsedMail
+from contactcenter.channels.email_parse import POLICY, ParsedMail
 
 
 def subject_token(interaction_id: int) -> str:
@@ -18,7 +18,7 @@ def answer(support: str, to: str, subject: str, interaction_id: int,
            answering: ParsedMail | None) -> EmailMessage:  # fmt: skip
     """A mail from the support address on an interaction's thread: its token in the subject,
     and In-Reply-To / References to the mail it answers."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = support
     message["To"] = to
     token = subject_token(interaction_id)

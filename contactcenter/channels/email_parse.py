@@ -11,9 +11,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
-from email.headerregistry import Address
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
+from functools import lru_cache
 from html.parser import HTMLParser
 
 from mailparser_reply import EmailReplyParser
@@ -27,6 +28,26 @@ _NEVER_ANSWER = re.compile(
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
 MAX_PARTS = 200
 MAX_DEPTH = 10
+
+
+class _RememberedHeaders(HeaderRegistry):
+    """The standard header registry, remembering the headers it has parsed: `policy.default`
+    parses a header each time it is read, and most mails share most header values
+    (`Content-Type: text/plain; charset="utf-8"`, `MIME-Version: 1.0`). Parsed headers are
+    immutable, so sharing them is safe."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parsed = lru_cache(maxsize=4096)(super().__call__)
+
+    def __call__(self, name: str, value: str) -> BaseHeader:
+        if len(value) > 300:  # long values are rarely repeated; not worth their memory
+            return super().__call__(name, value)
+        return self._parsed(name, value)
+
+
+# `policy.default` with the remembering registry: what every mail is read and written with.
+POLICY = policy.default.clone(header_factory=_RememberedHeaders())
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +87,13 @@ class ParsedMail:
 def parse_mail(raw: bytes) -> ParsedMail:
     problems: list[str] = []
     digest = hashlib.sha256(raw).hexdigest()
-    message = message_from_bytes(raw, policy=policy.default)
+    message = message_from_bytes(raw, policy=POLICY)
     assert isinstance(message, EmailMessage)
     for defect in message.defects[:5]:
         problems.append(f"malformed: {type(defect).__name__}")
+    # Headers that are read as written (ids, flags, dates) skip the header registry, whose
+    # parsing of every header read is most of the cost of reading a mail.
+    plain = _plain_headers(message)
     subject = _header(message, "Subject", problems)
     sender_name, sender = _sender(_header(message, "From", problems), problems)
     if sender is None:  # someone to answer may still be named elsewhere
@@ -81,11 +105,12 @@ def parse_mail(raw: bytes) -> ParsedMail:
     recipients = [
         address.lower()
         for _, address in getaddresses(
-            [_header(message, name, problems) for name in ("To", "Cc", "Delivered-To")]
+            [_header(message, name, problems) for name in ("To", "Cc", "Delivered-To")
+             if name.lower() in plain]
         )
         if "@" in address
-    ]
-    ids = _MESSAGE_ID.findall(_header(message, "Message-ID", problems))
+    ]  # fmt: skip
+    ids = _MESSAGE_ID.findall(plain.get("message-id", ""))
     texts: list[str] = []
     htmls: list[str] = []
     attachments: list[Attachment] = []
@@ -94,21 +119,31 @@ def parse_mail(raw: bytes) -> ParsedMail:
     text = text.replace("\r\n", "\n").strip()
     return ParsedMail(
         message_id=ids[0] if ids else f"{digest[:32]}@no-message-id",
-        in_reply_to=_MESSAGE_ID.findall(_header(message, "In-Reply-To", problems)),
-        references=_MESSAGE_ID.findall(_header(message, "References", problems)),
+        in_reply_to=_MESSAGE_ID.findall(plain.get("in-reply-to", "")),
+        references=_MESSAGE_ID.findall(plain.get("references", "")),
         subject=" ".join(subject.split())[:500],
         sender=sender,
         sender_name=sender_name[:200],
         recipients=recipients,
-        date=_date(_header(message, "Date", problems)),
+        date=_date(plain.get("date", "")),
         text=text,
         new_text=_new_part(text),
         attachments=attachments,
-        do_not_answer=_do_not_answer(message, sender, problems),
+        do_not_answer=_do_not_answer(plain, sender),
         problems=problems,
         digest=digest,
         message=message,
     )
+
+
+def _plain_headers(message: EmailMessage) -> dict[str, str]:
+    """Each header's first value as written, by lower-case name, unfolded."""
+    found: dict[str, str] = {}
+    for name, value in message.raw_items():
+        key = name.lower()
+        if key not in found:
+            found[key] = " ".join(str(value).split())
+    return found
 
 
 def _header(message: EmailMessage, name: str, problems: list[str]) -> str:
@@ -240,18 +275,18 @@ def _date(value: str) -> datetime | None:
         return None
 
 
-def _do_not_answer(message: EmailMessage, sender: str | None, problems: list[str]) -> str | None:
+def _do_not_answer(plain: dict[str, str], sender: str | None) -> str | None:
     """Why an automatic answer must not go back (RFC 3834 and the usual list and robot signs)."""
-    auto = _header(message, "Auto-Submitted", problems).strip().lower()
+    auto = plain.get("auto-submitted", "").strip().lower()
     if auto and auto != "no":
         return f"Auto-Submitted: {auto}"
-    precedence = _header(message, "Precedence", problems).strip().lower()
+    precedence = plain.get("precedence", "").strip().lower()
     if precedence in ("bulk", "list", "junk"):
         return f"Precedence: {precedence}"
     for name in ("List-Id", "List-Unsubscribe", "List-Post", "X-Autoreply", "X-Autorespond"):
-        if message.get(name) is not None:
+        if name.lower() in plain:
             return f"{name} header"
-    if _header(message, "Return-Path", problems).strip() == "<>":
+    if plain.get("return-path", "").strip() == "<>":
         return "null Return-Path (a bounce)"
     if sender is None:
         return "no sender address"

@@ -18,7 +18,7 @@ from email.utils import formatdate, make_msgid
 import structlog
 
 from contactcenter.channels.email_compose import subject_token
-from contactcenter.channels.email_parse import ParsedMail
+from contactcenter.channels.email_parse import POLICY, ParsedMail
 from contactcenter.channels.fax_documents import (
     Document,
     DocumentKind,
@@ -42,13 +42,15 @@ _MIME = {DocumentKind.PDF: ("application", "pdf"), DocumentKind.TIFF: ("image", 
 @dataclass(slots=True)
 class Received:
     """What a stored mail became: its interaction (None: quarantined without one), the text
-    for the timeline, its problems, and the documents read, by attachment index."""
+    for the timeline, its problems, and the documents read, by attachment index. A `note`
+    ("duplicate") marks a mail that adds nothing to the timeline."""
 
     interaction_id: int | None
     body: str
     problems: list[str]
     documents: dict[int, Document] = field(default_factory=dict)
     customer_id: int | None = None
+    note: str = ""
 
 
 class FaxChannel:
@@ -147,7 +149,7 @@ class FaxChannel:
 
     def _fax_mail(self, to: str, interaction_id: int, filename: str, data: bytes,
                   kind: DocumentKind, note: str) -> EmailMessage:  # fmt: skip
-        message = EmailMessage()
+        message = EmailMessage(policy=POLICY)
         message["From"] = self.send_from
         message["To"] = to
         message["Subject"] = f"Fax {subject_token(interaction_id)}"

@@ -1,26 +1,30 @@
 """Outgoing mail: kept in the outbox until the relay accepts it.
 
 `put` stores the message's bytes (blob store) and its row in one step; a sender task delivers
-what is due through the configured relay with aiosmtplib. A refused or failed delivery is tried
-again after a growing pause (30 s, 1, 2, 4 ... minutes, at most an hour apart); after
-`MAX_ATTEMPTS` the mail is `failed`. Each outcome is an event on the interaction, so an agent
-sees a reply that did not go out. A restart loses nothing: pending rows are where they were.
+what is due through the configured relay with aiosmtplib, one connection a round. A refused or
+failed delivery is tried again after a growing pause (30 s, 1, 2, 4 ... minutes, at most an
+hour apart); after `MAX_ATTEMPTS` the mail is `failed`. Each outcome is an event on the
+interaction, so an agent sees a reply that did not go out. A restart loses nothing: pending
+rows are where they were.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
 import structlog
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, bindparam, select, update
 
 from contactcenter.clock import now
 from contactcenter.interactions import InteractionRecords
 from contactcenter.rounds import Rounds
 from contactcenter.store.blobs import BlobStore
+from contactcenter.store.bulk import insert_rows
 from contactcenter.store.db import Database
 from contactcenter.store.tables import outbox
 
@@ -45,26 +49,29 @@ class Outbox:
 
     async def put(self, message: EmailMessage, kind: str, interaction_id: int | None) -> int:
         """Keep `message` for delivery; the sender task is woken to deliver it now."""
-        raw = message.as_bytes()
-        digest = await self.blobs.put(raw)
+        return (await self.put_many([(message, kind, interaction_id)]))[0]
+
+    async def put_many(self, mails: list[tuple[EmailMessage, str, int | None]]) -> list[int]:
+        """Keep many mails (message, kind, interaction id) in one transaction; their ids."""
+        if not mails:
+            return []
+        digests = await asyncio.gather(*(self.blobs.put(m.as_bytes()) for m, _, _ in mails))
         at = now()
+        rows = [
+            (interaction_id, kind, str(message["From"].addresses[0].addr_spec).lower(),
+             str(message["To"].addresses[0].addr_spec).lower(),
+             str(message["Message-ID"]).strip("<>"), digest, "pending", 0, at, "", at)
+            for (message, kind, interaction_id), digest in zip(mails, digests, strict=True)
+        ]  # fmt: skip
         async with self.db.begin() as conn:
-            row_id = (
-                await conn.execute(
-                    insert(outbox)
-                    .values(
-                        interaction_id=interaction_id, kind=kind,
-                        sender=str(message["From"].addresses[0].addr_spec).lower(),
-                        recipient=str(message["To"].addresses[0].addr_spec).lower(),
-                        message_id=str(message["Message-ID"]).strip("<>"), sha256=digest,
-                        status="pending", attempts=0, next_attempt_at=at, last_error="",
-                        created_at=at,
-                    )
-                    .returning(outbox.c.id)
-                )
-            ).scalar_one()  # fmt: skip
+            ids = await insert_rows(
+                conn, outbox,
+                ["interaction_id", "kind", "sender", "recipient", "message_id", "sha256",
+                 "status", "attempts", "next_attempt_at", "last_error", "created_at"],
+                rows, return_ids=True,
+            )  # fmt: skip
         self.rounds.wake()
-        return row_id
+        return ids
 
     async def start(self) -> None:
         if self.relay_host:
@@ -74,7 +81,8 @@ class Outbox:
         await self.rounds.stop()
 
     async def send_due(self) -> int:
-        """Deliver every pending mail that is due; returns how many went out."""
+        """Deliver every pending mail that is due, over one connection to the relay; returns
+        how many went out."""
         async with self.db.connect() as conn:
             rows = list(
                 await conn.execute(
@@ -84,37 +92,55 @@ class Outbox:
                     .limit(100)
                 )
             )
-        sent = 0
-        for row in rows:
-            raw = await self.blobs.get(row.sha256)
-            try:
-                await aiosmtplib.send(
-                    raw, sender=row.sender, recipients=[row.recipient],
-                    hostname=self.relay_host, port=self.relay_port, timeout=30,
-                )  # fmt: skip
-            except (aiosmtplib.SMTPException, OSError) as exc:
+        if not rows:
+            return 0
+        relay = aiosmtplib.SMTP(hostname=self.relay_host, port=self.relay_port, timeout=30)
+        try:
+            await relay.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            for row in rows:
                 await self._failed(row, f"{type(exc).__name__}: {exc}")
-                continue
-            await self._done(row)
-            sent += 1
-        return sent
+            return 0
+        sent: list[Row[Any]] = []
+        try:
+            for row in rows:
+                raw = await self.blobs.get(row.sha256)
+                try:
+                    await relay.sendmail(row.sender, [row.recipient], raw)
+                except aiosmtplib.SMTPServerDisconnected as exc:
+                    await self._failed(row, f"{type(exc).__name__}: {exc}")
+                    break  # the rest wait for the next round, on a new connection
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    await self._failed(row, f"{type(exc).__name__}: {exc}")
+                    continue
+                sent.append(row)
+        finally:
+            await self._done(sent)
+            if relay.is_connected:
+                with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                    await relay.quit()
+        return len(sent)
 
-    async def _done(self, row: Row[Any]) -> None:
+    async def _done(self, rows: list[Row[Any]]) -> None:
+        """Mark delivered mails sent, with an event on each one's interaction."""
+        if not rows:
+            return
         at = now()
         async with self.db.begin() as conn:
             await conn.execute(
-                update(outbox)
-                .where(outbox.c.id == row.id)
-                .values(status="sent", sent_at=at, attempts=row.attempts + 1)
-            )
-            if row.interaction_id is not None:
-                await self.interactions.add_event(
-                    row.interaction_id,
-                    "email.sent",
-                    {"kind": row.kind, "to": row.recipient, "message_id": row.message_id},
-                    at=at, conn=conn,
-                )  # fmt: skip
-        log.info("outbox.sent", outbox_id=row.id, kind=row.kind)
+                update(outbox).where(outbox.c.id == bindparam("b_id"))
+                .values(status="sent", sent_at=at, attempts=bindparam("b_attempts")),
+                [{"b_id": row.id, "b_attempts": row.attempts + 1} for row in rows],
+            )  # fmt: skip
+            for row in rows:
+                if row.interaction_id is not None:
+                    await self.interactions.add_event(
+                        row.interaction_id, "email.sent",
+                        {"kind": row.kind, "to": row.recipient, "message_id": row.message_id},
+                        at=at, conn=conn,
+                    )  # fmt: skip
+        for row in rows:
+            log.info("outbox.sent", outbox_id=row.id, kind=row.kind)
 
     async def _failed(self, row: Row[Any], error: str) -> None:
         attempts = row.attempts + 1

@@ -1,0 +1,308 @@
+"""Stored mails read into the queue, many at a time.
+
+The SMTP receiver, the IMAP poller and the start-up pass all hand stored mails here; mails that
+arrive together are processed together (`Batches`), so that each step costs one statement for
+the whole batch: the senders resolved to their customers, the threads looked up, the new
+interactions queued (the queue's own group commit), the acknowledgements put in the outbox, and
+every mail's message, attachments and inbox row written in one transaction. A mail that answers
+another of the same batch waits for the next pass, so that threads hold as if one at a time.
+
+Threading: a mail answering one of ours or another on an open interaction (In-Reply-To /
+References, or the `[#CC-<id>]` token in its subject) joins that interaction. A mail answering a
+closed thread opens a new interaction linked to the closed one; within `follow_up_period` of the
+close it goes first to the agent who handled that thread (the policy's
+`offers.previous_agent_seconds`), later it routes as any new mail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import Row, bindparam, select, update
+
+from contactcenter.channels.email_compose import acknowledgement
+from contactcenter.channels.email_parse import ParsedMail, parse_mail
+from contactcenter.channels.fax import FaxChannel, Received
+from contactcenter.channels.outbox import Outbox
+from contactcenter.clock import now
+from contactcenter.customer_resolve import resolve_many
+from contactcenter.customers import CustomerRecords
+from contactcenter.errors import Invalid
+from contactcenter.model import Channel, Customer, Direction, IdentityKind, Initiator
+from contactcenter.model import InteractionStatus as S
+from contactcenter.queue import InteractionQueue
+from contactcenter.store.blobs import BlobStore
+from contactcenter.store.bulk import insert_rows
+from contactcenter.store.db import Database
+from contactcenter.store.tables import attachments, interactions, mail_inbox, messages, outbox
+
+log = structlog.get_logger(__name__)
+TOKEN = re.compile(r"\[#CC-(\d{1,18})\]")
+_THREAD = (interactions.c.id, interactions.c.status, interactions.c.agent_id,
+           interactions.c.ended_at)  # fmt: skip
+
+
+@dataclass(slots=True)
+class _Mail:
+    inbox_id: int
+    parsed: ParsedMail
+    received: Received | None = None
+    customer: Customer | None = None
+
+    @property
+    def message_id(self) -> str:
+        return self.parsed.message_id[:998]
+
+    @property
+    def result(self) -> Received:
+        assert self.received is not None, "a mail is recorded only once received"
+        return self.received
+
+
+class MailIntake:
+    def __init__(
+        self, db: Database, blobs: BlobStore, customers: CustomerRecords,
+        queue: InteractionQueue, outbox: Outbox, fax: FaxChannel | None, answer_from: str,
+        ack_period: timedelta, follow_up_period: timedelta,
+    ) -> None:  # fmt: skip
+        self.db, self.blobs, self.customers, self.queue = db, blobs, customers, queue
+        self.outbox, self.fax, self.answer_from = outbox, fax, answer_from
+        self.ack_period, self.follow_up_period = ack_period, follow_up_period
+
+    async def process_many(self, inbox_ids: list[int]) -> dict[int, int | None]:
+        """Each stored mail's interaction (None: quarantined without one); a mail processed
+        before keeps the interaction it had."""
+        async with self.db.connect() as conn:
+            found = await conn.execute(select(mail_inbox).where(mail_inbox.c.id.in_(inbox_ids)))
+            rows = found.all()
+        results = {row.id: row.interaction_id for row in rows if row.status != "new"}
+        fresh = [row for row in rows if row.status == "new"]
+        raws = await asyncio.gather(*(self.blobs.get(row.sha256) for row in fresh))
+        waiting = [_Mail(row.id, parse_mail(raw)) for row, raw in zip(fresh, raws, strict=True)]
+        while waiting:
+            now_, waiting = _split(waiting)
+            await self._pass(now_)
+            results |= {mail.inbox_id: mail.result.interaction_id for mail in now_}
+        return results
+
+    async def _pass(self, mails: list[_Mail]) -> None:
+        earlier = await self._earlier([m.message_id for m in mails])
+        emails: list[_Mail] = []
+        for mail in mails:
+            gateway = self.fax.gateways.of(mail.parsed) if self.fax is not None else None
+            if mail.message_id in earlier:  # the same mail by another way in (SMTP and IMAP)
+                mail.received = Received(earlier[mail.message_id], "", [], note="duplicate")
+            elif gateway is not None and self.fax is not None:
+                mail.received = await self.fax.receive(mail.parsed, gateway)
+            else:
+                emails.append(mail)
+        await self._receive(emails)
+        await self._record(mails)
+        for mail in mails:
+            received = mail.result
+            bound = log.bind(inbox_id=mail.inbox_id, message_id=mail.parsed.message_id,
+                             interaction_id=received.interaction_id)  # fmt: skip
+            if received.problems:
+                bound.warning("email.quarantined", reason="; ".join(received.problems))
+            bound.info("email.received", customer_id=received.customer_id, note=received.note)
+
+    async def _earlier(self, message_ids: list[str]) -> dict[str, int | None]:
+        async with self.db.connect() as conn:
+            found = await conn.execute(
+                select(mail_inbox.c.message_id, mail_inbox.c.interaction_id).where(
+                    mail_inbox.c.message_id.in_(message_ids), mail_inbox.c.status != "new"
+                )
+            )
+            return {message_id: interaction_id for message_id, interaction_id in found}
+
+    async def _receive(self, mails: list[_Mail]) -> None:
+        """Senders to customers; each mail into its thread's interaction or a new one."""
+        sent = [m for m in mails if m.parsed.sender is not None]
+        for mail in mails:
+            if mail.parsed.sender is None:
+                mail.received = Received(None, mail.parsed.new_text, mail.parsed.problems)
+        found = await resolve_many(self.customers, IdentityKind.EMAIL,
+                                   [m.parsed.sender or "" for m in sent])  # fmt: skip
+        known: list[_Mail] = []
+        for mail, resolution in zip(sent, found, strict=True):
+            if isinstance(resolution, Invalid):
+                problems = [*mail.parsed.problems, f"sender: {resolution.message}"]
+                mail.received = Received(None, mail.parsed.new_text, problems)
+            else:
+                mail.customer = resolution.customer
+                known.append(mail)
+        threads = await self._threads(known)
+        opening: list[tuple[_Mail, Row[Any] | None]] = []
+        for mail in known:
+            thread = threads.get(mail.inbox_id)
+            if thread is not None and not S(thread.status).is_final:
+                mail.received = self._received(mail, thread.id)
+            else:
+                opening.append((mail, thread))
+        ids = await asyncio.gather(*(self._open(mail, thread) for mail, thread in opening))
+        for (mail, _), interaction_id in zip(opening, ids, strict=True):
+            mail.received = self._received(mail, interaction_id)
+        await self._acknowledge([mail for mail, _ in opening])
+
+    def _received(self, mail: _Mail, interaction_id: int) -> Received:
+        customer_id = mail.customer.id if mail.customer else None
+        return Received(interaction_id, mail.parsed.new_text, mail.parsed.problems,
+                        customer_id=customer_id)  # fmt: skip
+
+    async def _open(self, mail: _Mail, thread: Row[Any] | None) -> int:
+        assert mail.customer is not None
+        follows: dict[str, Any] = {}
+        if thread is not None:
+            follows["follows"] = thread.id
+            recent = thread.ended_at is None or thread.ended_at >= now() - self.follow_up_period
+            if recent and thread.agent_id is not None:
+                follows["previous_agent"] = thread.agent_id
+        interaction_id = await self.queue.enqueue(
+            mail.customer, Channel.EMAIL, subject=TOKEN.sub("", mail.parsed.subject).strip()[:500],
+            attributes={"message_id": mail.parsed.message_id, **follows},
+            external_ref=mail.parsed.message_id[:200],
+        )  # fmt: skip
+        if thread is not None:
+            async with self.db.begin() as conn:
+                await conn.execute(
+                    update(interactions)
+                    .where(interactions.c.id == interaction_id)
+                    .values(linked_interaction_id=thread.id)
+                )
+        return interaction_id
+
+    async def _threads(self, mails: list[_Mail]) -> dict[int, Row[Any]]:
+        """The interaction each mail answers, by its headers, or else by its subject's token."""
+        refs = {m.inbox_id: [i[:998] for i in m.parsed.headers_for_threading()] for m in mails}
+        every = list({ref for found in refs.values() for ref in found})
+        found: dict[int, Row[Any]] = {}
+        async with self.db.connect() as conn:
+            by_ref: dict[str, Row[Any]] = {}
+            if every:
+                rows = await conn.execute(
+                    select(messages.c.external_id, *_THREAD)
+                    .join(messages, messages.c.interaction_id == interactions.c.id)
+                    .where(messages.c.external_id.in_(every))
+                )
+                for row in rows:
+                    if row.external_id not in by_ref or row.id > by_ref[row.external_id].id:
+                        by_ref[row.external_id] = row
+            for mail in mails:
+                hits = [by_ref[r] for r in refs[mail.inbox_id] if r in by_ref]
+                if hits:
+                    found[mail.inbox_id] = max(hits, key=lambda row: row.id)
+            tokens = {m.inbox_id: int(t.group(1)) for m in mails if m.inbox_id not in found
+                      and (t := TOKEN.search(m.parsed.subject))}  # fmt: skip
+            if tokens:
+                rows = await conn.execute(
+                    select(*_THREAD).where(interactions.c.id.in_(set(tokens.values())),
+                                           interactions.c.channel == Channel.EMAIL.value)
+                )  # fmt: skip
+                by_id = {row.id: row for row in rows}
+                found |= {i: by_id[t] for i, t in tokens.items() if t in by_id}
+        return found
+
+    async def _acknowledge(self, mails: list[_Mail]) -> None:
+        """Tell each sender we have their mail, unless that could feed a mail loop: mail that
+        says not to be answered (RFC 3834), or a sender acknowledged within `ack_period` (or
+        already in this batch)."""
+        senders = list({m.parsed.sender for m in mails if m.parsed.do_not_answer is None})
+        acknowledged: set[str | None] = set()
+        if senders:
+            async with self.db.connect() as conn:
+                recent = await conn.execute(
+                    select(outbox.c.recipient).where(
+                        outbox.c.recipient.in_(senders), outbox.c.kind == "ack",
+                        outbox.c.created_at >= now() - self.ack_period,
+                    )
+                )  # fmt: skip
+                acknowledged = set(recent.scalars())
+        acks = []
+        for mail in mails:
+            assert mail.customer is not None
+            interaction_id = mail.result.interaction_id
+            assert interaction_id is not None
+            reason = mail.parsed.do_not_answer
+            if reason is None and mail.parsed.sender in acknowledged:
+                reason = "acknowledged within the last period"
+            if reason is not None:
+                log.info("email.not_acknowledged", interaction_id=interaction_id, reason=reason)
+                continue
+            acknowledged.add(mail.parsed.sender)
+            sla = self.queue.policy.sla(mail.customer.tier.value, Channel.EMAIL.value)
+            message = acknowledgement(self.answer_from, mail.parsed, interaction_id,
+                                      sla.seconds if sla else None)  # fmt: skip
+            acks.append((message, "ack", interaction_id))
+        await self.outbox.put_many(acks)
+
+    async def _record(self, mails: list[_Mail]) -> None:
+        """In one transaction: each mail on its interaction's timeline (text, attachments, and
+        documents' pages) and its stored mail marked processed, quarantined with its problems
+        if it had any. A crash before it leaves the mails to be processed again at start."""
+        on_timeline = [m for m in mails
+                       if m.result.interaction_id is not None and not m.result.note]  # fmt: skip
+        files = [(m, i, a) for m in on_timeline for i, a in enumerate(m.parsed.attachments)]
+        digests = await asyncio.gather(*(self.blobs.put(a.data) for _, _, a in files))
+        at = now()
+        async with self.db.begin() as conn:
+            message_ids = await insert_rows(
+                conn, messages,
+                ["interaction_id", "direction", "author", "body", "external_id", "created_at"],
+                [(m.result.interaction_id, Direction.INBOUND.value, Initiator.CUSTOMER.value,
+                  m.result.body, m.message_id, at) for m in on_timeline],
+                return_ids=True,
+            )  # fmt: skip
+            message_of = {m.inbox_id: mid for m, mid in zip(on_timeline, message_ids, strict=True)}
+            rows = []
+            for (mail, index, attachment), digest in zip(files, digests, strict=True):
+                document = mail.result.documents.get(index)
+                pages = document.pages if document and not document.problem else None
+                rows.append((mail.result.interaction_id, message_of[mail.inbox_id],
+                             attachment.filename, attachment.content_type, len(attachment.data),
+                             digest, at, pages))  # fmt: skip
+            attachment_ids = await insert_rows(
+                conn, attachments,
+                ["interaction_id", "message_id", "filename", "content_type", "size", "sha256",
+                 "created_at", "pages"],
+                rows, return_ids=True,
+            )  # fmt: skip
+            for (mail, index, _), attachment_id in zip(files, attachment_ids, strict=True):
+                document = mail.result.documents.get(index)
+                if document is not None and self.fax is not None:
+                    await self.fax.previews.add(attachment_id, document.previews, conn)
+            await conn.execute(
+                update(mail_inbox).where(mail_inbox.c.id == bindparam("b_id")).values(
+                    status=bindparam("b_status"), reason=bindparam("b_reason"),
+                    interaction_id=bindparam("b_interaction"), message_id=bindparam("b_message"),
+                    processed_at=at,
+                ),
+                [_finished(m) for m in mails],
+            )  # fmt: skip
+
+
+def _finished(mail: _Mail) -> dict[str, Any]:
+    received = mail.result
+    problems = "; ".join(received.problems)
+    return {"b_id": mail.inbox_id, "b_status": "quarantined" if problems else "done",
+            "b_reason": problems or received.note, "b_interaction": received.interaction_id,
+            "b_message": mail.message_id}  # fmt: skip
+
+
+def _split(mails: list[_Mail]) -> tuple[list[_Mail], list[_Mail]]:
+    """The mails to process now, and those that answer (or repeat) one of them, for after."""
+    now_: list[_Mail] = []
+    later: list[_Mail] = []
+    seen: set[str] = set()
+    for mail in mails:
+        refs = {mail.message_id, *(r[:998] for r in mail.parsed.headers_for_threading())}
+        if refs & seen:
+            later.append(mail)
+        else:
+            now_.append(mail)
+            seen.add(mail.message_id)
+    return now_, later
