@@ -15,8 +15,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 
 from contactcenter.batches import Batches
 from contactcenter.channels.email_compose import answer
@@ -35,6 +34,7 @@ from contactcenter.model import (
 )
 from contactcenter.queue import InteractionQueue
 from contactcenter.store.blobs import BlobStore
+from contactcenter.store.bulk import insert_rows
 from contactcenter.store.db import Database
 from contactcenter.store.tables import mail_inbox, messages
 
@@ -65,6 +65,7 @@ class EmailChannel:
         self.fax = fax
         self.intake = MailIntake(db, blobs, customers, queue, outbox, fax, self.answer_from,
                                  ack_period, follow_up_period)  # fmt: skip
+        self._stored: Batches[tuple[str, int, str], int] = Batches(self._store, name="email-store")
         self._batches: Batches[int, int | None] = Batches(
             self.intake.process_many, name="email-intake"
         )
@@ -73,29 +74,30 @@ class EmailChannel:
         return address.strip().lower() in self.support
 
     async def accept(self, raw: bytes, source: str) -> int:
-        """Keep the mail as it came; returns its inbox id (the same one for the same bytes)."""
+        """Keep the mail as it came; returns its inbox id (the same one for the same bytes).
+        Mails accepted together are written in one transaction."""
         digest = await self.blobs.put(raw)
-        try:
-            async with self.db.begin() as conn:
-                return (
-                    await conn.execute(
-                        insert(mail_inbox)
-                        .values(
-                            sha256=digest,
-                            size=len(raw),
-                            source=source[:200],
-                            status="new",
-                            reason="",
-                            received_at=now(),
-                        )
-                        .returning(mail_inbox.c.id)
-                    )
-                ).scalar_one()
-        except IntegrityError:  # the very same bytes again (a client retrying after a timeout)
-            async with self.db.connect() as conn:
-                return (
-                    await conn.execute(select(mail_inbox.c.id).where(mail_inbox.c.sha256 == digest))
-                ).scalar_one()
+        return await self._stored.submit((digest, len(raw), source[:200]))
+
+    async def _store(self, mails: list[tuple[str, int, str]]) -> dict[tuple[str, int, str], int]:
+        """Inbox rows for stored bytes (digest, size, source); bytes stored before (a client
+        retrying after a timeout) keep their row."""
+        digests = list({digest for digest, _, _ in mails})
+        at = now()
+        async with self.db.begin() as conn:
+            found = await conn.execute(
+                select(mail_inbox.c.sha256, mail_inbox.c.id).where(mail_inbox.c.sha256.in_(digests))
+            )
+            ids = {digest: inbox_id for digest, inbox_id in found}
+            new = {digest: (size, source) for digest, size, source in mails if digest not in ids}
+            made = await insert_rows(
+                conn, mail_inbox,
+                ["sha256", "size", "source", "status", "reason", "received_at"],
+                [(digest, size, source, "new", "", at) for digest, (size, source) in new.items()],
+                return_ids=True,
+            )  # fmt: skip
+        ids |= dict(zip(new, made, strict=True))
+        return {mail: ids[mail[0]] for mail in mails}
 
     async def process_waiting(self) -> int:
         """Process every mail stored but not yet processed (after a crash or restart)."""
