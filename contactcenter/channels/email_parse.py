@@ -6,11 +6,13 @@ message is listed in `problems` rather than raised, so that nothing is dropped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import getaddresses, parseaddr, parsedate_to_datetime
@@ -26,6 +28,7 @@ _NEVER_ANSWER = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+.-].*)?$", re.I
 )
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+_EIGHT_BIT = re.compile("[\udc80-\udcff]")  # bytes the parser could not read as ASCII
 MAX_PARTS = 200
 MAX_DEPTH = 10
 
@@ -95,21 +98,20 @@ def parse_mail(raw: bytes) -> ParsedMail:
     # parsing of every header read is most of the cost of reading a mail.
     plain = _plain_headers(message)
     subject = _header(message, "Subject", problems)
-    sender_name, sender = _sender(_header(message, "From", problems), problems)
+    sender_name, sender = _sender(_written(plain, "From", problems), problems)
     if sender is None:  # someone to answer may still be named elsewhere
         for name in ("Reply-To", "Sender", "Return-Path"):
-            sender = _sender(_header(message, name, []), [])[1]
+            sender = _sender(_written(plain, name, []), [])[1]
             if sender is not None:
                 problems.append(f"sender taken from {name}")
                 break
     recipients = [
         address.lower()
         for _, address in getaddresses(
-            [_header(message, name, problems) for name in ("To", "Cc", "Delivered-To")
-             if name.lower() in plain]
+            [_written(plain, name, problems) for name in ("To", "Cc", "Delivered-To")]
         )
         if "@" in address
-    ]  # fmt: skip
+    ]
     ids = _MESSAGE_ID.findall(plain.get("message-id", ""))
     texts: list[str] = []
     htmls: list[str] = []
@@ -146,6 +148,16 @@ def _plain_headers(message: EmailMessage) -> dict[str, str]:
     return found
 
 
+def _written(plain: dict[str, str], name: str, problems: list[str]) -> str:
+    """An address header as written (its encoded words are only in display names, decoded by
+    `_sender`), with raw 8-bit bytes guessed."""
+    raw = plain.get(name.lower(), "")
+    if _EIGHT_BIT.search(raw):
+        problems.append(f"8-bit bytes in the {name} header")
+        raw = _guess(raw.encode("utf-8", "surrogateescape"))
+    return raw
+
+
 def _header(message: EmailMessage, name: str, problems: list[str]) -> str:
     """A header as text; one that cannot be read as written is kept with its bytes guessed."""
     try:
@@ -175,6 +187,9 @@ def _guess(data: bytes, declared: str | None = None) -> str:
 
 def _sender(value: str, problems: list[str]) -> tuple[str, str | None]:
     name, address = parseaddr(value)
+    if "=?" in name:  # encoded words; a name that cannot be decoded stays as written
+        with contextlib.suppress(ValueError, LookupError, UnicodeDecodeError):
+            name = str(make_header(decode_header(name)))
     address = address.strip().lower()
     try:
         Address(addr_spec=address)
