@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import select
 
 from contactcenter.batches import Batches
-from contactcenter.channels.email_compose import answer
+from contactcenter.channels.email_compose import answer, written
 from contactcenter.channels.email_intake import MailIntake
 from contactcenter.channels.email_parse import ParsedMail, parse_mail
 from contactcenter.channels.fax import FaxChannel
@@ -77,6 +77,7 @@ class EmailChannel:
         """Keep the mail as it came; returns its inbox id (the same one for the same bytes).
         Mails accepted together are written in one transaction."""
         digest = await self.blobs.put(raw)
+        self.intake.remember(digest, raw)
         return await self._stored.submit((digest, len(raw), source[:200]))
 
     async def _store(self, mails: list[tuple[str, int, str]]) -> dict[tuple[str, int, str], int]:
@@ -133,7 +134,7 @@ class EmailChannel:
         await self.outbox.put(message, "reply", interaction_id)
         message_id = await self.interactions.add_message(
             interaction_id, body, direction=Direction.OUTBOUND, author=Initiator.AGENT,
-            agent_id=agent_id, external_id=str(message["Message-ID"]).strip("<>"),
+            agent_id=agent_id, external_id=written(message, "Message-ID").strip("<>"),
         )  # fmt: skip
         await self.queue.responded(interaction_id)
         return message_id

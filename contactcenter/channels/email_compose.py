@@ -18,19 +18,38 @@ def answer(support: str, to: str, subject: str, interaction_id: int,
            answering: ParsedMail | None) -> EmailMessage:  # fmt: skip
     """A mail from the support address on an interaction's thread: its token in the subject,
     and In-Reply-To / References to the mail it answers."""
-    message = EmailMessage(policy=POLICY)
-    message["From"] = support
-    message["To"] = to
     token = subject_token(interaction_id)
     base = subject if token in subject else f"{subject} {token}".strip()
-    message["Subject"] = base if base.lower().startswith("re:") else f"Re: {base}"
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=support.rsplit("@", 1)[-1])
+    headers = {
+        "From": support,
+        "To": to,
+        "Subject": base if base.lower().startswith("re:") else f"Re: {base}",
+        "Date": formatdate(localtime=False),
+        "Message-ID": make_msgid(domain=support.rsplit("@", 1)[-1]),
+    }
     if answering is not None:
-        message["In-Reply-To"] = f"<{answering.message_id}>"
+        headers["In-Reply-To"] = f"<{answering.message_id}>"
         chain = [*answering.references, answering.message_id][-20:]
-        message["References"] = " ".join(f"<{m}>" for m in chain)
+        headers["References"] = " ".join(f"<{m}>" for m in chain)
+    return build(headers)
+
+
+def build(headers: dict[str, str]) -> EmailMessage:
+    """A message with these headers. ASCII values are kept as written (the policy refolds long
+    ones when the message is written), so the usual headers are never parsed to be built; others
+    go through the policy, which encodes them (RFC 2047)."""
+    message = EmailMessage(policy=POLICY)
+    for name, value in headers.items():
+        if value.isascii():
+            message.set_raw(name, value)
+        else:
+            message[name] = value
     return message
+
+
+def written(message: EmailMessage, name: str) -> str:
+    """A header of a message as it was set, without parsing it."""
+    return next((str(v) for k, v in message.raw_items() if k.lower() == name.lower()), "")
 
 
 def acknowledgement(support: str, mail: ParsedMail, interaction_id: int,
@@ -39,8 +58,8 @@ def acknowledgement(support: str, mail: ParsedMail, interaction_id: int,
     Auto-Submitted (RFC 3834), so that well-behaved responders do not answer it."""
     assert mail.sender is not None
     message = answer(support, mail.sender, mail.subject or "Your message", interaction_id, mail)
-    message["Auto-Submitted"] = "auto-replied"
-    message["X-Auto-Response-Suppress"] = "All"
+    message.set_raw("Auto-Submitted", "auto-replied")
+    message.set_raw("X-Auto-Response-Suppress", "All")
     expect = f" We aim to answer within {_duration(within_seconds)}." if within_seconds else ""
     message.set_content(
         f"Hello{' ' + mail.sender_name if mail.sender_name else ''},\n\n"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -43,6 +44,7 @@ from contactcenter.store.tables import attachments, interactions, mail_inbox, me
 
 log = structlog.get_logger(__name__)
 TOKEN = re.compile(r"\[#CC-(\d{1,18})\]")
+_FRESH = 500  # mails' bytes kept between storing and reading them
 _THREAD = (interactions.c.id, interactions.c.status, interactions.c.agent_id,
            interactions.c.ended_at)  # fmt: skip
 
@@ -73,6 +75,17 @@ class MailIntake:
         self.db, self.blobs, self.customers, self.queue = db, blobs, customers, queue
         self.outbox, self.fax, self.answer_from = outbox, fax, answer_from
         self.ack_period, self.follow_up_period = ack_period, follow_up_period
+        # Bytes just stored, by digest, so that a mail read at once is not read back from disk.
+        self._fresh: OrderedDict[str, bytes] = OrderedDict()
+
+    def remember(self, digest: str, raw: bytes) -> None:
+        self._fresh[digest] = raw
+        while len(self._fresh) > _FRESH:
+            self._fresh.popitem(last=False)
+
+    async def _bytes(self, digest: str) -> bytes:
+        raw = self._fresh.pop(digest, None)
+        return raw if raw is not None else await self.blobs.get(digest)
 
     async def process_many(self, inbox_ids: list[int]) -> dict[int, int | None]:
         """Each stored mail's interaction (None: quarantined without one); a mail processed
@@ -82,7 +95,7 @@ class MailIntake:
             rows = found.all()
         results = {row.id: row.interaction_id for row in rows if row.status != "new"}
         fresh = [row for row in rows if row.status == "new"]
-        raws = await asyncio.gather(*(self.blobs.get(row.sha256) for row in fresh))
+        raws = await asyncio.gather(*(self._bytes(row.sha256) for row in fresh))
         waiting = [_Mail(row.id, parse_mail(raw)) for row, raw in zip(fresh, raws, strict=True)]
         while waiting:
             now_, waiting = _split(waiting)

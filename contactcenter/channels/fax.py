@@ -17,8 +17,8 @@ from email.utils import formatdate, make_msgid
 
 import structlog
 
-from contactcenter.channels.email_compose import subject_token
-from contactcenter.channels.email_parse import POLICY, ParsedMail
+from contactcenter.channels.email_compose import build, subject_token, written
+from contactcenter.channels.email_parse import ParsedMail
 from contactcenter.channels.fax_documents import (
     Document,
     DocumentKind,
@@ -136,7 +136,7 @@ class FaxChannel:
             message_id = await self.interactions.add_message(
                 interaction_id, note or f"Fax sent: {filename}, {document.pages} pages.",
                 direction=Direction.OUTBOUND, author=Initiator.AGENT, agent_id=agent_id,
-                external_id=str(message["Message-ID"]).strip("<>"), conn=conn,
+                external_id=written(message, "Message-ID").strip("<>"), conn=conn,
             )  # fmt: skip
             attachment_id = await self.interactions.add_attachment(
                 interaction_id, filename, "/".join(_MIME[kind]), data, message_id=message_id,
@@ -149,12 +149,11 @@ class FaxChannel:
 
     def _fax_mail(self, to: str, interaction_id: int, filename: str, data: bytes,
                   kind: DocumentKind, note: str) -> EmailMessage:  # fmt: skip
-        message = EmailMessage(policy=POLICY)
-        message["From"] = self.send_from
-        message["To"] = to
-        message["Subject"] = f"Fax {subject_token(interaction_id)}"
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain=self.send_from.rsplit("@", 1)[-1])
+        message = build({
+            "From": self.send_from, "To": to, "Subject": f"Fax {subject_token(interaction_id)}",
+            "Date": formatdate(localtime=False),
+            "Message-ID": make_msgid(domain=self.send_from.rsplit("@", 1)[-1]),
+        })  # fmt: skip
         message.set_content(note or "")  # most gateways print the text on the cover page
         maintype, subtype = _MIME[kind]
         message.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)

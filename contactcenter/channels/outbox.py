@@ -14,12 +14,14 @@ import asyncio
 import contextlib
 from datetime import timedelta
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Any
 
 import aiosmtplib
 import structlog
 from sqlalchemy import Row, bindparam, select, update
 
+from contactcenter.channels.email_compose import written
 from contactcenter.clock import now
 from contactcenter.interactions import InteractionRecords
 from contactcenter.rounds import Rounds
@@ -58,9 +60,9 @@ class Outbox:
         digests = await asyncio.gather(*(self.blobs.put(m.as_bytes()) for m, _, _ in mails))
         at = now()
         rows = [
-            (interaction_id, kind, str(message["From"].addresses[0].addr_spec).lower(),
-             str(message["To"].addresses[0].addr_spec).lower(),
-             str(message["Message-ID"]).strip("<>"), digest, "pending", 0, at, "", at)
+            (interaction_id, kind, parseaddr(written(message, "From"))[1].lower(),
+             parseaddr(written(message, "To"))[1].lower(),
+             written(message, "Message-ID").strip("<>"), digest, "pending", 0, at, "", at)
             for (message, kind, interaction_id), digest in zip(mails, digests, strict=True)
         ]  # fmt: skip
         async with self.db.begin() as conn:

@@ -112,3 +112,11 @@ async def test_an_agent_answers_on_the_thread_and_the_answer_is_on_the_timeline(
     await desk.send(again)
     joined = await services.interactions.get(1)
     assert [m["body"] for m in joined["messages"]][-1] == "Thanks!"
+
+
+async def test_an_acknowledgement_keeps_a_subject_in_any_script(desk: Desk) -> None:
+    chinese = mail("我的订单还没到。", subject="订单 1001 没有到", sender="李雷 <li@example.cn>")
+    await desk.send(chinese)
+    [ack] = await desk.sink.wait_for(1)
+    assert ack["Subject"] == "Re: 订单 1001 没有到 [#CC-1]"
+    assert "Hello 李雷" in ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
