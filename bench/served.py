@@ -85,7 +85,10 @@ async def served(
             "DATABASE_URL": database_url, "CONTACTCENTER_DATA_DIR": data,
             "CONTACTCENTER_LOG_LEVEL": "warning", **settings,
         }  # fmt: skip
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        # CONTACTCENTER_BENCH_SERVICE_LOG=FILE keeps what the service writes, to look into a run.
+        keep = os.environ.get("CONTACTCENTER_BENCH_SERVICE_LOG")
+        sink = open(keep, "ab") if keep else subprocess.DEVNULL  # noqa: ASYNC230, SIM115
+        quiet = {"stdout": sink, "stderr": sink}
         if database_url.startswith("postgresql"):
             migrating = await asyncio.create_subprocess_exec(command(), "migrate", env=env,
                                                              **quiet)  # fmt: skip

@@ -53,5 +53,9 @@ class Batches(Generic[K, V]):
                 batch[0][1].set_exception(exc)
             return
         for item, done in batch:
-            if not done.done():
+            if done.done():
+                continue
+            if item in results:
                 done.set_result(results[item])
+            else:  # a fault of `handle`; the caller hears of it rather than waiting for ever
+                done.set_exception(RuntimeError(f"{self.name}: no result for {item!r}"))

@@ -19,6 +19,7 @@ class Rounds:
         self.every = every
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def wake(self) -> None:
         """Run the next round now rather than at the end of the period."""
@@ -28,17 +29,25 @@ class Rounds:
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
+        """Stop after the round in progress. The cancel cuts a round short; the flag ends the
+        loop even when a library the round awaits swallows the cancel (seen with a relay
+        conversation cut half-way), which would otherwise keep the service from stopping."""
         if self._task is not None:
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+            self._stopping = False
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.round()
             except Exception:
                 log.exception("rounds.round_failed", rounds=self.name)
+            if self._stopping:
+                return
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.every):

@@ -116,11 +116,15 @@ class Outbox:
                     await self._failed(row, f"{type(exc).__name__}: {exc}")
                     continue
                 sent.append(row)
-        finally:
-            await self._done(sent)
             if relay.is_connected:
                 with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                     await relay.quit()
+        finally:
+            # Even when stopped half-way: what the relay took is never sent twice. The
+            # connection is dropped, not quit: a conversation cut by a cancel cannot be ended
+            # politely (aiosmtplib then waits for an answer that never comes).
+            relay.close()
+            await self._done(sent)
         return len(sent)
 
     async def _done(self, rows: list[Row[Any]]) -> None:
