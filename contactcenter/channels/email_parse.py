@@ -28,6 +28,11 @@ _NEVER_ANSWER = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+.-].*)?$", re.I
 )
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
+# `"Name" <a@b.c>`, `Name <a@b.c>` or `a@b.c`, in plain ASCII: most From headers.
+_SIMPLE_ADDRESS = re.compile(
+    r'^\s*(?:(?:"([^"\\]*)"|([^"<>,;:@\\()\[\]]*?))\s*<([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)>'
+    r"|([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+))\s*$"
+)
 _EIGHT_BIT = re.compile("[\udc80-\udcff]")  # bytes the parser could not read as ASCII
 MAX_PARTS = 200
 MAX_DEPTH = 10
@@ -97,7 +102,9 @@ def parse_mail(raw: bytes) -> ParsedMail:
     # Headers that are read as written (ids, flags, dates) skip the header registry, whose
     # parsing of every header read is most of the cost of reading a mail.
     plain = _plain_headers(message)
-    subject = _header(message, "Subject", problems)
+    subject = plain.get("subject", "")
+    if not subject.isascii() or "=?" in subject:  # encoded words or 8-bit bytes to read
+        subject = _header(message, "Subject", problems)
     sender_name, sender = _sender(_written(plain, "From", problems), problems)
     if sender is None:  # someone to answer may still be named elsewhere
         for name in ("Reply-To", "Sender", "Return-Path"):
@@ -186,15 +193,20 @@ def _guess(data: bytes, declared: str | None = None) -> str:
 
 
 def _sender(value: str, problems: list[str]) -> tuple[str, str | None]:
-    name, address = parseaddr(value)
+    simple = _SIMPLE_ADDRESS.match(value)
+    if simple:  # the usual `Name <address>` or a bare address, without the general parser
+        name = (simple.group(1) or simple.group(2) or "").strip()
+        address = (simple.group(3) or simple.group(4)).lower()
+    else:
+        name, address = parseaddr(value)
+        address = address.strip().lower()
+        try:
+            Address(addr_spec=address)
+        except Exception:
+            address = ""
     if "=?" in name:  # encoded words; a name that cannot be decoded stays as written
         with contextlib.suppress(ValueError, LookupError, UnicodeDecodeError):
             name = str(make_header(decode_header(name)))
-    address = address.strip().lower()
-    try:
-        Address(addr_spec=address)
-    except Exception:
-        address = ""
     if "@" not in address:
         problems.append(f"no readable sender address in From: {value[:100]!r}")
         return name, None
