@@ -25,7 +25,6 @@ class OrderStatusUnavailable(RuntimeError):
 class OrderStatusProvider(Protocol):
     async def status(self, order: str, customer: Customer, language: str) -> str | None:
         """The order's status as a sentence to read out, or None for an unknown order."""
-        ...
 
 
 class HttpOrderStatus:

@@ -15,6 +15,8 @@ from aiohttp.test_utils import TestClient
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 
+from contactcenter.agents import AgentFields, GroupFields, Membership
+from contactcenter.model import Role
 from contactcenter.services import Services
 from contactcenter.store.tables import interaction_events
 
@@ -87,3 +89,15 @@ class Desk:
                 select(interaction_events.c.data).where(interaction_events.c.type == kind)
             )
             return [row.data for row in rows]
+
+    async def agent(self) -> tuple[int, dict[str, str]]:
+        """An agent of the general group, logged in by API token: their id and the headers."""
+        services = self.services
+        group = await services.agents.create_group(GroupFields(name="general"))
+        agent = await services.agents.create_agent(
+            AgentFields(name="Sam", groups=[Membership(group_id=group["id"])])
+        )
+        user = await services.accounts.create_user("sam", "password-" * 2, Role.AGENT,
+                                                   agent["id"])  # fmt: skip
+        token, _ = await services.accounts.create_token(user["id"], "tests")
+        return agent["id"], {"Authorization": f"Bearer {token}"}

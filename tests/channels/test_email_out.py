@@ -8,6 +8,7 @@ import asyncio
 
 from sqlalchemy import select, update
 
+from contactcenter.model import Presence
 from contactcenter.store.tables import interactions, outbox
 
 from .mail_desk import Desk, mail
@@ -68,27 +69,18 @@ async def test_the_outbox_keeps_a_mail_until_the_relay_takes_it(desk: Desk) -> N
 async def test_an_agent_answers_on_the_thread_and_the_answer_is_on_the_timeline(
     desk: Desk,
 ) -> None:
-    from contactcenter.agents import AgentFields, GroupFields, Membership
-    from contactcenter.model import Presence, Role
-
     services = desk.services
     first = mail()
     await desk.send(first)
     follow_up = mail("Also, the invoice is wrong.", subject="Re: Order 1001 [#CC-1]",
                      In_Reply_To=first["Message-ID"], References=first["Message-ID"])  # fmt: skip
     await desk.send(follow_up)
-    group = await services.agents.create_group(GroupFields(name="general"))
-    agent = await services.agents.create_agent(
-        AgentFields(name="Sam", groups=[Membership(group_id=group["id"])])
-    )
-    user = await services.accounts.create_user("sam", "password-" * 2, Role.AGENT, agent["id"])
-    token, _ = await services.accounts.create_token(user["id"], "tests")
-    headers = {"Authorization": f"Bearer {token}"}
+    agent_id, headers = await desk.agent()
     too_early = await desk.client.post("/api/v1/interactions/1/reply", headers=headers,
                                        json={"body": "Hello"})  # fmt: skip
     assert too_early.status == 409  # not theirs yet
-    await services.queue.set_presence(agent["id"], Presence.AVAILABLE)
-    await services.queue.accept(1, agent["id"])
+    await services.queue.set_presence(agent_id, Presence.AVAILABLE)
+    await services.queue.accept(1, agent_id)
     text = {"body": "Sorry about that; a new invoice follows."}
     answered = await desk.client.post("/api/v1/interactions/1/reply", headers=headers, json=text)
     assert answered.status == 201

@@ -3,23 +3,15 @@ chains, attachments, auto-replies that must not be answered, and broken messages
 
 from __future__ import annotations
 
+import functools
 from email.message import EmailMessage
-from email.utils import make_msgid
 
 from contactcenter.channels.email_parse import parse_mail
 
+from .mail_desk import mail as desk_mail
 
-def mail(body: str = "Hello", subject: str = "Help", sender: str = "Ann <ann@example.com>",
-         **headers: str) -> EmailMessage:  # fmt: skip
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = "support@example.com"
-    message["Subject"] = subject
-    message["Message-ID"] = make_msgid(domain="example.com")
-    for name, value in headers.items():
-        message[name.replace("_", "-")] = value
-    message.set_content(body)
-    return message
+# The tests' mail, from a sender of their own.
+mail = functools.partial(desk_mail, sender="Ann <ann@example.com>")
 
 
 def test_a_gbk_subject_and_body_are_read_as_written() -> None:

@@ -13,8 +13,7 @@ import aiohttp
 from PIL import Image, ImageDraw
 from sqlalchemy import select
 
-from contactcenter.agents import AgentFields, GroupFields, Membership
-from contactcenter.model import Presence, Role
+from contactcenter.model import Presence
 from contactcenter.store.tables import mail_inbox, outbox
 
 from .mail_desk import Desk, mail
@@ -136,15 +135,9 @@ async def test_an_agent_answers_a_fax_through_the_gateway(desk: Desk) -> None:
     incoming = fax_mail(pdf(3))
     await desk.send(incoming)
     fax_id = (await inbox_row(desk, incoming)).interaction_id
-    group = await services.agents.create_group(GroupFields(name="general"))
-    agent = await services.agents.create_agent(
-        AgentFields(name="Sam", groups=[Membership(group_id=group["id"])])
-    )
-    user = await services.accounts.create_user("sam", "password-" * 2, Role.AGENT, agent["id"])
-    token, _ = await services.accounts.create_token(user["id"], "tests")
-    headers = {"Authorization": f"Bearer {token}"}
-    await services.queue.set_presence(agent["id"], Presence.AVAILABLE)
-    await services.queue.accept(fax_id, agent["id"])
+    agent_id, headers = await desk.agent()
+    await services.queue.set_presence(agent_id, Presence.AVAILABLE)
+    await services.queue.accept(fax_id, agent_id)
 
     def form(document: bytes, filename: str) -> aiohttp.FormData:
         data = aiohttp.FormData()

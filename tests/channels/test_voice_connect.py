@@ -104,8 +104,9 @@ async def test_an_agent_with_nowhere_to_ring_sends_the_call_back_to_the_queue(
     nobody = await agent(phone)
     await accept(phone, interaction_id, nobody)
     async with phone.services.bus.subscribe() as stream:
-        while (await stream.get())["type"] != "interaction.requeued":
-            pass
+        event = await stream.get()
+        while event["type"] != "interaction.requeued":
+            event = await stream.get()
     assert (await phone.interaction(call))["status"] == "queued"
     assert phone.twilio.requests == []
 
