@@ -393,3 +393,47 @@ outbox = Table(
     Index(None, "status", "next_attempt_at"),
     Index(None, "recipient", "kind", "created_at"),
 )
+
+# The knowledge base. Its search indexes are each backend's own (FTS5 tables on SQLite, a
+# tsvector table with pg_trgm on PostgreSQL), made by migration 0008 and kept by
+# knowledge_base/search.py; they are not declared here (`SEARCH_TABLES` names them).
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    _pk(),
+    Column("slug", String(120), nullable=False, unique=True),
+    Column("title", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("short_answer", Text, nullable=False),
+    Column("tags", Json, nullable=False),
+    Column("products", Json, nullable=False),
+    Column("locale", String(20), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("author_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    _created(),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    CheckConstraint("status IN ('draft', 'published', 'archived')", name="status_valid"),
+    Index(None, "status", "locale"),
+)
+
+# Every version of every article, the current one included: who changed what, and when.
+kb_article_versions = Table(
+    "kb_article_versions",
+    metadata,
+    _pk(),
+    Column("article_id", Id, ForeignKey("kb_articles.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("short_answer", Text, nullable=False),
+    Column("tags", Json, nullable=False),
+    Column("products", Json, nullable=False),
+    Column("locale", String(20), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("author_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    _created(),
+    UniqueConstraint("article_id", "version"),
+)
+
+SEARCH_TABLES = frozenset({"kb_search", "kb_search_trigram"})
