@@ -8,6 +8,7 @@ from datetime import timedelta
 from contactcenter.agents import AgentDirectory
 from contactcenter.auth import Accounts
 from contactcenter.channels.email import EmailChannel
+from contactcenter.channels.email_compose import reply_address
 from contactcenter.channels.fax import FaxChannel
 from contactcenter.channels.fax_gateways import DEFAULT_GATEWAYS, load_gateways
 from contactcenter.channels.imap_poller import ImapPoller, Mailbox
@@ -81,7 +82,7 @@ class Services:
         support = settings.support_mailboxes
         fax = FaxChannel(
             db, customers, interactions, queue, gateways, outbox, PagePreviews(db, blobs),
-            support[0] if support else "support@example.com",
+            reply_address(support),
         )  # fmt: skip
         email = EmailChannel(
             db, blobs, customers, interactions, queue, support, outbox,

@@ -18,7 +18,7 @@ import structlog
 from sqlalchemy import select
 
 from contactcenter.batches import Batches
-from contactcenter.channels.email_compose import answer, written
+from contactcenter.channels.email_compose import answer, reply_address, written
 from contactcenter.channels.email_intake import MailIntake
 from contactcenter.channels.email_parse import ParsedMail, parse_mail
 from contactcenter.channels.fax import FaxChannel
@@ -60,9 +60,8 @@ class EmailChannel:
         self.interactions = interactions
         self.queue = queue
         self.support = frozenset(support)
-        self.answer_from = support[0] if support else "support@example.com"
+        self.answer_from = reply_address(support)
         self.outbox = outbox
-        self.fax = fax
         self.intake = MailIntake(db, blobs, customers, queue, outbox, fax, self.answer_from,
                                  ack_period, follow_up_period)  # fmt: skip
         self._stored: Batches[tuple[str, int, str], int] = Batches(self._store, name="email-store")

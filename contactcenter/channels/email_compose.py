@@ -9,6 +9,11 @@ from email.utils import formatdate, make_msgid
 from contactcenter.channels.email_parse import POLICY, ParsedMail
 
 
+def reply_address(support: list[str]) -> str:
+    """The address the service writes from: the first support address."""
+    return support[0] if support else "support@example.com"
+
+
 def subject_token(interaction_id: int) -> str:
     """What our mail puts in the subject so that an answer finds its interaction."""
     return f"[#CC-{interaction_id}]"
