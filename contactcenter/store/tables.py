@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -434,6 +435,44 @@ kb_article_versions = Table(
     Column("author_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
     _created(),
     UniqueConstraint("article_id", "version"),
+)
+
+# What agents and customers said of an article on an interaction; summed per article it is a
+# ranking signal (knowledge_base/feedback.py).
+kb_feedback = Table(
+    "kb_feedback",
+    metadata,
+    _pk(),
+    Column("article_id", Id, ForeignKey("kb_articles.id"), nullable=False, index=True),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=True, index=True),
+    Column("verdict", String(20), nullable=False),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
+    _created(),
+    CheckConstraint(
+        "verdict IN ('used', 'helpful', 'not_relevant', 'helped', 'not_helped')",
+        name="verdict_valid",
+    ),
+)
+
+# The articles last suggested for an interaction, best first: what the console shows, and what a
+# new computation is compared with to tell whether they changed.
+kb_suggestions = Table(
+    "kb_suggestions",
+    metadata,
+    Column("interaction_id", Id, ForeignKey("interactions.id"), primary_key=True),
+    Column("article_ids", Json, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
+# Each article's sentence embedding (float32, little-endian), written with the article when the
+# semantic extra is installed; `model` names what made it, so a new model re-embeds.
+kb_embeddings = Table(
+    "kb_embeddings",
+    metadata,
+    Column("article_id", Id, ForeignKey("kb_articles.id"), primary_key=True),
+    Column("model", String(100), nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 SEARCH_TABLES = frozenset({"kb_search", "kb_search_trigram"})
