@@ -18,6 +18,7 @@ from contactcenter.web import (
     api_events,
     api_fax,
     api_interactions,
+    api_kb,
     api_queue,
     ops,
     twilio_hooks,
@@ -35,7 +36,7 @@ from contactcenter.web.middleware import (
 log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
                 api_agents.routes, api_queue.routes, api_events.routes,
-                api_email.routes, api_fax.routes, twilio_hooks.routes]  # fmt: skip
+                api_email.routes, api_fax.routes, api_kb.routes, twilio_hooks.routes]  # fmt: skip
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
@@ -55,12 +56,19 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     return app
 
 
+def _lexical_why(settings: Settings) -> str:
+    if not settings.semantic_search:
+        return "CONTACTCENTER_SEMANTIC_SEARCH is false"
+    return "the semantic extra is not installed: pip install 'contactcenter[semantic]'"
+
+
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.queue.start()
     await services.voice.connector.start()
     await services.email.process_waiting()
     await services.outbox.start()
+    await services.suggestions.start()
     if services.smtp is not None:
         await services.smtp.start()
     if services.imap is not None:
@@ -70,12 +78,16 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         database=services.db.dialect,
         data_dir=str(services.settings.data_dir),
         waiting=services.queue.engine.waiting(),
+        search=services.articles.search.mode.value,
     )
+    if services.articles.search.vectors is None:
+        log.warning("kb.lexical_only", why=_lexical_why(services.settings))
     yield
     if services.imap is not None:
         await services.imap.stop()
     if services.smtp is not None:
         await services.smtp.stop()
+    await services.suggestions.stop()
     await services.outbox.stop()
     await services.voice.connector.stop()
     await services.queue.stop()

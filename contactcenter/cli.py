@@ -1,7 +1,7 @@
-"""`contactcenter serve | migrate | createuser | customers import|export`.
+"""`contactcenter serve | migrate | createuser | customers import|export | kb import|export`.
 
-Exit codes: 0 done; 1 failed; 2 a wrong setting or argument; 3 a CSV import that skipped bad rows
-(the good ones are imported).
+Exit codes: 0 done; 1 failed; 2 a wrong setting or argument; 3 a CSV or knowledge-base import that
+skipped bad rows or files (the good ones are imported).
 """
 
 from __future__ import annotations
@@ -75,6 +75,15 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("file", type=Path)
     exp = cust_commands.add_parser("export", help="export customers to CSV (stdout by default)")
     exp.add_argument("file", type=Path, nargs="?")
+
+    kb = commands.add_parser("kb", help="import or export knowledge-base articles as Markdown")
+    kb_commands = kb.add_subparsers(dest="action", required=True, metavar="ACTION")
+    kb_in = kb_commands.add_parser(
+        "import", help="import every *.md file of a folder (new slugs created, known updated)"
+    )
+    kb_in.add_argument("folder", type=Path)
+    kb_out = kb_commands.add_parser("export", help="write every article as <slug>.md")
+    kb_out.add_argument("folder", type=Path)
     return parser
 
 
@@ -96,6 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "createuser":
         password = _read_password()
         command = lambda s: _createuser(s, args, password)  # noqa: E731
+    elif args.command == "kb":
+        action = _kb_import if args.action == "import" else _kb_export
+        command = lambda s: action(s, args.folder)  # noqa: E731
     elif args.action == "import":
         command = lambda s: _import(s, args.file)  # noqa: E731
     else:
@@ -249,6 +261,22 @@ async def _export(services: Services, path: Path | None) -> int:
             handle.close()
     if path:
         print(f"exported {count} customers to {path}")
+    return 0
+
+
+async def _kb_import(services: Services, folder: Path) -> int:
+    report = await services.articles.import_dir(folder, None)
+    print(
+        f"{len(report.created)} articles created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged; {len(report.errors)} bad files"
+    )
+    for error in report.errors:
+        print(f"{folder}/{error}", file=sys.stderr)
+    return 3 if report.errors else 0
+
+
+async def _kb_export(services: Services, folder: Path) -> int:
+    print(f"exported {await services.articles.export_dir(folder)} articles to {folder}")
     return 0
 
 

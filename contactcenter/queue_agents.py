@@ -193,6 +193,24 @@ class AgentActions:
 
     async def abandon(self, interaction_id: int) -> float:
         """The customer left before an agent accepted; returns how long they waited."""
+        return await self._leave(interaction_id, S.ABANDONED)
+
+    async def self_served(self, interaction_id: int, article_id: int) -> None:
+        """The customer's question was answered by an article before any agent took it: the
+        interaction leaves the queue (if it is there) as `self_served`, not abandoned."""
+        row = await self._row(interaction_id)
+        if InteractionStatus(row.status) in (S.QUEUED, S.OFFERED):
+            await self._leave(interaction_id, S.SELF_SERVED, article_id=article_id)
+            return
+        if row.agent_id is not None or InteractionStatus(row.status).is_final():
+            raise Conflict(f"interaction {interaction_id} is {row.status}; an agent has it or "
+                           "it is over", "status")  # fmt: skip
+        await self.interactions.transition(interaction_id, S.SELF_SERVED, article_id=article_id)
+        self.bus.publish({"type": "interaction.self_served", "interaction_id": interaction_id,
+                          "article_id": article_id})  # fmt: skip
+
+    async def _leave(self, interaction_id: int, to: InteractionStatus, **data: Any) -> float:
+        """Waiting work leaves the queue without an agent; returns how long it waited."""
         async with self._lock:
             now = self.clock()
             decisions = self._engine_call(self.engine.abandon, str(interaction_id), now)
@@ -200,11 +218,11 @@ class AgentActions:
             self.callbacks.discard(interaction_id)
             async with self.db.begin() as conn:
                 await self.interactions.transition(
-                    interaction_id, S.ABANDONED, at=moment(now), conn=conn, waited=round(waited, 3)
+                    interaction_id, to, at=moment(now), conn=conn, waited=round(waited, 3), **data
                 )
             await self._apply([d for d in decisions if not isinstance(d, Abandoned)], now)
-            self.bus.publish({"type": "interaction.abandoned", "interaction_id": interaction_id,
-                              "waited": waited})  # fmt: skip
+            self.bus.publish({"type": f"interaction.{to.value}", "interaction_id": interaction_id,
+                              "waited": waited, **data})  # fmt: skip
         return waited
 
     async def _act(

@@ -28,6 +28,10 @@ from contactcenter.settings import Settings
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
 from contactcenter.timeline import Timeline
+from knowledge_base.records import ArticleRecords
+from knowledge_base.search import ArticleSearch
+from knowledge_base.semantic import VectorIndex, load_embedder
+from knowledge_base.suggestions import Suggestions
 from routing.policy import DEFAULT_POLICY, load_policy
 from workflows.ivr import DEFAULT_FLOW, load_flow
 
@@ -50,6 +54,8 @@ class Services:
     outbox: Outbox
     smtp: SmtpReceiver | None  # the SMTP receiver, when a port is set
     imap: ImapPoller | None  # the IMAP poller, when a mailbox is set
+    articles: ArticleRecords
+    suggestions: Suggestions
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -101,6 +107,8 @@ class Services:
             if settings.smtp_port
             else None
         )
+        embedder = load_embedder() if settings.semantic_search else None
+        search = ArticleSearch(db, VectorIndex(embedder) if embedder is not None else None)
         return cls(
             settings=settings,
             db=db,
@@ -120,6 +128,8 @@ class Services:
             imap=ImapPoller(email, Mailbox.from_url(settings.imap_url), settings.imap_poll_seconds)
             if settings.imap_url
             else None,
+            articles=ArticleRecords(db, search),
+            suggestions=Suggestions(db, search, bus, queue.self_served),
         )
 
     async def close(self) -> None:

@@ -38,6 +38,11 @@ class Settings(BaseModel):
     default_region: str = Field(
         default="US", description="Region for phone and fax numbers written without '+'."
     )
+    semantic_search: bool = Field(
+        default=True,
+        description="Rank knowledge-base articles by meaning too, when the semantic extra is "
+        "installed; false: by words only.",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description="Largest request body.")

@@ -17,7 +17,7 @@ from contactcenter.store.db import Database
 from contactcenter.store.tables import kb_article_versions, kb_articles
 from knowledge_base.articles import Article, ArticleFields, ArticleStatus, slugify
 from knowledge_base.markdown_files import ArticleFileError, read_article, write_article
-from knowledge_base.search import ArticleSearch
+from knowledge_base.search import ArticleSearch, Vector
 
 _CONTENT = ("title", "body", "short_answer", "tags", "products", "locale", "status")
 
@@ -90,7 +90,9 @@ class ArticleRecords:
                 for row in rows
             ]  # fmt: skip
 
-    async def create(self, fields: ArticleFields, author_user_id: int | None) -> Article:
+    async def create(self, fields: ArticleFields, author_user_id: int | None,
+                     vector: Vector | None = None) -> Article:  # fmt: skip
+        """A new article (version 1); `vector` is its embedding when the caller made it."""
         at = now()
         async with self.db.begin() as conn:
             slug = fields.slug or await self._free_slug(conn, slugify(fields.title))
@@ -105,11 +107,12 @@ class ArticleRecords:
                     .returning(kb_articles.c.id)
                 )
             ).scalar_one()  # fmt: skip
-            return await self._versioned(conn, article_id, author_user_id)
+            return await self._versioned(conn, article_id, author_user_id, vector)
 
     async def update(
-        self, article_id: int, changes: dict[str, Any], author_user_id: int | None
-    ) -> Article:
+        self, article_id: int, changes: dict[str, Any], author_user_id: int | None,
+        vector: Vector | None = None,
+    ) -> Article:  # fmt: skip
         """Change some fields (validated as a whole article); a new version when anything
         changed, the same article otherwise."""
         async with self.db.begin() as conn:
@@ -134,11 +137,12 @@ class ArticleRecords:
                 .values(**content, version=current.version + 1, author_user_id=author_user_id,
                         updated_at=now())
             )  # fmt: skip
-            return await self._versioned(conn, article_id, author_user_id)
+            return await self._versioned(conn, article_id, author_user_id, vector)
 
     async def _versioned(
-        self, conn: AsyncConnection, article_id: int, author_user_id: int | None
-    ) -> Article:
+        self, conn: AsyncConnection, article_id: int, author_user_id: int | None,
+        vector: Vector | None,
+    ) -> Article:  # fmt: skip
         """Keep the article's current content as its version, and index it."""
         article = await self.get(article_id, conn)
         await conn.execute(
@@ -149,7 +153,7 @@ class ArticleRecords:
                 status=article.status.value, author_user_id=author_user_id, created_at=now(),
             )
         )  # fmt: skip
-        await self.search.put(conn, article)
+        await self.search.put(conn, article, vector)
         return article
 
     async def _slug_taken(self, conn: AsyncConnection, slug: str) -> bool:
@@ -176,6 +180,7 @@ class ArticleRecords:
         """Every `*.md` file in `folder`: new slugs created, known ones updated; a bad file is
         reported by name and line and the good ones imported all the same."""
         report = ImportReport()
+        good: list[ArticleFields] = []
         for name, text in await asyncio.to_thread(_read_folder, folder):
             try:
                 if text is None:
@@ -184,16 +189,19 @@ class ArticleRecords:
             except ArticleFileError as exc:
                 report.errors.append(str(exc))
                 continue
-            slug = fields.slug or slugify(fields.title)
-            existing = await self.by_slug(slug)
+            good.append(fields.model_copy(update={"slug": fields.slug or slugify(fields.title)}))
+        vectors = await self.search.embed_many(good)
+        for fields, vector in zip(good, vectors, strict=True):
+            assert fields.slug is not None
+            existing = await self.by_slug(fields.slug)
             if existing is None:
-                await self.create(fields.model_copy(update={"slug": slug}), author_user_id)
-                report.created.append(slug)
+                await self.create(fields, author_user_id, vector)
+                report.created.append(fields.slug)
                 continue
             changes = fields.model_dump(mode="json", exclude={"slug"})
-            updated = await self.update(existing.id, changes, author_user_id)
+            updated = await self.update(existing.id, changes, author_user_id, vector)
             changed = updated.version != existing.version
-            (report.updated if changed else report.unchanged).append(slug)
+            (report.updated if changed else report.unchanged).append(fields.slug)
         return report
 
     async def export_dir(self, folder: Path) -> int:

@@ -199,7 +199,9 @@ class VoiceChannel:
             path = [*call.path, "menu:no_choice"]
             await self.calls.update(call.call_sid, attempts=attempts, path=path)
             return await self._route(call, customer, self.flow.no_choice_topic, path=path)
-        path = [*call.path, f"menu:{option.action.value}:{option.topic or ''}".rstrip(":")]
+        # What the caller said stays on the path: the knowledge base suggests from it.
+        said = [f"said:{speech[:300]}"] if speech else []
+        path = [*call.path, *said, f"menu:{option.action.value}:{option.topic or ''}".rstrip(":")]
         if option.action is Action.ORDER_STATUS:
             await self.calls.update(call.call_sid, stage=CallStage.ORDER, attempts=0, path=path)
             return twiml.order_prompt(speaker, retry=False)

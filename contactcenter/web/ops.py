@@ -21,7 +21,8 @@ async def healthz(call: Call) -> web.Response:
 
 
 @routes.route(
-    "GET", "/readyz", summary="The database answers", role=None,
+    "GET", "/readyz", role=None,
+    summary="The database answers; `search` says hybrid, or lexical without the semantic extra",
     responses={200: "Ready", 503: "The database does not answer"},
 )  # fmt: skip
 async def readyz(call: Call) -> web.Response:
@@ -31,7 +32,10 @@ async def readyz(call: Call) -> web.Response:
         return web.json_response(
             {"status": "unavailable", "database": type(exc).__name__}, status=503
         )
-    return web.json_response({"status": "ok", "database": call.services.db.dialect})
+    search = call.services.articles.search.mode.value  # "hybrid", or "lexical" without the extra
+    return web.json_response(
+        {"status": "ok", "database": call.services.db.dialect, "search": search}
+    )
 
 
 @routes.route(
