@@ -1,9 +1,10 @@
-"""The lexical rankings, in each backend's own SQL: words and trigrams, best first.
+"""The lexical rankings, in each backend's own SQL, best first: by the question's words, and by
+the words that resemble the question's unknown ones (`vocabulary.alike`).
 
-SQLite: FTS5 tables ranked by `bm25()` with column weights (title above tags above body), one
-tokenized by words with Porter stemming, one by trigrams. PostgreSQL: a weighted `tsvector` (title
-A, tags B, body C) ranked by `ts_rank_cd`, and the
-articles' lexemes that look like the question's words (pg_trgm), searched for in turn.
+SQLite: an FTS5 table tokenized by words with Porter stemming, ranked by `bm25()` with column
+weights (title above tags above body). PostgreSQL: a weighted `tsvector` (title A, tags B, body C)
+with a GIN index, ranked by `ts_rank_cd`; `websearch_to_tsquery` when the question has search
+syntax (quotes, OR, -word).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from knowledge_base import vocabulary
 from knowledge_base.articles import ArticleStatus, has_cjk, searchable
 
 WEIGHTS = (10.0, 4.0, 1.0)  # title, tags, body
 CANDIDATES = 50
 _TOKEN = re.compile(r"\w+")
 _MOST_TOKENS = 24
-_SHORT_QUERY = 8  # words; more is a mail or a long chat message
 # Words of a mail that say nothing of what it is about: English function words, greetings and
 # the politeness around a question.
 _SMALL_WORDS_TEXT = """
@@ -34,9 +35,10 @@ _SMALL_WORDS_TEXT = """
     you your
 """
 _SMALL_WORDS = frozenset(_SMALL_WORDS_TEXT.split())
-_FUZZY_TERMS = 16
-_PREFIXED_WORDS = 6  # a typed search, not a mail: its words may be unfinished
-_ALIKE_PER_TERM = 3
+_FUZZY_TERMS = 6
+# Articles ranked for a question's words at most, about: beyond it only the two rarest words
+# are searched for (ranking 10,000 articles for "order" took PostgreSQL half a second).
+_MATCH_BUDGET = 1500
 _SEARCH_SYNTAX = re.compile(r'"|\bOR\b|(^|\s)-\w')
 
 
@@ -50,21 +52,12 @@ class SearchFilter:
 
 
 def tokens(query: str) -> list[str]:
-    """The query's words, lower case, once each, Chinese runs as pairs. In a long query (a mail)
-    the words that say nothing of the topic are left out and the first `_MOST_TOKENS` kept: each
-    word costs, and the start of a mail says what it is about."""
+    """The query's words, lower case, once each, Chinese runs as pairs, without the small words
+    that say nothing of the topic (unless nothing else is left); a long one's first
+    `_MOST_TOKENS`, as the start of a mail says what it is about."""
     found = list(dict.fromkeys(t.lower() for t in _TOKEN.findall(searchable(query))))
-    if len(found) <= _SHORT_QUERY:
-        return found
-    return [t for t in found if t not in _SMALL_WORDS][:_MOST_TOKENS]
-
-
-def trigram_terms(query: str) -> list[str]:
-    """What the trigram ranking looks for in a short query (a typed search, a chat line), where a
-    misspelt word is much of the question: its words of three or more letters. Long queries have
-    words enough, and meaning (semantic ranking), to go by."""
-    words = list(dict.fromkeys(w.lower() for w in _TOKEN.findall(query) if len(w) >= 3))
-    return words if len(words) <= _SHORT_QUERY else []
+    topical = [t for t in found if t not in _SMALL_WORDS]
+    return (topical or found)[:_MOST_TOKENS]
 
 
 def marks(query: str) -> list[str]:
@@ -72,56 +65,74 @@ def marks(query: str) -> list[str]:
     return [t for t in _TOKEN.findall(query) if len(t) >= 2 or has_cjk(t)]
 
 
-async def by_words(conn: AsyncConnection, sqlite: bool, query: str,
-                   where: SearchFilter) -> list[int]:  # fmt: skip
+def chosen(words: list[str], df: dict[str, int]) -> list[str]:
+    """The known words worth searching for, rarest first, while the articles they are in stay
+    within `_MATCH_BUDGET` (each one is ranked); the two rarest always."""
+    kept, matched = [], 0
+    for word in sorted((w for w in words if w in df), key=lambda w: df[w]):
+        if len(kept) >= 2 and matched + df[word] > _MATCH_BUDGET:
+            break
+        kept.append(word)
+        matched += df[word]
+    return kept
+
+
+async def rankings(conn: AsyncConnection, sqlite: bool, query: str,
+                   where: SearchFilter) -> tuple[list[int], list[int]]:  # fmt: skip
+    """Two rankings of article ids, best first: by the query's words, and by the words that
+    resemble those of its words no article has (misspellings, words typed in part)."""
     words = tokens(query)
+    if not words:
+        return [], []
+    df = await vocabulary.weigh(conn, sqlite, words)
+    unknown = [w for w in words if w not in df and len(w) >= 3 and not has_cjk(w)]
+    alike = await vocabulary.alike(conn, sqlite, unknown[:_FUZZY_TERMS])
+    if not sqlite and _SEARCH_SYNTAX.search(query):  # search syntax typed in the console
+        tsquery = "websearch_to_tsquery('english', :q) || websearch_to_tsquery('simple', :q)"
+        by_words = await _pg_ranked(conn, tsquery, searchable(query), where)
+    else:
+        by_words = await _ranked(conn, sqlite, chosen(words, df), where, stem=True)
+    return by_words, await _ranked(conn, sqlite, alike, where, stem=False)
+
+
+async def _ranked(conn: AsyncConnection, sqlite: bool, words: list[str], where: SearchFilter,
+                  stem: bool) -> list[int]:  # fmt: skip
+    """Articles with any of `words`, by bm25 (SQLite) or ts_rank_cd (PostgreSQL). `stem`: the
+    words are as typed (PostgreSQL stems them); otherwise they are the vocabulary's lexemes."""
     if not words:
         return []
     if sqlite:
-        match = " OR ".join(f'"{w}"*' if len(w) >= 3 and not has_cjk(w) else f'"{w}"'
-                            for w in words)  # fmt: skip
-        return await _sqlite_ranked(conn, "kb_search", match, where)
-    return await _pg_words(conn, words, query, where)
+        match = " OR ".join(f'"{w}"' for w in words if '"' not in w)
+        return await _sqlite_ranked(conn, match, where)
+    if stem:
+        tsquery = "to_tsquery('english', :q) || to_tsquery('simple', :q)"
+        return await _pg_ranked(conn, tsquery, " | ".join(_pg_word(w) for w in words), where)
+    lexemes = " | ".join("'" + w.replace("'", "''") + "'" for w in words)
+    return await _pg_ranked(conn, "CAST(:q AS tsquery)", lexemes, where)
 
 
-async def by_trigrams(conn: AsyncConnection, sqlite: bool, query: str,
-                      where: SearchFilter) -> list[int]:  # fmt: skip
-    terms = trigram_terms(query)
-    if not terms:
-        return []
-    if sqlite:
-        grams = {t[i : i + 3] for t in terms for i in range(len(t) - 2)}
-        match = " OR ".join(f'"{g}"' for g in sorted(grams) if '"' not in g)
-        return await _sqlite_ranked(conn, "kb_search_trigram", match, where) if match else []
-    return await _pg_grams(conn, terms, where)
+def _pg_word(word: str) -> str:
+    """A word as to_tsquery reads it: quoted, so that no character of it is an operator."""
+    return "'" + word.replace("'", "''").replace("\\", "") + "'"
 
 
-async def _sqlite_ranked(conn: AsyncConnection, table: str, match: str,
-                         where: SearchFilter) -> list[int]:  # fmt: skip
+async def _sqlite_ranked(conn: AsyncConnection, match: str, where: SearchFilter) -> list[int]:
     filters, params = sql_filters(where, sqlite=True)
     weights = ", ".join(str(w) for w in WEIGHTS)
     rows = await conn.execute(
         text(
-            f"SELECT a.id FROM {table} JOIN kb_articles a ON a.id = {table}.rowid "
-            f"WHERE {table} MATCH :match{filters} "
-            f"ORDER BY bm25({table}, {weights}) LIMIT {CANDIDATES}"
+            f"SELECT a.id FROM kb_search JOIN kb_articles a ON a.id = kb_search.rowid "
+            f"WHERE kb_search MATCH :match{filters} "
+            f"ORDER BY bm25(kb_search, {weights}) LIMIT {CANDIDATES}"
         ),
         {"match": match, **params},
     )
     return [row.id for row in rows]
 
 
-async def _pg_words(conn: AsyncConnection, words: list[str], query: str,
-                    where: SearchFilter) -> list[int]:  # fmt: skip
+async def _pg_ranked(conn: AsyncConnection, tsquery: str, q: str,
+                     where: SearchFilter) -> list[int]:  # fmt: skip
     filters, params = sql_filters(where, sqlite=False)
-    if _SEARCH_SYNTAX.search(query):  # search syntax typed in the console
-        tsquery = "websearch_to_tsquery('english', :q) || websearch_to_tsquery('simple', :q)"
-        params["q"] = searchable(query)
-    else:  # any of the words; in a short query each also as the start of a longer one
-        tsquery = "to_tsquery('english', :q) || to_tsquery('simple', :q)"
-        prefixes = len(words) <= _PREFIXED_WORDS
-        params["q"] = " | ".join(f"{w}:*" if prefixes and len(w) >= 3 and not has_cjk(w) else w
-                                 for w in words)  # fmt: skip
     weights = "{" + ", ".join(str(w / WEIGHTS[0]) for w in (0.1, *reversed(WEIGHTS))) + "}"
     rows = await conn.execute(
         text(
@@ -130,37 +141,7 @@ async def _pg_words(conn: AsyncConnection, words: list[str], query: str,
             f"WHERE s.document @@ query.q{filters} "
             f"ORDER BY ts_rank_cd('{weights}', s.document, query.q) DESC LIMIT {CANDIDATES}"
         ),
-        params,
-    )
-    return [row.id for row in rows]
-
-
-async def _pg_grams(conn: AsyncConnection, terms: list[str],
-                    where: SearchFilter) -> list[int]:  # fmt: skip
-    """Articles with words that look like the question's (misspelt, or a part of them): each
-    term finds the lexemes it resembles through pg_trgm's index, and those are searched for."""
-    filters, params = sql_filters(where, sqlite=False)
-    params["terms"] = [t for t in terms if not has_cjk(t)][:_FUZZY_TERMS]
-    if not params["terms"]:
-        return []
-    weights = "{" + ", ".join(str(w / WEIGHTS[0]) for w in (0.1, *reversed(WEIGHTS))) + "}"
-    rows = await conn.execute(
-        text(
-            # Only words the articles do not have as written or stemmed, and not stop words.
-            "WITH terms AS (SELECT t.term FROM unnest(CAST(:terms AS text[])) AS t(term) "
-            "  WHERE numnode(plainto_tsquery('english', t.term)) > 0 AND NOT EXISTS ("
-            "    SELECT 1 FROM kb_lexemes k WHERE k.lexeme = t.term OR k.lexeme = ANY("
-            "      tsvector_to_array(to_tsvector('english', t.term))))), "
-            "alike AS (SELECT DISTINCT l.lexeme FROM terms AS t "
-            "  JOIN LATERAL (SELECT lexeme FROM kb_lexemes WHERE lexeme % t.term "
-            f"  ORDER BY lexeme <-> t.term LIMIT {_ALIKE_PER_TERM}) AS l ON true), "
-            "query AS (SELECT CAST(string_agg(quote_literal(lexeme), ' | ') AS tsquery) AS q "
-            "  FROM alike) "
-            "SELECT a.id FROM kb_search s JOIN kb_articles a ON a.id = s.article_id, query "
-            f"WHERE query.q IS NOT NULL AND s.document @@ query.q{filters} "
-            f"ORDER BY ts_rank_cd('{weights}', s.document, query.q) DESC LIMIT {CANDIDATES}"
-        ),
-        params,
+        {"q": q, **params},
     )
     return [row.id for row in rows]
 

@@ -1,8 +1,9 @@
 """Article search behind one interface, native on each backend, with meaning where installed.
 
-Up to three rankings are fused by reciprocal rank: words and trigrams in each backend's own SQL
-(`lexical.py`), and, with the semantic extra, nearest embeddings (`semantic.py`), which find the
-article a customer describes in other words. Feedback then moves each candidate by a bounded
+Up to three rankings are fused by reciprocal rank: by words, and by the words that resemble a
+misspelt one (trigrams), in each backend's own SQL (`lexical.py`, `vocabulary.py`); and, with the
+semantic extra, by nearest embeddings (`semantic.py`), which find the article a customer
+describes in other words. Feedback then moves each candidate by a bounded
 share (`feedback.py`). Text in Chinese, Japanese or Korean is indexed as pairs of characters
 (`articles.searchable`), so a two-character word is found as it is.
 
@@ -23,11 +24,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.store.db import Database
-from knowledge_base import lexical
+from knowledge_base import lexical, vocabulary
 from knowledge_base.articles import Article, ArticleFields, has_cjk, searchable
 from knowledge_base.feedback import net_votes, weight
 from knowledge_base.lexical import SearchFilter
 from knowledge_base.semantic import VectorIndex, article_text
+from knowledge_base.vocabulary import words_of
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,7 +42,7 @@ else:
 __all__ = ["ArticleSearch", "Hit", "Mode", "SearchFilter", "Vector", "snippet"]
 
 # Each ranking's weight in the fusion; chosen on the project's evaluation set (bench/kb_quality.py).
-SHARES = {"words": 1.0, "trigrams": 0.5, "semantic": 1.5}
+SHARES = {"words": 1.0, "alike": 0.5, "semantic": 1.5}
 _FUSION_K = 60
 PUBLISHED = SearchFilter()  # what customers may see, in any locale
 _QUERY_CHARS = 2000  # a long mail's start says what it is about
@@ -92,11 +94,6 @@ class ArticleSearch:
             await conn.execute(
                 text("INSERT INTO kb_search (rowid, title, tags, body) "
                      "VALUES (:id, :title, :tags, :body)"), values)  # fmt: skip
-            plain = {"id": article.id, "title": article.title, "tags": " ".join(article.tags),
-                     "body": article.body}  # fmt: skip
-            await conn.execute(
-                text("INSERT INTO kb_search_trigram (rowid, title, tags, body) "
-                     "VALUES (:id, :title, :tags, :body)"), plain)  # fmt: skip
         else:
             config = "english" if article.locale.startswith("en") else "simple"
             await conn.execute(
@@ -108,11 +105,7 @@ class ArticleSearch:
                 ),
                 {"id": article.id, "config": config, "title": title, "tags": tags, "body": body},
             )  # fmt: skip
-            await conn.execute(
-                text("INSERT INTO kb_lexemes SELECT lexeme FROM kb_search, unnest(document) "
-                     "WHERE article_id = :id ON CONFLICT DO NOTHING"),
-                {"id": article.id},
-            )  # fmt: skip
+        await vocabulary.add(conn, self.sqlite, article.id, words_of(title, tags, body))
         if self.vectors is not None:
             await self.vectors.put(conn, article, vector)
 
@@ -122,10 +115,9 @@ class ArticleSearch:
             await self.vectors.remove(conn, article_id)
 
     async def _remove_lexical(self, conn: AsyncConnection, article_id: int) -> None:
-        tables = ("kb_search", "kb_search_trigram") if self.sqlite else ("kb_search",)
+        await vocabulary.remove(conn, self.sqlite, article_id)
         key = "rowid" if self.sqlite else "article_id"
-        for table in tables:
-            await conn.execute(text(f"DELETE FROM {table} WHERE {key} = :id"), {"id": article_id})
+        await conn.execute(text(f"DELETE FROM kb_search WHERE {key} = :id"), {"id": article_id})
 
     async def search(
         self, query: str, where: SearchFilter = PUBLISHED, limit: int = 10,
@@ -147,12 +139,8 @@ class ArticleSearch:
         async with self.db.connect() as conn:
             rankings: list[tuple[float, list[int]]] = []
             if mode is not Mode.SEMANTIC:
-                rankings.append(
-                    (SHARES["words"], await lexical.by_words(conn, self.sqlite, query, where))
-                )
-                rankings.append(
-                    (SHARES["trigrams"], await lexical.by_trigrams(conn, self.sqlite, query, where))
-                )
+                by_words, by_alike = await lexical.rankings(conn, self.sqlite, query, where)
+                rankings += [(SHARES["words"], by_words), (SHARES["alike"], by_alike)]
             if query_vector is not None:
                 assert self.vectors is not None
                 nearest = await self.vectors.nearest(conn, query_vector, where, self.sqlite,

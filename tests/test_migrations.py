@@ -63,7 +63,11 @@ async def test_postgresql_from_an_empty_database(pg_database: str) -> None:
         assert await current_revision(db) == head_revision()
         async with db.connect() as sa_conn:
             tables = await sa_conn.run_sync(lambda sync: set(inspect(sync).get_table_names()))
-        assert tables == {t.name for t in metadata.sorted_tables} | {"alembic_version", "kb_search", "kb_lexemes"}
+        assert tables == {t.name for t in metadata.sorted_tables} | {
+            "alembic_version",
+            "kb_search",
+            "kb_lexemes",
+        }
     finally:
         await db.dispose()
         await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')

@@ -473,6 +473,7 @@ kb_embeddings = Table(
     Column("model", String(100), nullable=False),
     Column("vector", LargeBinary, nullable=False),
     Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "model", "updated_at"),  # whether the embeddings changed, without reading them
 )
 
-SEARCH_TABLES = frozenset({"kb_search", "kb_search_trigram", "kb_lexemes"})
+SEARCH_TABLES = frozenset({"kb_search", "kb_lexemes"})

@@ -78,9 +78,13 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("article_id", name=op.f("pk_kb_embeddings")),
     )
+    op.create_index(
+        op.f("ix_kb_embeddings_model_updated_at"), "kb_embeddings", ["model", "updated_at"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_kb_embeddings_model_updated_at"), table_name="kb_embeddings")
     op.drop_table("kb_embeddings")
     op.drop_table("kb_suggestions")
     op.drop_index(op.f("ix_kb_feedback_interaction_id"), table_name="kb_feedback")
