@@ -22,7 +22,7 @@ from knowledge_base.articles import ArticleStatus, has_cjk, searchable
 WEIGHTS = (10.0, 4.0, 1.0)  # title, tags, body
 CANDIDATES = 50
 _TOKEN = re.compile(r"\w+")
-_MOST_TOKENS = 24
+_MOST_TOKENS = 64
 # Words of a mail that say nothing of what it is about: English function words, greetings and
 # the politeness around a question.
 _SMALL_WORDS_TEXT = """
@@ -36,6 +36,7 @@ _SMALL_WORDS_TEXT = """
 """
 _SMALL_WORDS = frozenset(_SMALL_WORDS_TEXT.split())
 _FUZZY_TERMS = 6
+_SHORT_QUERY = 8  # words; more is a mail or a long chat message
 # Articles ranked for a question's words at most, about: beyond it only the two rarest words
 # are searched for (ranking 10,000 articles for "order" took PostgreSQL half a second).
 _MATCH_BUDGET = 1500
@@ -77,6 +78,17 @@ def chosen(words: list[str], df: dict[str, int]) -> list[str]:
     return kept
 
 
+def misspelt(words: list[str], df: dict[str, int]) -> list[str]:
+    """The words of a short question (a chat line, a typed search) that no article has: a
+    misspelling there is much of the question. A mail's unknown words are mostly names,
+    numbers and words of its own; the words it spells right say what it is about, and the
+    words that merely resemble its other ones pushed the right article down."""
+    if len(words) > _SHORT_QUERY:
+        return []
+    return [w for w in words if w not in df and len(w) >= 3 and w.isalpha() and not has_cjk(w)
+            ][:_FUZZY_TERMS]  # fmt: skip
+
+
 async def rankings(conn: AsyncConnection, sqlite: bool, query: str,
                    where: SearchFilter) -> tuple[list[int], list[int]]:  # fmt: skip
     """Two rankings of article ids, best first: by the query's words, and by the words that
@@ -85,30 +97,64 @@ async def rankings(conn: AsyncConnection, sqlite: bool, query: str,
     if not words:
         return [], []
     df = await vocabulary.weigh(conn, sqlite, words)
-    unknown = [w for w in words if w not in df and len(w) >= 3 and not has_cjk(w)]
-    alike = await vocabulary.alike(conn, sqlite, unknown[:_FUZZY_TERMS])
-    if not sqlite and _SEARCH_SYNTAX.search(query):  # search syntax typed in the console
+    alike = await vocabulary.alike(conn, sqlite, misspelt(words, df))
+    by_words: list[int] = []
+    # Search syntax typed in the console ("exact words", OR, -word); a mail's quotes are not.
+    if not sqlite and len(words) <= _SHORT_QUERY and _SEARCH_SYNTAX.search(query):
         tsquery = "websearch_to_tsquery('english', :q) || websearch_to_tsquery('simple', :q)"
         by_words = await _pg_ranked(conn, tsquery, searchable(query), where)
-    else:
-        by_words = await _ranked(conn, sqlite, chosen(words, df), where, stem=True)
-    return by_words, await _ranked(conn, sqlite, alike, where, stem=False)
+    if not by_words:
+        kept = chosen(words, df)
+        by_words = (await _sqlite_ranked(conn, _fts_any(kept), where) if sqlite
+                    else await _pg_by_rarity(conn, {w: df[w] for w in kept}, where))  # fmt: skip
+    return by_words, await _ranked(conn, sqlite, alike, where)
 
 
-async def _ranked(conn: AsyncConnection, sqlite: bool, words: list[str], where: SearchFilter,
-                  stem: bool) -> list[int]:  # fmt: skip
-    """Articles with any of `words`, by bm25 (SQLite) or ts_rank_cd (PostgreSQL). `stem`: the
-    words are as typed (PostgreSQL stems them); otherwise they are the vocabulary's lexemes."""
-    if not words:
+async def _ranked(conn: AsyncConnection, sqlite: bool, lexemes: list[str],
+                  where: SearchFilter) -> list[int]:  # fmt: skip
+    """Articles with any of the vocabulary's `lexemes`, by bm25 (SQLite) or ts_rank_cd
+    (PostgreSQL)."""
+    if not lexemes:
         return []
     if sqlite:
-        match = " OR ".join(f'"{w}"' for w in words if '"' not in w)
-        return await _sqlite_ranked(conn, match, where)
-    if stem:
-        tsquery = "to_tsquery('english', :q) || to_tsquery('simple', :q)"
-        return await _pg_ranked(conn, tsquery, " | ".join(_pg_word(w) for w in words), where)
-    lexemes = " | ".join("'" + w.replace("'", "''") + "'" for w in words)
-    return await _pg_ranked(conn, "CAST(:q AS tsquery)", lexemes, where)
+        return await _sqlite_ranked(conn, _fts_any(lexemes), where)
+    query = " | ".join("'" + w.replace("'", "''") + "'" for w in lexemes)
+    return await _pg_ranked(conn, "CAST(:q AS tsquery)", query, where)
+
+
+def _fts_any(words: list[str]) -> str:
+    """An FTS5 query for any of `words`, each a phrase so that none is read as an operator."""
+    return " OR ".join(f'"{w}"' for w in words if '"' not in w)
+
+
+async def _pg_by_rarity(conn: AsyncConnection, df: dict[str, int],
+                        where: SearchFilter) -> list[int]:  # fmt: skip
+    """Articles with any of the words, each word's `ts_rank` (how often, in which part) weighed
+    by its inverse document frequency as BM25 does; `ts_rank_cd` over an OR of the words would
+    count "order" as much as "invoice"."""
+    if not df:
+        return []
+    filters, params = sql_filters(where, sqlite=False)
+    words = list(df)
+    rows = await conn.execute(
+        text(
+            "WITH n AS (SELECT greatest(count(*), 1) AS n FROM kb_search), "
+            "terms AS (SELECT to_tsquery('english', t.w) || to_tsquery('simple', t.w) AS q, "
+            "  ln(1 + (n.n - t.df + 0.5) / (t.df + 0.5)) AS idf "
+            "  FROM n, unnest(CAST(:words AS text[]), CAST(:dfs AS integer[])) AS t(w, df)) "
+            "SELECT a.id FROM terms JOIN kb_search s ON s.document @@ terms.q "
+            f"JOIN kb_articles a ON a.id = s.article_id WHERE true{filters} GROUP BY a.id "
+            f"ORDER BY sum(terms.idf * ts_rank('{_pg_weights()}', s.document, terms.q, 0)) DESC "
+            f"LIMIT {CANDIDATES}"
+        ),
+        {"words": [_pg_word(w) for w in words], "dfs": [df[w] for w in words], **params},
+    )
+    return [row.id for row in rows]
+
+
+def _pg_weights() -> str:
+    """WEIGHTS as ts_rank's array: D (unused), C body, B tags, A title, relative to the title."""
+    return "{" + ", ".join(str(w / WEIGHTS[0]) for w in (0.1, *reversed(WEIGHTS))) + "}"
 
 
 def _pg_word(word: str) -> str:
@@ -117,6 +163,8 @@ def _pg_word(word: str) -> str:
 
 
 async def _sqlite_ranked(conn: AsyncConnection, match: str, where: SearchFilter) -> list[int]:
+    if not match:
+        return []
     filters, params = sql_filters(where, sqlite=True)
     weights = ", ".join(str(w) for w in WEIGHTS)
     rows = await conn.execute(
@@ -133,13 +181,13 @@ async def _sqlite_ranked(conn: AsyncConnection, match: str, where: SearchFilter)
 async def _pg_ranked(conn: AsyncConnection, tsquery: str, q: str,
                      where: SearchFilter) -> list[int]:  # fmt: skip
     filters, params = sql_filters(where, sqlite=False)
-    weights = "{" + ", ".join(str(w / WEIGHTS[0]) for w in (0.1, *reversed(WEIGHTS))) + "}"
     rows = await conn.execute(
         text(
             f"SELECT a.id FROM kb_search s JOIN kb_articles a ON a.id = s.article_id "
             f"CROSS JOIN (SELECT {tsquery} AS q) AS query "
             f"WHERE s.document @@ query.q{filters} "
-            f"ORDER BY ts_rank_cd('{weights}', s.document, query.q) DESC LIMIT {CANDIDATES}"
+            f"ORDER BY ts_rank_cd('{_pg_weights()}', s.document, query.q) DESC "
+            f"LIMIT {CANDIDATES}"
         ),
         {"q": q, **params},
     )
