@@ -41,7 +41,6 @@ def generated(count: int, seed: int = 7) -> list[ArticleFields]:
         read_article(p.read_text(encoding="utf-8"), p.name) for p in sorted(ARTICLES.glob("*.md"))
     ]
     base = [a for a in base if a.status is ArticleStatus.PUBLISHED]
-    models = [f"{s} {n} {k}" for s in SERIES for n in range(10, 40) for k in KINDS[:1]]
     models = [f"{s} {n}" for s in SERIES for n in range(10, 40)]
     made = []
     for i in range(count):

@@ -23,7 +23,7 @@ from contactcenter.agents import AgentDirectory
 from contactcenter.customers import CustomerRecords
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
-from contactcenter.model import Channel, Customer, InteractionStatus
+from contactcenter.model import Channel, Customer, Direction, Initiator, InteractionStatus
 from contactcenter.queue_agents import AgentActions
 from contactcenter.queue_recovery import rebuild
 from contactcenter.queue_store import (
@@ -169,6 +169,18 @@ class InteractionQueue(AgentActions):
         interaction_id = await asyncio.shield(arrival.done)
         log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
         return interaction_id
+
+    async def customer_message(self, interaction_id: int, body: str, *,
+                               external_id: str | None = None) -> int:  # fmt: skip
+        """A customer's message on their interaction (a chat line, a web form's text): stored,
+        then published as `interaction.message`, which the knowledge-base suggestions follow."""
+        message_id = await self.interactions.add_message(
+            interaction_id, body, direction=Direction.INBOUND, author=Initiator.CUSTOMER,
+            external_id=external_id,
+        )  # fmt: skip
+        self.bus.publish({"type": "interaction.message", "interaction_id": interaction_id,
+                          "message_id": message_id})  # fmt: skip
+        return message_id
 
     async def _admit_waiting(self) -> None:
         """Admit arrivals batch by batch until none wait; each batch under the lock."""

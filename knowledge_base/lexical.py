@@ -62,8 +62,9 @@ def tokens(query: str) -> list[str]:
 
 
 def marks(query: str) -> list[str]:
-    """The query's words worth highlighting in a snippet."""
-    return [t for t in _TOKEN.findall(query) if len(t) >= 2 or has_cjk(t)]
+    """The query's words worth highlighting in a snippet: not the small words."""
+    return [t for t in _TOKEN.findall(query)
+            if (len(t) >= 2 and t.lower() not in _SMALL_WORDS) or has_cjk(t)]  # fmt: skip
 
 
 def chosen(words: list[str], df: dict[str, int]) -> list[str]:

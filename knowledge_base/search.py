@@ -182,7 +182,10 @@ def snippet(body: str, marks: list[str], width: int = 160) -> str:
     window = plain[start : start + width]
     pieces, last = [], 0
     if marks:
-        pattern = "|".join(re.escape(m) for m in sorted(set(marks), key=len, reverse=True))
+        # Whole words ("with" not inside "within"), or the beginning of a longer one ("refund"
+        # in "refunds"); Chinese has no word boundaries and is marked where it is.
+        pattern = "|".join(re.escape(m) if has_cjk(m) else rf"\b{re.escape(m)}"
+                           for m in sorted(set(marks), key=len, reverse=True))  # fmt: skip
         for found_mark in re.finditer(pattern, window, flags=re.IGNORECASE):
             pieces.append(html.escape(window[last : found_mark.start()]))
             pieces.append(f"<mark>{html.escape(found_mark.group())}</mark>")

@@ -3,9 +3,11 @@
 An interaction's content is its subject and topic, what the caller said and chose in the phone
 menu, and the customer's messages (mail bodies, chat lines; the latest count most, so a long
 conversation is read from its end). Suggestions are computed when asked for, when the interaction
-is offered to an agent, and when the customer adds to it while it is worked; each time they differ
-from the last ones they are kept and pushed on the event stream as `interaction.suggestions`.
-Only published articles are suggested; an article dismissed on the interaction is not again.
+enters the queue, when the customer adds to it (`interaction.message`) and after feedback; each
+time they differ from the last ones they are kept and pushed on the event stream as
+`interaction.suggestions`, with the interaction's agent so that agent hears them. An offer pushes
+them to the offered agent whether or not they changed. Only published articles are suggested; an
+article dismissed on the interaction is not again.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from knowledge_base.search import PUBLISHED, ArticleSearch, Hit
 log = structlog.get_logger(__name__)
 SHOWN = 5
 _CONTENT_CHARS = 2000
-_REFRESHED_ON = frozenset({"interaction.offered", "interaction.message"})
+_CONTEXT_CHARS = 100  # earlier messages are added while the query is shorter (short chat lines)
+_REFRESHED_ON = frozenset({"interaction.queued", "interaction.message"})
+_OFFERED = "routing.Offer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +60,20 @@ class Suggestion:
         return cls(hit.article_id, hit.title, hit.snippet, hit.short_answer, round(hit.score, 6))
 
 
+@dataclass(frozen=True, slots=True)
+class _About:
+    """An interaction as suggestions see it: its content as a query, whose it is, who has it."""
+
+    query: str
+    customer_id: int
+    agent_id: int | None
+
+
 def content_of(row: Any, customer_lines: list[str]) -> str:
-    """What an interaction is about, as one query: subject, topic, the caller's words and menu
-    choices, then the customer's messages from the latest back, within `_CONTENT_CHARS`."""
+    """What an interaction is about, as one query: the customer's latest message (what they ask
+    now), the subject, topic, the caller's words and menu choices, then their earlier messages
+    from the latest back while the query is shorter than `_CONTEXT_CHARS`: a chat's short lines
+    borrow context, a mail on a thread is not outvoted by the mails before it."""
     parts: list[str] = [row.subject or ""]
     if row.topic:
         parts.append(row.topic.replace("_", " ").replace(".", " "))
@@ -68,15 +83,13 @@ def content_of(row: Any, customer_lines: list[str]) -> str:
             parts.append(value)
         elif kind == "menu" and value.count(":") == 1:  # menu:queue:<topic>
             parts.append(value.split(":")[1].replace("_", " "))
-    head = " ".join(p for p in parts if p)
-    room = _CONTENT_CHARS - len(head)
-    kept: list[str] = []
-    for line in reversed(customer_lines):
-        if room <= 0:
+    latest_first = [line.strip() for line in reversed(customer_lines) if line.strip()]
+    query = " ".join(p for p in [*latest_first[:1], *parts] if p)
+    for earlier in latest_first[1:]:  # short chat lines ("yes", an order number) need context
+        if len(query) >= _CONTEXT_CHARS:
             break
-        kept.append(line[:room])
-        room -= len(line) + 1
-    return " ".join([head, *reversed(kept)]).strip()
+        query = f"{query} {earlier}"
+    return query[:_CONTENT_CHARS]
 
 
 SelfServed = Callable[[int, int], Awaitable[None]]  # (interaction_id, article_id)
@@ -110,7 +123,7 @@ class Suggestions:
         """Keep what was said of an article on an interaction. An article used (by an agent, or
         a customer it helped) goes on the customer's timeline; a dismissed one is replaced."""
         async with self.db.begin() as conn:
-            _, customer_id = await self._content(conn, interaction_id)
+            customer_id = (await self._content(conn, interaction_id)).customer_id
             article = (
                 await conn.execute(
                     select(kb_articles.c.title, kb_articles.c.slug).where(
@@ -149,19 +162,23 @@ class Suggestions:
         if helped and self.self_served is not None:
             await self.self_served(interaction_id, article_id)
 
-    async def refresh(self, interaction_id: int) -> list[Suggestion]:
-        """Compute the suggestions now; keep and publish them when they changed."""
+    async def refresh(self, interaction_id: int, publish: bool = False) -> list[Suggestion]:
+        """Compute the suggestions now; keep and publish them when they changed (publish them
+        anyway with `publish`)."""
         async with self.db.connect() as conn:
-            query, customer_id = await self._content(conn, interaction_id)
+            about = await self._content(conn, interaction_id)
             excluded = await dismissed(conn, interaction_id)
             before = await self._kept(conn, interaction_id)
+        query = about.query
         hits = await self.search.search(query, PUBLISHED, SHOWN, exclude=excluded) if query else []
         found = [Suggestion.of(hit) for hit in hits]
         ids = [s.article_id for s in found]
-        if ids != before:
+        changed = ids != (before or [])  # none yet is the same as none found
+        if changed:
             await self._keep(interaction_id, ids)
+        if changed or publish:
             self.bus.publish({"type": "interaction.suggestions", "interaction_id": interaction_id,
-                              "customer_id": customer_id,
+                              "customer_id": about.customer_id, "agent_id": about.agent_id,
                               "suggestions": [asdict(s) for s in found]})  # fmt: skip
         return found
 
@@ -170,27 +187,30 @@ class Suggestions:
         cancelled. Events that come while a refresh runs are taken together, each once."""
         while True:
             async with self.bus.subscribe() as events:
-                pending: dict[int, None] = {}
+                pending: dict[int, bool] = {}  # interaction id: publish even if unchanged
                 async for event in events:
-                    if event.get("type") in _REFRESHED_ON:
-                        pending[int(event["interaction_id"])] = None
+                    kind = event.get("type")
+                    if kind in _REFRESHED_ON or kind == _OFFERED:
+                        key = int(event["interaction_id"])
+                        pending[key] = pending.get(key, False) or kind == _OFFERED
                     if events.queue.empty() and pending:
-                        for interaction_id in list(pending):
-                            await self._refresh_quietly(interaction_id)
+                        for interaction_id, publish in list(pending.items()):
+                            await self._refresh_quietly(interaction_id, publish)
                         pending.clear()
             await asyncio.sleep(0.1)  # the bus dropped us for falling behind: start again
 
-    async def _refresh_quietly(self, interaction_id: int) -> None:
+    async def _refresh_quietly(self, interaction_id: int, publish: bool) -> None:
         try:
-            await self.refresh(interaction_id)
+            await self.refresh(interaction_id, publish)
         except Exception:  # one interaction's failure must not stop the others' suggestions
             log.exception("kb.suggestions_failed", interaction_id=interaction_id)
 
-    async def _content(self, conn: AsyncConnection, interaction_id: int) -> tuple[str, int]:
+    async def _content(self, conn: AsyncConnection, interaction_id: int) -> _About:
         row = (
             await conn.execute(
                 select(interactions.c.subject, interactions.c.topic, interactions.c.attributes,
-                       interactions.c.customer_id).where(interactions.c.id == interaction_id)
+                       interactions.c.customer_id, interactions.c.agent_id)
+                .where(interactions.c.id == interaction_id)
             )
         ).one_or_none()  # fmt: skip
         if row is None:
@@ -204,7 +224,7 @@ class Suggestions:
                 .limit(20)
             )
         ).scalars().all()  # fmt: skip
-        return content_of(row, list(reversed(lines))), row.customer_id
+        return _About(content_of(row, list(reversed(lines))), row.customer_id, row.agent_id)
 
     async def _kept(self, conn: AsyncConnection, interaction_id: int) -> list[int] | None:
         row = (

@@ -123,6 +123,11 @@ class MailIntake:
             if received.problems:
                 bound.warning("email.quarantined", reason="; ".join(received.problems))
             bound.info("email.received", customer_id=received.customer_id, note=received.note)
+            if received.interaction_id is not None and not received.note:
+                # On the timeline now: what reads an interaction's messages may read this one.
+                self.queue.bus.publish({"type": "interaction.message",
+                                        "interaction_id": received.interaction_id,
+                                        "customer_id": received.customer_id})  # fmt: skip
 
     async def _earlier(self, message_ids: list[str]) -> dict[str, int | None]:
         async with self.db.connect() as conn:

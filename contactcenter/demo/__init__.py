@@ -2,7 +2,9 @@
 
 Groups `key-accounts`, `senior` and `general`; agents with skills and capacities; customers of
 every tier and segment with identities on every channel (from `customers.csv`, through the same
-CSV import admins use); a few past interactions on their timelines; and the logins to try it with.
+CSV import admins use); a knowledge base of 59 articles in English and Chinese (`kb/`, through
+the same import as `contactcenter kb import`); a few past interactions on their timelines; and
+the logins to try it with.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from importlib.resources import files
+from importlib.resources import as_file, files
 
 from contactcenter.agents import AgentFields, GroupFields, Membership
 from contactcenter.clock import now
@@ -98,6 +100,9 @@ async def _load(services: Services) -> None:
     text = files("contactcenter.demo").joinpath("customers.csv").read_text(encoding="utf-8")
     report = await CustomerCsv(services.customers).import_rows(text.splitlines(keepends=True))
     assert not report.errors, f"demo customers.csv has bad rows: {report.errors}"
+    with as_file(files("contactcenter.demo").joinpath("kb")) as folder:
+        articles = await services.articles.import_dir(folder, None)
+    assert not articles.errors, f"demo knowledge base has bad files: {articles.errors}"
     await _history(services)
 
 

@@ -39,6 +39,9 @@ class InteractionIn(BaseModel):
     channel: Channel
     subject: Annotated[str, StringConstraints(max_length=500)] = ""
     topic: Annotated[str, StringConstraints(max_length=100)] | None = None
+    message: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20000)] = Field(
+        default="", description="What the customer wrote (a web form's text), on the timeline."
+    )
     attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     external_ref: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="Your reference; sending it again returns the same interaction."
@@ -75,6 +78,8 @@ async def create_interaction(call: Call) -> web.Response:
         customer, body.channel, subject=body.subject, topic=body.topic,
         attributes=body.attributes, external_ref=body.external_ref,
     )  # fmt: skip
+    if body.message:
+        await services.queue.customer_message(interaction_id, body.message)
     return web.json_response(await services.interactions.get(interaction_id), status=201)
 
 

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -152,3 +153,47 @@ def test_routing_check_validates_a_policy_file(tmp_path: Path) -> None:
         f"contactcenter: {bad}:5: rules[0].targets[0].group: unknown group 'generl'; "
         "groups: general"
     )
+
+
+def test_the_demo_has_a_knowledge_base_and_kb_commands_round_trip(tmp_path: Path) -> None:
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}",
+               CONTACTCENTER_SEMANTIC_SEARCH="false")  # fmt: skip
+    port = _free_port()
+    process = subprocess.Popen(
+        [COMMAND, "serve", "--demo", "--port", str(port)], env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        _wait_healthy(port, process)
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        [password] = [ln.split()[3] for ln in lines if ln.split()[:2] == ["login", "agent"]]
+        base = f"http://127.0.0.1:{port}"
+        login = urllib.request.Request(
+            f"{base}/api/v1/auth/login", method="POST",
+            data=json.dumps({"username": "agent", "password": password}).encode(),
+            headers={"Content-Type": "application/json"},
+        )  # fmt: skip
+        with urllib.request.urlopen(login, timeout=5) as answer:
+            cookie = answer.headers["Set-Cookie"].split(";")[0]
+        for question, title in [("forgot my password", "Reset your password"),
+                                ("怎么开发票", "开具发票")]:  # fmt: skip
+            asked = urllib.request.Request(
+                f"{base}/api/v1/kb/search?q={urllib.parse.quote(question)}",
+                headers={"Cookie": cookie},
+            )
+            with urllib.request.urlopen(asked, timeout=5) as answer:
+                found = json.load(answer)
+            assert found["mode"] == "lexical"
+            assert title in [hit["title"] for hit in found["hits"][:3]]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+
+    exported = _run(env, "kb", "export", str(tmp_path / "kb"))
+    assert exported.returncode == 0 and "exported 59 articles" in exported.stdout
+    (tmp_path / "kb" / "broken.md").write_text("---\ntitle: Broken\nstatus: later\n---\nBody.\n")
+    imported = _run(env, "kb", "import", str(tmp_path / "kb"))
+    assert imported.returncode == 3, imported.stderr
+    assert "0 articles created, 0 updated, 59 unchanged; 1 bad files" in imported.stdout
+    assert f"{tmp_path / 'kb'}/broken.md:3: status:" in imported.stderr
