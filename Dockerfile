@@ -19,7 +19,13 @@ COPY contactcenter ./contactcenter
 COPY routing ./routing
 COPY knowledge_base ./knowledge_base
 COPY workflows ./workflows
-RUN pip install . && rm -rf /src
+# --build-arg SEMANTIC=true adds semantic article search (the CPU build of torch, ~1 GB image).
+ARG SEMANTIC=false
+RUN if [ "$SEMANTIC" = "true" ]; then \
+        pip install torch --index-url https://download.pytorch.org/whl/cpu \
+        && pip install '.[semantic]'; \
+    else pip install .; fi \
+    && rm -rf /src
 
 USER contactcenter
 WORKDIR /data

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from knowledge_base.articles import searchable
 
+ALL = ""  # the row whose df is the number of articles (no word is empty)
 SIMILAR = 0.35  # trigram similarity from which a word is taken for a misspelling of another
 _ALIKE_PER_TERM = 3
 _WORD = re.compile(r"\w+")
@@ -40,7 +41,12 @@ def similarity(a: str, b: str) -> float:
 
 
 async def add(conn: AsyncConnection, sqlite: bool, article_id: int, words: set[str]) -> None:
-    """Count an article's words in (after its search row is written)."""
+    """Count an article's words in (after its search row is written), and the article."""
+    await conn.execute(
+        text("INSERT INTO kb_lexemes (lexeme, df) VALUES (:all, 1) "
+             "ON CONFLICT (lexeme) DO UPDATE SET df = kb_lexemes.df + 1"),
+        {"all": ALL},
+    )  # fmt: skip
     if not sqlite:
         await conn.execute(
             text("INSERT INTO kb_lexemes (lexeme, df) SELECT lexeme, 1 FROM kb_search, "
@@ -63,6 +69,11 @@ async def add(conn: AsyncConnection, sqlite: bool, article_id: int, words: set[s
 async def remove(conn: AsyncConnection, sqlite: bool, article_id: int) -> None:
     """Count an article's words out (before its search row is deleted). Words stay in the
     vocabulary at zero: a later article may have them again."""
+    await conn.execute(
+        text("UPDATE kb_lexemes SET df = df - 1 WHERE lexeme = :all AND EXISTS "
+             f"(SELECT 1 FROM kb_search WHERE {'rowid' if sqlite else 'article_id'} = :id)"),
+        {"all": ALL, "id": article_id},
+    )  # fmt: skip
     if not sqlite:
         await conn.execute(
             text("UPDATE kb_lexemes SET df = df - 1 WHERE lexeme IN (SELECT lexeme FROM "
@@ -80,8 +91,15 @@ async def remove(conn: AsyncConnection, sqlite: bool, article_id: int) -> None:
         await conn.execute(text("UPDATE kb_lexemes SET df = df - 1 WHERE lexeme = :w"), rows)
 
 
+async def articles(conn: AsyncConnection) -> int:
+    """How many articles are counted in, as the rarity of a word is weighed against it."""
+    found = await conn.execute(text("SELECT df FROM kb_lexemes WHERE lexeme = :all"), {"all": ALL})
+    return max(int(found.scalar() or 0), 1)
+
+
 async def weigh(conn: AsyncConnection, sqlite: bool, tokens: Sequence[str]) -> dict[str, int]:
     """How many articles have each of `tokens`; a token no article has is left out."""
+    tokens = [t for t in tokens if t != ALL]
     if not tokens:
         return {}
     if sqlite:

@@ -32,7 +32,7 @@ from contactcenter.settings import Settings, load_settings, normalize_database_u
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
 from contactcenter.store.migrate import migrate
-from contactcenter.store.tables import metadata
+from contactcenter.store.tables import SEARCH_TABLES, metadata
 
 PG_URL = os.environ.get(
     "CONTACTCENTER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -106,7 +106,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 async def _truncate(url: str) -> None:
     db = Database(url)
     try:
-        names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+        # The search tables live beside the declared ones (`SEARCH_TABLES`); the vocabulary
+        # has no foreign key for TRUNCATE ... CASCADE to follow.
+        tables = [t.name for t in metadata.sorted_tables] + sorted(SEARCH_TABLES)
+        names = ", ".join(f'"{name}"' for name in tables)
         async with db.begin() as conn:
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     finally:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from contactcenter.store.db import Database
+from knowledge_base import vocabulary
 from knowledge_base.articles import ArticleFields, ArticleStatus
 from knowledge_base.records import ArticleRecords
 from knowledge_base.search import ArticleSearch, SearchFilter
@@ -86,6 +87,8 @@ async def test_the_index_follows_every_change(kb: ArticleRecords) -> None:
     assert await titles(kb, "scanner") == ["Scanner shows error E3"]
     await kb.update(article.article_id, {"status": "archived"}, None)
     assert await titles(kb, "scanner") == []
+    async with kb.search.db.connect() as conn:  # rarity is weighed against every article
+        assert await vocabulary.articles(conn) == len(ARTICLES)
     versions = await kb.versions(article.article_id)
     assert [v["version"] for v in versions] == [1, 2, 3]
     assert [v["status"] for v in versions] == ["published", "published", "archived"]

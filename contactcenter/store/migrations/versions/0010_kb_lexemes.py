@@ -1,7 +1,7 @@
 """knowledge base: the articles' vocabulary, for misspelt words and for weighing a question's words
 
 `kb_lexemes` holds every word of the published and unpublished articles with the number of
-articles that have it (`df`): a question's words found in thousands of articles say little and are
+articles that have it (`df`), and under the empty word the number of articles: a question's words found in thousands of articles say little and are
 searched for last, and a word no article has is looked up among the vocabulary's words by
 trigrams (pg_trgm's index on PostgreSQL, an FTS5 trigram table on SQLite) and replaced by the
 words it resembles. PostgreSQL keeps tsvector lexemes (stemmed), SQLite the words as written.
@@ -38,9 +38,13 @@ def upgrade() -> None:
         counts: Counter[str] = Counter()
         for title, tags, body in bind.execute(text("SELECT title, tags, body FROM kb_search")):
             counts.update(set(re.findall(r"\w+", searchable(f"{title} {tags} {body}").lower())))
+        counts[""] = bind.execute(text("SELECT count(*) FROM kb_search")).scalar_one()
         for word, df in counts.items():
             bind.execute(text("INSERT INTO kb_lexemes VALUES (:w, :df)"), {"w": word, "df": df})
-            bind.execute(text("INSERT INTO kb_lexemes_trigram (lexeme) VALUES (:w)"), {"w": word})
+            if word:
+                bind.execute(
+                    text("INSERT INTO kb_lexemes_trigram (lexeme) VALUES (:w)"), {"w": word}
+                )
         op.execute("DROP TABLE kb_search_trigram")
         return
     op.execute("CREATE INDEX ix_kb_lexemes_trigram ON kb_lexemes USING GIN (lexeme gin_trgm_ops)")
@@ -48,6 +52,7 @@ def upgrade() -> None:
         "INSERT INTO kb_lexemes SELECT lexeme, count(*) FROM kb_search, unnest(document) "
         "GROUP BY lexeme"
     )
+    op.execute("INSERT INTO kb_lexemes SELECT '', count(*) FROM kb_search")
     op.execute("DROP INDEX ix_kb_search_plain")
     op.execute("ALTER TABLE kb_search DROP COLUMN plain")
 
