@@ -94,14 +94,20 @@ def bm25_baseline(asked: list[dict[str, object]]) -> tuple[Score, dict[str, Scor
     return total, by_kind
 
 
-async def evaluate(url: str, asked: list[dict[str, object]], by_kind: bool,
-                   show_misses: bool) -> None:  # fmt: skip
+async def fresh_records(url: str) -> tuple[Database, ArticleRecords]:
+    """A migrated database and the article records the service would build on it: with
+    semantic search where the extra is installed."""
     embedder = load_embedder()
     db = Database(normalize_database_url(url))
+    await migrate(db)
+    return db, ArticleRecords(db, ArticleSearch(db, VectorIndex(embedder) if embedder else None))
+
+
+async def evaluate(url: str, asked: list[dict[str, object]], by_kind: bool,
+                   show_misses: bool) -> None:  # fmt: skip
+    db, records = await fresh_records(url)
+    search, embedder = records.search, load_embedder()
     try:
-        await migrate(db)
-        search = ArticleSearch(db, VectorIndex(embedder) if embedder else None)
-        records = ArticleRecords(db, search)
         report = await records.import_dir(ARTICLES, None)
         assert not report.errors, report.errors
         slug_of = {a.id: a.slug for a in await records.list(limit=1000)}

@@ -22,14 +22,11 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench.kb_quality import ARTICLES, questions
+from bench.kb_quality import ARTICLES, fresh_records, questions
 from bench.served import databases
-from contactcenter.settings import normalize_database_url
 from contactcenter.store.db import Database
-from contactcenter.store.migrate import migrate
 from knowledge_base.articles import ArticleFields, ArticleStatus
 from knowledge_base.markdown_files import read_article
-from knowledge_base.records import ArticleRecords
 from knowledge_base.search import PUBLISHED, ArticleSearch, Mode, Vector
 from knowledge_base.semantic import Embedder, VectorIndex, load_embedder
 
@@ -89,12 +86,9 @@ def percentiles(samples: list[float]) -> str:
 
 async def measure(url: str, made: list[ArticleFields], vectors: list[Vector | None],
                   rounds: int) -> None:  # fmt: skip
-    embedder = load_embedder()
-    db = Database(normalize_database_url(url))
+    db, records = await fresh_records(url)
+    search, embedder = records.search, load_embedder()
     try:
-        await migrate(db)
-        search = ArticleSearch(db, VectorIndex(embedder) if embedder else None)
-        records = ArticleRecords(db, search)
         started = time.perf_counter()
         for fields, vector in zip(made, vectors, strict=True):
             await records.create(fields, None, vector)

@@ -143,7 +143,7 @@ async def _pg_by_rarity(conn: AsyncConnection, df: dict[str, int], articles: int
     rows = await conn.execute(
         text(
             # MATERIALIZED: with the query's words in plain sight, the planner prices a scan of
-            # every document below the GIN index (it does not know what @@ costs), and takes
+            # every document below the GIN index (it does not know what @@ costs), which takes
             # several times longer; hidden, it takes the index.
             "WITH query AS MATERIALIZED (SELECT to_tsquery('english', :any) "
             "  || to_tsquery('simple', :any) AS q), "
@@ -192,9 +192,9 @@ async def _pg_ranked(conn: AsyncConnection, tsquery: str, q: str,
     filters, params = sql_filters(where, sqlite=False)
     rows = await conn.execute(
         text(
-            f"SELECT a.id FROM kb_search s JOIN kb_articles a ON a.id = s.article_id "
-            f"CROSS JOIN (SELECT {tsquery} AS q) AS query "
-            f"WHERE s.document @@ query.q{filters} "
+            f"WITH query AS MATERIALIZED (SELECT {tsquery} AS q) "  # the GIN index (above)
+            f"SELECT a.id FROM query JOIN kb_search s ON s.document @@ query.q "
+            f"JOIN kb_articles a ON a.id = s.article_id WHERE true{filters} "
             f"ORDER BY ts_rank_cd('{_pg_weights()}', s.document, query.q) DESC "
             f"LIMIT {CANDIDATES}"
         ),

@@ -3,11 +3,12 @@
 An interaction's content is its subject and topic, what the caller said and chose in the phone
 menu, and the customer's messages (mail bodies, chat lines; the latest count most, so a long
 conversation is read from its end). Suggestions are computed when asked for, when the interaction
-enters the queue, when the customer adds to it (`interaction.message`) and after feedback; each
-time they differ from the last ones they are kept and pushed on the event stream as
-`interaction.suggestions`, with the interaction's agent so that agent hears them. An offer pushes
-them to the offered agent whether or not they changed. Only published articles are suggested; an
-article dismissed on the interaction is not again.
+is offered to an agent, when the customer adds to work an agent has (`interaction.message`) and
+after feedback; each time they differ from the last ones they are kept and pushed on the event
+stream as `interaction.suggestions`, with the interaction's agent so that agent hears them (an
+offer pushes them whether or not they changed). Work nobody has yet gets them when asked for: a
+burst of mail costs no searches before agents take it. Only published articles are suggested;
+an article dismissed on the interaction is not again.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ log = structlog.get_logger(__name__)
 SHOWN = 5
 _CONTENT_CHARS = 2000
 _CONTEXT_CHARS = 100  # earlier messages are added while the query is shorter (short chat lines)
-_REFRESHED_ON = frozenset({"interaction.queued", "interaction.message"})
+_MESSAGE = "interaction.message"
 _OFFERED = "routing.Offer"
 
 
@@ -162,11 +163,14 @@ class Suggestions:
         if helped and self.self_served is not None:
             await self.self_served(interaction_id, article_id)
 
-    async def refresh(self, interaction_id: int, publish: bool = False) -> list[Suggestion]:
+    async def refresh(self, interaction_id: int, publish: bool = False,
+                      worked_only: bool = False) -> list[Suggestion]:  # fmt: skip
         """Compute the suggestions now; keep and publish them when they changed (publish them
-        anyway with `publish`)."""
+        anyway with `publish`). `worked_only`: none for work no agent has (none computed)."""
         async with self.db.connect() as conn:
             about = await self._content(conn, interaction_id)
+            if worked_only and about.agent_id is None:
+                return []
             excluded = await dismissed(conn, interaction_id)
             before = await self._kept(conn, interaction_id)
         query = about.query
@@ -190,7 +194,7 @@ class Suggestions:
                 pending: dict[int, bool] = {}  # interaction id: publish even if unchanged
                 async for event in events:
                     kind = event.get("type")
-                    if kind in _REFRESHED_ON or kind == _OFFERED:
+                    if kind in (_MESSAGE, _OFFERED):
                         key = int(event["interaction_id"])
                         pending[key] = pending.get(key, False) or kind == _OFFERED
                     if events.queue.empty() and pending:
@@ -201,7 +205,9 @@ class Suggestions:
 
     async def _refresh_quietly(self, interaction_id: int, publish: bool) -> None:
         try:
-            await self.refresh(interaction_id, publish)
+            # A message on waiting work has nobody to tell yet, and a burst of mail would cost a
+            # search each: the offer computes them.
+            await self.refresh(interaction_id, publish, worked_only=not publish)
         except Exception:  # one interaction's failure must not stop the others' suggestions
             log.exception("kb.suggestions_failed", interaction_id=interaction_id)
 

@@ -1,6 +1,6 @@
 """Knowledge-base suggestions for mail that came over real SMTP, on both backends: a new mail
-gets the article for what it asks, pushed on the event stream; the customer's next mail on the
-thread changes them."""
+offered to an agent gets the article for what it asks, pushed on the event stream; the
+customer's next mail on the thread changes them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import asyncio
 
 import aiohttp
 
-from contactcenter.model import Role
+from contactcenter.model import Presence, Role
 from knowledge_base.articles import ArticleFields, ArticleStatus
 
 from .mail_desk import Desk, mail
@@ -42,6 +42,8 @@ async def test_a_new_mail_gets_suggestions_and_its_thread_changes_them(desk: Des
     ids = {}
     for fields in ARTICLES:
         ids[fields.title] = (await services.articles.create(fields, None)).id
+    agent_id, _ = await desk.agent()  # the mail is offered to Sam, who hears its suggestions
+    await services.queue.set_presence(agent_id, Presence.AVAILABLE)
     user = await services.accounts.create_user("sue", "password-" * 2, Role.SUPERVISOR)
     token, _ = await services.accounts.create_token(user["id"], "tests")
     stream = await desk.client.ws_connect("/api/v1/events",
