@@ -109,42 +109,51 @@ async def weigh(conn: AsyncConnection, sqlite: bool, tokens: Sequence[str]) -> d
             {f"t{i}": t for i, t in enumerate(tokens)},
         )
         return {row.lexeme: row.df for row in rows}
+    # Each token's forms first (as typed, as stemmed), so that they are found by the primary key
+    # rather than by comparing every word of the vocabulary with each.
     rows = await conn.execute(
-        text("SELECT t.token, max(l.df) AS df FROM unnest(CAST(:tokens AS text[])) AS t(token) "
-             "JOIN kb_lexemes l ON l.lexeme = ANY(tsvector_to_array("
-             "to_tsvector('english', t.token) || to_tsvector('simple', t.token))) "
-             "WHERE l.df > 0 GROUP BY t.token"), {"tokens": list(tokens)})  # fmt: skip
+        text("WITH forms AS MATERIALIZED (SELECT t.token, f.form "
+             "  FROM unnest(CAST(:tokens AS text[])) AS t(token), LATERAL unnest(tsvector_to_array("
+             "    to_tsvector('english', t.token) || to_tsvector('simple', t.token))) AS f(form)) "
+             "SELECT forms.token, max(l.df) AS df FROM forms "
+             "JOIN kb_lexemes l ON l.lexeme = forms.form WHERE l.df > 0 GROUP BY forms.token"),
+        {"tokens": list(tokens)},
+    )  # fmt: skip
     return {row.token: row.df for row in rows}
 
 
-async def alike(conn: AsyncConnection, sqlite: bool, terms: Iterable[str]) -> list[str]:
-    """The vocabulary's words that resemble `terms` (words no article has), best first."""
+async def alike(conn: AsyncConnection, sqlite: bool, terms: Iterable[str]) -> dict[str, int]:
+    """The vocabulary's words that resemble `terms` (words no article has), best first, with
+    the number of articles that have each."""
     found: dict[str, float] = {}
+    df: dict[str, int] = {}
     for term in terms:
         if sqlite:
             grams = sorted(g for g in trigrams(term) if " " not in g and '"' not in g)
             if not grams:
                 continue
             rows = await conn.execute(
-                text("SELECT t.lexeme FROM kb_lexemes_trigram t JOIN kb_lexemes l "
+                text("SELECT t.lexeme, l.df FROM kb_lexemes_trigram t JOIN kb_lexemes l "
                      "ON l.lexeme = t.lexeme WHERE kb_lexemes_trigram MATCH :match AND l.df > 0 "
                      "ORDER BY bm25(kb_lexemes_trigram) LIMIT 30"),
                 {"match": " OR ".join(f'"{g}"' for g in grams)},
             )  # fmt: skip
-            scored = [(similarity(term, row.lexeme), row.lexeme) for row in rows]
+            scored = [(similarity(term, row.lexeme), row.lexeme, row.df) for row in rows]
         else:
             # The vocabulary is stemmed: the term is compared as typed and as stemmed ("refnds"
-            # is nearer "refund" as "refnd").
+            # is nearer "refund" as "refnd"). lower(): the trigram index is on that expression.
             rows = await conn.execute(
                 text("WITH forms AS (SELECT CAST(:term AS text) AS f UNION "
                      "  SELECT unnest(tsvector_to_array(to_tsvector('english', :term)))) "
-                     "SELECT l.lexeme, max(similarity(l.lexeme, forms.f)) AS s "
-                     "FROM forms JOIN kb_lexemes l ON l.lexeme % forms.f WHERE l.df > 0 "
-                     "GROUP BY l.lexeme ORDER BY s DESC LIMIT 10"),
+                     "SELECT l.lexeme, l.df, max(similarity(lower(l.lexeme), forms.f)) AS s "
+                     "FROM forms JOIN kb_lexemes l ON lower(l.lexeme) % forms.f "
+                     "WHERE l.df > 0 "
+                     "GROUP BY l.lexeme, l.df ORDER BY s DESC LIMIT 10"),
                 {"term": term},
             )  # fmt: skip
-            scored = [(row.s, row.lexeme) for row in rows]
-        best = sorted((s, w) for s, w in scored if s >= SIMILAR)[::-1][:_ALIKE_PER_TERM]
-        for score, word in best:
+            scored = [(row.s, row.lexeme, row.df) for row in rows]
+        best = sorted(x for x in scored if x[0] >= SIMILAR)[::-1][:_ALIKE_PER_TERM]
+        for score, word, count in best:
             found[word] = max(found.get(word, 0.0), score)
-    return sorted(found, key=lambda w: -found[w])
+            df[word] = count
+    return {w: df[w] for w in sorted(found, key=lambda w: -found[w])}

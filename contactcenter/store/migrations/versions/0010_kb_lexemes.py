@@ -47,7 +47,11 @@ def upgrade() -> None:
                 )
         op.execute("DROP TABLE kb_search_trigram")
         return
-    op.execute("CREATE INDEX ix_kb_lexemes_trigram ON kb_lexemes USING GIN (lexeme gin_trgm_ops)")
+    # On an expression: pg_trgm answers equality too, and the planner took this index (3 ms a
+    # word) over the primary key for the lookups of a question's words.
+    op.execute(
+        "CREATE INDEX ix_kb_lexemes_trigram ON kb_lexemes USING GIN (lower(lexeme) gin_trgm_ops)"
+    )
     op.execute(
         "INSERT INTO kb_lexemes SELECT lexeme, count(*) FROM kb_search, unnest(document) "
         "GROUP BY lexeme"
