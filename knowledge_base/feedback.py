@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.store.tables import kb_feedback
+from knowledge_base.lexical import ids_in
 
 FEEDBACK_SHARE = 0.25  # at most a quarter of an article's fused score, up or down
 _DAMPING = 5  # votes before the signal reaches half its share
@@ -44,13 +45,12 @@ async def net_votes(conn: AsyncConnection, article_ids: Iterable[int]) -> dict[i
     ids = list(article_ids)
     if not ids:
         return {}
-    vote = case((kb_feedback.c.verdict.in_(_POSITIVE), 1), else_=-1)
+    among, params = ids_in("article_id", ids, conn.dialect.name == "sqlite")
+    positive = ", ".join(f"'{v}'" for v in _POSITIVE)
     rows = await conn.execute(
-        select(kb_feedback.c.article_id, func.sum(vote))
-        .where(kb_feedback.c.article_id.in_(ids))
-        .group_by(kb_feedback.c.article_id)
-    )
-    return {int(article_id): int(net) for article_id, net in rows}
+        text(f"SELECT article_id, sum(CASE WHEN verdict IN ({positive}) THEN 1 ELSE -1 END) AS net "
+             f"FROM kb_feedback WHERE {among} GROUP BY article_id"), params)  # fmt: skip
+    return {int(row.article_id): int(row.net) for row in rows}
 
 
 def weight(net: int) -> float:

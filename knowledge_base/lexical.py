@@ -9,6 +9,7 @@ syntax (quotes, OR, -word).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from knowledge_base.articles import ArticleStatus, has_cjk, searchable
 
 WEIGHTS = (10.0, 4.0, 1.0)  # title, tags, body
 CANDIDATES = 50
+_POOL = 200  # matches ranked before the filters are applied (PostgreSQL)
 _TOKEN = re.compile(r"\w+")
 _MOST_TOKENS = 64
 # Words of a mail that say nothing of what it is about: English function words, greetings and
@@ -40,11 +42,11 @@ _FUZZY_TERMS = 6
 _SHORT_QUERY = 8  # words; more is a mail or a long chat message
 # Articles ranked for a question's words at most, about: beyond it only the two rarest words
 # are searched for (ranking 10,000 articles for "order" took PostgreSQL half a second).
-_MATCH_BUDGET = 1500
+_MATCH_BUDGET = 1000
 # On PostgreSQL a word in more articles than this is looked for in titles and tags only: ranking
 # every article that has it took 30 ms for "order" in 6,000 of 10,000 articles, and where it is
 # only in the body it says little of what an article is about.
-_COMMON = 1000
+_COMMON = 500
 _SEARCH_SYNTAX = re.compile(r'"|\bOR\b|(^|\s)-\w')
 
 
@@ -146,23 +148,35 @@ async def _pg_by_rarity(conn: AsyncConnection, df: dict[str, int], articles: int
     words = list(df)
     idf = [math.log(1 + (articles - df[w] + 0.5) / (df[w] + 0.5)) for w in words]
     terms = [_pg_word(w, df[w] > _COMMON) for w in words]
-    rows = await conn.execute(
-        text(
-            # MATERIALIZED: with the query's words in plain sight, the planner prices a scan of
-            # every document below the GIN index (it does not know what @@ costs), which takes
-            # several times longer; hidden, it takes the index.
-            "WITH query AS MATERIALIZED (SELECT to_tsquery('english', :any) "
-            "  || to_tsquery('simple', :any) AS q), "
-            "terms AS MATERIALIZED (SELECT to_tsquery('english', t.w) "
-            "  || to_tsquery('simple', t.w) AS q, t.idf "
-            "  FROM unnest(CAST(:words AS text[]), CAST(:idf AS float8[])) AS t(w, idf)) "
-            "SELECT a.id FROM query JOIN kb_search s ON s.document @@ query.q "
-            f"JOIN kb_articles a ON a.id = s.article_id WHERE true{filters} "
-            f"ORDER BY (SELECT sum(t.idf * ts_rank('{_pg_weights()}', s.document, t.q, 0)) "
-            f"FROM terms t) DESC LIMIT {CANDIDATES}"
-        ),
-        {"any": " | ".join(terms), "words": terms, "idf": idf, **params},
-    )  # fmt: skip
+    values = {"any": " | ".join(terms), "words": terms, "idf": idf, **params}
+    # The best `_POOL` by the index alone, then the filters on the articles: joining every
+    # match to its article first cost a lookup each. Should the filters leave too few of the
+    # pool (a locale or product few articles have), every match is filtered, then ranked.
+    for pool in (f"LIMIT {_POOL}", ""):
+        rows = (
+            await conn.execute(
+                text(
+                    # MATERIALIZED: with the query's words in plain sight, the planner prices a
+                    # scan of every document below the GIN index (it does not know what @@
+                    # costs), which takes several times longer; hidden, it takes the index.
+                    "WITH query AS MATERIALIZED (SELECT to_tsquery('english', :any) "
+                    "  || to_tsquery('simple', :any) AS q), "
+                    "terms AS MATERIALIZED (SELECT to_tsquery('english', t.w) "
+                    "  || to_tsquery('simple', t.w) AS q, t.idf "
+                    "  FROM unnest(CAST(:words AS text[]), CAST(:idf AS float8[])) AS t(w, idf)), "
+                    "ranked AS MATERIALIZED (SELECT s.article_id, (SELECT sum(t.idf * "
+                    f"  ts_rank('{_pg_weights()}', s.document, t.q, 0)) FROM terms t) AS score "
+                    f"  FROM query JOIN kb_search s ON s.document @@ query.q "
+                    f"  ORDER BY score DESC {pool}) "
+                    "SELECT a.id, (SELECT count(*) FROM ranked) AS pooled FROM ranked "
+                    f"JOIN kb_articles a ON a.id = ranked.article_id WHERE true{filters} "
+                    f"ORDER BY ranked.score DESC LIMIT {CANDIDATES}"
+                ),
+                values,
+            )
+        ).all()  # fmt: skip
+        if rows and (len(rows) == CANDIDATES or rows[0].pooled < _POOL):
+            break  # enough, or every match was in the pool
     return [row.id for row in rows]
 
 
@@ -207,6 +221,14 @@ async def _pg_ranked(conn: AsyncConnection, tsquery: str, q: str,
         {"q": q, **params},
     )
     return [row.id for row in rows]
+
+
+def ids_in(column: str, ids: list[int], sqlite: bool) -> tuple[str, dict[str, Any]]:
+    """`column` among `ids`, as SQL whose text is the same for any number of ids: PostgreSQL
+    then prepares it once per connection (a list written out was prepared anew each time)."""
+    if sqlite:
+        return f"{column} IN (SELECT value FROM json_each(:ids))", {"ids": json.dumps(ids)}
+    return f"{column} = ANY(CAST(:ids AS bigint[]))", {"ids": ids}
 
 
 def sql_filters(where: SearchFilter, sqlite: bool) -> tuple[str, dict[str, Any]]:

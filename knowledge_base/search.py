@@ -152,9 +152,10 @@ class ArticleSearch:
             best = sorted(scored.items(), key=lambda item: -item[1])[:limit]
             if not best:
                 return []
-            ids = ", ".join(str(int(i)) for i, _ in best)
+            among, params = lexical.ids_in("id", [i for i, _ in best], self.sqlite)
             rows = await conn.execute(
-                text(f"SELECT id, title, body, short_answer FROM kb_articles WHERE id IN ({ids})")
+                text(f"SELECT id, title, body, short_answer FROM kb_articles WHERE {among}"),
+                params,
             )
             found = {row.id: row for row in rows}
         marks = lexical.marks(query)

@@ -129,7 +129,7 @@ class VectorIndex:
         """Article ids by cosine to the query, best first, among those `where` admits."""
         import numpy as np
 
-        from knowledge_base.lexical import sql_filters
+        from knowledge_base.lexical import ids_in, sql_filters
 
         matrix = await self._current(conn)
         if matrix.ids.size == 0:
@@ -143,9 +143,9 @@ class VectorIndex:
         order = np.argsort(-scores)[: max(limit * 20, 200)]
         ranked = [int(i) for i in matrix.ids[order]]
         filters, params = sql_filters(where, sqlite)
-        id_list = ", ".join(str(i) for i in ranked)
+        among, listed = ids_in("a.id", ranked, sqlite)
         rows = await conn.execute(
-            text(f"SELECT a.id FROM kb_articles a WHERE a.id IN ({id_list}){filters}"), params
+            text(f"SELECT a.id FROM kb_articles a WHERE {among}{filters}"), params | listed
         )
         admitted = {row.id for row in rows}
         return [i for i in ranked if i in admitted][:limit]

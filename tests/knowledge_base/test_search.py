@@ -92,3 +92,16 @@ async def test_the_index_follows_every_change(kb: ArticleRecords) -> None:
     versions = await kb.versions(article.article_id)
     assert [v["version"] for v in versions] == [1, 2, 3]
     assert [v["status"] for v in versions] == ["published", "published", "archived"]
+
+
+async def test_a_filter_few_articles_pass_still_finds_them(db: Database) -> None:
+    """Many better matches that the filter refuses do not hide the one it admits."""
+    records = ArticleRecords(db, ArticleSearch(db))
+    for n in range(230):
+        await records.create(ArticleFields(title=f"Printer model {n}", tags=["printer"],
+                                           body="Printer printer printer.",
+                                           status=ArticleStatus.PUBLISHED), None)  # fmt: skip
+    await records.create(ArticleFields(title="打印机卡纸", locale="zh", body="型号 printer",
+                                       status=ArticleStatus.PUBLISHED), None)  # fmt: skip
+    found = await records.search.search("printer", SearchFilter(locale="zh"))
+    assert [hit.title for hit in found] == ["打印机卡纸"]
