@@ -44,6 +44,7 @@ __all__ = ["ArticleSearch", "Hit", "Mode", "SearchFilter", "Vector", "snippet"]
 # Each ranking's weight in the fusion; chosen on the project's evaluation set (bench/kb_quality.py).
 SHARES = {"words": 1.0, "alike": 0.5, "semantic": 1.5}
 _FUSION_K = 60
+_SENTENCE_WORDS = 4
 PUBLISHED = SearchFilter()  # what customers may see, in any locale
 _QUERY_CHARS = 2000  # a long mail's start says what it is about
 
@@ -145,7 +146,7 @@ class ArticleSearch:
                 assert self.vectors is not None
                 nearest = await self.vectors.nearest(conn, query_vector, where, self.sqlite,
                                                      lexical.CANDIDATES)  # fmt: skip
-                rankings.append((SHARES["semantic"], nearest))
+                rankings.append((_semantic_share(query), nearest))
             fused = _fuse(rankings, exclude)
             votes = await net_votes(conn, fused)
             scored = {i: score * weight(votes.get(i, 0)) for i, score in fused.items()}
@@ -161,6 +162,12 @@ class ArticleSearch:
         marks = lexical.marks(query)
         return [Hit(i, found[i].title, score, snippet(found[i].body, marks), found[i].short_answer)
                 for i, score in best if i in found]  # fmt: skip
+
+
+def _semantic_share(query: str) -> float:
+    """The sentence model's share: doubled for a sentence (four topical words or more), whose
+    meaning it reads better than words do; a few typed words are for the words' rankings."""
+    return SHARES["semantic"] * (2 if len(lexical.tokens(query)) >= _SENTENCE_WORDS else 1)
 
 
 def _fuse(rankings: list[tuple[float, list[int]]], exclude: Collection[int]) -> dict[int, float]:
