@@ -43,9 +43,9 @@ _SHORT_QUERY = 8  # words; more is a mail or a long chat message
 # Articles ranked for a question's words at most, about: beyond it only the two rarest words
 # are searched for (ranking 10,000 articles for "order" took PostgreSQL half a second).
 _MATCH_BUDGET = 1000
-# On PostgreSQL a word in more articles than this is looked for in titles and tags only: ranking
-# every article that has it took 30 ms for "order" in 6,000 of 10,000 articles, and where it is
-# only in the body it says little of what an article is about.
+# A word in more articles than this is looked for in titles and tags only: ranking every article
+# that has it took PostgreSQL 30 ms for "order" in 6,000 of 10,000 articles, and where it is only
+# in the body it says little of what an article is about.
 _COMMON = 500
 _SEARCH_SYNTAX = re.compile(r'"|\bOR\b|(^|\s)-\w')
 
@@ -112,12 +112,14 @@ async def rankings(conn: AsyncConnection, sqlite: bool, query: str,
         tsquery = "websearch_to_tsquery('english', :q) || websearch_to_tsquery('simple', :q)"
         by_words = await _pg_ranked(conn, tsquery, searchable(query), where)
     if not by_words:
-        kept = chosen(words, df)
-        by_words = (await _sqlite_ranked(conn, _fts_any(kept), where) if sqlite
-                    else await _pg_by_rarity(conn, {w: df[w] for w in kept},
-                                             await vocabulary.articles(conn), where))  # fmt: skip
-    return by_words, await _ranked(conn, sqlite, {w: alike[w] for w in chosen(list(alike), alike)},
-                                   where)  # fmt: skip
+        kept = {w: df[w] for w in chosen(words, df)}
+        by_words = (
+            await _sqlite_ranked(conn, _fts_any(kept), where)
+            if sqlite
+            else await _pg_by_rarity(conn, kept, await vocabulary.articles(conn), where)
+        )
+    resembling = {w: alike[w] for w in chosen(list(alike), alike)}
+    return by_words, await _ranked(conn, sqlite, resembling, where)
 
 
 async def _ranked(conn: AsyncConnection, sqlite: bool, lexemes: dict[str, int],
@@ -127,14 +129,16 @@ async def _ranked(conn: AsyncConnection, sqlite: bool, lexemes: dict[str, int],
     if not lexemes:
         return []
     if sqlite:
-        return await _sqlite_ranked(conn, _fts_any(list(lexemes)), where)
+        return await _sqlite_ranked(conn, _fts_any(lexemes), where)
     query = " | ".join(_pg_word(w, df > _COMMON) for w, df in lexemes.items())
     return await _pg_ranked(conn, "CAST(:q AS tsquery)", query, where)
 
 
-def _fts_any(words: list[str]) -> str:
-    """An FTS5 query for any of `words`, each a phrase so that none is read as an operator."""
-    return " OR ".join(f'"{w}"' for w in words if '"' not in w)
+def _fts_any(df: dict[str, int]) -> str:
+    """An FTS5 query for any of the words (with their article counts), each a phrase so that
+    none is read as an operator; a common one in titles and tags only."""
+    return " OR ".join(("{title tags}: " if n > _COMMON else "") + f'"{w}"'
+                       for w, n in df.items() if '"' not in w)  # fmt: skip
 
 
 async def _pg_by_rarity(conn: AsyncConnection, df: dict[str, int], articles: int,
