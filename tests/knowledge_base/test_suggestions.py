@@ -6,6 +6,7 @@ ranking; a customer's "yes, that helped" ends waiting work as self-served."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -13,6 +14,7 @@ from conftest import Api
 
 from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.model import Presence, Role
+from knowledge_base.suggestions import content_of
 
 GIFT_CARD = {
     "title": "When does a gift card arrive?", "status": "published", "tags": ["gift cards"],
@@ -171,3 +173,21 @@ async def test_a_customer_not_helped_gets_other_articles(api: Api) -> None:
     assert [s["article_id"] for s in shown] == [order]
     waiting = await api.json("GET", f"/api/v1/interactions/{interaction['id']}", "agent")
     assert waiting["status"] == "queued"
+
+
+def test_an_interactions_question_reads_the_latest_message_first() -> None:
+    call = SimpleNamespace(subject="", topic="order_status",
+                           attributes={"ivr_path": ["said:where is my parcel", "menu:queue:returns",
+                                                    "menu:no_choice"]})  # fmt: skip
+    assert content_of(call, []) == "order status where is my parcel returns"
+    mail = SimpleNamespace(subject="Card statement", topic=None, attributes={})
+    thread = ["My bank statement shows two amounts for one order, why?", "ok", "and the refund?"]
+    # A short line borrows the lines before it; a long one stands alone.
+    assert content_of(mail, thread) == (
+        "and the refund? Card statement ok My bank statement shows two amounts for one order, why?"
+    )
+    long_line = (
+        "Now I would like to return the keyboard as well and send the parcel back with "
+        "the free label."
+    )
+    assert content_of(mail, [*thread, long_line]) == f"{long_line} Card statement"
