@@ -98,6 +98,8 @@ async def fresh_records(url: str) -> tuple[Database, ArticleRecords]:
     """A migrated database and the article records the service would build on it: with
     semantic search where the extra is installed."""
     embedder = load_embedder()
+    if embedder is not None:
+        await embedder.warm()  # as the service does at start
     db = Database(normalize_database_url(url))
     await migrate(db)
     return db, ArticleRecords(db, ArticleSearch(db, VectorIndex(embedder) if embedder else None))

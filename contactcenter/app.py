@@ -68,6 +68,9 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await services.voice.connector.start()
     await services.email.process_waiting()
     await services.outbox.start()
+    vectors = services.articles.search.vectors
+    if vectors is not None:
+        await vectors.embedder.warm()
     await services.suggestions.start()
     if services.smtp is not None:
         await services.smtp.start()

