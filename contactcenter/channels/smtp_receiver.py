@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from contactcenter.channels.email import EmailChannel
+from contactcenter.pace import Pace
 
 log = structlog.get_logger(__name__)
 
@@ -28,22 +29,15 @@ class _Clients:
 
     def __init__(self, max_connections: int, per_minute: int) -> None:
         self.max_connections = max_connections
-        self.per_minute = per_minute
         self.sessions: dict[str, int] = defaultdict(int)
-        self.sent: dict[str, deque[float]] = defaultdict(deque)
+        self.pace = Pace(per_minute, 60.0)
 
     def too_many_sessions(self, peer: str) -> bool:
         return self.sessions[peer] > self.max_connections
 
     def too_fast(self, peer: str) -> bool:
         """Counts this message; True when it is one too many for the last minute."""
-        stamps, at = self.sent[peer], time.monotonic()
-        while stamps and at - stamps[0] > 60:
-            stamps.popleft()
-        if len(stamps) >= self.per_minute:
-            return True
-        stamps.append(at)
-        return False
+        return not self.pace.admit(peer, time.monotonic())
 
 
 def _peer(session: Session) -> str:

@@ -188,7 +188,7 @@ async def test_one_client_address_is_held_to_its_sessions_and_its_pace(
 ) -> None:
     receiver = mailroom.services.smtp
     assert receiver is not None
-    receiver.clients.max_connections, receiver.clients.per_minute = 2, 3
+    receiver.clients.max_connections, receiver.clients.pace.limit = 2, 3
     sessions = [aiosmtplib.SMTP(hostname="127.0.0.1", port=mailroom.port) for _ in range(3)]
     for session in sessions:
         await session.connect()
