@@ -63,6 +63,7 @@ class Initiator(StrEnum):
 
 
 class InteractionStatus(StrEnum):
+    BOT = "bot"  # a chat answered from the knowledge base; not in the queue (yet)
     QUEUED = "queued"
     OFFERED = "offered"
     ACTIVE = "active"
@@ -86,6 +87,9 @@ _FINAL = frozenset(
 # the queue (or straight to an offer) for its new target.
 _S = InteractionStatus
 TRANSITIONS: dict[InteractionStatus, frozenset[InteractionStatus]] = {
+    # The visitor asks for a person (queued), is helped (self_served), leaves (abandoned, never
+    # offered: not counted against service levels) or the chat ends idle (closed).
+    _S.BOT: frozenset({_S.QUEUED, _S.SELF_SERVED, _S.ABANDONED, _S.CLOSED}),
     _S.QUEUED: frozenset(
         {_S.OFFERED, _S.ABANDONED, _S.SELF_SERVED, _S.CALLBACK_SCHEDULED, _S.CLOSED, _S.ACTIVE}
     ),

@@ -4,12 +4,17 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from conftest import asyncpg_dsn
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
+from contactcenter.customers import CustomerRecords
+from contactcenter.errors import Invalid
+from contactcenter.interactions import InteractionRecords
+from contactcenter.model import Channel, InteractionStatus
 from contactcenter.store.db import Database
 from contactcenter.store.migrate import current_revision, head_revision, migrate
 from contactcenter.store.tables import SEARCH_TABLES, metadata
@@ -72,3 +77,21 @@ async def test_postgresql_from_an_empty_database(pg_database: str) -> None:
         await db.dispose()
         await conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         await conn.close()
+
+
+async def test_a_chat_with_the_bot_is_stored_and_moves_on(
+    db: Database, interaction_records: InteractionRecords, records: CustomerRecords
+) -> None:
+    """Migration 0011: `bot` is a status both backends keep; from it a chat is queued, served
+    by an article, or left; and nothing else (it never skips to an agent)."""
+    customer = (await records.resolve("chat_visitor", "visitor-0011")).customer
+    for ending in (InteractionStatus.QUEUED, InteractionStatus.SELF_SERVED,
+                   InteractionStatus.ABANDONED):  # fmt: skip
+        chat = await interaction_records.open(customer.id, Channel.CHAT,
+                                              status=InteractionStatus.BOT)  # fmt: skip
+        assert (await interaction_records.get(chat))["status"] == "bot"
+        await interaction_records.transition(chat, ending)
+        assert (await interaction_records.get(chat))["status"] == ending.value
+    chat = await interaction_records.open(customer.id, Channel.CHAT, status=InteractionStatus.BOT)
+    with pytest.raises(Invalid, match="cannot go from bot to active"):
+        await interaction_records.transition(chat, InteractionStatus.ACTIVE)
