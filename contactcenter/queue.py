@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contactcenter.agents import AgentDirectory
 from contactcenter.customers import CustomerRecords
+from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
 from contactcenter.model import Channel, Customer, Direction, Initiator, InteractionStatus
@@ -169,6 +170,33 @@ class InteractionQueue(AgentActions):
         interaction_id = await asyncio.shield(arrival.done)
         log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
         return interaction_id
+
+    async def enqueue_started(self, interaction_id: int, customer: Customer) -> None:
+        """Work that began outside the queue (a chat with the bot) enters it now, its wait
+        starting now: stored as queued and routed in one transaction, as `enqueue` does."""
+        row = await self._row(interaction_id)
+        if row.status != InteractionStatus.BOT.value:
+            raise Conflict(f"interaction {interaction_id} is {row.status}, not with the bot",
+                           "status")  # fmt: skip
+        async with self._lock:
+            now = self.clock()
+            at = moment(now)
+            work = work_item(interaction_id, row.channel, customer, row.topic, row.attributes, now)
+            decisions = self._engine_call(self.engine.enqueue, work, now)
+            try:
+                async with self.db.begin() as conn:
+                    await self.interactions.transition(
+                        interaction_id, InteractionStatus.QUEUED, at=at, conn=conn,
+                        columns={"queued_at": at, "routing_since": at},
+                    )  # fmt: skip
+                    await store_decisions(conn, self.interactions, decisions, now, self.callbacks)
+            except Exception:
+                await self._rebuild()  # the engine moved, the database did not
+                raise
+            self.bus.publish({"type": "interaction.queued", "interaction_id": interaction_id,
+                              "customer_id": customer.id, "channel": row.channel})  # fmt: skip
+            self._published(decisions)
+        log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
 
     async def customer_message(self, interaction_id: int, body: str, *,
                                external_id: str | None = None) -> int:  # fmt: skip

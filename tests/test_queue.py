@@ -17,12 +17,13 @@ from contactcenter.customers import CustomerRecords
 from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionFilter, InteractionRecords
-from contactcenter.model import Channel, Presence, Tier
+from contactcenter.model import Channel, InteractionStatus, Presence, Tier
 from contactcenter.queue import InteractionQueue
 from contactcenter.stats import queue_stats
 from contactcenter.store.db import Database
 from contactcenter.store.router_lock import RouterLock, RouterTaken
 from contactcenter.store.tables import agents as agents_table
+from contactcenter.store.tables import interactions as interactions_table
 from routing.policy import load_policy
 
 
@@ -257,3 +258,27 @@ async def test_one_router_per_postgresql_database(setup: Any, db: Database) -> N
     await queue.stop()  # the running queue lets go: the next one may route
     await other.acquire(wait=0.6)
     await other.release()
+
+
+async def test_a_chat_the_bot_could_not_answer_enters_the_queue_once(
+    setup: Any, records: CustomerRecords, interaction_records: InteractionRecords
+) -> None:
+    queue, ids, clock, bus = setup
+    customer = (await records.resolve("chat_visitor", "visitor-123456")).customer
+    chat = await interaction_records.open(customer.id, Channel.CHAT, status=InteractionStatus.BOT)
+    await queue.set_presence(ids["ana"], Presence.AVAILABLE)
+    assert await _status(interaction_records, chat) == ("bot", None)  # with the bot: not routed
+
+    clock.now += 40  # the visitor read the bot's answers, then asked for a person
+    async with bus.subscribe() as events:
+        await queue.enqueue_started(chat, customer)
+        kinds = [(await events.get())["type"] for _ in range(2)]
+    assert kinds == ["interaction.queued", "routing.Offer"]
+    assert await _status(interaction_records, chat) == ("offered", ids["ana"])
+    async with queue.db.connect() as conn:  # its wait starts when it entered the queue
+        queued_at = (await conn.execute(
+            select(interactions_table.c.queued_at).where(interactions_table.c.id == chat)
+        )).scalar_one()  # fmt: skip
+    assert queued_at == datetime.fromtimestamp(clock.now, UTC)
+    with pytest.raises(Conflict, match="not with the bot"):
+        await queue.enqueue_started(chat, customer)
