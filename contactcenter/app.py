@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import weakref
 from collections.abc import AsyncIterator
 
@@ -71,6 +72,9 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     vectors = services.articles.search.vectors
     if vectors is not None:
         await vectors.embedder.warm()
+        # The model's hundreds of thousands of objects live as long as the process: out of the
+        # cycle collector's passes, which otherwise walk them all at every full collection.
+        gc.freeze()
     await services.suggestions.start()
     if services.smtp is not None:
         await services.smtp.start()

@@ -163,14 +163,11 @@ class Suggestions:
         if helped and self.self_served is not None:
             await self.self_served(interaction_id, article_id)
 
-    async def refresh(self, interaction_id: int, publish: bool = False,
-                      worked_only: bool = False) -> list[Suggestion]:  # fmt: skip
+    async def refresh(self, interaction_id: int, publish: bool = False) -> list[Suggestion]:
         """Compute the suggestions now; keep and publish them when they changed (publish them
-        anyway with `publish`). `worked_only`: none for work no agent has (none computed)."""
+        anyway with `publish`)."""
         async with self.db.connect() as conn:
             about = await self._content(conn, interaction_id)
-            if worked_only and about.agent_id is None:
-                return []
             excluded = await dismissed(conn, interaction_id)
             before = await self._kept(conn, interaction_id)
         query = about.query
@@ -198,18 +195,31 @@ class Suggestions:
                         key = int(event["interaction_id"])
                         pending[key] = pending.get(key, False) or kind == _OFFERED
                     if events.queue.empty() and pending:
-                        for interaction_id, publish in list(pending.items()):
-                            await self._refresh_quietly(interaction_id, publish)
+                        await self._refresh_pending(pending)
                         pending.clear()
             await asyncio.sleep(0.1)  # the bus dropped us for falling behind: start again
 
-    async def _refresh_quietly(self, interaction_id: int, publish: bool) -> None:
-        try:
-            # A message on waiting work has nobody to tell yet, and a burst of mail would cost a
-            # search each: the offer computes them.
-            await self.refresh(interaction_id, publish, worked_only=not publish)
-        except Exception:  # one interaction's failure must not stop the others' suggestions
-            log.exception("kb.suggestions_failed", interaction_id=interaction_id)
+    async def _refresh_pending(self, pending: dict[int, bool]) -> None:
+        """Offers are refreshed and pushed; messages only on work an agent has: waiting work
+        has nobody to tell yet, and a burst of new mail would cost a search (and, looked up one
+        by one, a read) each. Which of them an agent has is read in one statement."""
+        messaged = [i for i, offered in pending.items() if not offered]
+        worked = await self._worked(messaged) if messaged else set()
+        for interaction_id, offered in pending.items():
+            if not offered and interaction_id not in worked:
+                continue
+            try:
+                await self.refresh(interaction_id, publish=offered)
+            except Exception:  # one interaction's failure must not stop the others' suggestions
+                log.exception("kb.suggestions_failed", interaction_id=interaction_id)
+
+    async def _worked(self, interaction_ids: list[int]) -> set[int]:
+        async with self.db.connect() as conn:
+            found = await conn.execute(
+                select(interactions.c.id).where(interactions.c.id.in_(interaction_ids),
+                                                interactions.c.agent_id.is_not(None))
+            )  # fmt: skip
+            return set(found.scalars())
 
     async def _content(self, conn: AsyncConnection, interaction_id: int) -> _About:
         row = (
