@@ -21,6 +21,7 @@ from contactcenter.web import (
     api_interactions,
     api_kb,
     api_queue,
+    chat_socket,
     ops,
     twilio_hooks,
 )
@@ -37,7 +38,8 @@ from contactcenter.web.middleware import (
 log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
                 api_agents.routes, api_queue.routes, api_events.routes,
-                api_email.routes, api_fax.routes, api_kb.routes, twilio_hooks.routes]  # fmt: skip
+                api_email.routes, api_fax.routes, api_kb.routes, chat_socket.routes,
+                twilio_hooks.routes]  # fmt: skip
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
@@ -50,6 +52,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[IN_FLIGHT] = InFlight()
     app[ops.ENDPOINTS] = [endpoint for table in ROUTE_TABLES for endpoint in table.endpoints]
     app[api_events.SOCKETS] = weakref.WeakSet()
+    app[chat_socket.PACING] = chat_socket.Pacing()
     for table in ROUTE_TABLES:
         table.register(app)
     app.cleanup_ctx.append(_lifetime)

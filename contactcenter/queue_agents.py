@@ -202,7 +202,7 @@ class AgentActions:
         if InteractionStatus(row.status) in (S.QUEUED, S.OFFERED):
             await self._leave(interaction_id, S.SELF_SERVED, article_id=article_id)
             return
-        if row.agent_id is not None or InteractionStatus(row.status).is_final():
+        if row.agent_id is not None or InteractionStatus(row.status).is_final:
             raise Conflict(f"interaction {interaction_id} is {row.status}; an agent has it or "
                            "it is over", "status")  # fmt: skip
         await self.interactions.transition(interaction_id, S.SELF_SERVED, article_id=article_id)

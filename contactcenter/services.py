@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from contactcenter.agents import AgentDirectory
 from contactcenter.auth import Accounts
+from contactcenter.channels.chat import ChatChannel
 from contactcenter.channels.email import EmailChannel
 from contactcenter.channels.email_compose import reply_address
 from contactcenter.channels.fax import FaxChannel
@@ -56,6 +57,7 @@ class Services:
     imap: ImapPoller | None  # the IMAP poller, when a mailbox is set
     articles: ArticleRecords
     suggestions: Suggestions
+    chat: ChatChannel
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -109,6 +111,7 @@ class Services:
         )
         embedder = load_embedder() if settings.semantic_search else None
         search = ArticleSearch(db, VectorIndex(embedder) if embedder is not None else None)
+        suggestions = Suggestions(db, search, bus, queue.self_served)
         return cls(
             settings=settings,
             db=db,
@@ -129,7 +132,16 @@ class Services:
             if settings.imap_url
             else None,
             articles=ArticleRecords(db, search),
-            suggestions=Suggestions(db, search, bus, queue.self_served),
+            suggestions=suggestions,
+            chat=ChatChannel(
+                customers,
+                interactions,
+                queue,
+                search,
+                suggestions,
+                bus,
+                settings.chat_identity_secret,
+            ),
         )
 
     async def close(self) -> None:

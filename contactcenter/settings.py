@@ -38,6 +38,16 @@ class Settings(BaseModel):
     default_region: str = Field(
         default="US", description="Region for phone and fax numbers written without '+'."
     )
+    chat_origins: str = Field(
+        default="",
+        description="Sites whose pages may open the chat widget, comma-separated "
+        "(https://www.example.com); the service's own pages always may.",
+    )
+    chat_identity_secret: str = Field(
+        default="",
+        description="Secret shared with the host site, which signs its logged-in users for the "
+        "chat widget (HMAC-SHA256); empty: no signed identities.",
+    )
     semantic_search: bool = Field(
         default=True,
         description="Rank knowledge-base articles by meaning too, when the semantic extra is "
@@ -175,6 +185,10 @@ class Settings(BaseModel):
     @property
     def support_mailboxes(self) -> list[str]:
         return [a.strip().lower() for a in self.support_addresses.split(",") if a.strip()]
+
+    @property
+    def chat_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/").lower() for o in self.chat_origins.split(",") if o.strip()]
 
     @property
     def blob_dir(self) -> Path:

@@ -63,6 +63,7 @@ class Close(IntEnum):
     POLICY = 1008  # a page from a site that is not allowed
     TOO_BIG = 1009  # a frame over MAX_FRAME_BYTES
     NO_HELLO = 4400  # the first frame was not a valid hello
+    FORBIDDEN = 4403  # an identity token that proves nothing
     UNKNOWN_CHAT = 4404  # resuming a chat that is not this visitor's, or is over
     TOO_FAST = 4429  # more frames than the pace allows, again after a warning
 

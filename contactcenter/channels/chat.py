@@ -1,0 +1,238 @@
+"""Web chat: visitors answered from the knowledge base first, then by an agent.
+
+A chat is an interaction on the chat channel, opened by the visitor's first message in the
+status `bot`. The bot answers with the short answers of the best published articles and asks
+"did this help?": yes ends the chat as `self_served`; no, asking for a person, or a question
+the knowledge base has nothing for puts it in the queue (`enqueue_started`) with the transcript
+so far on it. Every line (the visitor's, the bot's, an agent's) is a message on the interaction,
+stored before anyone sees it, and published as `chat.line`; its message id is its sequence
+number, so a widget that reconnects asks for the lines after the last one it showed and shows
+none twice.
+
+Who the visitor is: a token signed by the host site (`chat_identity`) verifies a customer by
+their id there (`external_crm`); an email typed in the pre-chat form finds the customer it
+belongs to, unverified (it routes the chat, and the visitor is shown nothing of the record);
+otherwise the browser's visitor id, kept by the widget, recognises a returning visitor. The
+visitor id is added to the customer it resolved to, so the next visit is recognised too.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import select
+
+from contactcenter.channels.chat_frames import Hello
+from contactcenter.channels.chat_identity import verify
+from contactcenter.clock import now
+from contactcenter.customers import CustomerRecords
+from contactcenter.errors import Conflict
+from contactcenter.events import EventBus
+from contactcenter.interactions import InteractionRecords
+from contactcenter.model import Channel, Customer, Direction, Initiator, InteractionStatus
+from contactcenter.queue import InteractionQueue
+from contactcenter.store.tables import interactions, messages
+from knowledge_base.search import PUBLISHED, ArticleSearch
+from knowledge_base.suggestions import Suggestions
+
+log = structlog.get_logger(__name__)
+S = InteractionStatus
+BOT_ANSWERS = 3
+_WAITING = (S.QUEUED, S.OFFERED, S.CALLBACK_SCHEDULED)
+_AUTHORS = {Initiator.CUSTOMER.value: "visitor", Initiator.SYSTEM.value: "bot",
+            Initiator.AGENT.value: "agent"}  # fmt: skip
+SAYS = {
+    "answers": "This may answer your question. Did it help?",
+    "nothing": "I could not find an answer to that. Let me find a person for you.",
+    "person": "Let me find a person for you; you keep your place in the conversation.",
+    "helped": "Glad that helped. You can close this window, or write again at any time.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    customer: Customer
+    visitor_id: str
+    verified: bool
+    name: str | None
+
+
+class ChatChannel:
+    """What visitors do in a chat; the WebSocket (`web/chat_socket.py`) carries it."""
+
+    def __init__(self, customers: CustomerRecords, records: InteractionRecords,
+                 queue: InteractionQueue, search: ArticleSearch, suggestions: Suggestions,
+                 bus: EventBus, identity_secret: str,
+                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self.customers = customers
+        self.records = records
+        self.queue = queue
+        self.search = search
+        self.suggestions = suggestions
+        self.bus = bus
+        self.identity_secret = identity_secret
+        self.clock = clock
+
+    async def identify(self, hello: Hello) -> Visitor:
+        """The visitor behind a hello (IdentityError for a token that proves nothing)."""
+        visitor_id = hello.visitor_id or f"v-{secrets.token_urlsafe(18)}"
+        if hello.identity_token is not None:
+            vouched = verify(hello.identity_token, self.identity_secret, self.clock())
+            customer = (await self.customers.resolve("external_crm", vouched.subject)).customer
+            name, verified = vouched.name or hello.name, True
+        elif hello.email is not None:
+            customer = (await self.customers.resolve("email", hello.email)).customer
+            name, verified = hello.name, False
+        else:
+            customer = (await self.customers.resolve("chat_visitor", visitor_id)).customer
+            name, verified = hello.name, False
+        if not any(i.kind == "chat_visitor" and i.value == visitor_id for i in customer.identities):
+            try:
+                customer = await self.customers.add_identity(customer.id, "chat_visitor",
+                                                             visitor_id)  # fmt: skip
+            except Conflict:  # the browser was another customer's: that one keeps it
+                log.info("chat.visitor_id_taken", customer_id=customer.id)
+        return Visitor(customer, visitor_id, verified, name)
+
+    async def resumable(self, visitor: Visitor, chat_id: int) -> bool:
+        """Whether the visitor may go on with `chat_id`: theirs, a chat, and not over."""
+        row = await self._row(chat_id)
+        return (row is not None and row.customer_id == visitor.customer.id
+                and row.channel == Channel.CHAT.value and not S(row.status).is_final)  # fmt: skip
+
+    async def chat_for(self, visitor: Visitor, chat_id: int | None, text: str) -> int:
+        """The chat a line goes to: `chat_id` while it is open, else a new one with the bot
+        (its subject the line's start)."""
+        if chat_id is not None and not (await self._status(chat_id)).is_final:
+            return chat_id
+        attributes = {"visitor_id": visitor.visitor_id, "verified": visitor.verified,
+                      **({"visitor_name": visitor.name} if visitor.name else {})}  # fmt: skip
+        chat_id = await self.records.open(visitor.customer.id, Channel.CHAT, status=S.BOT,
+                                          subject=text[:200], attributes=attributes)  # fmt: skip
+        log.info("chat.opened", interaction_id=chat_id, customer_id=visitor.customer.id)
+        return chat_id
+
+    async def say(self, visitor: Visitor, chat_id: int, text: str) -> None:
+        """The visitor's line on their open chat (`chat_for`), stored and published, then the
+        bot's answer while the bot has the chat."""
+        await self._line(chat_id, text, Initiator.CUSTOMER)
+        if await self._status(chat_id) is S.BOT:
+            await self._bot_answers(visitor, chat_id, text)
+
+    async def answered(self, visitor: Visitor, chat_id: int, article_id: int,
+                       helped: bool) -> None:  # fmt: skip
+        """The visitor's answer to "did this help?"."""
+        if await self._status(chat_id) is not S.BOT:
+            return  # a person has it (or it is over): the question is behind them
+        if helped:
+            await self._line(chat_id, SAYS["helped"], Initiator.SYSTEM)
+            await self.suggestions.customer_answered(chat_id, article_id, helped=True)
+            self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
+                              "status": S.SELF_SERVED.value})  # fmt: skip
+            return
+        await self.suggestions.customer_answered(chat_id, article_id, helped=False)
+        await self.ask_agent(visitor, chat_id)
+
+    async def ask_agent(self, visitor: Visitor, chat_id: int) -> None:
+        """The visitor wants a person: the chat enters the queue (once)."""
+        if await self._status(chat_id) is S.BOT:
+            await self.queue.enqueue_started(chat_id, visitor.customer)
+            await self._line(chat_id, SAYS["person"], Initiator.SYSTEM)
+
+    async def leave(self, chat_id: int) -> S:
+        """The visitor ended the chat (or left for good): with the bot or still waiting it is
+        abandoned, with the wait; with an agent it stays theirs to close. Its status after."""
+        status = await self._status(chat_id)
+        if status is S.BOT:
+            await self.records.transition(chat_id, S.ABANDONED, reason="visitor left")
+            status = S.ABANDONED
+        elif status in _WAITING:
+            await self.queue.abandon(chat_id)
+            status = S.ABANDONED
+        if status.is_final:
+            self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
+                              "status": status.value})  # fmt: skip
+        return status
+
+    async def lines_after(self, chat_id: int, after_seq: int) -> list[dict[str, Any]]:
+        """The chat's lines after `after_seq`, in order, as the widget shows them."""
+        async with self.records.db.connect() as conn:
+            rows = await conn.execute(
+                select(messages).where(messages.c.interaction_id == chat_id,
+                                       messages.c.id > after_seq).order_by(messages.c.id)
+            )  # fmt: skip
+            return [_line_json(row) for row in rows]
+
+    async def _bot_answers(self, visitor: Visitor, chat_id: int, text: str) -> None:
+        hits = [h for h in await self.search.search(text, PUBLISHED, BOT_ANSWERS) if h.short_answer]
+        if not hits:
+            await self.queue.enqueue_started(chat_id, visitor.customer)
+            await self._line(chat_id, SAYS["nothing"], Initiator.SYSTEM)
+            return
+        offered = [{"article_id": h.article_id, "title": h.title, "answer": h.short_answer}
+                   for h in hits]  # fmt: skip
+        text_ = SAYS["answers"] + "".join(f"\n• {a['title']}: {a['answer']}" for a in offered)
+        await self._line(chat_id, text_, Initiator.SYSTEM, articles=offered)
+
+    async def _line(self, chat_id: int, text: str, author: Initiator,
+                    articles: list[dict[str, Any]] | None = None) -> int:  # fmt: skip
+        """Store a line, then publish it (the visitor's as `interaction.message` too, which
+        the agent's suggestions follow)."""
+        direction = Direction.INBOUND if author is Initiator.CUSTOMER else Direction.OUTBOUND
+        at = now()
+        seq = await self.records.add_message(
+            chat_id, text, direction=direction, author=author, at=at,
+            external_id=_ARTICLES.encode(articles),
+        )  # fmt: skip
+        line = {"seq": seq, "author": _AUTHORS[author.value], "text": text,
+                "at": at.isoformat(), **({"articles": articles} if articles else {})}  # fmt: skip
+        self.bus.publish({"type": "chat.line", "interaction_id": chat_id, "line": line})
+        if author is Initiator.CUSTOMER:
+            self.bus.publish({"type": "interaction.message", "interaction_id": chat_id,
+                              "message_id": seq})  # fmt: skip
+        return seq
+
+    async def _row(self, chat_id: int) -> Any:
+        async with self.records.db.connect() as conn:
+            found = await conn.execute(select(interactions).where(interactions.c.id == chat_id))
+            return found.one_or_none()
+
+    async def _status(self, chat_id: int) -> S:
+        row = await self._row(chat_id)
+        if row is None:
+            raise Conflict(f"chat {chat_id} does not exist", "chat_id")
+        return S(row.status)
+
+
+class _ArticleRef:
+    """The articles a bot line offered, kept in the message's external id (`kb:3,12`) so that
+    a replayed line still asks "did this help?" about them."""
+
+    prefix = "kb:"
+
+    def encode(self, articles: list[dict[str, Any]] | None) -> str | None:
+        if not articles:
+            return None
+        return self.prefix + ",".join(str(a["article_id"]) for a in articles)
+
+    def decode(self, external_id: str | None) -> list[int]:
+        if not external_id or not external_id.startswith(self.prefix):
+            return []
+        return [int(i) for i in external_id.removeprefix(self.prefix).split(",") if i.isdigit()]
+
+
+_ARTICLES = _ArticleRef()
+
+
+def _line_json(row: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {"seq": row.id, "author": _AUTHORS.get(row.author, row.author),
+                            "text": row.body, "at": row.created_at.isoformat()}  # fmt: skip
+    offered = _ARTICLES.decode(row.external_id)
+    if offered:
+        line["articles"] = [{"article_id": i} for i in offered]
+    return line

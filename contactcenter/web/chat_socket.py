@@ -1,0 +1,252 @@
+"""`/chat/ws`: the chat widget's WebSocket. One connection is one visitor's tab.
+
+The page must come from the service itself or a site in `CONTACTCENTER_CHAT_ORIGINS` (others
+are refused before the upgrade, 403). The first frame is a `hello` (within `HELLO_SECONDS`); the
+service answers `welcome` with the visitor id for the widget to keep and, when the hello resumes
+a chat, replays the lines after `after_seq`. From then on the visitor's frames are handled one at
+a time, and the chat's lines reach the widget as `line` frames, each with its sequence number.
+
+Bad input never ends other chats and rarely this one: a frame that cannot be used is answered
+with an `error` frame naming what is wrong. A frame over `MAX_FRAME_BYTES` closes the socket
+(1009), as does a forged identity (4403) and a visitor who goes on flooding after a warning
+(4429): frames beyond `FRAMES_PER_WINDOW` per connection, or `ADDRESS_FACTOR` times that per
+address, in `WINDOW_SECONDS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from aiohttp import WSMsgType, web
+
+from contactcenter.channels.chat import ChatChannel, Visitor
+from contactcenter.channels.chat_frames import (
+    MAX_FRAME_BYTES,
+    Answer,
+    AskAgent,
+    Close,
+    End,
+    FrameError,
+    Hello,
+    Message,
+    Transcript,
+    Typing,
+    VisitorFrame,
+    read_frame,
+)
+from contactcenter.channels.chat_identity import IdentityError
+from contactcenter.errors import Conflict, NotFound
+from contactcenter.pace import Pace
+from contactcenter.web.api_events import SOCKETS
+from contactcenter.web.endpoints import Call, RouteTable
+from contactcenter.web.errors import ApiError
+
+log = structlog.get_logger(__name__)
+routes = RouteTable("chat")
+HELLO_SECONDS = 10.0
+WINDOW_SECONDS = 10.0
+FRAMES_PER_WINDOW = 20
+ADDRESS_FACTOR = 5
+_FORWARDED = frozenset({"chat.line", "chat.ended"})
+
+
+class Pacing:
+    """The chat sockets' pace, per connection and per client address (one per service)."""
+
+    def __init__(self) -> None:
+        self.connections = Pace(FRAMES_PER_WINDOW, WINDOW_SECONDS)
+        self.addresses = Pace(FRAMES_PER_WINDOW * ADDRESS_FACTOR, WINDOW_SECONDS)
+
+    def admit(self, connection: int, address: str) -> bool:
+        now = time.monotonic()
+        return self.connections.admit(connection, now) and self.addresses.admit(address, now)
+
+
+PACING: web.AppKey[Pacing] = web.AppKey("chat_pacing")
+
+
+def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
+    """The service's own pages, and the sites the admin listed (scheme://host[:port])."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True  # not a browser: a browser always sends Origin on a WebSocket
+    if urlsplit(origin).netloc == request.host:
+        return True
+    return origin.rstrip("/").lower() in allowed
+
+
+@routes.route(
+    "GET", "/chat/ws", role=None,
+    summary="The chat widget's WebSocket: JSON frames (see contactcenter/channels/chat_frames.py)",
+    responses={101: "Switching to WebSocket", 403: "A page from a site that is not allowed"},
+)  # fmt: skip
+async def chat_socket(call: Call) -> web.StreamResponse:
+    request, services = call.request, call.services
+    if not origin_allowed(request, services.settings.chat_origin_list):
+        raise ApiError(403, "forbidden", "chat is not open to pages of this site")
+    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
+    await ws.prepare(request)
+    request.app[SOCKETS].add(ws)  # closed with 1001 when the service stops
+    session = _Session(ws, services.chat, request.app[PACING], request.remote or "?")
+    try:
+        await session.run()
+    except asyncio.CancelledError:
+        raise
+    except Exception:  # one chat's failure must not reach the others
+        log.exception("chat.socket_failed", interaction_id=session.chat_id)
+        await ws.close(code=1011, message=b"internal error")
+    return ws
+
+
+class _Session:
+    """One connection: its visitor, its chat, and the lines already sent."""
+
+    def __init__(self, ws: web.WebSocketResponse, chat: ChatChannel, pacing: Pacing,
+                 address: str) -> None:  # fmt: skip
+        self.ws, self.chat, self.pacing, self.address = ws, chat, pacing, address
+        self.visitor: Visitor | None = None
+        self.chat_id: int | None = None
+        self.sent_seq = 0  # the last line the widget has
+        self.warned = False
+
+    async def run(self) -> None:
+        hello = await self._hello()
+        if hello is None:
+            return
+        async with self.chat.bus.subscribe() as events:
+            if not await self._greet(hello):
+                return
+            forwarder = asyncio.create_task(self._forward(events))
+            try:
+                await self._read()
+            finally:
+                forwarder.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await forwarder
+
+    async def _hello(self) -> Hello | None:
+        try:
+            async with asyncio.timeout(HELLO_SECONDS):
+                message = await self.ws.receive()
+        except TimeoutError:
+            await self._close(Close.NO_HELLO, "say hello first")
+            return None
+        if message.type in (WSMsgType.TEXT, WSMsgType.BINARY):
+            try:
+                frame = read_frame(message.data)
+            except FrameError as exc:
+                await self.ws.send_json(exc.frame())
+                await self._close(Close.NO_HELLO, "say hello first")
+                return None
+            if isinstance(frame, Hello):
+                return frame
+        await self._close(Close.NO_HELLO, "say hello first")
+        return None
+
+    async def _greet(self, hello: Hello) -> bool:
+        """Who it is, the welcome, and the lines missed; False when the socket was closed."""
+        try:
+            self.visitor = await self.chat.identify(hello)
+        except IdentityError as exc:
+            await self.ws.send_json({"type": "error", "code": "identity", "message": str(exc),
+                                     "field": "identity_token"})  # fmt: skip
+            await self._close(Close.FORBIDDEN, "identity refused")
+            return False
+        if hello.chat_id is not None:
+            if not await self.chat.resumable(self.visitor, hello.chat_id):
+                await self._close(Close.UNKNOWN_CHAT, "no such chat for this visitor")
+                return False
+            self.chat_id, self.sent_seq = hello.chat_id, hello.after_seq
+        await self.ws.send_json({"type": "welcome", "visitor_id": self.visitor.visitor_id,
+                                 "chat_id": self.chat_id, "verified": self.visitor.verified,
+                                 "name": self.visitor.name})  # fmt: skip
+        if self.chat_id is not None:
+            for line in await self.chat.lines_after(self.chat_id, self.sent_seq):
+                await self._send_line(line)
+        return True
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            if message.type is WSMsgType.ERROR:
+                return
+            if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                continue
+            if not self.pacing.admit(id(self), self.address):
+                if self.warned:
+                    await self._close(Close.TOO_FAST, "too many messages")
+                    return
+                self.warned = True
+                await self.ws.send_json(FrameError("too_fast", "slow down: too many messages "
+                                                   "in a short time").frame())  # fmt: skip
+                continue
+            try:
+                frame = read_frame(message.data)
+                if await self._handle(frame):
+                    return
+            except FrameError as exc:
+                await self.ws.send_json(exc.frame())
+            except (Conflict, NotFound) as exc:
+                await self.ws.send_json({"type": "error", "code": "refused",
+                                         "message": str(exc), "field": None})  # fmt: skip
+
+    async def _handle(self, frame: VisitorFrame) -> bool:
+        """Do what the frame asks; True when the conversation is over for this socket."""
+        assert self.visitor is not None
+        match frame:
+            case Message(text=text):
+                # The chat is known here before its first line is published, so the forwarder
+                # sends that line too.
+                self.chat_id = await self.chat.chat_for(self.visitor, self.chat_id, text)
+                await self.chat.say(self.visitor, self.chat_id, text)
+            case Answer(article_id=article_id, helped=helped) if self.chat_id is not None:
+                await self.chat.answered(self.visitor, self.chat_id, article_id, helped)
+            case AskAgent() if self.chat_id is not None:
+                await self.chat.ask_agent(self.visitor, self.chat_id)
+            case End():
+                if self.chat_id is not None:
+                    status = await self.chat.leave(self.chat_id)
+                    await self.ws.send_json({"type": "ended", "status": status.value})
+                self.chat_id = None  # the forwarder has nothing more to send
+                await self._close(Close.NORMAL, "chat ended")
+                return True
+            case Typing() if self.chat_id is not None:
+                self.chat.bus.publish({"type": "chat.typing", "interaction_id": self.chat_id,
+                                       "by": "visitor"})  # fmt: skip
+            case Typing():
+                pass  # typing before the first line: nobody to tell yet
+            case Transcript():
+                raise FrameError("unavailable", "the transcript by mail is not offered yet",
+                                 "type")  # fmt: skip
+            case Hello():
+                raise FrameError("invalid", "hello comes once, first", "type")
+            case _:
+                raise FrameError("invalid", "write a message first", "type")
+        return False
+
+    async def _forward(self, events: Any) -> None:
+        """The chat's lines and its end, as they are published, each once, until the socket
+        closes."""
+        async for event in events:
+            if event.get("type") not in _FORWARDED or event.get("interaction_id") != self.chat_id:
+                continue
+            try:
+                if event["type"] == "chat.line":
+                    await self._send_line(event["line"])
+                elif not self.ws.closed:
+                    await self.ws.send_json({"type": "ended", "status": event["status"]})
+            except ConnectionResetError:  # the visitor went away mid-send: the read loop ends
+                return
+
+    async def _send_line(self, line: dict[str, Any]) -> None:
+        if line["seq"] <= self.sent_seq or self.ws.closed:
+            return
+        self.sent_seq = line["seq"]
+        await self.ws.send_json({"type": "line", "chat_id": self.chat_id, **line})
+
+    async def _close(self, code: Close, why: str) -> None:
+        await self.ws.close(code=int(code), message=why.encode())

@@ -1,0 +1,204 @@
+"""Web chat over real WebSocket clients (aiohttp) on both backends: the bot's answer accepted
+(self-served) or refused (queued, offered to an agent, the transcript on the interaction), a
+reconnect that replays what was missed and nothing twice, returning and signed visitors, and
+bad input: other sites, forged identities, broken, oversized and flooding frames."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import Api
+
+from contactcenter.agents import AgentFields, GroupFields
+from contactcenter.channels.chat_frames import MAX_FRAME_BYTES, Close
+from contactcenter.channels.chat_identity import sign
+from contactcenter.model import Presence
+from contactcenter.settings import Settings, load_settings
+from contactcenter.web.chat_socket import FRAMES_PER_WINDOW
+from knowledge_base.articles import ArticleFields, ArticleStatus
+
+SECRET = "host-site-secret"
+GIFT_CARD = ArticleFields(
+    title="When does a gift card arrive?", tags=["gift cards"], status=ArticleStatus.PUBLISHED,
+    short_answer="E-gift cards arrive by email within minutes; printed ones in 2 to 4 days.",
+    body="An e-gift card is emailed to the recipient within minutes of payment.",
+)  # fmt: skip
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Any) -> Settings:
+    return load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
+                         chat_origins="https://shop.example.com", chat_identity_secret=SECRET,
+                         semantic_search=False)  # fmt: skip
+
+
+async def frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    """The next frame of `kind` (others skipped), or fail after five seconds."""
+    async with asyncio.timeout(5):
+        while True:
+            found = await ws.receive_json()
+            if found["type"] == kind:
+                return found  # type: ignore[no-any-return]
+
+
+async def visit(api: Api, **hello: Any) -> tuple[aiohttp.ClientWebSocketResponse, dict[str, Any]]:
+    ws = await api.client.ws_connect("/chat/ws", headers={"Origin": "https://shop.example.com"})
+    await ws.send_json({"type": "hello", **hello})
+    return ws, await frame(ws, "welcome")
+
+
+async def bot_line(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    while True:
+        line = await frame(ws, "line")
+        if line["author"] == "bot":
+            return line
+
+
+async def test_the_bots_answer_accepted_ends_the_chat_self_served(api: Api) -> None:
+    article = await api.services.articles.create(GIFT_CARD, None)
+    ws, welcome = await visit(api, name="Ann")
+    assert welcome["visitor_id"].startswith("v-") and welcome["chat_id"] is None
+    await ws.send_json({"type": "message", "text": "when does my e-gift card arrive?"})
+    mine = await frame(ws, "line")
+    assert (mine["author"], mine["text"]) == ("visitor", "when does my e-gift card arrive?")
+    answer = await bot_line(ws)
+    assert answer["articles"][0]["article_id"] == article.id and "E-gift" in answer["text"]
+    await ws.send_json({"type": "answer", "article_id": article.id, "helped": True})
+    assert (await frame(ws, "ended"))["status"] == "self_served"
+
+    chat = await api.services.interactions.get(mine["chat_id"])
+    assert chat["status"] == "self_served" and chat["channel"] == "chat"
+    assert [m["author"] for m in chat["messages"]] == ["customer", "system", "system"]
+    await ws.close()
+
+
+async def test_the_bot_refused_the_chat_is_queued_and_offered_with_its_transcript(
+    api: Api,
+) -> None:
+    services = api.services
+    article = await services.articles.create(GIFT_CARD, None)
+    group = await services.agents.create_group(GroupFields(name="general"))
+    agent = await services.agents.create_agent(
+        AgentFields.model_validate({"name": "ana", "groups": [{"group_id": group["id"]}]})
+    )
+    await services.queue.set_presence(agent["id"], Presence.AVAILABLE)
+    supervisor = await api.client.ws_connect("/api/v1/events", headers=api.headers("supervisor"))
+
+    ws, _ = await visit(api)
+    await ws.send_json({"type": "message", "text": "my gift card never arrived"})
+    await bot_line(ws)
+    await ws.send_json({"type": "answer", "article_id": article.id, "helped": False})
+    person = await bot_line(ws)
+    assert "person" in person["text"]
+    offer = await frame(supervisor, "routing.Offer")
+    chat = await services.interactions.get(offer["interaction_id"])
+    assert (chat["status"], chat["agent_id"]) == ("offered", agent["id"])
+    assert chat["messages"][0]["body"] == "my gift card never arrived"  # the transcript so far
+    for socket in (ws, supervisor):
+        await socket.close()
+
+
+async def test_nothing_found_or_asking_for_a_person_queues_the_chat(api: Api) -> None:
+    ws, _ = await visit(api)
+    await ws.send_json({"type": "message", "text": "zzqx unknown words"})
+    line = await bot_line(ws)
+    assert "could not find" in line["text"]
+    chat = await api.services.interactions.get(line["chat_id"])
+    assert chat["status"] == "queued"
+    await ws.send_json({"type": "end"})
+    assert (await frame(ws, "ended"))["status"] == "abandoned"
+    assert (await api.services.interactions.get(line["chat_id"]))["status"] == "abandoned"
+
+
+async def test_a_reconnect_replays_what_was_missed_and_nothing_twice(api: Api) -> None:
+    await api.services.articles.create(GIFT_CARD, None)
+    ws, welcome = await visit(api)
+    await ws.send_json({"type": "message", "text": "gift card arrive?"})
+    first = await frame(ws, "line")
+    await bot_line(ws)
+    await ws.close()  # the connection drops; meanwhile the chat goes on
+    chat_id = first["chat_id"]
+    await api.services.chat.ask_agent(
+        await api.services.chat.identify(_hello(welcome["visitor_id"])), chat_id
+    )
+
+    again, resumed = await visit(api, visitor_id=welcome["visitor_id"], chat_id=chat_id,
+                                 after_seq=first["seq"])  # fmt: skip
+    assert resumed["chat_id"] == chat_id
+    replayed = [await frame(again, "line") for _ in range(2)]
+    assert [line["author"] for line in replayed] == ["bot", "bot"]
+    assert all(line["seq"] > first["seq"] for line in replayed)
+    assert "person" in replayed[1]["text"]
+    await again.close()
+
+    stranger, _ = await visit(api)
+    await stranger.close()
+    other = await api.client.ws_connect("/chat/ws")
+    await other.send_json({"type": "hello", "chat_id": chat_id})  # not this visitor's chat
+    closed = await other.receive()
+    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == Close.UNKNOWN_CHAT
+
+
+def _hello(visitor_id: str) -> Any:
+    from contactcenter.channels.chat_frames import Hello
+
+    return Hello(type="hello", visitor_id=visitor_id)
+
+
+async def test_returning_and_signed_visitors_are_recognised(api: Api) -> None:
+    ws, first = await visit(api)
+    await ws.close()
+    again, second = await visit(api, visitor_id=first["visitor_id"])
+    await again.close()
+    customers = api.services.customers
+    one = (await customers.resolve("chat_visitor", first["visitor_id"])).customer
+    assert second["visitor_id"] == first["visitor_id"] and not second["verified"]
+
+    token = sign(SECRET, "crm-778", int(time.time()) + 600, email="ann@example.org", name="Ann")
+    signed, welcome = await visit(api, identity_token=token)
+    assert welcome["verified"] and welcome["name"] == "Ann"
+    await signed.close()
+    vouched = (await customers.resolve("external_crm", "crm-778")).customer
+    assert vouched.id != one.id
+    assert any(i.value == welcome["visitor_id"] for i in vouched.identities)
+
+    forged = sign("not-the-secret", "crm-778", int(time.time()) + 600)
+    ws = await api.client.ws_connect("/chat/ws")
+    await ws.send_json({"type": "hello", "identity_token": forged})
+    assert (await frame(ws, "error"))["field"] == "identity_token"
+    closed = await ws.receive()
+    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == Close.FORBIDDEN
+
+
+async def test_bad_input_is_refused_and_the_chat_goes_on(api: Api) -> None:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as other_site:
+        await api.client.ws_connect("/chat/ws", headers={"Origin": "https://evil.example"})
+    assert other_site.value.status == 403
+
+    silent = await api.client.ws_connect("/chat/ws")
+    await silent.send_json({"type": "message", "text": "hi"})  # no hello first
+    closed = await silent.receive()
+    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == Close.NO_HELLO
+
+    ws, _ = await visit(api)
+    await ws.send_str("not json")
+    assert (await frame(ws, "error"))["code"] == "malformed"
+    await ws.send_json({"type": "shout"})
+    assert (await frame(ws, "error"))["field"] == "type"
+    markup = "<img src=x onerror=alert(1)> my order?"
+    await ws.send_json({"type": "message", "text": markup})
+    assert (await frame(ws, "line"))["text"] == markup  # stored and sent as text
+    await ws.send_str("x" * (MAX_FRAME_BYTES + 1))
+    closed = await ws.receive()
+    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == 1009
+
+    flood, _ = await visit(api)
+    for _ in range(FRAMES_PER_WINDOW + 2):
+        await flood.send_json({"type": "typing"})
+    assert (await frame(flood, "error"))["code"] == "too_fast"
+    closed = await flood.receive()
+    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == Close.TOO_FAST
