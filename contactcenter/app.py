@@ -79,6 +79,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         # cycle collector's passes, which otherwise walk them all at every full collection.
         gc.freeze()
     await services.suggestions.start()
+    await services.chat.start()
     if services.smtp is not None:
         await services.smtp.start()
     if services.imap is not None:
@@ -97,6 +98,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         await services.imap.stop()
     if services.smtp is not None:
         await services.smtp.stop()
+    await services.chat.stop()
     await services.suggestions.stop()
     await services.outbox.stop()
     await services.voice.connector.stop()

@@ -156,6 +156,9 @@ class AgentActions:
             return self._engine_call(self.engine.transfer, str(interaction_id), target, now)
 
         await self._run_async(step)
+        self.bus.publish({"type": "interaction.transferred", "interaction_id": interaction_id,
+                          "agent_id": agent_id, "to_group": to_group,
+                          "to_agent": to_agent})  # fmt: skip
 
     async def schedule_callback(self, interaction_id: int) -> bool:
         """A waiting caller asked to be called back: the work keeps its place in the queue as

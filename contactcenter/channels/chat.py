@@ -18,6 +18,8 @@ visitor id is added to the customer it resolved to, so the next visit is recogni
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
@@ -31,7 +33,7 @@ from contactcenter.channels.chat_frames import Hello
 from contactcenter.channels.chat_identity import verify
 from contactcenter.clock import now
 from contactcenter.customers import CustomerRecords
-from contactcenter.errors import Conflict
+from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
 from contactcenter.model import Channel, Customer, Direction, Initiator, InteractionStatus
@@ -46,6 +48,14 @@ BOT_ANSWERS = 3
 _WAITING = (S.QUEUED, S.OFFERED, S.CALLBACK_SCHEDULED)
 _AUTHORS = {Initiator.CUSTOMER.value: "visitor", Initiator.SYSTEM.value: "bot",
             Initiator.AGENT.value: "agent"}  # fmt: skip
+# Queue events that the visitor hears of, as notices on the transcript.
+_NOTICES = {
+    "interaction.active": "{name} joined the chat.",
+    "interaction.transferred": "{name} left the chat; another agent will take over.",
+    "interaction.wrap_up": "{name} closed the chat.",
+    "interaction.closed": "{name} closed the chat.",
+}
+_CLOSING = frozenset({"interaction.wrap_up", "interaction.closed"})
 SAYS = {
     "answers": "This may answer your question. Did it help?",
     "nothing": "I could not find an answer to that. Let me find a person for you.",
@@ -69,6 +79,8 @@ class ChatChannel:
                  queue: InteractionQueue, search: ArticleSearch, suggestions: Suggestions,
                  bus: EventBus, identity_secret: str,
                  clock: Callable[[], float] = time.time) -> None:  # fmt: skip
+        self.agents = queue.agents
+        self._task: asyncio.Task[None] | None = None
         self.customers = customers
         self.records = records
         self.queue = queue
@@ -77,6 +89,17 @@ class ChatChannel:
         self.bus = bus
         self.identity_secret = identity_secret
         self.clock = clock
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="chat-notices")
+        await asyncio.sleep(0)  # subscribed before anything else is published
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
     async def identify(self, hello: Hello) -> Visitor:
         """The visitor behind a hello (IdentityError for a token that proves nothing)."""
@@ -120,9 +143,45 @@ class ChatChannel:
     async def say(self, visitor: Visitor, chat_id: int, text: str) -> None:
         """The visitor's line on their open chat (`chat_for`), stored and published, then the
         bot's answer while the bot has the chat."""
-        await self._line(chat_id, text, Initiator.CUSTOMER)
-        if await self._status(chat_id) is S.BOT:
+        row = await self._existing(chat_id)
+        await self._line(chat_id, text, Initiator.CUSTOMER, agent_id=row.agent_id)
+        if S(row.status) is S.BOT:
             await self._bot_answers(visitor, chat_id, text)
+
+    async def agent_says(self, chat_id: int, agent_id: int, text: str) -> int:
+        """An agent's line on a chat they hold (active with them); its sequence number."""
+        row = await self._existing(chat_id)
+        if row.channel != Channel.CHAT.value or S(row.status) is not S.ACTIVE \
+                or row.agent_id != agent_id:  # fmt: skip
+            raise Conflict(f"interaction {chat_id} is not a chat you are in", "interaction_id")
+        return await self._line(chat_id, text, Initiator.AGENT, agent_id=agent_id)
+
+    async def run(self) -> None:
+        """Tell visitors when an agent joins or leaves their chat (notices on the transcript),
+        from the queue's events, until cancelled."""
+        while True:
+            async with self.bus.subscribe() as events:
+                async for event in events:
+                    kind = event.get("type")
+                    if kind in _NOTICES and event.get("agent_id") is not None:
+                        try:
+                            await self._notice(int(event["interaction_id"]),
+                                               int(event["agent_id"]), kind)  # fmt: skip
+                        except Exception:  # one chat's failure must not stop the others'
+                            log.exception("chat.notice_failed",
+                                          interaction_id=event.get("interaction_id"))  # fmt: skip
+            await asyncio.sleep(0.1)  # the bus dropped us for falling behind: start again
+
+    async def _notice(self, chat_id: int, agent_id: int, kind: str) -> None:
+        row = await self._row(chat_id)
+        if row is None or row.channel != Channel.CHAT.value:
+            return
+        name = (await self.agents.get_agent(agent_id))["name"]
+        await self._line(chat_id, _NOTICES[kind].format(name=name), Initiator.SYSTEM,
+                         agent_id=agent_id)  # fmt: skip
+        if kind in _CLOSING:
+            self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
+                              "status": S.CLOSED.value})  # fmt: skip
 
     async def answered(self, visitor: Visitor, chat_id: int, article_id: int,
                        helped: bool) -> None:  # fmt: skip
@@ -180,18 +239,22 @@ class ChatChannel:
         await self._line(chat_id, text_, Initiator.SYSTEM, articles=offered)
 
     async def _line(self, chat_id: int, text: str, author: Initiator,
-                    articles: list[dict[str, Any]] | None = None) -> int:  # fmt: skip
+                    articles: list[dict[str, Any]] | None = None,
+                    agent_id: int | None = None) -> int:  # fmt: skip
         """Store a line, then publish it (the visitor's as `interaction.message` too, which
         the agent's suggestions follow)."""
         direction = Direction.INBOUND if author is Initiator.CUSTOMER else Direction.OUTBOUND
         at = now()
         seq = await self.records.add_message(
             chat_id, text, direction=direction, author=author, at=at,
+            agent_id=agent_id if author is Initiator.AGENT else None,
             external_id=_ARTICLES.encode(articles),
         )  # fmt: skip
         line = {"seq": seq, "author": _AUTHORS[author.value], "text": text,
                 "at": at.isoformat(), **({"articles": articles} if articles else {})}  # fmt: skip
-        self.bus.publish({"type": "chat.line", "interaction_id": chat_id, "line": line})
+        # With the agent who has the chat, so that their console hears it too.
+        self.bus.publish({"type": "chat.line", "interaction_id": chat_id, "agent_id": agent_id,
+                          "line": line})  # fmt: skip
         if author is Initiator.CUSTOMER:
             self.bus.publish({"type": "interaction.message", "interaction_id": chat_id,
                               "message_id": seq})  # fmt: skip
@@ -202,11 +265,14 @@ class ChatChannel:
             found = await conn.execute(select(interactions).where(interactions.c.id == chat_id))
             return found.one_or_none()
 
-    async def _status(self, chat_id: int) -> S:
+    async def _existing(self, chat_id: int) -> Any:
         row = await self._row(chat_id)
         if row is None:
-            raise Conflict(f"chat {chat_id} does not exist", "chat_id")
-        return S(row.status)
+            raise NotFound("interaction", chat_id)
+        return row
+
+    async def _status(self, chat_id: int) -> S:
+        return S((await self._existing(chat_id)).status)
 
 
 class _ArticleRef:

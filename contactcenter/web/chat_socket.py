@@ -18,15 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import structlog
 from aiohttp import WSMsgType, web
+from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from contactcenter.channels.chat import ChatChannel, Visitor
 from contactcenter.channels.chat_frames import (
     MAX_FRAME_BYTES,
+    MAX_TEXT,
     Answer,
     AskAgent,
     Close,
@@ -41,18 +43,39 @@ from contactcenter.channels.chat_frames import (
 )
 from contactcenter.channels.chat_identity import IdentityError
 from contactcenter.errors import Conflict, NotFound
+from contactcenter.model import Role
 from contactcenter.pace import Pace
 from contactcenter.web.api_events import SOCKETS
+from contactcenter.web.api_queue import INTERACTION, agent_of
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
 
 log = structlog.get_logger(__name__)
 routes = RouteTable("chat")
+LINE = INTERACTION + "/chat"
 HELLO_SECONDS = 10.0
 WINDOW_SECONDS = 10.0
 FRAMES_PER_WINDOW = 20
 ADDRESS_FACTOR = 5
 _FORWARDED = frozenset({"chat.line", "chat.ended"})
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                           max_length=MAX_TEXT)]  # fmt: skip
+
+
+@routes.route(
+    "POST", LINE, summary="Write to the visitor of a chat you are in (shown as text, never markup)",
+    role=Role.AGENT, body=LineIn,
+    responses={201: "Stored and sent; its sequence number", 409: "Not a chat you are in"},
+)  # fmt: skip
+async def agent_line(call: Call) -> web.Response:
+    seq = await call.services.chat.agent_says(call.path_id("interaction_id"), agent_of(call),
+                                              call.body.text)  # fmt: skip
+    return web.json_response({"seq": seq}, status=201)
 
 
 class Pacing:

@@ -16,7 +16,7 @@ from conftest import Api
 from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.channels.chat_frames import MAX_FRAME_BYTES, Close
 from contactcenter.channels.chat_identity import sign
-from contactcenter.model import Presence
+from contactcenter.model import Presence, Role
 from contactcenter.settings import Settings, load_settings
 from contactcenter.web.chat_socket import FRAMES_PER_WINDOW
 from knowledge_base.articles import ArticleFields, ArticleStatus
@@ -49,6 +49,14 @@ async def visit(api: Api, **hello: Any) -> tuple[aiohttp.ClientWebSocketResponse
     ws = await api.client.ws_connect("/chat/ws", headers={"Origin": "https://shop.example.com"})
     await ws.send_json({"type": "hello", **hello})
     return ws, await frame(ws, "welcome")
+
+
+async def line_saying(ws: aiohttp.ClientWebSocketResponse, text: str) -> dict[str, Any]:
+    """The next line with this text (the ones before skipped)."""
+    while True:
+        line = await frame(ws, "line")
+        if line["text"] == text:
+            return line
 
 
 async def bot_line(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
@@ -202,3 +210,45 @@ async def test_bad_input_is_refused_and_the_chat_goes_on(api: Api) -> None:
     assert (await frame(flood, "error"))["code"] == "too_fast"
     closed = await flood.receive()
     assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == Close.TOO_FAST
+
+
+async def test_an_agent_joins_talks_and_closes_and_it_is_all_on_the_timeline(api: Api) -> None:
+    services = api.services
+    group = await services.agents.create_group(GroupFields(name="general"))
+    agent = await services.agents.create_agent(
+        AgentFields.model_validate({"name": "Ana", "groups": [{"group_id": group["id"]}]})
+    )
+    user = await services.accounts.create_user("ana", "password-" * 2, Role.AGENT, agent["id"])
+    api.tokens["ana"], _ = await services.accounts.create_token(user["id"], "tests")
+    console = await api.client.ws_connect("/api/v1/events", headers=api.headers("ana"))
+    await services.queue.set_presence(agent["id"], Presence.AVAILABLE)
+
+    ws, _ = await visit(api)
+    await ws.send_json({"type": "message", "text": "hello, is anyone there?"})
+    await ws.send_json({"type": "agent"})
+    offer = await frame(console, "routing.Offer")
+    chat_id = offer["interaction_id"]
+    path = f"/api/v1/interactions/{chat_id}"
+    refused = await api.call("POST", f"{path}/chat", "agent", json={"text": "hi"})
+    assert refused.status == 403  # a login that is no agent takes no chats
+    await api.json("POST", f"{path}/accept", "ana")
+    await line_saying(ws, "Ana joined the chat.")
+
+    sent = await api.json("POST", f"{path}/chat", "ana", 201, json={"text": "<b>Hi</b>, I'm Ana"})
+    line = await line_saying(ws, "<b>Hi</b>, I'm Ana")
+    assert (line["author"], line["seq"]) == ("agent", sent["seq"])
+    await ws.send_json({"type": "message", "text": "my parcel is late"})
+    heard = await frame(console, "chat.line")
+    while heard["line"]["author"] != "visitor" or heard["line"]["text"] != "my parcel is late":
+        heard = await frame(console, "chat.line")
+    assert heard["agent_id"] == agent["id"]
+
+    await api.json("POST", f"{path}/complete", "ana", json={"disposition": "answered"})
+    await line_saying(ws, "Ana closed the chat.")
+    assert (await frame(ws, "ended"))["status"] == "closed"
+    chat = await services.interactions.get(chat_id)
+    bodies = [m["body"] for m in chat["messages"]]
+    assert bodies[0] == "hello, is anyone there?" and "my parcel is late" in bodies
+    assert "<b>Hi</b>, I'm Ana" in bodies and bodies[-1] == "Ana closed the chat."
+    for socket in (ws, console):
+        await socket.close()
