@@ -141,6 +141,7 @@ class Services:
                 suggestions,
                 bus,
                 settings.chat_identity_secret,
+                settings.chat_reconnect_seconds,
             ),
         )
 

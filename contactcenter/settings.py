@@ -48,6 +48,13 @@ class Settings(BaseModel):
         description="Secret shared with the host site, which signs its logged-in users for the "
         "chat widget (HMAC-SHA256); empty: no signed identities.",
     )
+    chat_reconnect_seconds: float = Field(
+        default=60,
+        ge=0.1,
+        le=3600,
+        description="How long a chat waits for its visitor to reconnect before a chat still "
+        "with the bot or in the queue is abandoned.",
+    )
     semantic_search: bool = Field(
         default=True,
         description="Rank knowledge-base articles by meaning too, when the semantic extra is "

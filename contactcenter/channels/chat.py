@@ -77,10 +77,13 @@ class ChatChannel:
 
     def __init__(self, customers: CustomerRecords, records: InteractionRecords,
                  queue: InteractionQueue, search: ArticleSearch, suggestions: Suggestions,
-                 bus: EventBus, identity_secret: str,
+                 bus: EventBus, identity_secret: str, reconnect_seconds: float = 60.0,
                  clock: Callable[[], float] = time.time) -> None:  # fmt: skip
         self.agents = queue.agents
+        self.reconnect_seconds = reconnect_seconds
         self._task: asyncio.Task[None] | None = None
+        self._sockets: dict[int, int] = {}  # chat id: the visitor's open connections
+        self._gone: dict[int, asyncio.Task[None]] = {}  # chats waiting for their visitor
         self.customers = customers
         self.records = records
         self.queue = queue
@@ -94,7 +97,44 @@ class ChatChannel:
         self._task = asyncio.create_task(self.run(), name="chat-notices")
         await asyncio.sleep(0)  # subscribed before anything else is published
 
+    def attach(self, chat_id: int) -> None:
+        """A connection of the chat's visitor is open (a reconnect stops the wait for it)."""
+        self._sockets[chat_id] = self._sockets.get(chat_id, 0) + 1
+        waiting = self._gone.pop(chat_id, None)
+        if waiting is not None:
+            waiting.cancel()
+
+    def detach(self, chat_id: int, wait: bool = True) -> None:
+        """A connection closed; with none left, the visitor has `reconnect_seconds` to come
+        back before a chat still with the bot or waiting is abandoned (`wait`: False when the
+        visitor ended it)."""
+        left = self._sockets.get(chat_id, 1) - 1
+        if left > 0:
+            self._sockets[chat_id] = left
+            return
+        self._sockets.pop(chat_id, None)
+        if wait and chat_id not in self._gone:
+            self._gone[chat_id] = asyncio.create_task(self._wait_for_visitor(chat_id),
+                                                      name=f"chat-{chat_id}-gone")  # fmt: skip
+
+    async def _wait_for_visitor(self, chat_id: int) -> None:
+        try:
+            await asyncio.sleep(self.reconnect_seconds)
+            if chat_id not in self._sockets:
+                status = await self.leave(chat_id)
+                log.info("chat.visitor_gone", interaction_id=chat_id, status=status.value)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("chat.visitor_gone_failed", interaction_id=chat_id)
+        finally:
+            if self._gone.get(chat_id) is asyncio.current_task():
+                del self._gone[chat_id]
+
     async def stop(self) -> None:
+        for waiting in list(self._gone.values()):
+            waiting.cancel()
+        self._gone.clear()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -209,14 +249,13 @@ class ChatChannel:
         status = await self._status(chat_id)
         if status is S.BOT:
             await self.records.transition(chat_id, S.ABANDONED, reason="visitor left")
-            status = S.ABANDONED
         elif status in _WAITING:
             await self.queue.abandon(chat_id)
-            status = S.ABANDONED
-        if status.is_final:
-            self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
-                              "status": status.value})  # fmt: skip
-        return status
+        else:
+            return status
+        self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
+                          "status": S.ABANDONED.value})  # fmt: skip
+        return S.ABANDONED
 
     async def lines_after(self, chat_id: int, after_seq: int) -> list[dict[str, Any]]:
         """The chat's lines after `after_seq`, in order, as the widget shows them."""

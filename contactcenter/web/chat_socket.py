@@ -151,6 +151,7 @@ class _Session:
                 forwarder.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await forwarder
+                self._follow(None)  # gone, perhaps to come back: the chat waits a while
 
     async def _hello(self) -> Hello | None:
         try:
@@ -184,7 +185,8 @@ class _Session:
             if not await self.chat.resumable(self.visitor, hello.chat_id):
                 await self._close(Close.UNKNOWN_CHAT, "no such chat for this visitor")
                 return False
-            self.chat_id, self.sent_seq = hello.chat_id, hello.after_seq
+            self._follow(hello.chat_id)
+            self.sent_seq = hello.after_seq
         await self.ws.send_json({"type": "welcome", "visitor_id": self.visitor.visitor_id,
                                  "chat_id": self.chat_id, "verified": self.visitor.verified,
                                  "name": self.visitor.name})  # fmt: skip
@@ -224,17 +226,19 @@ class _Session:
             case Message(text=text):
                 # The chat is known here before its first line is published, so the forwarder
                 # sends that line too.
-                self.chat_id = await self.chat.chat_for(self.visitor, self.chat_id, text)
-                await self.chat.say(self.visitor, self.chat_id, text)
+                chat_id = await self.chat.chat_for(self.visitor, self.chat_id, text)
+                self._follow(chat_id)
+                await self.chat.say(self.visitor, chat_id, text)
             case Answer(article_id=article_id, helped=helped) if self.chat_id is not None:
                 await self.chat.answered(self.visitor, self.chat_id, article_id, helped)
             case AskAgent() if self.chat_id is not None:
                 await self.chat.ask_agent(self.visitor, self.chat_id)
             case End():
-                if self.chat_id is not None:
-                    status = await self.chat.leave(self.chat_id)
+                chat_id = self.chat_id
+                self._follow(None, wait=False)  # nothing more to forward, nobody to wait for
+                if chat_id is not None:
+                    status = await self.chat.leave(chat_id)
                     await self.ws.send_json({"type": "ended", "status": status.value})
-                self.chat_id = None  # the forwarder has nothing more to send
                 await self._close(Close.NORMAL, "chat ended")
                 return True
             case Typing() if self.chat_id is not None:
@@ -264,6 +268,17 @@ class _Session:
                     await self.ws.send_json({"type": "ended", "status": event["status"]})
             except ConnectionResetError:  # the visitor went away mid-send: the read loop ends
                 return
+
+    def _follow(self, chat_id: int | None, wait: bool = True) -> None:
+        """This connection now carries `chat_id` (None: no chat): the channel counts the
+        visitor's connections per chat (`wait`: for a visitor who may come back)."""
+        if chat_id == self.chat_id:
+            return
+        if self.chat_id is not None:
+            self.chat.detach(self.chat_id, wait)
+        self.chat_id = chat_id
+        if chat_id is not None:
+            self.chat.attach(chat_id)
 
     async def _send_line(self, line: dict[str, Any]) -> None:
         if line["seq"] <= self.sent_seq or self.ws.closed:

@@ -11,12 +11,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from conftest import Api
 
 from contactcenter.agents import AgentFields, GroupFields
+from contactcenter.app import create_app
 from contactcenter.channels.chat_frames import MAX_FRAME_BYTES, Close
 from contactcenter.channels.chat_identity import sign
 from contactcenter.model import Presence, Role
+from contactcenter.services import Services
 from contactcenter.settings import Settings, load_settings
 from contactcenter.web.chat_socket import FRAMES_PER_WINDOW
 from knowledge_base.articles import ArticleFields, ArticleStatus
@@ -252,3 +255,42 @@ async def test_an_agent_joins_talks_and_closes_and_it_is_all_on_the_timeline(api
     assert "<b>Hi</b>, I'm Ana" in bodies and bodies[-1] == "Ana closed the chat."
     for socket in (ws, console):
         await socket.close()
+
+
+async def test_a_visitor_who_never_comes_back_abandons_a_waiting_chat(
+    database_url: str, tmp_path: Any
+) -> None:
+    """Gone for `chat_reconnect_seconds`: abandoned, with the wait; back in time: kept."""
+    settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
+                             semantic_search=False, chat_reconnect_seconds=0.3)  # fmt: skip
+    services = Services.build(settings)
+    client = TestClient(TestServer(create_app(settings, services)))
+    await client.start_server()
+    try:
+
+        async def chat_waiting() -> tuple[aiohttp.ClientWebSocketResponse, dict[str, Any]]:
+            ws = await client.ws_connect("/chat/ws")
+            await ws.send_json({"type": "hello"})
+            welcome = await frame(ws, "welcome")
+            await ws.send_json({"type": "message", "text": "zzqx nothing answers this"})
+            line = await bot_line(ws)  # no article: the chat is queued
+            return ws, {"visitor_id": welcome["visitor_id"], **line}
+
+        ws, gone = await chat_waiting()
+        await ws.close()
+        await asyncio.sleep(0.6)
+        left = await services.interactions.get(gone["chat_id"])
+        assert left["status"] == "abandoned"
+        assert left["events"][-1]["data"]["waited"] >= 0
+
+        ws, back = await chat_waiting()
+        await ws.close()
+        again = await client.ws_connect("/chat/ws")
+        await again.send_json({"type": "hello", "visitor_id": back["visitor_id"],
+                               "chat_id": back["chat_id"], "after_seq": back["seq"]})  # fmt: skip
+        await frame(again, "welcome")
+        await asyncio.sleep(0.6)
+        assert (await services.interactions.get(back["chat_id"]))["status"] == "queued"
+        await again.close()
+    finally:
+        await client.close()
