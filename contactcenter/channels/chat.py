@@ -274,7 +274,7 @@ class ChatChannel:
             return
         offered = [{"article_id": h.article_id, "title": h.title, "answer": h.short_answer}
                    for h in hits]  # fmt: skip
-        text_ = SAYS["answers"] + "".join(f"\n• {a['title']}: {a['answer']}" for a in offered)
+        text_ = SAYS["answers"] + "".join(f"\n• {a['title']} — {a['answer']}" for a in offered)
         await self._line(chat_id, text_, Initiator.SYSTEM, articles=offered)
 
     async def _line(self, chat_id: int, text: str, author: Initiator,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -58,6 +59,18 @@ WINDOW_SECONDS = 10.0
 FRAMES_PER_WINDOW = 20
 ADDRESS_FACTOR = 5
 _FORWARDED = frozenset({"chat.line", "chat.ended"})
+
+
+WIDGET = Path(__file__).with_name("static") / "widget.js"
+
+
+@routes.route(
+    "GET", "/widget.js", role=None, content_type="application/javascript",
+    summary="The chat widget, for a <script> tag on the pages of an allowed site",
+)  # fmt: skip
+async def widget(call: Call) -> web.StreamResponse:
+    return web.FileResponse(WIDGET, headers={"Content-Type": "application/javascript",
+                                             "Cache-Control": "public, max-age=300"})  # fmt: skip
 
 
 class LineIn(BaseModel):

@@ -1,0 +1,135 @@
+"""The chat widget in a real browser: headless Chromium (Debian's, driven by Playwright) loads a
+page of another site that includes the widget, asks the bot, refuses its answer, and talks with
+an agent driven through the API. Skipped without Chromium or Playwright, except in CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from contactcenter.agents import AgentFields, GroupFields
+from contactcenter.app import create_app
+from contactcenter.model import Presence, Role
+from contactcenter.services import Services
+from contactcenter.settings import load_settings
+from knowledge_base.articles import ArticleFields, ArticleStatus
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
+<body><h1>Example shop</h1><p>Everything for your home office.</p>
+<script src="{service}/widget.js" data-title="Chat with us" async></script></body></html>"""
+
+
+@pytest.fixture
+def chromium() -> str:
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        reason = "playwright is not installed (pip install -e '.[test]')"
+    else:
+        if os.access(CHROMIUM, os.X_OK):
+            return CHROMIUM
+        reason = "Chromium is not installed (apt-get install chromium)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+async def shop(database_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
+    """The service, and a shop's page on another origin that carries the widget."""
+    where: dict[str, str] = {}  # the service's address, known once it listens
+
+    async def index(_: web.Request) -> web.Response:
+        return web.Response(text=PAGE.format(service=where["base"]), content_type="text/html")
+
+    page = web.Application()
+    page.router.add_get("/", index)
+    page_server = TestServer(page)
+    await page_server.start_server()
+    shop_origin = str(page_server.make_url("")).rstrip("/")
+    settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
+                             chat_origins=shop_origin, semantic_search=False)  # fmt: skip
+    services = Services.build(settings)
+    service = TestServer(create_app(settings, services))
+    await service.start_server()
+    where["base"] = base = str(service.make_url("")).rstrip("/")
+    yield {"services": services, "base": base, "shop": shop_origin}
+    await service.close()
+    await page_server.close()
+
+
+async def test_a_visitor_asks_the_bot_then_talks_with_an_agent(
+    shop: dict[str, Any], chromium: str
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    services: Services = shop["services"]
+    await services.articles.create(ArticleFields(
+        title="When does a gift card arrive?", tags=["gift cards"], status=ArticleStatus.PUBLISHED,
+        short_answer="E-gift cards arrive by email within minutes.",
+        body="An e-gift card is emailed to the recipient within minutes of payment.",
+    ), None)  # fmt: skip
+    group = await services.agents.create_group(GroupFields(name="general"))
+    agent = await services.agents.create_agent(
+        AgentFields.model_validate({"name": "Ana", "groups": [{"group_id": group["id"]}]})
+    )
+    user = await services.accounts.create_user("ana", "password-" * 2, Role.AGENT, agent["id"])
+    token, _ = await services.accounts.create_token(user["id"], "browser test")
+    await services.queue.set_presence(agent["id"], Presence.AVAILABLE)
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=chromium, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        page = await browser.new_page(viewport={"width": 1000, "height": 720})
+        await page.goto(shop["shop"] + "/")
+        await page.get_by_role("button", name="Chat with us").click()
+        await page.get_by_label("Your message").fill("when does my e-gift card arrive?")
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_text("E-gift cards arrive by email", exact=False)).to_be_visible()
+        await page.get_by_role("button", name="No", exact=True).click()
+        await expect(page.get_by_text("Let me find a person", exact=False)).to_be_visible()
+
+        [chat] = [i for i in await services.interactions.list(_chats(), limit=5)]
+        headers = {"Authorization": f"Bearer {token}"}
+        async with aiohttp.ClientSession(shop["base"], headers=headers) as agent_api:
+            accepted = await agent_api.post(f"/api/v1/interactions/{chat['id']}/accept")
+            assert accepted.status == 200, await accepted.text()
+            await expect(page.get_by_text("Ana joined the chat.")).to_be_visible()
+            said = await agent_api.post(
+                f"/api/v1/interactions/{chat['id']}/chat",
+                json={"text": "Hi, <b>Ana</b> here. Let me look."},
+            )
+            assert said.status == 201
+        await expect(page.get_by_text("Hi, <b>Ana</b> here. Let me look.")).to_be_visible()
+        SHOTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(SHOTS / f"chat-widget-{_backend(shop)}.png"))
+        await browser.close()
+
+    stored = await services.interactions.get(chat["id"])
+    assert stored["status"] == "active" and stored["agent_id"] == agent["id"]
+    assert stored["messages"][0]["body"] == "when does my e-gift card arrive?"
+
+
+def _chats() -> Any:
+    from contactcenter.interactions import InteractionFilter
+    from contactcenter.model import Channel
+
+    return InteractionFilter(Channel.CHAT, None, None, None, None, None)
+
+
+def _backend(shop: dict[str, Any]) -> str:
+    return "sqlite" if shop["services"].db.is_sqlite else "postgresql"
