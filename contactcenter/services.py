@@ -142,6 +142,7 @@ class Services:
                 bus,
                 settings.chat_identity_secret,
                 settings.chat_reconnect_seconds,
+                settings.chat_idle_minutes,
             ),
         )
 

@@ -55,6 +55,13 @@ class Settings(BaseModel):
         description="How long a chat waits for its visitor to reconnect before a chat still "
         "with the bot or in the queue is abandoned.",
     )
+    chat_idle_minutes: float = Field(
+        default=15,
+        ge=0.01,
+        le=1440,
+        description="A chat with the bot or an agent closes, with a notice, after this long "
+        "without a line.",
+    )
     semantic_search: bool = Field(
         default=True,
         description="Rank knowledge-base articles by meaning too, when the semantic extra is "

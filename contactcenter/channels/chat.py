@@ -24,10 +24,11 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from contactcenter.channels.chat_frames import Hello
 from contactcenter.channels.chat_identity import verify
@@ -38,6 +39,7 @@ from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
 from contactcenter.model import Channel, Customer, Direction, Initiator, InteractionStatus
 from contactcenter.queue import InteractionQueue
+from contactcenter.rounds import Rounds
 from contactcenter.store.tables import interactions, messages
 from knowledge_base.search import PUBLISHED, ArticleSearch
 from knowledge_base.suggestions import Suggestions
@@ -78,9 +80,13 @@ class ChatChannel:
     def __init__(self, customers: CustomerRecords, records: InteractionRecords,
                  queue: InteractionQueue, search: ArticleSearch, suggestions: Suggestions,
                  bus: EventBus, identity_secret: str, reconnect_seconds: float = 60.0,
+                 idle_minutes: float = 15.0,
                  clock: Callable[[], float] = time.time) -> None:  # fmt: skip
         self.agents = queue.agents
         self.reconnect_seconds = reconnect_seconds
+        self.idle_minutes = idle_minutes
+        self.sweeps = Rounds("chat sweep", self.sweep, min(30.0, idle_minutes * 60 / 4,
+                                                            reconnect_seconds))  # fmt: skip
         self._task: asyncio.Task[None] | None = None
         self._sockets: dict[int, int] = {}  # chat id: the visitor's open connections
         self._gone: dict[int, asyncio.Task[None]] = {}  # chats waiting for their visitor
@@ -95,7 +101,51 @@ class ChatChannel:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="chat-notices")
+        self.sweeps.start()
         await asyncio.sleep(0)  # subscribed before anything else is published
+
+    async def sweep(self) -> None:
+        """Close idle chats, with a notice: with the bot, closed; with an agent, completed for
+        them. And abandon waiting chats whose visitor is not connected and has said nothing
+        for `reconnect_seconds` (after a restart no widget is connected until it reconnects)."""
+        at = self.clock()
+        idle_since = datetime.fromtimestamp(at - self.idle_minutes * 60, UTC)
+        gone_since = datetime.fromtimestamp(at - self.reconnect_seconds, UTC)
+        last = (select(messages.c.interaction_id, func.max(messages.c.created_at).label("last"))
+                .group_by(messages.c.interaction_id).subquery())  # fmt: skip
+        open_ = [S.BOT.value, S.ACTIVE.value, *(s.value for s in _WAITING)]
+        async with self.records.db.connect() as conn:
+            rows = (await conn.execute(
+                select(interactions.c.id, interactions.c.status, interactions.c.agent_id,
+                       last.c.last)
+                .join(last, last.c.interaction_id == interactions.c.id)
+                .where(interactions.c.channel == Channel.CHAT.value,
+                       interactions.c.status.in_(open_), last.c.last < gone_since)
+            )).all()  # fmt: skip
+        for row in rows:
+            status = S(row.status)
+            try:
+                if status in _WAITING and row.id not in self._sockets and row.id not in self._gone:
+                    await self.leave(row.id)
+                elif status in (S.BOT, S.ACTIVE) and row.last < idle_since:
+                    await self._close_idle(row.id, status, row.agent_id)
+            except Exception:  # one chat's failure must not keep the others open
+                log.exception("chat.sweep_failed", interaction_id=row.id)
+
+    async def _close_idle(self, chat_id: int, status: S, agent_id: int | None) -> None:
+        minutes = f"{self.idle_minutes:g}"
+        await self._line(chat_id, f"This chat was closed after {minutes} minutes without a "
+                         "message. Write again at any time.", Initiator.SYSTEM,
+                         agent_id=agent_id)  # fmt: skip
+        if status is S.BOT:
+            await self.records.transition(chat_id, S.CLOSED, reason="idle")
+        elif agent_id is not None:
+            await self.queue.complete(
+                chat_id, agent_id, outcome={"disposition": "idle", "outcome": "closed idle"}
+            )
+        self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
+                          "status": S.CLOSED.value})  # fmt: skip
+        log.info("chat.closed_idle", interaction_id=chat_id, agent_id=agent_id)
 
     def attach(self, chat_id: int) -> None:
         """A connection of the chat's visitor is open (a reconnect stops the wait for it)."""
@@ -132,6 +182,7 @@ class ChatChannel:
                 del self._gone[chat_id]
 
     async def stop(self) -> None:
+        await self.sweeps.stop()
         for waiting in list(self._gone.values()):
             waiting.cancel()
         self._gone.clear()

@@ -294,3 +294,56 @@ async def test_a_visitor_who_never_comes_back_abandons_a_waiting_chat(
         await again.close()
     finally:
         await client.close()
+
+
+async def test_idle_chats_close_with_a_notice_and_unattended_waiting_ones_are_abandoned(
+    database_url: str, tmp_path: Any
+) -> None:
+    settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
+                             semantic_search=False, chat_reconnect_seconds=0.2,
+                             chat_idle_minutes=0.01)  # fmt: skip
+    services = Services.build(settings)
+    await services.articles.create(GIFT_CARD, None)
+    client = TestClient(TestServer(create_app(settings, services)))
+    await client.start_server()
+    try:
+        ws = await client.ws_connect("/chat/ws")
+        await ws.send_json({"type": "hello"})
+        await frame(ws, "welcome")
+        await ws.send_json({"type": "message", "text": "when does a gift card arrive?"})
+        with_bot = (await bot_line(ws))["chat_id"]  # the bot answered; the visitor says no more
+        closing = await line_saying(ws, "This chat was closed after 0.01 minutes without a "
+                                        "message. Write again at any time.")  # fmt: skip
+        assert closing["author"] == "bot"
+        assert (await frame(ws, "ended"))["status"] == "closed"
+        assert (await services.interactions.get(with_bot))["status"] == "closed"
+        await ws.close()
+
+        # With an agent: completed for them, so that the chat no longer takes their capacity.
+        group = await services.agents.create_group(GroupFields(name="general"))
+        agent = await services.agents.create_agent(
+            AgentFields.model_validate({"name": "Ana", "groups": [{"group_id": group["id"]}]})
+        )
+        await services.queue.set_presence(agent["id"], Presence.AVAILABLE)
+        ws = await client.ws_connect("/chat/ws")
+        await ws.send_json({"type": "hello"})
+        await frame(ws, "welcome")
+        await ws.send_json({"type": "message", "text": "zzqx a person please"})
+        talking = (await bot_line(ws))["chat_id"]
+        await services.queue.accept(talking, agent["id"])
+        await line_saying(ws, "Ana joined the chat.")
+        assert (await frame(ws, "ended"))["status"] == "closed"
+        done = await services.interactions.get(talking)
+        assert done["status"] in ("wrap_up", "closed") and done["disposition"] == "idle"
+        await ws.close()
+
+        # After a restart no widget is connected: a waiting chat nobody comes back to is left.
+        visitor = await services.chat.identify(_hello("v-restarted-visitor"))
+        waiting = await services.chat.chat_for(visitor, None, "zzqx nothing answers this")
+        await services.chat.say(visitor, waiting, "zzqx nothing answers this")
+        assert (await services.interactions.get(waiting))["status"] in ("queued", "offered")
+        await asyncio.sleep(0.4)
+        await services.chat.sweep()
+        assert (await services.interactions.get(waiting))["status"] == "abandoned"
+    finally:
+        await client.close()
