@@ -143,6 +143,8 @@ class Services:
                 settings.chat_identity_secret,
                 settings.chat_reconnect_seconds,
                 settings.chat_idle_minutes,
+                outbox,
+                reply_address(support),
             ),
         )
 

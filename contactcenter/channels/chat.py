@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import formatdate, make_msgid
 from typing import Any
 
 import structlog
@@ -32,6 +33,8 @@ from sqlalchemy import func, select
 
 from contactcenter.channels.chat_frames import Hello
 from contactcenter.channels.chat_identity import verify
+from contactcenter.channels.email_compose import build, subject_token
+from contactcenter.channels.outbox import Outbox
 from contactcenter.clock import now
 from contactcenter.customers import CustomerRecords
 from contactcenter.errors import Conflict, NotFound
@@ -40,13 +43,14 @@ from contactcenter.interactions import InteractionRecords
 from contactcenter.model import Channel, Customer, Direction, Initiator, InteractionStatus
 from contactcenter.queue import InteractionQueue
 from contactcenter.rounds import Rounds
-from contactcenter.store.tables import interactions, messages
+from contactcenter.store.tables import interactions, messages, outbox
 from knowledge_base.search import PUBLISHED, ArticleSearch
 from knowledge_base.suggestions import Suggestions
 
 log = structlog.get_logger(__name__)
 S = InteractionStatus
 BOT_ANSWERS = 3
+TRANSCRIPTS = 3  # mails of one chat's transcript at most
 _WAITING = (S.QUEUED, S.OFFERED, S.CALLBACK_SCHEDULED)
 _AUTHORS = {Initiator.CUSTOMER.value: "visitor", Initiator.SYSTEM.value: "bot",
             Initiator.AGENT.value: "agent"}  # fmt: skip
@@ -80,9 +84,12 @@ class ChatChannel:
     def __init__(self, customers: CustomerRecords, records: InteractionRecords,
                  queue: InteractionQueue, search: ArticleSearch, suggestions: Suggestions,
                  bus: EventBus, identity_secret: str, reconnect_seconds: float = 60.0,
-                 idle_minutes: float = 15.0,
+                 idle_minutes: float = 15.0, outbox: Outbox | None = None,
+                 mail_from: str = "",
                  clock: Callable[[], float] = time.time) -> None:  # fmt: skip
         self.agents = queue.agents
+        self.outbox = outbox
+        self.mail_from = mail_from
         self.reconnect_seconds = reconnect_seconds
         self.idle_minutes = idle_minutes
         self.sweeps = Rounds("chat sweep", self.sweep, min(30.0, idle_minutes * 60 / 4,
@@ -307,6 +314,35 @@ class ChatChannel:
         self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
                           "status": S.ABANDONED.value})  # fmt: skip
         return S.ABANDONED
+
+    async def mail_transcript(self, chat_id: int, to: str) -> None:
+        """The chat so far, by mail to `to` (through the outbox, which keeps it until the relay
+        takes it); at most `TRANSCRIPTS` a chat, so that a visitor cannot mail anyone at will."""
+        if self.outbox is None or not self.mail_from:
+            raise Conflict("the transcript by mail is not offered: no mail is sent", "type")
+        async with self.records.db.connect() as conn:
+            sent = (await conn.execute(
+                select(func.count()).select_from(outbox)
+                .where(outbox.c.interaction_id == chat_id, outbox.c.kind == "transcript")
+            )).scalar_one()  # fmt: skip
+        if sent >= TRANSCRIPTS:
+            raise Conflict(f"a chat's transcript is mailed at most {TRANSCRIPTS} times", "email")
+        lines = await self.lines_after(chat_id, 0)
+        who = {"visitor": "You", "bot": "Assistant", "agent": "Agent"}
+        body = "\n\n".join(
+            f"{who.get(line['author'], line['author'])} ({line['at'][11:16]} UTC):\n{line['text']}"
+            for line in lines
+        )
+        message = build({
+            "From": self.mail_from, "To": to,
+            "Subject": f"Your chat with us {subject_token(chat_id)}",
+            "Date": formatdate(localtime=False),
+            "Message-ID": make_msgid(domain=self.mail_from.rsplit("@", 1)[-1]),
+            "Auto-Submitted": "auto-generated",  # nobody's robot answers it
+        })  # fmt: skip
+        message.set_content(f"Here is our conversation, as you asked.\n\n{body}\n")
+        await self.outbox.put(message, "transcript", chat_id)
+        log.info("chat.transcript_mailed", interaction_id=chat_id)
 
     async def lines_after(self, chat_id: int, after_seq: int) -> list[dict[str, Any]]:
         """The chat's lines after `after_seq`, in order, as the widget shows them."""

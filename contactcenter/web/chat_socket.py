@@ -259,9 +259,9 @@ class _Session:
                                        "by": "visitor"})  # fmt: skip
             case Typing():
                 pass  # typing before the first line: nobody to tell yet
-            case Transcript():
-                raise FrameError("unavailable", "the transcript by mail is not offered yet",
-                                 "type")  # fmt: skip
+            case Transcript(email=email) if self.chat_id is not None:
+                await self.chat.mail_transcript(self.chat_id, email)
+                await self.ws.send_json({"type": "transcript_sent", "email": email})
             case Hello():
                 raise FrameError("invalid", "hello comes once, first", "type")
             case _:

@@ -24,6 +24,8 @@ from contactcenter.settings import Settings, load_settings
 from contactcenter.web.chat_socket import FRAMES_PER_WINDOW
 from knowledge_base.articles import ArticleFields, ArticleStatus
 
+from .mail_desk import Sink, free_port
+
 SECRET = "host-site-secret"
 GIFT_CARD = ArticleFields(
     title="When does a gift card arrive?", tags=["gift cards"], status=ArticleStatus.PUBLISHED,
@@ -347,3 +349,40 @@ async def test_idle_chats_close_with_a_notice_and_unattended_waiting_ones_are_ab
         assert (await services.interactions.get(waiting))["status"] == "abandoned"
     finally:
         await client.close()
+
+
+async def test_the_transcript_goes_by_mail_a_few_times_at_most(
+    database_url: str, tmp_path: Any
+) -> None:
+    sink = Sink(free_port())
+    await sink.start()
+    settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
+                             semantic_search=False, mail_relay_host="127.0.0.1",
+                             mail_relay_port=sink.port)  # fmt: skip
+    services = Services.build(settings)
+    await services.articles.create(GIFT_CARD, None)
+    client = TestClient(TestServer(create_app(settings, services)))
+    await client.start_server()
+    try:
+        ws = await client.ws_connect("/chat/ws")
+        await ws.send_json({"type": "hello"})
+        await frame(ws, "welcome")
+        await ws.send_json({"type": "transcript", "email": "ann@example.org"})
+        assert (await frame(ws, "error"))["message"] == "write a message first"
+        await ws.send_json({"type": "message", "text": "when does a gift card arrive?"})
+        chat_id = (await bot_line(ws))["chat_id"]
+        for _ in range(3):
+            await ws.send_json({"type": "transcript", "email": "Ann@Example.org"})
+            assert (await frame(ws, "transcript_sent"))["email"] == "ann@example.org"
+        await ws.send_json({"type": "transcript", "email": "ann@example.org"})
+        assert "at most 3" in (await frame(ws, "error"))["message"]
+        [mail, *_] = await sink.wait_for(3)
+        assert mail["To"] == "ann@example.org" and f"[#CC-{chat_id}]" in mail["Subject"]
+        assert mail["Auto-Submitted"] == "auto-generated"
+        text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        assert "You (" in text and "when does a gift card arrive?" in text
+        assert "E-gift cards arrive by email" in text
+        await ws.close()
+    finally:
+        await client.close()
+        await sink.stop()

@@ -22,6 +22,8 @@ from contactcenter.services import Services
 from contactcenter.settings import load_settings
 from knowledge_base.articles import ArticleFields, ArticleStatus
 
+from .test_serve import _free_port as free_port
+
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -59,7 +61,8 @@ async def shop(database_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any
     await page_server.start_server()
     shop_origin = str(page_server.make_url("")).rstrip("/")
     settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
-                             chat_origins=shop_origin, semantic_search=False)  # fmt: skip
+                             chat_origins=shop_origin, semantic_search=False,
+                             mail_relay_host="127.0.0.1", mail_relay_port=free_port())  # fmt: skip
     services = Services.build(settings)
     service = TestServer(create_app(settings, services))
     await service.start_server()
@@ -115,6 +118,10 @@ async def test_a_visitor_asks_the_bot_then_talks_with_an_agent(
             )
             assert said.status == 201
         await expect(page.get_by_text("Hi, <b>Ana</b> here. Let me look.")).to_be_visible()
+        await page.get_by_role("button", name="Email me this chat").click()
+        await page.get_by_label("Send the conversation to").fill("ann@example.org")
+        await page.get_by_role("button", name="Send it").click()
+        await expect(page.get_by_text("on its way to ann@example.org")).to_be_visible()
         SHOTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(SHOTS / f"chat-widget-{_backend(shop)}.png"))
         await browser.close()

@@ -74,7 +74,10 @@
     "   <textarea aria-label='Your message' placeholder='Type your question…' maxlength='4000'></textarea>",
     "   <button type='submit'>Send</button></form>",
     "  <div class='choices person' style='padding:0 10px 10px'><button type='button' class='ask'>Talk to a person</button>",
+    "   <button type='button' class='mail'>Email me this chat</button>",
     "   <button type='button' class='end'>End chat</button></div>",
+    "  <form class='transcript pre' hidden><label>Send the conversation to <input name='email' type='email' required autocomplete='email'></label>",
+    "   <button type='submit'>Send it</button></form>",
     " </section>",
     " <button type='button' class='open' aria-haspopup='dialog'></button>",
     "</div>"
@@ -114,6 +117,16 @@
   });
   $(".ask").addEventListener("click", function () { send({ type: "agent" }); });
   $(".end").addEventListener("click", function () { send({ type: "end" }); });
+  $(".mail").addEventListener("click", function () {
+    var form = $("form.transcript");
+    form.hidden = !form.hidden;
+    if (!form.hidden) { form.email.value = state.email || ""; form.email.focus(); }
+  });
+  $("form.transcript").addEventListener("submit", function (e) {
+    e.preventDefault();
+    send({ type: "transcript", email: e.target.email.value.trim() });
+    e.target.hidden = true;
+  });
 
   function say() {
     var said = text.value.trim();
@@ -179,6 +192,8 @@
       state.chatId = null;
       state.seq = 0;
       save();
+    } else if (frame.type === "transcript_sent") {
+      notice("The conversation is on its way to " + frame.email + ".");
     } else if (frame.type === "error") {
       status(frame.message);
     }
@@ -219,6 +234,7 @@
     item.className = "notice";
     item.textContent = message;
     log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
   }
 
   (document.body || document.documentElement).appendChild(host);
