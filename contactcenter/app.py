@@ -52,7 +52,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[IN_FLIGHT] = InFlight()
     app[ops.ENDPOINTS] = [endpoint for table in ROUTE_TABLES for endpoint in table.endpoints]
     app[api_events.SOCKETS] = weakref.WeakSet()
-    app[chat_socket.PACING] = chat_socket.Pacing()
+    app[chat_socket.PACING] = chat_socket.Pacing(settings.chat_frames_per_address)
     for table in ROUTE_TABLES:
         table.register(app)
     app.cleanup_ctx.append(_lifetime)

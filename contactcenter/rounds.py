@@ -42,13 +42,15 @@ class Rounds:
 
     async def _run(self) -> None:
         while not self._stopping:
+            # Cleared before the round, not after: a wake that comes while the round runs (a
+            # mail put in the outbox as the round delivers others) asks for the next one now.
+            self._wake.clear()
             try:
                 await self.round()
             except Exception:
                 log.exception("rounds.round_failed", rounds=self.name)
             if self._stopping:
                 return
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self.every):
                     await self._wake.wait()

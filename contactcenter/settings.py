@@ -62,6 +62,12 @@ class Settings(BaseModel):
         description="A chat with the bot or an agent closes, with a notice, after this long "
         "without a line.",
     )
+    chat_frames_per_address: int = Field(
+        default=100,
+        ge=1,
+        description="Chat frames one client address may send in 10 seconds (one connection: "
+        "20); beyond them a warning, then the connection is closed.",
+    )
     semantic_search: bool = Field(
         default=True,
         description="Rank knowledge-base articles by meaning too, when the semantic extra is "

@@ -62,3 +62,26 @@ async def test_a_bad_item_fails_alone_and_a_missing_result_is_an_error() -> None
     assert isinstance(done[2], RuntimeError) and "no result for 7" in str(done[2])
     with pytest.raises(ValueError):
         await batches.submit(13)
+
+
+async def test_a_wake_during_a_round_runs_the_next_one_at_once() -> None:
+    """A mail put in the outbox while a round delivers others must not wait a whole period."""
+    started: list[int] = []
+    release, second = asyncio.Event(), asyncio.Event()
+
+    async def round_() -> None:
+        started.append(len(started))
+        if len(started) == 1:
+            await release.wait()  # the first round is busy when the wake comes
+        else:
+            second.set()
+
+    rounds = Rounds("test", round_, every=3600)
+    rounds.start()
+    await asyncio.sleep(0.01)
+    rounds.wake()
+    release.set()
+    async with asyncio.timeout(1):
+        await second.wait()
+    await rounds.stop()
+    assert started == [0, 1]

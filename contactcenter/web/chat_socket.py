@@ -9,8 +9,8 @@ a time, and the chat's lines reach the widget as `line` frames, each with its se
 Bad input never ends other chats and rarely this one: a frame that cannot be used is answered
 with an `error` frame naming what is wrong. A frame over `MAX_FRAME_BYTES` closes the socket
 (1009), as does a forged identity (4403) and a visitor who goes on flooding after a warning
-(4429): frames beyond `FRAMES_PER_WINDOW` per connection, or `ADDRESS_FACTOR` times that per
-address, in `WINDOW_SECONDS`.
+(4429): frames beyond `FRAMES_PER_WINDOW` per connection, or `CONTACTCENTER_CHAT_FRAMES_PER_ADDRESS`
+per address, in `WINDOW_SECONDS`.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ LINE = INTERACTION + "/chat"
 HELLO_SECONDS = 10.0
 WINDOW_SECONDS = 10.0
 FRAMES_PER_WINDOW = 20
-ADDRESS_FACTOR = 5
 _FORWARDED = frozenset({"chat.line", "chat.ended"})
 
 
@@ -94,9 +93,9 @@ async def agent_line(call: Call) -> web.Response:
 class Pacing:
     """The chat sockets' pace, per connection and per client address (one per service)."""
 
-    def __init__(self) -> None:
+    def __init__(self, per_address: int) -> None:
         self.connections = Pace(FRAMES_PER_WINDOW, WINDOW_SECONDS)
-        self.addresses = Pace(FRAMES_PER_WINDOW * ADDRESS_FACTOR, WINDOW_SECONDS)
+        self.addresses = Pace(per_address, WINDOW_SECONDS)
 
     def admit(self, connection: int, address: str) -> bool:
         now = time.monotonic()

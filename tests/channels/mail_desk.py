@@ -68,7 +68,8 @@ class Sink:
         async with asyncio.timeout(5):
             while len(self.received) < count:
                 self.arrived.clear()
-                await self.arrived.wait()
+                if len(self.received) < count:  # one may have come before the clear
+                    await self.arrived.wait()
         return self.received
 
 
