@@ -11,7 +11,7 @@ event stream (as an agent's console would) and answers it as that agent
 answer's arrival on the visitor's socket. Memory per connection: the service's resident size
 with every visitor connected and their chat active, less what it was before, over the chats.
 
-    .venv/bin/python -m bench.chat [--chats 1000] [--rounds 3] [--rate 200] [--backend both]
+    .venv/bin/python -m bench.chat [--chats 1000] [--rounds 2] [--rate 50] [--backend both]
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ import aiohttp
 from bench.served import Service, command, databases, served
 
 PASSWORD = "benchmark-password"
+
+
+def unlimited() -> aiohttp.TCPConnector:
+    """A connector without aiohttp's 100 connections: every visitor holds one."""
+    return aiohttp.TCPConnector(limit=0)
 
 
 def admin_token(database_url: str) -> str:
@@ -125,7 +130,7 @@ async def run(url: str, chats: int, rounds: int, rate: float) -> None:
     async with served(url, settings) as service:
         headers = {"Authorization": f"Bearer {token}"}
         async with aiohttp.ClientSession(service.base, headers=headers) as api, \
-                aiohttp.ClientSession(service.base) as visitors:  # fmt: skip
+                aiohttp.ClientSession(service.base, connector=unlimited()) as visitors:  # fmt: skip
             agents = await make_agents(api, math.ceil(chats / 3))
             await measure(service, api, visitors, agents, chats, rounds, rate)
 
@@ -217,8 +222,13 @@ async def measure(service: Service, api: aiohttp.ClientSession,
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--chats", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=200.0, help="visitor lines a second")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=50.0,
+        help="visitor lines a second (1,000 visitors writing every 20 s)",
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     print(f"chat: {args.chats} chats; {platform.node()}, {os.cpu_count()} cores, "

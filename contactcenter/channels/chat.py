@@ -51,6 +51,7 @@ log = structlog.get_logger(__name__)
 S = InteractionStatus
 BOT_ANSWERS = 3
 TRANSCRIPTS = 3  # mails of one chat's transcript at most
+INBOX_LIMIT = 500  # lines a connection may fall behind before it is told to reconnect
 _WAITING = (S.QUEUED, S.OFFERED, S.CALLBACK_SCHEDULED)
 _AUTHORS = {Initiator.CUSTOMER.value: "visitor", Initiator.SYSTEM.value: "bot",
             Initiator.AGENT.value: "agent"}  # fmt: skip
@@ -68,6 +69,17 @@ SAYS = {
     "person": "Let me find a person for you; you keep your place in the conversation.",
     "helped": "Glad that helped. You can close this window, or write again at any time.",
 }
+
+
+class Inbox(asyncio.Queue[dict[str, Any]]):
+    """What one connection is to send its visitor, at most `INBOX_LIMIT` behind."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=INBOX_LIMIT)
+        self.overflowed = False
+
+    def put_nowait_overflow(self) -> None:
+        self.overflowed = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +107,7 @@ class ChatChannel:
         self.sweeps = Rounds("chat sweep", self.sweep, min(30.0, idle_minutes * 60 / 4,
                                                             reconnect_seconds))  # fmt: skip
         self._task: asyncio.Task[None] | None = None
-        self._sockets: dict[int, int] = {}  # chat id: the visitor's open connections
+        self._sockets: dict[int, set[Inbox]] = {}  # chat id: its visitor's open connections
         self._gone: dict[int, asyncio.Task[None]] = {}  # chats waiting for their visitor
         self.customers = customers
         self.records = records
@@ -150,24 +162,27 @@ class ChatChannel:
             await self.queue.complete(
                 chat_id, agent_id, outcome={"disposition": "idle", "outcome": "closed idle"}
             )
-        self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
-                          "status": S.CLOSED.value})  # fmt: skip
+        self._tell(
+            chat_id, {"type": "chat.ended", "interaction_id": chat_id, "status": S.CLOSED.value}
+        )
         log.info("chat.closed_idle", interaction_id=chat_id, agent_id=agent_id)
 
-    def attach(self, chat_id: int) -> None:
-        """A connection of the chat's visitor is open (a reconnect stops the wait for it)."""
-        self._sockets[chat_id] = self._sockets.get(chat_id, 0) + 1
+    def attach(self, chat_id: int, inbox: Inbox) -> None:
+        """A connection of the chat's visitor is open: the chat's lines go to its `inbox`
+        (only to the connections of that chat: a line is not handed to every visitor's socket
+        to be filtered), and a reconnect stops the wait for the visitor."""
+        self._sockets.setdefault(chat_id, set()).add(inbox)
         waiting = self._gone.pop(chat_id, None)
         if waiting is not None:
             waiting.cancel()
 
-    def detach(self, chat_id: int, wait: bool = True) -> None:
+    def detach(self, chat_id: int, inbox: Inbox, wait: bool = True) -> None:
         """A connection closed; with none left, the visitor has `reconnect_seconds` to come
         back before a chat still with the bot or waiting is abandoned (`wait`: False when the
         visitor ended it)."""
-        left = self._sockets.get(chat_id, 1) - 1
-        if left > 0:
-            self._sockets[chat_id] = left
+        inboxes = self._sockets.get(chat_id, set())
+        inboxes.discard(inbox)
+        if inboxes:
             return
         self._sockets.pop(chat_id, None)
         if wait and chat_id not in self._gone:
@@ -278,8 +293,9 @@ class ChatChannel:
         await self._line(chat_id, _NOTICES[kind].format(name=name), Initiator.SYSTEM,
                          agent_id=agent_id)  # fmt: skip
         if kind in _CLOSING:
-            self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
-                              "status": S.CLOSED.value})  # fmt: skip
+            self._tell(
+                chat_id, {"type": "chat.ended", "interaction_id": chat_id, "status": S.CLOSED.value}
+            )
 
     async def answered(self, visitor: Visitor, chat_id: int, article_id: int,
                        helped: bool) -> None:  # fmt: skip
@@ -289,8 +305,10 @@ class ChatChannel:
         if helped:
             await self._line(chat_id, SAYS["helped"], Initiator.SYSTEM)
             await self.suggestions.customer_answered(chat_id, article_id, helped=True)
-            self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
-                              "status": S.SELF_SERVED.value})  # fmt: skip
+            self._tell(
+                chat_id,
+                {"type": "chat.ended", "interaction_id": chat_id, "status": S.SELF_SERVED.value},
+            )
             return
         await self.suggestions.customer_answered(chat_id, article_id, helped=False)
         await self.ask_agent(visitor, chat_id)
@@ -311,8 +329,9 @@ class ChatChannel:
             await self.queue.abandon(chat_id)
         else:
             return status
-        self.bus.publish({"type": "chat.ended", "interaction_id": chat_id,
-                          "status": S.ABANDONED.value})  # fmt: skip
+        self._tell(
+            chat_id, {"type": "chat.ended", "interaction_id": chat_id, "status": S.ABANDONED.value}
+        )
         return S.ABANDONED
 
     async def mail_transcript(self, chat_id: int, to: str) -> None:
@@ -379,12 +398,22 @@ class ChatChannel:
         line = {"seq": seq, "author": _AUTHORS[author.value], "text": text,
                 "at": at.isoformat(), **({"articles": articles} if articles else {})}  # fmt: skip
         # With the agent who has the chat, so that their console hears it too.
-        self.bus.publish({"type": "chat.line", "interaction_id": chat_id, "agent_id": agent_id,
-                          "line": line})  # fmt: skip
+        self._tell(chat_id, {"type": "chat.line", "interaction_id": chat_id,
+                             "agent_id": agent_id, "line": line})  # fmt: skip
         if author is Initiator.CUSTOMER:
             self.bus.publish({"type": "interaction.message", "interaction_id": chat_id,
                               "message_id": seq})  # fmt: skip
         return seq
+
+    def _tell(self, chat_id: int, event: dict[str, Any]) -> None:
+        """An event of the chat: on the bus (agents, supervisors) and to its visitor's sockets.
+        A socket that has fallen `INBOX_LIMIT` behind is told to reconnect (and replay)."""
+        self.bus.publish(event)
+        for inbox in list(self._sockets.get(chat_id, ())):
+            if inbox.full():
+                inbox.put_nowait_overflow()
+            else:
+                inbox.put_nowait(event)
 
     async def _row(self, chat_id: int) -> Any:
         async with self.records.db.connect() as conn:

@@ -62,6 +62,7 @@ class Close(IntEnum):
     GOING_AWAY = 1001  # the service is stopping; the widget reconnects
     POLICY = 1008  # a page from a site that is not allowed
     TOO_BIG = 1009  # a frame over MAX_FRAME_BYTES
+    TRY_AGAIN = 1013  # the connection fell too far behind; the widget reconnects and replays
     NO_HELLO = 4400  # the first frame was not a valid hello
     FORBIDDEN = 4403  # an identity token that proves nothing
     UNKNOWN_CHAT = 4404  # resuming a chat that is not this visitor's, or is over

@@ -26,7 +26,7 @@ import structlog
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from contactcenter.channels.chat import ChatChannel, Visitor
+from contactcenter.channels.chat import ChatChannel, Inbox, Visitor
 from contactcenter.channels.chat_frames import (
     MAX_FRAME_BYTES,
     MAX_TEXT,
@@ -145,6 +145,7 @@ class _Session:
                  address: str) -> None:  # fmt: skip
         self.ws, self.chat, self.pacing, self.address = ws, chat, pacing, address
         self.visitor: Visitor | None = None
+        self.inbox = Inbox()
         self.chat_id: int | None = None
         self.sent_seq = 0  # the last line the widget has
         self.warned = False
@@ -153,17 +154,18 @@ class _Session:
         hello = await self._hello()
         if hello is None:
             return
-        async with self.chat.bus.subscribe() as events:
+        forwarder: asyncio.Task[None] | None = None
+        try:
             if not await self._greet(hello):
                 return
-            forwarder = asyncio.create_task(self._forward(events))
-            try:
-                await self._read()
-            finally:
+            forwarder = asyncio.create_task(self._forward())
+            await self._read()
+        finally:
+            if forwarder is not None:
                 forwarder.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await forwarder
-                self._follow(None)  # gone, perhaps to come back: the chat waits a while
+            self._follow(None)  # gone, perhaps to come back: the chat waits a while
 
     async def _hello(self) -> Hello | None:
         try:
@@ -267,10 +269,15 @@ class _Session:
                 raise FrameError("invalid", "write a message first", "type")
         return False
 
-    async def _forward(self, events: Any) -> None:
-        """The chat's lines and its end, as they are published, each once, until the socket
-        closes."""
-        async for event in events:
+    async def _forward(self) -> None:
+        """The chat's lines and its end, as the channel hands them over, each once, until the
+        socket closes; a socket too far behind is closed for the widget to reconnect and
+        replay."""
+        while True:
+            event = await self.inbox.get()
+            if self.inbox.overflowed:
+                await self._close(Close.TRY_AGAIN, "too far behind: reconnect")
+                return
             if event.get("type") not in _FORWARDED or event.get("interaction_id") != self.chat_id:
                 continue
             try:
@@ -287,10 +294,10 @@ class _Session:
         if chat_id == self.chat_id:
             return
         if self.chat_id is not None:
-            self.chat.detach(self.chat_id, wait)
+            self.chat.detach(self.chat_id, self.inbox, wait)
         self.chat_id = chat_id
         if chat_id is not None:
-            self.chat.attach(chat_id)
+            self.chat.attach(chat_id, self.inbox)
 
     async def _send_line(self, line: dict[str, Any]) -> None:
         if line["seq"] <= self.sent_seq or self.ws.closed:
