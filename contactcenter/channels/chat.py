@@ -263,11 +263,27 @@ class ChatChannel:
 
     async def agent_says(self, chat_id: int, agent_id: int, text: str) -> int:
         """An agent's line on a chat they hold (active with them); its sequence number."""
+        await self._held(chat_id, agent_id)
+        return await self._line(chat_id, text, Initiator.AGENT, agent_id=agent_id)
+
+    async def agent_typing(self, chat_id: int, agent_id: int) -> None:
+        await self._held(chat_id, agent_id)
+        await self.typing(chat_id, "agent", agent_id)
+
+    async def _held(self, chat_id: int, agent_id: int) -> None:
         row = await self._existing(chat_id)
         if row.channel != Channel.CHAT.value or S(row.status) is not S.ACTIVE \
                 or row.agent_id != agent_id:  # fmt: skip
             raise Conflict(f"interaction {chat_id} is not a chat you are in", "interaction_id")
-        return await self._line(chat_id, text, Initiator.AGENT, agent_id=agent_id)
+
+    async def typing(self, chat_id: int, by: str, agent_id: int | None = None) -> None:
+        """Someone is typing in the chat: told to the other side (the visitor's sockets, and
+        the agent who has the chat on the event stream)."""
+        if agent_id is None:
+            row = await self._existing(chat_id)
+            agent_id = row.agent_id
+        self._tell(chat_id, {"type": "chat.typing", "interaction_id": chat_id, "by": by,
+                             "agent_id": agent_id})  # fmt: skip
 
     async def run(self) -> None:
         """Tell visitors when an agent joins or leaves their chat (notices on the transcript),

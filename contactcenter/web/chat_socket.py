@@ -57,7 +57,7 @@ LINE = INTERACTION + "/chat"
 HELLO_SECONDS = 10.0
 WINDOW_SECONDS = 10.0
 FRAMES_PER_WINDOW = 20
-_FORWARDED = frozenset({"chat.line", "chat.ended"})
+_FORWARDED = frozenset({"chat.line", "chat.ended", "chat.typing"})
 
 
 WIDGET = Path(__file__).with_name("static") / "widget.js"
@@ -88,6 +88,15 @@ async def agent_line(call: Call) -> web.Response:
     seq = await call.services.chat.agent_says(call.path_id("interaction_id"), agent_of(call),
                                               call.body.text)  # fmt: skip
     return web.json_response({"seq": seq}, status=201)
+
+
+@routes.route(
+    "POST", LINE + "/typing", summary="Tell the visitor of a chat you are in that you are typing",
+    role=Role.AGENT, responses={204: "Told", 409: "Not a chat you are in"},
+)  # fmt: skip
+async def agent_typing(call: Call) -> web.Response:
+    await call.services.chat.agent_typing(call.path_id("interaction_id"), agent_of(call))
+    return web.Response(status=204)
 
 
 class Pacing:
@@ -256,8 +265,7 @@ class _Session:
                 await self._close(Close.NORMAL, "chat ended")
                 return True
             case Typing() if self.chat_id is not None:
-                self.chat.bus.publish({"type": "chat.typing", "interaction_id": self.chat_id,
-                                       "by": "visitor"})  # fmt: skip
+                await self.chat.typing(self.chat_id, "visitor")
             case Typing():
                 pass  # typing before the first line: nobody to tell yet
             case Transcript(email=email) if self.chat_id is not None:
@@ -283,6 +291,9 @@ class _Session:
             try:
                 if event["type"] == "chat.line":
                     await self._send_line(event["line"])
+                elif event["type"] == "chat.typing":
+                    if event["by"] == "agent" and not self.ws.closed:
+                        await self.ws.send_json({"type": "typing", "by": "agent"})
                 elif not self.ws.closed:
                     await self.ws.send_json({"type": "ended", "status": event["status"]})
             except ConnectionResetError:  # the visitor went away mid-send: the read loop ends

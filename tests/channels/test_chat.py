@@ -1,7 +1,8 @@
 """Web chat over real WebSocket clients (aiohttp) on both backends: the bot's answer accepted
-(self-served) or refused (queued, offered to an agent, the transcript on the interaction), a
-reconnect that replays what was missed and nothing twice, returning and signed visitors, and
-bad input: other sites, forged identities, broken, oversized and flooding frames."""
+(self-served) or refused (queued, offered to an agent, the transcript on the interaction), an
+agent who joins, types, writes and closes, a reconnect that replays what was missed and nothing
+twice, returning and signed visitors, visitors who never come back, idle chats, the transcript
+by mail, and bad input: other sites, forged identities, broken, oversized and flooding frames."""
 
 from __future__ import annotations
 
@@ -239,6 +240,13 @@ async def test_an_agent_joins_talks_and_closes_and_it_is_all_on_the_timeline(api
     await api.json("POST", f"{path}/accept", "ana")
     await line_saying(ws, "Ana joined the chat.")
 
+    await api.json("POST", f"{path}/chat/typing", "ana", 204)
+    assert (await frame(ws, "typing"))["by"] == "agent"
+    await ws.send_json({"type": "typing"})
+    typing = await frame(console, "chat.typing")  # first her own, as every console hears it
+    while typing["by"] != "visitor":
+        typing = await frame(console, "chat.typing")
+    assert typing["agent_id"] == agent["id"]
     sent = await api.json("POST", f"{path}/chat", "ana", 201, json={"text": "<b>Hi</b>, I'm Ana"})
     line = await line_saying(ws, "<b>Hi</b>, I'm Ana")
     assert (line["author"], line["seq"]) == ("agent", sent["seq"])

@@ -183,6 +183,7 @@
       while (queue.length) { ws.send(JSON.stringify(queue.shift())); }
     } else if (frame.type === "line") {
       if (frame.seq <= (state.seq || 0) && frame.chat_id === state.chatId) { return; }
+      if (frame.author === "agent") { status(""); }
       if (frame.chat_id !== state.chatId) { state.chatId = frame.chat_id; }
       state.seq = frame.seq;
       save();
@@ -192,6 +193,10 @@
       state.chatId = null;
       state.seq = 0;
       save();
+    } else if (frame.type === "typing") {
+      status("The agent is typing…");
+      clearTimeout(receive.typingShown);
+      receive.typingShown = setTimeout(function () { status(""); }, 4000);
     } else if (frame.type === "transcript_sent") {
       notice("The conversation is on its way to " + frame.email + ".");
     } else if (frame.type === "error") {
