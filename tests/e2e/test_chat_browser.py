@@ -124,6 +124,16 @@ async def test_a_visitor_asks_the_bot_then_talks_with_an_agent(
         await expect(page.get_by_text("on its way to ann@example.org")).to_be_visible()
         SHOTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(SHOTS / f"chat-widget-{_backend(shop)}.png"))
+        # On a phone's screen the window fits, and the chat goes on where it was.
+        await page.set_viewport_size({"width": 390, "height": 760})
+        window = page.get_by_role("dialog", name="Chat with us")
+        box = await window.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        await expect(page.get_by_text("Hi, <b>Ana</b> here. Let me look.")).to_be_visible()
+        await page.screenshot(path=str(SHOTS / f"chat-widget-phone-{_backend(shop)}.png"))
+        await page.get_by_label("Your message").focus()
+        await page.keyboard.press("Escape")  # closes the window; the button takes the focus
+        await expect(page.get_by_role("button", name="Chat with us")).to_be_focused()
         await browser.close()
 
     stored = await services.interactions.get(chat["id"])

@@ -52,7 +52,7 @@
     ".log{flex:1;overflow-y:auto;padding:12px;display:flex;flex-direction:column;gap:8px;background:#f8fafc}",
     ".line{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
     ".visitor{align-self:flex-end;background:#1d4ed8;color:#fff}.bot,.agent{align-self:flex-start;background:#e5e7eb}",
-    ".agent{background:#dcfce7}.who{font-size:12px;color:#6b7280;margin-bottom:2px}",
+    ".agent{background:#dcfce7}.who{font-size:12px;color:#4b5563;margin-bottom:2px}.visitor .who{color:#dbeafe}",
     ".choices{display:flex;gap:6px;flex-wrap:wrap;margin-top:6px}.choices button{border:1px solid #1d4ed8;background:#fff;color:#1d4ed8;border-radius:14px;padding:4px 10px;font:inherit;cursor:pointer}",
     ".notice{align-self:center;font-size:13px;color:#6b7280}",
     "form.say{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb}",
