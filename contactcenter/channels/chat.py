@@ -9,21 +9,16 @@ stored before anyone sees it, and published as `chat.line`; its message id is it
 number, so a widget that reconnects asks for the lines after the last one it showed and shows
 none twice.
 
-Who the visitor is: a token signed by the host site (`chat_identity`) verifies a customer by
-their id there (`external_crm`); an email typed in the pre-chat form finds the customer it
-belongs to, unverified (it routes the chat, and the visitor is shown nothing of the record);
-otherwise the browser's visitor id, kept by the widget, recognises a returning visitor. The
-visitor id is added to the customer it resolved to, so the next visit is recognised too.
+Who the visitor is: `chat_visitors.py`. How lines look to the widget and in a transcript:
+`chat_lines.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate, make_msgid
 from typing import Any
@@ -31,8 +26,8 @@ from typing import Any
 import structlog
 from sqlalchemy import func, select
 
-from contactcenter.channels.chat_frames import Hello
-from contactcenter.channels.chat_identity import verify
+from contactcenter.channels.chat_lines import line, offered_ref, stored_line, transcript
+from contactcenter.channels.chat_visitors import ChatVisitors, Visitor
 from contactcenter.channels.email_compose import build, subject_token
 from contactcenter.channels.outbox import Outbox
 from contactcenter.clock import now
@@ -40,7 +35,7 @@ from contactcenter.customers import CustomerRecords
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
 from contactcenter.interactions import InteractionRecords
-from contactcenter.model import Channel, Customer, Direction, Initiator, InteractionStatus
+from contactcenter.model import Channel, Direction, Initiator, InteractionStatus
 from contactcenter.queue import InteractionQueue
 from contactcenter.rounds import Rounds
 from contactcenter.store.tables import interactions, messages, outbox
@@ -53,8 +48,6 @@ BOT_ANSWERS = 3
 TRANSCRIPTS = 3  # mails of one chat's transcript at most
 INBOX_LIMIT = 500  # lines a connection may fall behind before it is told to reconnect
 _WAITING = (S.QUEUED, S.OFFERED, S.CALLBACK_SCHEDULED)
-_AUTHORS = {Initiator.CUSTOMER.value: "visitor", Initiator.SYSTEM.value: "bot",
-            Initiator.AGENT.value: "agent"}  # fmt: skip
 # Queue events that the visitor hears of, as notices on the transcript.
 _NOTICES = {
     "interaction.active": "{name} joined the chat.",
@@ -82,14 +75,6 @@ class Inbox(asyncio.Queue[dict[str, Any]]):
         self.overflowed = True
 
 
-@dataclass(frozen=True, slots=True)
-class Visitor:
-    customer: Customer
-    visitor_id: str
-    verified: bool
-    name: str | None
-
-
 class ChatChannel:
     """What visitors do in a chat; the WebSocket (`web/chat_socket.py`) carries it."""
 
@@ -115,7 +100,7 @@ class ChatChannel:
         self.search = search
         self.suggestions = suggestions
         self.bus = bus
-        self.identity_secret = identity_secret
+        self.visitors = ChatVisitors(customers, identity_secret, clock)
         self.clock = clock
 
     async def start(self) -> None:
@@ -130,16 +115,17 @@ class ChatChannel:
         at = self.clock()
         idle_since = datetime.fromtimestamp(at - self.idle_minutes * 60, UTC)
         gone_since = datetime.fromtimestamp(at - self.reconnect_seconds, UTC)
-        last = (select(messages.c.interaction_id, func.max(messages.c.created_at).label("last"))
-                .group_by(messages.c.interaction_id).subquery())  # fmt: skip
+        # The last line of each open chat only (by the messages' interaction index), not an
+        # aggregate of every message ever written.
+        last = (select(func.max(messages.c.created_at))
+                .where(messages.c.interaction_id == interactions.c.id)
+                .scalar_subquery().label("last"))  # fmt: skip
         open_ = [S.BOT.value, S.ACTIVE.value, *(s.value for s in _WAITING)]
         async with self.records.db.connect() as conn:
             rows = (await conn.execute(
-                select(interactions.c.id, interactions.c.status, interactions.c.agent_id,
-                       last.c.last)
-                .join(last, last.c.interaction_id == interactions.c.id)
+                select(interactions.c.id, interactions.c.status, interactions.c.agent_id, last)
                 .where(interactions.c.channel == Channel.CHAT.value,
-                       interactions.c.status.in_(open_), last.c.last < gone_since)
+                       interactions.c.status.in_(open_), last < gone_since)
             )).all()  # fmt: skip
         for row in rows:
             status = S(row.status)
@@ -162,9 +148,7 @@ class ChatChannel:
             await self.queue.complete(
                 chat_id, agent_id, outcome={"disposition": "idle", "outcome": "closed idle"}
             )
-        self._tell(
-            chat_id, {"type": "chat.ended", "interaction_id": chat_id, "status": S.CLOSED.value}
-        )
+        self._ended(chat_id, S.CLOSED)
         log.info("chat.closed_idle", interaction_id=chat_id, agent_id=agent_id)
 
     def attach(self, chat_id: int, inbox: Inbox) -> None:
@@ -213,27 +197,6 @@ class ChatChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-
-    async def identify(self, hello: Hello) -> Visitor:
-        """The visitor behind a hello (IdentityError for a token that proves nothing)."""
-        visitor_id = hello.visitor_id or f"v-{secrets.token_urlsafe(18)}"
-        if hello.identity_token is not None:
-            vouched = verify(hello.identity_token, self.identity_secret, self.clock())
-            customer = (await self.customers.resolve("external_crm", vouched.subject)).customer
-            name, verified = vouched.name or hello.name, True
-        elif hello.email is not None:
-            customer = (await self.customers.resolve("email", hello.email)).customer
-            name, verified = hello.name, False
-        else:
-            customer = (await self.customers.resolve("chat_visitor", visitor_id)).customer
-            name, verified = hello.name, False
-        if not any(i.kind == "chat_visitor" and i.value == visitor_id for i in customer.identities):
-            try:
-                customer = await self.customers.add_identity(customer.id, "chat_visitor",
-                                                             visitor_id)  # fmt: skip
-            except Conflict:  # the browser was another customer's: that one keeps it
-                log.info("chat.visitor_id_taken", customer_id=customer.id)
-        return Visitor(customer, visitor_id, verified, name)
 
     async def resumable(self, visitor: Visitor, chat_id: int) -> bool:
         """Whether the visitor may go on with `chat_id`: theirs, a chat, and not over."""
@@ -309,9 +272,7 @@ class ChatChannel:
         await self._line(chat_id, _NOTICES[kind].format(name=name), Initiator.SYSTEM,
                          agent_id=agent_id)  # fmt: skip
         if kind in _CLOSING:
-            self._tell(
-                chat_id, {"type": "chat.ended", "interaction_id": chat_id, "status": S.CLOSED.value}
-            )
+            self._ended(chat_id, S.CLOSED)
 
     async def answered(self, visitor: Visitor, chat_id: int, article_id: int,
                        helped: bool) -> None:  # fmt: skip
@@ -321,10 +282,7 @@ class ChatChannel:
         if helped:
             await self._line(chat_id, SAYS["helped"], Initiator.SYSTEM)
             await self.suggestions.customer_answered(chat_id, article_id, helped=True)
-            self._tell(
-                chat_id,
-                {"type": "chat.ended", "interaction_id": chat_id, "status": S.SELF_SERVED.value},
-            )
+            self._ended(chat_id, S.SELF_SERVED)
             return
         await self.suggestions.customer_answered(chat_id, article_id, helped=False)
         await self.ask_agent(visitor, chat_id)
@@ -345,9 +303,7 @@ class ChatChannel:
             await self.queue.abandon(chat_id)
         else:
             return status
-        self._tell(
-            chat_id, {"type": "chat.ended", "interaction_id": chat_id, "status": S.ABANDONED.value}
-        )
+        self._ended(chat_id, S.ABANDONED)
         return S.ABANDONED
 
     async def mail_transcript(self, chat_id: int, to: str) -> None:
@@ -362,12 +318,7 @@ class ChatChannel:
             )).scalar_one()  # fmt: skip
         if sent >= TRANSCRIPTS:
             raise Conflict(f"a chat's transcript is mailed at most {TRANSCRIPTS} times", "email")
-        lines = await self.lines_after(chat_id, 0)
-        who = {"visitor": "You", "bot": "Assistant", "agent": "Agent"}
-        body = "\n\n".join(
-            f"{who.get(line['author'], line['author'])} ({line['at'][11:16]} UTC):\n{line['text']}"
-            for line in lines
-        )
+        body = transcript(await self.lines_after(chat_id, 0))
         message = build({
             "From": self.mail_from, "To": to,
             "Subject": f"Your chat with us {subject_token(chat_id)}",
@@ -386,7 +337,7 @@ class ChatChannel:
                 select(messages).where(messages.c.interaction_id == chat_id,
                                        messages.c.id > after_seq).order_by(messages.c.id)
             )  # fmt: skip
-            return [_line_json(row) for row in rows]
+            return [stored_line(row) for row in rows]
 
     async def _bot_answers(self, visitor: Visitor, chat_id: int, text: str) -> None:
         hits = [h for h in await self.search.search(text, PUBLISHED, BOT_ANSWERS) if h.short_answer]
@@ -409,17 +360,20 @@ class ChatChannel:
         seq = await self.records.add_message(
             chat_id, text, direction=direction, author=author, at=at,
             agent_id=agent_id if author is Initiator.AGENT else None,
-            external_id=_ARTICLES.encode(articles),
+            external_id=offered_ref(articles),
         )  # fmt: skip
-        line = {"seq": seq, "author": _AUTHORS[author.value], "text": text,
-                "at": at.isoformat(), **({"articles": articles} if articles else {})}  # fmt: skip
         # With the agent who has the chat, so that their console hears it too.
         self._tell(chat_id, {"type": "chat.line", "interaction_id": chat_id,
-                             "agent_id": agent_id, "line": line})  # fmt: skip
+                             "agent_id": agent_id,
+                             "line": line(seq, author.value, text, at, articles)})  # fmt: skip
         if author is Initiator.CUSTOMER:
             self.bus.publish({"type": "interaction.message", "interaction_id": chat_id,
                               "message_id": seq})  # fmt: skip
         return seq
+
+    def _ended(self, chat_id: int, status: S) -> None:
+        self._tell(chat_id, {"type": "chat.ended", "interaction_id": chat_id,
+                             "status": status.value})  # fmt: skip
 
     def _tell(self, chat_id: int, event: dict[str, Any]) -> None:
         """An event of the chat: on the bus (agents, supervisors) and to its visitor's sockets.
@@ -444,32 +398,3 @@ class ChatChannel:
 
     async def _status(self, chat_id: int) -> S:
         return S((await self._existing(chat_id)).status)
-
-
-class _ArticleRef:
-    """The articles a bot line offered, kept in the message's external id (`kb:3,12`) so that
-    a replayed line still asks "did this help?" about them."""
-
-    prefix = "kb:"
-
-    def encode(self, articles: list[dict[str, Any]] | None) -> str | None:
-        if not articles:
-            return None
-        return self.prefix + ",".join(str(a["article_id"]) for a in articles)
-
-    def decode(self, external_id: str | None) -> list[int]:
-        if not external_id or not external_id.startswith(self.prefix):
-            return []
-        return [int(i) for i in external_id.removeprefix(self.prefix).split(",") if i.isdigit()]
-
-
-_ARTICLES = _ArticleRef()
-
-
-def _line_json(row: Any) -> dict[str, Any]:
-    line: dict[str, Any] = {"seq": row.id, "author": _AUTHORS.get(row.author, row.author),
-                            "text": row.body, "at": row.created_at.isoformat()}  # fmt: skip
-    offered = _ARTICLES.decode(row.external_id)
-    if offered:
-        line["articles"] = [{"article_id": i} for i in offered]
-    return line

@@ -26,7 +26,7 @@ import structlog
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from contactcenter.channels.chat import ChatChannel, Inbox, Visitor
+from contactcenter.channels.chat import ChatChannel, Inbox
 from contactcenter.channels.chat_frames import (
     MAX_FRAME_BYTES,
     MAX_TEXT,
@@ -43,6 +43,7 @@ from contactcenter.channels.chat_frames import (
     read_frame,
 )
 from contactcenter.channels.chat_identity import IdentityError
+from contactcenter.channels.chat_visitors import Visitor
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import Role
 from contactcenter.pace import Pace
@@ -198,7 +199,7 @@ class _Session:
     async def _greet(self, hello: Hello) -> bool:
         """Who it is, the welcome, and the lines missed; False when the socket was closed."""
         try:
-            self.visitor = await self.chat.identify(hello)
+            self.visitor = await self.chat.visitors.identify(hello)
         except IdentityError as exc:
             await self.ws.send_json({"type": "error", "code": "identity", "message": str(exc),
                                      "field": "identity_token"})  # fmt: skip

@@ -137,7 +137,7 @@ async def test_a_reconnect_replays_what_was_missed_and_nothing_twice(api: Api) -
     await ws.close()  # the connection drops; meanwhile the chat goes on
     chat_id = first["chat_id"]
     await api.services.chat.ask_agent(
-        await api.services.chat.identify(_hello(welcome["visitor_id"])), chat_id
+        await api.services.chat.visitors.identify(_hello(welcome["visitor_id"])), chat_id
     )
 
     again, resumed = await visit(api, visitor_id=welcome["visitor_id"], chat_id=chat_id,
@@ -348,7 +348,7 @@ async def test_idle_chats_close_with_a_notice_and_unattended_waiting_ones_are_ab
         await ws.close()
 
         # After a restart no widget is connected: a waiting chat nobody comes back to is left.
-        visitor = await services.chat.identify(_hello("v-restarted-visitor"))
+        visitor = await services.chat.visitors.identify(_hello("v-restarted-visitor"))
         waiting = await services.chat.chat_for(visitor, None, "zzqx nothing answers this")
         await services.chat.say(visitor, waiting, "zzqx nothing answers this")
         assert (await services.interactions.get(waiting))["status"] in ("queued", "offered")
