@@ -14,6 +14,7 @@ from contactcenter.settings import Settings
 from contactcenter.web import (
     api_agents,
     api_auth,
+    api_board,
     api_customers,
     api_email,
     api_events,
@@ -23,9 +24,11 @@ from contactcenter.web import (
     api_queue,
     chat_socket,
     ops,
+    pages,
     twilio_hooks,
 )
 from contactcenter.web.endpoints import SERVICES
+from contactcenter.web.event_fanout import Fanout
 from contactcenter.web.middleware import (
     IN_FLIGHT,
     METRICS,
@@ -39,7 +42,7 @@ log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
                 api_agents.routes, api_queue.routes, api_events.routes,
                 api_email.routes, api_fax.routes, api_kb.routes, chat_socket.routes,
-                twilio_hooks.routes]  # fmt: skip
+                api_board.routes, twilio_hooks.routes]  # fmt: skip
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
@@ -52,9 +55,11 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[IN_FLIGHT] = InFlight()
     app[ops.ENDPOINTS] = [endpoint for table in ROUTE_TABLES for endpoint in table.endpoints]
     app[api_events.SOCKETS] = weakref.WeakSet()
+    app[api_events.FANOUT] = Fanout(app[SERVICES].bus, app[SERVICES].queue.holder)
     app[chat_socket.PACING] = chat_socket.Pacing(settings.chat_frames_per_address)
     for table in ROUTE_TABLES:
         table.register(app)
+    pages.register(app)
     app.cleanup_ctx.append(_lifetime)
     app.on_shutdown.append(api_events.close_sockets)
     return app
@@ -69,6 +74,7 @@ def _lexical_why(settings: Settings) -> str:
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.queue.start()
+    await app[api_events.FANOUT].start()
     await services.voice.connector.start()
     await services.email.process_waiting()
     await services.outbox.start()
@@ -102,6 +108,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await services.suggestions.stop()
     await services.outbox.stop()
     await services.voice.connector.stop()
+    await app[api_events.FANOUT].stop()
     await services.queue.stop()
     await services.close()
     log.info("service.stopped")

@@ -276,6 +276,11 @@ class InteractionQueue(AgentActions):
         for arrival in batch:
             arrival.resolve(stored.get(id(arrival)) or known[arrival.ref])  # type: ignore[index]
 
+    def holder(self, interaction_id: int) -> int | None:
+        """The agent the interaction is offered to or held by now, as routing knows it."""
+        state = self.engine.state_of(str(interaction_id))
+        return int(state[1]) if state is not None and state[1] is not None else None
+
     # -- internals ----------------------------------------------------------------------------
 
     async def _run_async(self, step: Callable[[float], Any]) -> None:

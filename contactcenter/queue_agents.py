@@ -137,11 +137,7 @@ class AgentActions:
         self, interaction_id: int, agent_id: int, *, to_group: str | None = None,
         to_agent: int | None = None,
     ) -> None:  # fmt: skip
-        if (to_group is None) == (to_agent is None):
-            raise Conflict("transfer to either a group or an agent", "to")
-        if to_group is not None and to_group not in self.policy.groups:
-            raise Conflict(f"no group {to_group} in the routing policy", "to_group")
-        target = Target(group=to_group) if to_group else Target(agent=str(to_agent))
+        target = self._target(to_group, to_agent)
         self.check_held(interaction_id, agent_id)
 
         async def step(now: float) -> list[Decision]:
@@ -159,6 +155,39 @@ class AgentActions:
         self.bus.publish({"type": "interaction.transferred", "interaction_id": interaction_id,
                           "agent_id": agent_id, "to_group": to_group,
                           "to_agent": to_agent})  # fmt: skip
+
+    async def move(
+        self, interaction_id: int, *, to_group: str | None = None, to_agent: int | None = None,
+        by_user: int | None = None,
+    ) -> None:  # fmt: skip
+        """A supervisor sends waiting work to another group or agent; it keeps its place in the
+        queue. Work offered, held or waiting for a callback is not moved (409)."""
+        target = self._target(to_group, to_agent)
+        if interaction_id in self.callbacks:
+            raise Conflict(f"interaction {interaction_id} waits for a callback; it stays where "
+                           "it is", "status")  # fmt: skip
+
+        async def step(now: float) -> list[Decision]:
+            decisions = self._engine_call(self.engine.move, str(interaction_id), target, now)
+            requeued = {"routing_step": 0, "routing_since": moment(now)}
+            async with self.db.begin() as conn:
+                for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, requeued)):
+                    await self.interactions.transition(
+                        interaction_id, status, at=moment(now), conn=conn, columns=columns,
+                        by_user=by_user, to_group=to_group, to_agent=to_agent, reason="moved",
+                    )  # fmt: skip
+            return decisions
+
+        await self._run_async(step)
+        self.bus.publish({"type": "interaction.moved", "interaction_id": interaction_id,
+                          "to_group": to_group, "to_agent": to_agent})  # fmt: skip
+
+    def _target(self, to_group: str | None, to_agent: int | None) -> Target:
+        if (to_group is None) == (to_agent is None):
+            raise Conflict("give either a group or an agent", "to")
+        if to_group is not None and to_group not in self.policy.groups:
+            raise Conflict(f"no group {to_group} in the routing policy", "to_group")
+        return Target(group=to_group) if to_group else Target(agent=str(to_agent))
 
     async def schedule_callback(self, interaction_id: int) -> bool:
         """A waiting caller asked to be called back: the work keeps its place in the queue as

@@ -86,6 +86,11 @@ class Settings(BaseModel):
         default=0.0, ge=0, le=60,
         description="Abandons after a shorter wait are left out of service level; 0 counts all.",
     )  # fmt: skip
+    timezone: str = Field(
+        default="UTC",
+        description="The contact center's time zone (IANA name): where the dashboard's day "
+        "begins, for its chart and its CSV export.",
+    )
     routing_policy: Path | None = Field(
         default=None, description="Routing policy YAML; empty means the one that ships."
     )
@@ -177,6 +182,17 @@ class Settings(BaseModel):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"{value!r} is not an http:// or https:// address")
         return value.rstrip("/")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (Europe/Berlin, UTC)") from None
+        return value
 
     @field_validator("default_region")
     @classmethod

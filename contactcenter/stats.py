@@ -67,12 +67,7 @@ def summarise(
         live = channel in _LIVE
         within = None
         if sla is not None:
-            limit = timedelta(seconds=sla.seconds)
-            if live:
-                within = sum(1 for r in answered if r.answered_at - r.queued_at <= limit)  # type: ignore[operator]
-            else:
-                within = sum(1 for r in offered if r.first_response_at is not None
-                             and r.first_response_at - r.queued_at <= limit)  # fmt: skip
+            within = sum(1 for r in offered if met(r, sla.seconds))
         asa = _mean([(r.answered_at - r.queued_at).total_seconds() for r in answered])  # type: ignore[operator]
         aht = _mean([(r.ended_at - r.answered_at).total_seconds() for r in handled])  # type: ignore[operator]
         out.append({
@@ -96,6 +91,13 @@ def summarise(
             "abandonment_rate": round(len(abandoned) / len(offered), 4) if offered else None,
         })  # fmt: skip
     return out
+
+
+def met(row: Row, seconds: float) -> bool:
+    """Whether the work met its service-level threshold: answered within it on live channels,
+    first response within it on email and fax."""
+    done = row.answered_at if row.channel in _LIVE else row.first_response_at
+    return done is not None and (done - row.queued_at).total_seconds() <= seconds
 
 
 def _mean(values: list[float]) -> float | None:

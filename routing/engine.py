@@ -202,6 +202,25 @@ class Engine:
             )
         out: list[Decision] = []
         agent = self._agent(item.agent)
+        self._release(agent, item.channel, now, out, refill=False)
+        self._retarget(item, target, now, out)
+        self._fill(agent, now, out)
+        return out
+
+    def move(self, item_id: str, target: Target, now: float) -> list[Decision]:
+        """A supervisor sends waiting work to another group or agent: it keeps its place (its
+        time in the queue) and waits for `target` first, as transferred work does."""
+        item = self._item(item_id)
+        if item.state is not ItemState.WAITING:
+            held = f" with agent {item.agent}" if item.agent else ""
+            raise RoutingError(f"item {item_id} is {item.state}{held}; only waiting work moves")
+        out: list[Decision] = []
+        self._waiting -= 1  # `_wait` counts it again
+        self._retarget(item, target, now, out)
+        return out
+
+    def _retarget(self, item: Item, target: Target, now: float, out: list[Decision]) -> None:
+        """`target` first (a group for good; an agent, then the item's own targets), from now."""
         if target.group is not None:
             spec = group_spec(target)
             self._add_spec(spec)
@@ -217,12 +236,9 @@ class Engine:
         item.targets = self._places(specs, item.channel)
         item.timeouts, item.step, item.step_since = timeouts, 0, now
         item.declined = NO_ONE
-        self._release(agent, item.channel, now, out, refill=False)
         self._skip_empty_targets(item, out)
         self._schedule_overflow(item)
         self._wait(item, now, out)
-        self._fill(agent, now, out)
-        return out
 
     def requeue(self, item_id: str, now: float) -> list[Decision]:
         """Active work that could not reach its agent (a call not put through) goes back to
@@ -479,7 +495,7 @@ class Engine:
         lane.last_assigned = now
         agent.offers.add(item.id)
         timeout = self.policy.offer_timeout[item.channel]
-        expires = now + timeout
+        expires = item.offer_expires = now + timeout
         self.timers.add(expires, "offer", item.id, item.version, timeout)
         out.append(Offer(item.id, agent.id, expires))
 

@@ -77,6 +77,7 @@ class Item:
     declined: frozenset[str] = NO_ONE
     version: int = 0
     answered: bool = False  # live channels: accepted; email and fax: first response sent
+    offer_expires: float = 0.0  # while offered: when the offer lapses
 
     def eligible(self) -> list[Spec]:
         """The specs of the targets it may be served by now."""

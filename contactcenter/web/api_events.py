@@ -1,27 +1,33 @@
 """The live event stream: `/api/v1/events`, JSON over a WebSocket.
 
 Supervisors and admins receive every event; an agent receives the events about them (offers to
-them, their presence, their interactions). A browser using the session cookie must come from this
-service's own origin, so that another site cannot open the stream with a visitor's login.
-On shutdown every stream is closed with 1001 (going away); consoles reconnect by themselves.
+them, their presence, their interactions). The events come from the one `Fanout`, which encodes
+each event once; a console that stops reading is told `stream.overflow` and closed with 1013
+once its outlet is full (`event_fanout.OUTLET_LIMIT`), and the others never wait for it.
+A browser using the session cookie must come from this service's own origin, so that another
+site cannot open the stream with a visitor's login. On shutdown every stream is closed with
+1001 (going away); consoles reconnect by themselves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
-from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from contactcenter.events import OVERFLOW
 from contactcenter.model import Role
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
+from contactcenter.web.event_fanout import OVERFLOW_TEXT, Fanout, Outlet
 
 routes = RouteTable("events")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+FANOUT: web.AppKey[Fanout] = web.AppKey("fanout", Fanout)
+# How long a dropped console has to take the overflow notice and the close before it is cut off.
+HANG_UP_SECONDS = 1.0
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -38,40 +44,51 @@ async def events(call: Call) -> web.StreamResponse:
     user = call.user
     if user.via == "session" and not _same_origin(call.request):
         raise ApiError(403, "forbidden", "the event stream is for this service's own pages")
-    everything = user.role.allows(Role.SUPERVISOR)
     ws = web.WebSocketResponse(heartbeat=30)
     await ws.prepare(call.request)
     call.request.app[SOCKETS].add(ws)
-    async with call.services.bus.subscribe() as subscription:
-        reader = asyncio.create_task(_read_until_closed(ws))
-        try:
-            while not ws.closed:
-                waiting = asyncio.create_task(subscription.get())
-                done, _ = await asyncio.wait({waiting, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if waiting not in done:
-                    waiting.cancel()
-                    break
-                event = waiting.result()
-                if event is OVERFLOW:
-                    await ws.send_json(event)
-                    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too far behind")
-                    break
-                if everything or _about(event, user.agent_id):
-                    await ws.send_json(event)
-        finally:
-            reader.cancel()
+    fanout = call.request.app[FANOUT]
+    hanging_up: set[asyncio.Task[None]] = set()
+
+    def hang_up() -> None:
+        task = asyncio.create_task(_hang_up(ws, call.request))
+        hanging_up.add(task)
+        task.add_done_callback(hanging_up.discard)
+
+    outlet = fanout.open(user.agent_id, user.role.allows(Role.SUPERVISOR), on_drop=hang_up)
+    reader = asyncio.create_task(_read_until_closed(ws, outlet))
+    try:
+        while (text := await outlet.get()) is not None:
+            await ws.send_str(text)
+    except (ConnectionError, RuntimeError):
+        pass  # the console went away while an event was on its way
+    finally:
+        fanout.close(outlet)
+        reader.cancel()
+        if hanging_up:
+            await asyncio.gather(*hanging_up, return_exceptions=True)
     return ws
 
 
-def _about(event: dict[str, Any], agent_id: int | None) -> bool:
-    return agent_id is not None and event.get("agent_id") == agent_id
+async def _hang_up(ws: web.WebSocketResponse, request: web.Request) -> None:
+    """Tell a dropped console to reload and close; cut it off when it does not take even that."""
+    try:
+        async with asyncio.timeout(HANG_UP_SECONDS):
+            await ws.send_str(OVERFLOW_TEXT)
+            await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"too far behind")
+    except (TimeoutError, ConnectionError, RuntimeError):
+        if request.transport is not None:
+            request.transport.abort()
 
 
-async def _read_until_closed(ws: web.WebSocketResponse) -> None:
-    """The stream is one-way: client frames are read (so pings and closes work) and ignored."""
-    async for message in ws:
-        if message.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
-            break
+async def _read_until_closed(ws: web.WebSocketResponse, outlet: Outlet) -> None:
+    """The stream is one-way: client frames are read (so pings and closes work) and ignored;
+    when the console goes, its outlet closes, which ends the writer."""
+    with contextlib.suppress(Exception):
+        async for message in ws:
+            if message.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+                break
+    outlet.close()
 
 
 async def close_sockets(app: web.Application) -> None:

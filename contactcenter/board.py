@@ -1,0 +1,110 @@
+"""What the consoles show now: work waiting and who has it, agents with their load, an agent's
+own offers and work. Read from the database, with the routing engine's view of where work waits
+and of each agent's load, so that a page is one request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+
+from contactcenter.clock import iso
+from contactcenter.store.db import Database
+from contactcenter.store.tables import agents, customers, interactions
+from routing.engine import Engine
+
+WAITING = ("queued", "callback_scheduled", "offered")
+HELD = ("offered", "active", "wrap_up")
+# At most this many waiting interactions are listed (the longest waits); the counts cover all.
+WAITING_LIST = 200
+
+
+def _where(engine: Engine, interaction_id: int) -> list[str]:
+    """Where waiting work may go now: group names, and `agent:ID` for a named agent."""
+    item = engine.items.get(str(interaction_id))
+    if item is None:
+        return []
+    return [spec[1] if spec[0] == "group" else f"agent:{spec[1]}" for spec in item.eligible()]
+
+
+def _work_json(row: Any, now: datetime) -> dict[str, Any]:
+    queued = row.queued_at or row.created_at
+    return {
+        "id": row.id, "channel": row.channel, "status": row.status, "subject": row.subject,
+        "topic": row.topic, "agent_id": row.agent_id, "customer_id": row.customer_id,
+        "customer_name": row.name or row.organisation or f"Customer {row.customer_id}",
+        "organisation": row.organisation, "tier": row.tier, "queued_at": iso(queued),
+        "answered_at": iso(row.answered_at),
+        "waited_seconds": round((now - queued).total_seconds(), 1),
+    }  # fmt: skip
+
+
+_COLUMNS = (
+    interactions.c.id, interactions.c.channel, interactions.c.status, interactions.c.subject,
+    interactions.c.topic, interactions.c.agent_id, interactions.c.customer_id,
+    interactions.c.queued_at, interactions.c.created_at, interactions.c.answered_at,
+    customers.c.name, customers.c.organisation, customers.c.tier,
+)  # fmt: skip
+
+
+async def waiting_work(db: Database, engine: Engine, now: datetime) -> list[dict[str, Any]]:
+    """Waiting (and offered) work, longest wait first, with where it may go."""
+    queued = func.coalesce(interactions.c.queued_at, interactions.c.created_at)
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            select(*_COLUMNS)
+            .join(customers, customers.c.id == interactions.c.customer_id)
+            .where(interactions.c.status.in_(WAITING))
+            .order_by(queued, interactions.c.id)
+            .limit(WAITING_LIST)
+        )
+        return [_work_json(r, now) | {"waits_for": _where(engine, r.id)} for r in rows]
+
+
+async def held_work(
+    db: Database, now: datetime, agent_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Work offered to, active with or wrapped up by agents (one agent's, when given)."""
+    stmt = (
+        select(*_COLUMNS)
+        .join(customers, customers.c.id == interactions.c.customer_id)
+        .where(interactions.c.status.in_(HELD), interactions.c.agent_id.is_not(None))
+        .order_by(interactions.c.id)
+    )
+    if agent_id is not None:
+        stmt = stmt.where(interactions.c.agent_id == agent_id)
+    async with db.connect() as conn:
+        return [_work_json(r, now) for r in await conn.execute(stmt)]
+
+
+def offer_expiry(engine: Engine, interaction_id: int) -> float | None:
+    """When an open offer lapses (epoch seconds), as the engine timed it."""
+    item = engine.items.get(str(interaction_id))
+    if item is None or item.state.value != "offered":
+        return None
+    return item.offer_expires
+
+
+async def agents_now(db: Database, engine: Engine, now: datetime) -> list[dict[str, Any]]:
+    """Every agent with presence, time in it, load and capacity per channel, and their work."""
+    async with db.connect() as conn:
+        rows = (await conn.execute(select(agents).order_by(agents.c.name, agents.c.id))).all()
+    work = await held_work(db, now)
+    by_agent: dict[int, list[dict[str, Any]]] = {}
+    for item in work:
+        by_agent.setdefault(item["agent_id"], []).append(item)
+    out = []
+    for row in rows:
+        routed = engine.agents.get(str(row.id))
+        load = {}
+        if routed is not None:
+            load = {ch: lane.load for ch, lane in routed.lanes.items() if lane.capacity}
+        out.append({
+            "id": row.id, "name": row.name, "presence": row.presence,
+            "presence_since": iso(row.presence_since),
+            "seconds_in_presence": round((now - row.presence_since).total_seconds()),
+            "capacity": row.capacity, "load": load, "work": by_agent.get(row.id, []),
+        })  # fmt: skip
+    return out

@@ -1,0 +1,140 @@
+"""REST for the consoles: an agent's desk, the supervisor's board, moving waiting work, and the
+day's chart and CSV. Each page loads with one request and then follows the event stream."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from contactcenter.board import agents_now, held_work, offer_expiry, waiting_work
+from contactcenter.day_report import csv_text, day_rows, day_start, hourly, hours_in_day, stats_row
+from contactcenter.model import Role
+from contactcenter.stats import queue_stats
+from contactcenter.web import sl_chart
+from contactcenter.web.api_queue import INTERACTION, TransferIn
+from contactcenter.web.endpoints import Call, RouteTable
+
+routes = RouteTable("consoles")
+_LIVE = ("voice", "chat")
+
+
+def _now(call: Call) -> datetime:
+    return datetime.fromtimestamp(call.services.queue.clock(), UTC)
+
+
+@routes.route(
+    "GET", "/api/v1/console",
+    summary="The agent's desk: their presence, capacity and load, open offers (with when each "
+    "lapses) and the work they hold", role=Role.AGENT,
+)  # fmt: skip
+async def console(call: Call) -> web.Response:
+    agent_id = call.user.agent_id
+    now = _now(call)
+    if agent_id is None:
+        return web.json_response({"user": call.user.json(), "agent": None, "offers": [],
+                                  "work": []})  # fmt: skip
+    services = call.services
+    engine = services.queue.engine
+    agent = await services.agents.get_agent(agent_id)
+    routed = engine.agents.get(str(agent_id))
+    agent["load"] = {ch: lane.load for ch, lane in routed.lanes.items()} if routed else {}
+    held = await held_work(services.db, now, agent_id)
+    offers = [w | {"expires_at": offer_expiry(engine, w["id"])} for w in held
+              if w["status"] == "offered"]  # fmt: skip
+    return web.json_response({
+        "user": call.user.json(), "agent": agent, "offers": offers,
+        "work": [w for w in held if w["status"] != "offered"],
+        "offer_seconds": services.queue.policy.offer_timeout,
+        "groups": sorted(services.queue.policy.groups),
+    })  # fmt: skip
+
+
+@routes.route(
+    "GET", "/api/v1/board",
+    summary="The supervisor's board: service levels over the last 30 minutes and today, waiting "
+    "work with its service-level state, and every agent with their work", role=Role.SUPERVISOR,
+)  # fmt: skip
+async def board(call: Call) -> web.Response:
+    services = call.services
+    queue, settings = services.queue, services.settings
+    now = _now(call)
+    start = day_start(now, settings.timezone)
+    short = settings.short_abandon_seconds
+    recent = await queue_stats(services.db, queue.engine, queue.policy, now,
+                               timedelta(minutes=30), short)  # fmt: skip
+    today = await queue_stats(services.db, queue.engine, queue.policy, now,
+                              max(now - start, timedelta(seconds=1)), short)  # fmt: skip
+    waiting = [w | _sla_state(queue.policy, w) for w in
+               await waiting_work(services.db, queue.engine, now)]  # fmt: skip
+    return web.json_response({
+        "generated_at": now.isoformat(), "day_start": start.isoformat(),
+        "timezone": settings.timezone,
+        "recent": recent, "today": today, "waiting": waiting,
+        "agents": await agents_now(services.db, queue.engine, now),
+        "groups": sorted(queue.policy.groups),
+    })  # fmt: skip
+
+
+def _sla_state(policy: Any, work: dict[str, Any]) -> dict[str, Any]:
+    sla = policy.sla(work["tier"], work["channel"])
+    if sla is None:
+        return {"sla_seconds": None, "sla_state": "none"}
+    waited = work["waited_seconds"]
+    state = "breached" if waited >= sla.seconds else "warning" if waited >= 0.8 * sla.seconds \
+        else "ok"  # fmt: skip
+    return {"sla_seconds": sla.seconds, "sla_state": state}
+
+
+@routes.route(
+    "POST", INTERACTION + "/move",
+    summary="Send waiting work to another group or agent; it keeps its place in the queue",
+    role=Role.SUPERVISOR, body=TransferIn,
+    responses={200: "Moved", 409: "Not waiting (offered, held, over, or a callback)"},
+)  # fmt: skip
+async def move(call: Call) -> web.Response:
+    interaction_id = call.path_id("interaction_id")
+    body: TransferIn = call.body
+    if body.to_agent is not None:
+        await call.services.agents.get_agent(body.to_agent)
+    await call.services.queue.move(interaction_id, to_group=body.to_group, to_agent=body.to_agent,
+                                   by_user=call.user.user_id)  # fmt: skip
+    return web.json_response(await call.services.interactions.get(interaction_id))
+
+
+@routes.route(
+    "GET", "/api/v1/reports/today.csv",
+    summary="Every interaction queued today (in CONTACTCENTER_TIMEZONE) with its wait, handle "
+    "time and whether it met its target, as CSV", role=Role.SUPERVISOR, content_type="text/csv",
+)  # fmt: skip
+async def today_csv(call: Call) -> web.Response:
+    now = _now(call)
+    start = day_start(now, call.services.settings.timezone)
+    rows = await day_rows(call.services.db, start, now + timedelta(seconds=1))
+    name = f"interactions-{start.date().isoformat()}.csv"
+    return web.Response(
+        text=csv_text(rows, call.services.queue.policy), content_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )  # fmt: skip
+
+
+@routes.route(
+    "GET", "/api/v1/reports/today/service-level.svg",
+    summary="A chart of today's service level by tier, hour by hour, as SVG",
+    role=Role.SUPERVISOR, content_type="image/svg+xml",
+)  # fmt: skip
+async def today_chart(call: Call) -> web.Response:
+    now = _now(call)
+    policy = call.services.queue.policy
+    start = day_start(now, call.services.settings.timezone)
+    rows = [stats_row(r) for r in await day_rows(call.services.db, start, now)]
+    targets = {}
+    for tier, spec in policy.tiers.items():
+        live = [t.percent / 100 for ch, t in spec.sla.items() if ch in _LIVE and t.percent]
+        if live:
+            targets[tier] = min(live)
+    svg = sl_chart.render(hourly(rows, policy, start, now), hours_in_day(start), targets,
+                          start.date().isoformat())  # fmt: skip
+    return web.Response(text=svg, content_type="image/svg+xml",
+                        headers={"Cache-Control": "no-store"})  # fmt: skip
