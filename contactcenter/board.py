@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from contactcenter.clock import iso
 from contactcenter.store.db import Database
-from contactcenter.store.tables import agents, customers, interactions
+from contactcenter.store.tables import customers, interactions
 from routing.engine import Engine
 
 WAITING = ("queued", "callback_scheduled", "offered")
@@ -87,24 +87,26 @@ def offer_expiry(engine: Engine, interaction_id: int) -> float | None:
     return item.offer_expires
 
 
-async def agents_now(db: Database, engine: Engine, now: datetime) -> list[dict[str, Any]]:
-    """Every agent with presence, time in it, load and capacity per channel, and their work."""
-    async with db.connect() as conn:
-        rows = (await conn.execute(select(agents).order_by(agents.c.name, agents.c.id))).all()
+async def agents_now(
+    db: Database, engine: Engine, listed: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """The directory's agents (`listed`) with time in presence, load per channel and work."""
     work = await held_work(db, now)
     by_agent: dict[int, list[dict[str, Any]]] = {}
     for item in work:
         by_agent.setdefault(item["agent_id"], []).append(item)
     out = []
-    for row in rows:
-        routed = engine.agents.get(str(row.id))
+    for agent in sorted(listed, key=lambda a: (a["name"], a["id"])):
+        routed = engine.agents.get(str(agent["id"]))
         load = {}
         if routed is not None:
             load = {ch: lane.load for ch, lane in routed.lanes.items() if lane.capacity}
+        since = datetime.fromisoformat(agent["presence_since"])
         out.append({
-            "id": row.id, "name": row.name, "presence": row.presence,
-            "presence_since": iso(row.presence_since),
-            "seconds_in_presence": round((now - row.presence_since).total_seconds()),
-            "capacity": row.capacity, "load": load, "work": by_agent.get(row.id, []),
+            "id": agent["id"], "name": agent["name"], "presence": agent["presence"],
+            "presence_since": agent["presence_since"],
+            "seconds_in_presence": round((now - since).total_seconds()),
+            "groups": [g["name"] for g in agent["groups"]],
+            "capacity": agent["capacity"], "load": load, "work": by_agent.get(agent["id"], []),
         })  # fmt: skip
     return out

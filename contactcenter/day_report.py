@@ -2,7 +2,7 @@
 interaction queued today with its metrics (the CSV export). The day begins at midnight in the
 contact center's time zone (`CONTACTCENTER_TIMEZONE`). The hourly figures are computed the way
 `stats.summarise` computes the window's: answered (or first response) within the threshold ÷
-offered, work still waiting counting as not yet within; work without a target is left out.
+offered, leaving out work still inside its threshold; work without a target is left out.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from contactcenter.clock import iso
-from contactcenter.stats import Row, met
+from contactcenter.stats import Row, met, pending
 from contactcenter.store.db import Database
 from contactcenter.store.tables import customers, interactions
 from routing.policy import Policy
@@ -54,7 +54,7 @@ def hourly(rows: list[Row], policy: Policy, start: datetime, now: datetime
     counts: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for row in rows:
         sla = policy.sla(row.tier, row.channel)
-        if sla is None or not start <= row.queued_at <= now:
+        if sla is None or not start <= row.queued_at <= now or pending(row, sla.seconds, now):
             continue
         hour = int((row.queued_at - start).total_seconds() // 3600)
         cell = counts[row.tier][hour]

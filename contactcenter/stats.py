@@ -2,9 +2,10 @@
 
 Over a window, per tier and channel: offered (entered the queue), answered (accepted by an agent),
 abandoned (left before that); service level = answered within the tier's threshold ÷ offered,
-abandons counting against it (for email and fax: first response within the threshold); ASA = total
-wait of answered ÷ answered; AHT = (active + wrap-up time) ÷ handled; abandonment rate =
-abandoned ÷ offered. Now: waiting and the longest wait, per tier and channel and per group, and
+abandons counting against it (for email and fax: first response within the threshold), leaving
+out work still inside its threshold until it is decided, so that a fresh arrival does not read
+as a miss; ASA = total wait of answered ÷ answered; AHT = (active + wrap-up time) ÷ handled;
+abandonment rate = abandoned ÷ offered. Now: waiting and the longest wait, per tier and channel and per group, and
 agents by presence. `summarise` is pure; `queue_stats` reads what it needs.
 """
 
@@ -26,6 +27,7 @@ from routing.state import ItemState
 
 _WAITING = ("queued", "callback_scheduled", "offered")
 _LIVE = ("voice", "chat")
+_OVER = ("abandoned", "closed", "self_served")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +68,10 @@ def summarise(
         handled = [r for r in answered if r.ended_at is not None and r.status == "closed"]
         live = channel in _LIVE
         within = None
+        decided = offered
         if sla is not None:
             within = sum(1 for r in offered if met(r, sla.seconds))
+            decided = [r for r in offered if not pending(r, sla.seconds, now)]
         asa = _mean([(r.answered_at - r.queued_at).total_seconds() for r in answered])  # type: ignore[operator]
         aht = _mean([(r.ended_at - r.answered_at).total_seconds() for r in handled])  # type: ignore[operator]
         out.append({
@@ -81,8 +85,9 @@ def summarise(
             "abandoned": len(abandoned),
             "short_abandoned": len(short),
             "short_abandons_excluded_under_seconds": short_abandon or None,
-            "service_level": None if within is None or not offered
-            else round(within / len(offered), 4),
+            "service_level": None if within is None or not decided
+            else round(within / len(decided), 4),
+            "undecided": len(offered) - len(decided),
             "service_level_target": None if sla is None else {
                 "seconds": sla.seconds, "percent": sla.percent,
                 "measure": "answered" if live else "first_response"},
@@ -98,6 +103,15 @@ def met(row: Row, seconds: float) -> bool:
     first response within it on email and fax."""
     done = row.answered_at if row.channel in _LIVE else row.first_response_at
     return done is not None and (done - row.queued_at).total_seconds() <= seconds
+
+
+def pending(row: Row, seconds: float, now: datetime) -> bool:
+    """Work not yet counted either way: not answered (or responded to), not abandoned or over,
+    and still inside its threshold. It counts in offered, and in the service level once it is
+    answered in time or its threshold passes."""
+    if met(row, seconds) or row.status in _OVER:
+        return False
+    return (now - row.queued_at).total_seconds() < seconds
 
 
 def _mean(values: list[float]) -> float | None:

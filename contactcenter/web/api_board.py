@@ -72,7 +72,8 @@ async def board(call: Call) -> web.Response:
         "generated_at": now.isoformat(), "day_start": start.isoformat(),
         "timezone": settings.timezone,
         "recent": recent, "today": today, "waiting": waiting,
-        "agents": await agents_now(services.db, queue.engine, now),
+        "agents": await agents_now(services.db, queue.engine,
+                                   await services.agents.list_agents(), now),
         "groups": sorted(queue.policy.groups),
     })  # fmt: skip
 

@@ -15,7 +15,7 @@ from contactcenter.day_report import HourPoint
 COLOURS = {"key_account": "#7c3aed", "relationship": "#0369a1", "transactional": "#15803d"}
 LABELS = {"key_account": "Key account", "relationship": "Relationship",
           "transactional": "Transactional"}  # fmt: skip
-WIDTH, HEIGHT = 720, 260
+WIDTH, HEIGHT = 960, 280
 LEFT, RIGHT, TOP, BOTTOM = 44, 130, 16, 30
 
 
@@ -32,7 +32,7 @@ def render(series: dict[str, list[HourPoint]], hours: int, targets: dict[str, fl
     """The SVG document for the day's `series`, `hours` long; `targets` are fractions."""
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'role="img" aria-labelledby="t d" font-family="system-ui, sans-serif" font-size="11">',
+        f'role="img" aria-labelledby="t d" font-family="system-ui, sans-serif" font-size="12">',
         f'<title id="t">Service level by tier, {escape(day_label)}</title>',
         f'<desc id="d">{escape(_describe(series))}</desc>',
         f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#fff"/>',
