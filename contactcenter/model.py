@@ -90,8 +90,10 @@ TRANSITIONS: dict[InteractionStatus, frozenset[InteractionStatus]] = {
     # The visitor asks for a person (queued), is helped (self_served), leaves (abandoned, never
     # offered: not counted against service levels) or the chat ends idle (closed).
     _S.BOT: frozenset({_S.QUEUED, _S.SELF_SERVED, _S.ABANDONED, _S.CLOSED}),
+    # A supervisor may move waiting work to another target: queued → transferred → queued.
     _S.QUEUED: frozenset(
         {_S.OFFERED, _S.ABANDONED, _S.SELF_SERVED, _S.CALLBACK_SCHEDULED, _S.CLOSED, _S.ACTIVE}
+        | {_S.TRANSFERRED}
     ),
     _S.OFFERED: frozenset({_S.ACTIVE, _S.QUEUED, _S.ABANDONED, _S.CALLBACK_SCHEDULED}),
     _S.ACTIVE: frozenset({_S.WRAP_UP, _S.TRANSFERRED, _S.CLOSED}),

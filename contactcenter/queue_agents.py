@@ -49,6 +49,8 @@ class AgentActions:
 
         async def _apply(self, decisions: list[Decision], now: float) -> None: ...
 
+        async def _rebuild(self) -> None: ...
+
     async def set_presence(self, agent_id: int, presence: Presence) -> None:
         async def step(now: float) -> list[Decision]:
             async with self.db.begin() as conn:
@@ -168,14 +170,20 @@ class AgentActions:
                            "it is", "status")  # fmt: skip
 
         async def step(now: float) -> list[Decision]:
+            # The engine refuses work that is not waiting before anything is written.
             decisions = self._engine_call(self.engine.move, str(interaction_id), target, now)
             requeued = {"routing_step": 0, "routing_since": moment(now)}
-            async with self.db.begin() as conn:
-                for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, requeued)):
-                    await self.interactions.transition(
-                        interaction_id, status, at=moment(now), conn=conn, columns=columns,
-                        by_user=by_user, to_group=to_group, to_agent=to_agent, reason="moved",
-                    )  # fmt: skip
+            try:
+                async with self.db.begin() as conn:
+                    for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, requeued)):
+                        await self.interactions.transition(
+                            interaction_id, status, at=moment(now), conn=conn, columns=columns,
+                            by_user=by_user, to_group=to_group, to_agent=to_agent,
+                            reason="moved",
+                        )  # fmt: skip
+            except Exception:
+                await self._rebuild()  # the engine moved, the database did not
+                raise
             return decisions
 
         await self._run_async(step)

@@ -5,8 +5,8 @@ abandoned (left before that); service level = answered within the tier's thresho
 abandons counting against it (for email and fax: first response within the threshold), leaving
 out work still inside its threshold until it is decided, so that a fresh arrival does not read
 as a miss; ASA = total wait of answered ÷ answered; AHT = (active + wrap-up time) ÷ handled;
-abandonment rate = abandoned ÷ offered. Now: waiting and the longest wait, per tier and channel and per group, and
-agents by presence. `summarise` is pure; `queue_stats` reads what it needs.
+abandonment rate = abandoned ÷ offered. Now: waiting and the longest wait, per tier and channel
+and per group, and agents by presence. `summarise` is pure; `queue_stats` reads what it needs.
 """
 
 from __future__ import annotations

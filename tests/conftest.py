@@ -23,6 +23,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.app import create_app
 from contactcenter.customers import CustomerRecords
 from contactcenter.interactions import InteractionRecords
@@ -175,3 +176,21 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
     await client.start_server()
     yield Api(client, tokens, services)
     await client.close()
+
+
+@pytest.fixture
+async def team(api: Api) -> dict[str, Any]:
+    """Two agents in `general` with their own logins, and a supervisor-only group `senior`."""
+    services = api.services
+    general = (await services.agents.create_group(GroupFields(name="general")))["id"]
+    senior = (await services.agents.create_group(GroupFields(name="senior")))["id"]
+    people: dict[str, Any] = {"groups": {"general": general, "senior": senior}}
+    for name, group in (("ana", general), ("bo", general), ("sue", senior)):
+        agent = await services.agents.create_agent(
+            AgentFields.model_validate({"name": name, "groups": [{"group_id": group}]})
+        )
+        user = await services.accounts.create_user(name, "password-" * 2, Role.AGENT, agent["id"])
+        token, _ = await services.accounts.create_token(user["id"], "team")
+        api.tokens[name] = token
+        people[name] = agent["id"]
+    return people

@@ -5,32 +5,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import Api
 
 from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.app import create_app
-from contactcenter.model import Channel, Presence, Role
+from contactcenter.model import Channel, Presence
 from contactcenter.services import Services
-
-
-@pytest.fixture
-async def desk(api: Api) -> dict[str, Any]:
-    """Two agents in `general` with their own logins, and a supervisor-only group `senior`."""
-    services = api.services
-    general = (await services.agents.create_group(GroupFields(name="general")))["id"]
-    senior = (await services.agents.create_group(GroupFields(name="senior")))["id"]
-    people: dict[str, Any] = {"groups": {"general": general, "senior": senior}}
-    for name, group in (("ana", general), ("bo", general), ("sue", senior)):
-        agent = await services.agents.create_agent(
-            AgentFields.model_validate({"name": name, "groups": [{"group_id": group}]})
-        )
-        user = await services.accounts.create_user(name, "password-" * 2, Role.AGENT, agent["id"])
-        token, _ = await services.accounts.create_token(user["id"], "desk")
-        api.tokens[name] = token
-        people[name] = agent["id"]
-    return people
 
 
 async def _queued(api: Api, channel: Channel = Channel.VOICE) -> int:
@@ -39,13 +20,13 @@ async def _queued(api: Api, channel: Channel = Channel.VOICE) -> int:
 
 
 async def test_an_agent_goes_available_accepts_and_completes_with_an_outcome(
-    api: Api, desk: dict[str, Any]
+    api: Api, team: dict[str, Any]
 ) -> None:
     call = await _queued(api)
-    await api.json("PUT", f"/api/v1/agents/{desk['ana']}/presence", "ana",
+    await api.json("PUT", f"/api/v1/agents/{team['ana']}/presence", "ana",
                    json={"presence": "available"})  # fmt: skip
     offered = await api.json("GET", f"/api/v1/interactions/{call}", "ana")
-    assert offered["status"] == "offered" and offered["agent_id"] == desk["ana"]
+    assert offered["status"] == "offered" and offered["agent_id"] == team["ana"]
     active = await api.json("POST", f"/api/v1/interactions/{call}/accept", "ana")
     assert active["status"] == "active" and active["answered_at"]
     done = await api.json(
@@ -62,40 +43,40 @@ async def test_an_agent_goes_available_accepts_and_completes_with_an_outcome(
     assert notes == ["wants delivery before Friday"]
 
 
-async def test_reject_and_transfer_keep_the_work_moving(api: Api, desk: dict[str, Any]) -> None:
+async def test_reject_and_transfer_keep_the_work_moving(api: Api, team: dict[str, Any]) -> None:
     call = await _queued(api)
     for name in ("ana", "bo"):
-        await api.json("PUT", f"/api/v1/agents/{desk[name]}/presence", name,
+        await api.json("PUT", f"/api/v1/agents/{team[name]}/presence", name,
                        json={"presence": "available"})  # fmt: skip
     first = (await api.json("GET", f"/api/v1/interactions/{call}", "ana"))["agent_id"]
-    mine, other = ("ana", "bo") if first == desk["ana"] else ("bo", "ana")
+    mine, other = ("ana", "bo") if first == team["ana"] else ("bo", "ana")
     after = await api.json("POST", f"/api/v1/interactions/{call}/reject", mine)
-    assert after["status"] == "offered" and after["agent_id"] == desk[other]
+    assert after["status"] == "offered" and after["agent_id"] == team[other]
     await api.json("POST", f"/api/v1/interactions/{call}/accept", other)
     moved = await api.json("POST", f"/api/v1/interactions/{call}/transfer", other,
                            json={"to_group": "senior"})  # fmt: skip
     assert moved["status"] == "queued"
-    await api.json("PUT", f"/api/v1/agents/{desk['sue']}/presence", "sue",
+    await api.json("PUT", f"/api/v1/agents/{team['sue']}/presence", "sue",
                    json={"presence": "available"})  # fmt: skip
     taken = await api.json("GET", f"/api/v1/interactions/{call}", "sue")
-    assert taken["status"] == "offered" and taken["agent_id"] == desk["sue"]
+    assert taken["status"] == "offered" and taken["agent_id"] == team["sue"]
     kinds = [e["type"] for e in taken["events"]]
     assert "status.transferred" in kinds
 
 
-async def test_refusals_name_the_reason_and_change_nothing(api: Api, desk: dict[str, Any]) -> None:
+async def test_refusals_name_the_reason_and_change_nothing(api: Api, team: dict[str, Any]) -> None:
     call = await _queued(api)
     refused = await api.json("POST", f"/api/v1/interactions/{call}/accept", "ana", status=409)
     assert "not offered" in refused["error"]["message"]
-    other = await api.json("PUT", f"/api/v1/agents/{desk['bo']}/presence", "ana", status=403,
+    other = await api.json("PUT", f"/api/v1/agents/{team['bo']}/presence", "ana", status=403,
                            json={"presence": "available"})  # fmt: skip
     assert "own presence" in other["error"]["message"]
-    await api.json("PUT", f"/api/v1/agents/{desk['bo']}/presence", "supervisor",
+    await api.json("PUT", f"/api/v1/agents/{team['bo']}/presence", "supervisor",
                    json={"presence": "away"})  # fmt: skip
     not_agent = await api.json("POST", f"/api/v1/interactions/{call}/accept", "admin", status=403)
     assert "not an agent" in not_agent["error"]["message"]
     both = await api.json("POST", f"/api/v1/interactions/{call}/transfer", "ana", status=422,
-                          json={"to_group": "senior", "to_agent": desk["bo"]})  # fmt: skip
+                          json={"to_group": "senior", "to_agent": team["bo"]})  # fmt: skip
     assert "either" in both["error"]["message"]
     assert (await api.json("GET", f"/api/v1/interactions/{call}", "ana"))["status"] == "queued"
 
@@ -136,7 +117,7 @@ async def test_the_service_expires_offers_on_its_own_clock(settings, tmp_path) -
         await client.close()
 
 
-async def test_other_systems_queue_work_once_per_reference(api: Api, desk: dict[str, Any]) -> None:
+async def test_other_systems_queue_work_once_per_reference(api: Api, team: dict[str, Any]) -> None:
     body = {"identity": {"kind": "phone", "value": "(617) 555-0143"}, "channel": "email",
             "subject": "Callback about order 1042", "external_ref": "crm-case-77"}  # fmt: skip
     made = await api.json("POST", "/api/v1/interactions", "agent", status=201, json=body)
@@ -156,11 +137,11 @@ async def test_other_systems_queue_work_once_per_reference(api: Api, desk: dict[
 
 
 async def test_stats_show_waiting_work_and_what_was_answered(
-    api: Api, desk: dict[str, Any]
+    api: Api, team: dict[str, Any]
 ) -> None:
     call = await _queued(api)
     await _queued(api, Channel.CHAT)
-    await api.json("PUT", f"/api/v1/agents/{desk['ana']}/presence", "ana",
+    await api.json("PUT", f"/api/v1/agents/{team['ana']}/presence", "ana",
                    json={"presence": "available"})  # fmt: skip
     await api.json("POST", f"/api/v1/interactions/{call}/accept", "ana")
     stats = await api.json("GET", "/api/v1/stats", "agent", params={"window_minutes": "60"})
@@ -176,10 +157,10 @@ async def test_stats_show_waiting_work_and_what_was_answered(
     assert bad["error"]["field"] == "window_minutes"
 
 
-async def test_changes_to_an_agent_reach_the_running_queue(api: Api, desk: dict[str, Any]) -> None:
+async def test_changes_to_an_agent_reach_the_running_queue(api: Api, team: dict[str, Any]) -> None:
     first = await _queued(api, Channel.CHAT)
     second = await _queued(api, Channel.CHAT)
-    path = f"/api/v1/agents/{desk['ana']}"
+    path = f"/api/v1/agents/{team['ana']}"
     await api.json("PATCH", path, "supervisor", json={"capacity": {"chat": 1}})
     await api.json("PUT", f"{path}/presence", "ana", json={"presence": "available"})
     states = [(await api.json("GET", f"/api/v1/interactions/{i}", "ana"))["status"]
