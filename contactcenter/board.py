@@ -98,9 +98,9 @@ async def agents_now(
     out = []
     for agent in sorted(listed, key=lambda a: (a["name"], a["id"])):
         routed = engine.agents.get(str(agent["id"]))
-        load = {}
+        load = {ch: 0 for ch, room in agent["capacity"].items() if room}
         if routed is not None:
-            load = {ch: lane.load for ch, lane in routed.lanes.items() if lane.capacity}
+            load |= {ch: lane.load for ch, lane in routed.lanes.items() if lane.capacity}
         since = datetime.fromisoformat(agent["presence_since"])
         out.append({
             "id": agent["id"], "name": agent["name"], "presence": agent["presence"],

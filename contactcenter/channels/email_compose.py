@@ -34,7 +34,12 @@ def answer(support: str, to: str, subject: str, interaction_id: int,
     }
     if answering is not None:
         headers["In-Reply-To"] = f"<{answering.message_id}>"
-        chain = [*answering.references, answering.message_id][-20:]
+        # RFC 5322 3.6.4: the parent's References, or else its In-Reply-To when that names
+        # one mail, then the parent itself.
+        earlier = answering.references or (
+            answering.in_reply_to if len(answering.in_reply_to) == 1 else []
+        )
+        chain = [*earlier, answering.message_id][-20:]
         headers["References"] = " ".join(f"<{m}>" for m in chain)
     return build(headers)
 

@@ -4,8 +4,6 @@ an agent driven through the API. Skipped without Chromium or Playwright, except 
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,11 +20,10 @@ from contactcenter.services import Services
 from contactcenter.settings import load_settings
 from knowledge_base.articles import ArticleFields, ArticleStatus
 
+from .browser import find_chromium, launch, shot_path
 from .test_serve import _free_port as free_port
 
 pytestmark = pytest.mark.slow
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head>
 <body><h1>Example shop</h1><p>Everything for your home office.</p>
 <script src="{service}/widget.js" data-title="Chat with us" async></script></body></html>"""
@@ -34,17 +31,7 @@ PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop
 
 @pytest.fixture
 def chromium() -> str:
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed (pip install -e '.[test]')"
-    else:
-        if os.access(CHROMIUM, os.X_OK):
-            return CHROMIUM
-        reason = "Chromium is not installed (apt-get install chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+    return find_chromium()
 
 
 @pytest.fixture
@@ -92,11 +79,7 @@ async def test_a_visitor_asks_the_bot_then_talks_with_an_agent(
     await services.queue.set_presence(agent["id"], Presence.AVAILABLE)
 
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=chromium, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )  # fmt: skip
+        browser = await launch(pw, chromium)
         page = await browser.new_page(viewport={"width": 1000, "height": 720})
         await page.goto(shop["shop"] + "/")
         await page.get_by_role("button", name="Chat with us").click()
@@ -122,15 +105,14 @@ async def test_a_visitor_asks_the_bot_then_talks_with_an_agent(
         await page.get_by_label("Send the conversation to").fill("ann@example.org")
         await page.get_by_role("button", name="Send it").click()
         await expect(page.get_by_text("on its way to ann@example.org")).to_be_visible()
-        SHOTS.mkdir(exist_ok=True)
-        await page.screenshot(path=str(SHOTS / f"chat-widget-{_backend(shop)}.png"))
+        await page.screenshot(path=shot_path(f"chat-widget-{_backend(shop)}"))
         # On a phone's screen the window fits, and the chat goes on where it was.
         await page.set_viewport_size({"width": 390, "height": 760})
         window = page.get_by_role("dialog", name="Chat with us")
         box = await window.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390
         await expect(page.get_by_text("Hi, <b>Ana</b> here. Let me look.")).to_be_visible()
-        await page.screenshot(path=str(SHOTS / f"chat-widget-phone-{_backend(shop)}.png"))
+        await page.screenshot(path=shot_path(f"chat-widget-phone-{_backend(shop)}"))
         await page.get_by_label("Your message").focus()
         await page.keyboard.press("Escape")  # closes the window; the button takes the focus
         await expect(page.get_by_role("button", name="Chat with us")).to_be_focused()

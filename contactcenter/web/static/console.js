@@ -240,6 +240,11 @@ new EventStream(onEvent, () => { reloadDesk(); if (openId !== null) open(openId)
 
 // -- keyboard ---------------------------------------------------------------------------------
 document.addEventListener("keydown", (event) => {
+  // Escape leaves a text field, so that the next key is a shortcut again.
+  if (event.key === "Escape" && typing(event) && !document.querySelector("dialog[open]")) {
+    event.target.blur();
+    return;
+  }
   if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
   if (document.querySelector("dialog[open]")) return;
   const key = event.key.toLowerCase();

@@ -1,6 +1,9 @@
 // The open interaction in the console: its conversation as its channel shows it (a call's
 // facts, a mail thread with the quoted history folded, a live chat, a fax's pages), the reply
-// composer where the channel takes one, and the transfer and wrap-up controls.
+// composer where the channel takes one, and the transfer and wrap-up controls. Mail is stored
+// without the quoted history the sender's client added (the thread is kept as its own mails),
+// so a thread shows its latest mail with the earlier ones folded, and any quoting still in a
+// mail (a forward, a client the reply parser missed) folded inside it.
 import { api, CHANNELS, duration, el, tierBadge, toast, when } from "./common.js";
 
 const WHO = { customer: "customer", visitor: "customer", agent: "agent", system: "system",
@@ -38,7 +41,15 @@ export class WorkView {
     if (work.channel === "voice") parts.push(this.call(work, detail));
     if (work.channel === "fax") parts.push(this.fax(detail));
     parts.push(this.thread, this.typingNote);
-    for (const message of detail.messages) this.append(message);
+    const threaded = work.channel === "email" || work.channel === "fax";
+    // A mail thread shows its latest mail; the earlier ones are folded above it.
+    const earlier = threaded ? detail.messages.slice(0, -1) : [];
+    if (earlier.length) {
+      this.thread.append(el("details", { class: "history" }, el("summary", {},
+        `Earlier in this thread (${earlier.length} ${earlier.length === 1 ? "mail" : "mails"})`),
+      earlier.map((m) => mail(WHO[m.author] || "system", m.body, m.created_at))));
+    }
+    for (const message of detail.messages.slice(earlier.length)) this.append(message);
     if (work.status === "active") parts.push(this.reply(work), this.controls(work));
     else parts.push(el("p", { class: "muted" }, work.status === "wrap_up"
       ? "In wrap-up: the time after the interaction, before the next offer." : ""));

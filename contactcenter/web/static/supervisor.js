@@ -15,9 +15,12 @@ const MAX_ALERTS = 50;
 // tiles are judged against this share, and say so.
 const DEFAULT_GOAL = 80;
 
+let chartAt = Date.now();
+
 async function reload() {
   board = await api("GET", "/api/v1/board");
   loadedAt = Date.now();
+  if (loadedAt - chartAt > 10000) refreshChart();
   drawTiles();
   drawWaiting();
   drawGroups();
@@ -142,7 +145,8 @@ function drawGroups() {
 
 // -- agents -----------------------------------------------------------------------------------
 function drawAgents() {
-  const occupancy = board.recent.agents.occupancy_by_agent || {};
+  const occupancy = Object.fromEntries((board.recent.agents.occupancy_by_agent || [])
+    .map((o) => [o.agent_id, o.occupancy]));
   const all = board.recent.agents;
   document.querySelector("#occupancy").textContent = `Occupancy now ${percent(all.occupancy_now)}`
     + ` · last 30 min ${percent(all.occupancy)}`;
@@ -170,7 +174,7 @@ function drawAgents() {
         el("span", { class: "ch" }, CHANNELS[w.channel]), ` ${w.customer_name} · ${w.status}`))
         : el("span", { class: "muted" }, "—")),
       el("td", { class: "small" }, load || "—"),
-      el("td", {}, percent(occupancy[a.id] ?? occupancy[String(a.id)])));
+      el("td", {}, percent(occupancy[a.id])));
   }));
 }
 
@@ -231,9 +235,12 @@ setInterval(() => {
     node.textContent = duration(since(Number(node.dataset.since)));
   }
 }, 1000);
-setInterval(() => {
-  document.querySelector("#chart").src = `/api/v1/reports/today/service-level.svg?at=${Date.now()}`;
-}, 60000);
+// The chart follows the board, at most every 10 seconds, and at least every minute.
+function refreshChart() {
+  chartAt = Date.now();
+  document.querySelector("#chart").src = `/api/v1/reports/today/service-level.svg?at=${chartAt}`;
+}
+setInterval(refreshChart, 60000);
 
 topBar("/supervisor");
 drawAlerts();
