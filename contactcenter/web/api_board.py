@@ -8,9 +8,11 @@ from typing import Any
 
 from aiohttp import web
 
+from contactcenter.auth import Principal
 from contactcenter.board import agents_now, held_work, offer_expiry, waiting_work
 from contactcenter.day_report import csv_text, day_rows, day_start, hourly, hours_in_day, stats_row
 from contactcenter.model import Role
+from contactcenter.services import Services
 from contactcenter.stats import queue_stats
 from contactcenter.web import sl_chart
 from contactcenter.web.api_queue import INTERACTION, TransferIn
@@ -30,12 +32,15 @@ def _now(call: Call) -> datetime:
     "lapses) and the work they hold", role=Role.AGENT,
 )  # fmt: skip
 async def console(call: Call) -> web.Response:
-    agent_id = call.user.agent_id
-    now = _now(call)
+    return web.json_response(await desk(call.services, call.user))
+
+
+async def desk(services: Services, user: Principal) -> dict[str, Any]:
+    """The agent's desk as `GET /api/v1/console` answers it (the console page carries it too)."""
+    agent_id = user.agent_id
+    now = datetime.fromtimestamp(services.queue.clock(), UTC)
     if agent_id is None:
-        return web.json_response({"user": call.user.json(), "agent": None, "offers": [],
-                                  "work": []})  # fmt: skip
-    services = call.services
+        return {"user": user.json(), "agent": None, "offers": [], "work": []}
     engine = services.queue.engine
     agent = await services.agents.get_agent(agent_id)
     routed = engine.agents.get(str(agent_id))
@@ -43,12 +48,12 @@ async def console(call: Call) -> web.Response:
     held = await held_work(services.db, now, agent_id)
     offers = [w | {"expires_at": offer_expiry(engine, w["id"])} for w in held
               if w["status"] == "offered"]  # fmt: skip
-    return web.json_response({
-        "user": call.user.json(), "agent": agent, "offers": offers,
+    return {
+        "user": user.json(), "agent": agent, "offers": offers,
         "work": [w for w in held if w["status"] != "offered"],
         "offer_seconds": services.queue.policy.offer_timeout,
         "groups": sorted(services.queue.policy.groups),
-    })  # fmt: skip
+    }  # fmt: skip
 
 
 @routes.route(

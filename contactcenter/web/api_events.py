@@ -44,7 +44,9 @@ async def events(call: Call) -> web.StreamResponse:
     user = call.user
     if user.via == "session" and not _same_origin(call.request):
         raise ApiError(403, "forbidden", "the event stream is for this service's own pages")
-    ws = web.WebSocketResponse(heartbeat=30)
+    # No per-message compression: events are small, and deflating each one for each of
+    # hundreds of consoles cost more CPU than everything else the stream does.
+    ws = web.WebSocketResponse(heartbeat=30, compress=False)
     await ws.prepare(call.request)
     call.request.app[SOCKETS].add(ws)
     fanout = call.request.app[FANOUT]

@@ -71,8 +71,10 @@ async def set_presence(call: Call) -> web.Response:
     agent_id = call.path_id("agent_id")
     if not call.user.role.allows(Role.SUPERVISOR) and call.user.agent_id != agent_id:
         raise ApiError(403, "forbidden", "agents set only their own presence")
-    await call.services.agents.get_agent(agent_id)
-    await call.services.queue.set_presence(agent_id, call.body.presence)
+    queue = call.services.queue
+    if str(agent_id) not in queue.engine.agents:  # routing knows every agent it has seen
+        await call.services.agents.get_agent(agent_id)  # 404 for one that does not exist
+    await queue.set_presence(agent_id, call.body.presence)
     return web.json_response({"agent_id": agent_id, "presence": call.body.presence.value})
 
 

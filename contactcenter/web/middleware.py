@@ -27,6 +27,7 @@ log = structlog.get_logger("contactcenter.web")
 SESSION_COOKIE = "cc_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_PUBLIC_FILES = ("/static/", "/widget.js")
 # Logging in does not use the session it may replace, so it needs no CSRF token.
 _NO_CSRF_PATHS = frozenset({"/api/v1/auth/login"})
 _GOOD_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -153,6 +154,8 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
 
     A request with neither goes on without a principal; endpoints that need one answer 401.
     """
+    if request.path.startswith(_PUBLIC_FILES):  # the same bytes for everyone: no lookup
+        return await handler(request)
     accounts = request.app[SERVICES].accounts
     principal = None
     header = request.headers.get("Authorization", "")

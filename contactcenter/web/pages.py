@@ -17,7 +17,8 @@ from importlib.resources import files
 from aiohttp import web
 
 from contactcenter.model import Role
-from contactcenter.web.endpoints import PRINCIPAL_KEY
+from contactcenter.web.api_board import desk
+from contactcenter.web.endpoints import PRINCIPAL_KEY, SERVICES
 
 STATIC = files("contactcenter.web") / "static"
 # The pages load only what this service serves; the event stream is on the same origin.
@@ -59,6 +60,10 @@ async def page(request: web.Request) -> web.StreamResponse:
     shell = _static(name)[0].decode()
     user = principal.json() | {"csrf_token": principal.csrf_token}
     html = shell.replace("{{user}}", escape(json.dumps(user), quote=True))
+    if "{{desk}}" in html:  # the console's first data, so that it draws without a round trip
+        found = await desk(request.app[SERVICES], principal)
+        # JSON in a non-script block: "<" escaped so that no text can close the element.
+        html = html.replace("{{desk}}", json.dumps(found).replace("<", "\\u003c"))
     return web.Response(text=html, content_type="text/html", headers=_headers())
 
 

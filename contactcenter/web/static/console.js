@@ -19,8 +19,17 @@ const view = new WorkView(document.querySelector("#work"), side, {
   wrapUp: () => openWrapUp(),
 });
 
+// The page arrives with the desk in it; every later reload asks the API.
+let firstDesk = document.querySelector("#desk-data");
+
 async function reloadDesk() {
-  const data = await api("GET", "/api/v1/console");
+  let data;
+  if (firstDesk) {
+    data = JSON.parse(firstDesk.textContent);
+    firstDesk = null;
+  } else {
+    data = await api("GET", "/api/v1/console");
+  }
   Object.assign(desk, data);
   drawPresence();
   drawOffers();
@@ -32,6 +41,8 @@ async function reloadDesk() {
     side.clear();
   }
   if (openId === null && held.length) open(held[0]);
+  // When the desk was first drawn, for the page-load benchmark (bench/consoles.py).
+  if (!performance.getEntriesByName("cc:desk-drawn").length) performance.mark("cc:desk-drawn");
 }
 const reloadSoon = debounce(reloadDesk, 120);
 
