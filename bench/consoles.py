@@ -1,14 +1,16 @@
 """Consoles: how fast an event reaches every console, what a console that stops reading costs the
 others, and how fast the console's page loads.
 
-A real `contactcenter serve` with 500 agents and 20 supervisors connected to /api/v1/events
-(each agent with their own token, so each console hears what an agent's would), plus slow
-consoles: supervisors' sockets that stop reading after the handshake. Events are real: agents'
-presence changes through the REST API at `--rate` a second, cycling through every agent, each
-heard by the 20 supervisors and by that agent's console. Latency is from the moment the change
-was sent to the moment a console has the event, so it includes the request's own handling.
+The service (`bench/consoles_service.py`: the app as `contactcenter serve` builds it) with 500
+agents and 20 supervisors connected to /api/v1/events, each agent with their own token so that
+each console hears what an agent's would, plus slow consoles: supervisors' sockets that stop
+reading after the handshake.
+- Fan-out: events published on the service's bus at `--rate` a second, one agent after another,
+  each stamped when published; each is heard by the 20 supervisors and by that agent's console.
+- End to end: agents' presence changes through the REST API at `--presence-rate` a second (each
+  a stored transition), timed from the request's sending to each console's receipt.
 Then the console's first page load in Debian's Chromium (a fresh browser context each time, so
-nothing is cached), while the events flow and with the service idle.
+nothing is cached), while events flow and with the service idle.
 
     .venv/bin/python -m bench.consoles [--agents 500] [--supervisors 20] [--rate 100]
 """
@@ -22,6 +24,7 @@ import os
 import platform
 import socket
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,6 +33,8 @@ import aiohttp
 
 from bench.chat import PASSWORD, admin_token, make_agents, unlimited
 from bench.served import Service, databases, served
+
+SERVICE = [sys.executable, "-m", "bench.consoles_service"]
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -54,20 +59,24 @@ class Sent:
 class Console:
     ws: aiohttp.ClientWebSocketResponse
     agent_id: int | None  # None: a supervisor's
-    latencies: list[float] = field(default_factory=list)
+    ticks: list[float] = field(default_factory=list)  # fan-out latencies, ms
+    changes: list[float] = field(default_factory=list)  # end-to-end latencies, ms
     closed_with: int | None = None
 
     async def read(self, sent: Sent) -> None:
         async for message in self.ws:
             if message.type is not aiohttp.WSMsgType.TEXT:
                 break
-            at = time.perf_counter()
+            at, wall = time.perf_counter(), time.time()
             event = message.json()
-            if event["type"] != "agent.presence" or not sent.measuring:
+            if not sent.measuring:
                 continue
-            change = sent.changes.get(event["agent_id"])
-            if change is not None and change[0] == event["presence"]:
-                self.latencies.append((at - change[1]) * 1000)
+            if event["type"] == "bench.tick":
+                self.ticks.append((wall - event["sent_at"]) * 1000)
+            elif event["type"] == "agent.presence":
+                change = sent.changes.get(event["agent_id"])
+                if change is not None and change[0] == event["presence"]:
+                    self.changes.append((at - change[1]) * 1000)
         self.closed_with = self.ws.close_code
 
 
@@ -98,7 +107,7 @@ async def slow_outcome(reader: asyncio.StreamReader) -> str:
                 data += chunk
     told = b'"stream.overflow"' in data
     closed = reader.at_eof()
-    frames = data.count(b'"agent.presence"')
+    frames = data.count(b'{"type": ')
     return f"{frames} events then {'the overflow notice' if told else 'no notice'}" + (
         " and the close" if closed else ", still open"
     )
@@ -126,7 +135,8 @@ async def page_loads(base: str, count: int) -> list[dict[str, float]]:
                 return {document: n.responseEnd - n.startTime,
                         dom: n.domContentLoadedEventEnd - n.startTime,
                         load: n.loadEventEnd - n.startTime,
-                        desk: performance.getEntriesByName('cc:desk-drawn')[0].startTime};
+                        desk: performance.getEntriesByName('cc:desk-drawn')[0].startTime,
+                        total: performance.now()};
             }""")  # fmt: skip
             out.append(timing)
             await context.close()
@@ -140,22 +150,40 @@ def load_figures(label: str, loads: list[dict[str, float]]) -> None:
         print(f"  first load, {label}, {name:<16} {percentiles([x[key] for x in loads])}")
 
 
-async def run(url: str, agents: int, supervisors: int, slow: int, rate: float, seconds: float,
-              loads: int) -> None:  # fmt: skip
+@dataclass
+class Plan:
+    agents: int
+    supervisors: int
+    slow: int
+    rate: float
+    presence_rate: float
+    seconds: float
+    loads: int
+
+
+async def run(url: str, plan: Plan) -> None:
     token = await asyncio.to_thread(admin_token, url)
-    async with served(url, {}) as service:
+    async with served(url, {}, program=SERVICE) as service:
         headers = {"Authorization": f"Bearer {token}"}
         async with aiohttp.ClientSession(service.base, headers=headers,
                                          connector=unlimited()) as api:  # fmt: skip
             started = time.perf_counter()
-            tokens = await make_agents(api, agents)
-            print(f"  {agents} agents made in {time.perf_counter() - started:.0f} s")
-            await measure(service, api, token, tokens, supervisors, slow, rate, seconds, loads)
+            tokens = await make_agents(api, plan.agents)
+            print(f"  {plan.agents} agents made in {time.perf_counter() - started:.0f} s")
+            await measure(service, api, token, tokens, plan)
+
+
+def report(consoles: list[Console], what: str, expected: int) -> None:
+    mine = [x for c in consoles if c.agent_id is not None for x in getattr(c, what)]
+    bosses = [x for c in consoles if c.agent_id is None for x in getattr(c, what)]
+    print(f"    deliveries {len(mine) + len(bosses)} of {expected} expected")
+    print(f"    → the agent's console       {percentiles(mine)}")
+    print(f"    → the supervisors' consoles {percentiles(bosses)}")
+    print(f"    → every console             {percentiles(mine + bosses)}")
 
 
 async def measure(service: Service, api: aiohttp.ClientSession, token: str,
-                  tokens: dict[int, str], supervisors: int, slow: int, rate: float,
-                  seconds: float, loads: int) -> None:  # fmt: skip
+                  tokens: dict[int, str], plan: Plan) -> None:  # fmt: skip
     sent = Sent()
     async with aiohttp.ClientSession(service.base, connector=unlimited()) as streams:
         consoles = []
@@ -163,72 +191,81 @@ async def measure(service: Service, api: aiohttp.ClientSession, token: str,
             mine = {"Authorization": f"Bearer {agent_token}"}
             ws = await streams.ws_connect("/api/v1/events", headers=mine)
             consoles.append(Console(ws, agent_id))
-        for _ in range(supervisors):
+        for _ in range(plan.supervisors):
             ws = await streams.ws_connect("/api/v1/events",
                                           headers={"Authorization": f"Bearer {token}"})  # fmt: skip
             consoles.append(Console(ws, None))
-        slowpokes = [await slow_console(service.base, token) for _ in range(slow)]
+        slowpokes = [await slow_console(service.base, token) for _ in range(plan.slow)]
         readers = [asyncio.create_task(c.read(sent)) for c in consoles]
-        print(f"  {len(consoles)} consoles and {slow} slow ones connected; service RSS "
+        print(f"  {len(consoles)} consoles and {plan.slow} slow ones connected; service RSS "
               f"{service.rss_kib() // 1024} MiB")  # fmt: skip
+        ids = ",".join(str(i) for i in tokens)
 
-        ids = list(tokens)
-        presence = dict.fromkeys(ids, "available")
-        errors = 0
-
-        async def change(agent_id: int) -> None:
-            nonlocal errors
-            to = "away" if presence[agent_id] == "available" else "available"
-            presence[agent_id] = to
-            sent.changes[agent_id] = (to, time.perf_counter())
-            async with api.put(f"/api/v1/agents/{agent_id}/presence",
-                               json={"presence": to}) as answered:  # fmt: skip
-                if answered.status != 200:
-                    errors += 1
-
-        async def drive(duration: float) -> int:
-            tasks, n, begin = set(), 0, time.perf_counter()
-            while (elapsed := time.perf_counter() - begin) < duration:
-                due = int(elapsed * rate) + 1
-                while n < due:
-                    task = asyncio.create_task(change(ids[n % len(ids)]))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
-                    n += 1
-                await asyncio.sleep(0.002)
-            await asyncio.gather(*tasks)
-            return n
-
-        await drive(3)  # warm up
+        # Fan-out, with page loads while it runs.
         sent.measuring = True
         cpu = service.cpu_seconds()
-        flow = asyncio.create_task(drive(seconds))
-        during = await page_loads(service.base, loads) if loads else []
-        changes = await flow
+        async with api.post(
+            "/bench/publish",
+            params={"rate": str(plan.rate), "seconds": str(plan.seconds), "agents": ids},
+        ) as started:
+            assert started.status == 200, await started.text()
+        during = await page_loads(service.base, plan.loads) if plan.loads else []
+        await asyncio.sleep(max(0.0, plan.seconds - sum(x["total"] for x in during) / 1000) + 1)
         cpu = service.cpu_seconds() - cpu
-        await asyncio.sleep(1)
         sent.measuring = False
-        agents_ = [x for c in consoles if c.agent_id is not None for x in c.latencies]
-        bosses = [x for c in consoles if c.agent_id is None for x in c.latencies]
-        expected = changes * (1 + supervisors)
-        print(f"  {changes} presence changes in {seconds:.0f} s ({changes / seconds:.0f}/s), "
-              f"{errors} refused; service CPU {cpu / seconds:.0%} of a core")  # fmt: skip
-        print(f"  deliveries {len(agents_) + len(bosses)} of {expected} expected")
-        print(f"  change → agent's console       {percentiles(agents_)}")
-        print(f"  change → supervisors' consoles {percentiles(bosses)}")
-        print(f"  change → every console         {percentiles(agents_ + bosses)}")
-        dropped = sum(1 for c in consoles if c.closed_with is not None)
-        print(f"  consoles that read: {dropped} closed by the service")
+        events = int(plan.rate * plan.seconds)
+        print(f"  fan-out: {events} events in {plan.seconds:.0f} s ({plan.rate:.0f}/s); "
+              f"service CPU {cpu / plan.seconds:.0%} of a core")  # fmt: skip
+        report(consoles, "ticks", events * (1 + plan.supervisors))
         for n, (reader, writer) in enumerate(slowpokes):
-            print(f"  slow console {n + 1}: {await slow_outcome(reader)}")
+            print(f"    slow console {n + 1}: {await slow_outcome(reader)}")
             writer.close()
-        load_figures(f"{len(consoles)} consoles, events flowing", during)
+        dropped = sum(1 for c in consoles if c.closed_with is not None)
+        print(f"    consoles that read: {dropped} closed by the service")
+        load_figures(f"{len(consoles)} consoles, {plan.rate:.0f} events/s", during)
+
+        if plan.presence_rate:
+            changes = await presence_changes(api, sent, list(tokens), plan)
+            report(consoles, "changes", changes * (1 + plan.supervisors))
         for c in consoles:
             await c.ws.close()
         for task in readers:
             task.cancel()
-    if loads:
-        load_figures("service idle", await page_loads(service.base, loads))
+    if plan.loads:
+        load_figures("service idle", await page_loads(service.base, plan.loads))
+
+
+async def presence_changes(api: aiohttp.ClientSession, sent: Sent, ids: list[int],
+                           plan: Plan) -> int:  # fmt: skip
+    """Presence changes through the REST API, one agent after another; how many were made."""
+    presence = dict.fromkeys(ids, "available")
+    errors = 0
+
+    async def change(agent_id: int) -> None:
+        nonlocal errors
+        to = "away" if presence[agent_id] == "available" else "available"
+        presence[agent_id] = to
+        sent.changes[agent_id] = (to, time.perf_counter())
+        async with api.put(f"/api/v1/agents/{agent_id}/presence",
+                           json={"presence": to}) as answered:  # fmt: skip
+            errors += answered.status != 200
+
+    tasks: set[asyncio.Task[None]] = set()
+    n, begin = 0, time.perf_counter()
+    sent.measuring = True
+    while (elapsed := time.perf_counter() - begin) < plan.seconds:
+        while n < int(elapsed * plan.presence_rate) + 1:
+            task = asyncio.create_task(change(ids[n % len(ids)]))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            n += 1
+        await asyncio.sleep(0.002)
+    await asyncio.gather(*tasks)
+    await asyncio.sleep(1)
+    sent.measuring = False
+    print(f"  end to end: {n} presence changes through the API in {plan.seconds:.0f} s "
+          f"({plan.presence_rate:.0f}/s), {errors} refused")  # fmt: skip
+    return n
 
 
 async def main() -> None:
@@ -236,18 +273,25 @@ async def main() -> None:
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--supervisors", type=int, default=20)
     parser.add_argument("--slow", type=int, default=3, help="consoles that stop reading")
-    parser.add_argument("--rate", type=float, default=100.0, help="events a second")
+    parser.add_argument("--rate", type=float, default=100.0, help="events a second (fan-out)")
+    parser.add_argument(
+        "--presence-rate",
+        type=float,
+        default=30.0,
+        help="presence changes a second through the API (0: none)",
+    )
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--loads", type=int, default=20, help="page loads measured (0: none)")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
-    print(f"consoles: {args.agents} agents, {args.supervisors} supervisors, {args.slow} slow, "
-          f"{args.rate:.0f} events/s for {args.seconds:.0f} s; {platform.node()}, "
+    plan = Plan(args.agents, args.supervisors, args.slow, args.rate, args.presence_rate,
+                args.seconds, args.loads)  # fmt: skip
+    print(f"consoles: {plan.agents} agents, {plan.supervisors} supervisors, {plan.slow} slow, "
+          f"{plan.rate:.0f} events/s for {plan.seconds:.0f} s; {platform.node()}, "
           f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
     async for label, url in databases(args.backend, "consoles"):
         print(label)
-        await run(url, args.agents, args.supervisors, args.slow, args.rate, args.seconds,
-                  args.loads)  # fmt: skip
+        await run(url, plan)
 
 
 if __name__ == "__main__":

@@ -74,10 +74,12 @@ async def databases(backend: str, prefix: str) -> AsyncIterator[tuple[str, str]]
 
 @contextlib.asynccontextmanager
 async def served(
-    database_url: str, settings: dict[str, str], port: int | None = None
-) -> AsyncIterator[Service]:
+    database_url: str, settings: dict[str, str], port: int | None = None,
+    program: list[str] | None = None,
+) -> AsyncIterator[Service]:  # fmt: skip
     """`contactcenter serve` on `port` (a free one by default) with `settings` (CONTACTCENTER_*
-    variables) and a temporary data directory; PostgreSQL is migrated first."""
+    variables) and a temporary data directory; PostgreSQL is migrated first. `program` runs
+    instead of `contactcenter serve --port PORT` (it is given the port as its last argument)."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data:
@@ -93,9 +95,8 @@ async def served(
             migrating = await asyncio.create_subprocess_exec(command(), "migrate", env=env,
                                                              **quiet)  # fmt: skip
             assert await migrating.wait() == 0, "contactcenter migrate failed"
-        process = await asyncio.create_subprocess_exec(
-            command(), "serve", "--port", str(port), env=env, **quiet
-        )
+        argv = [*program, str(port)] if program else [command(), "serve", "--port", str(port)]
+        process = await asyncio.create_subprocess_exec(*argv, env=env, **quiet)
         try:
             await _ready(base, process)
             yield Service(base, process)

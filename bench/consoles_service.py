@@ -1,0 +1,65 @@
+"""The service for bench/consoles.py: the app exactly as `contactcenter serve` builds it, plus one
+route of the benchmark's own, `POST /bench/publish`, which publishes events on the service's
+event bus at a steady rate, each stamped with the time it was published. Consoles then measure
+the fan-out alone (bus → outlets → sockets → consoles), apart from what producing an event costs.
+
+    python -m bench.consoles_service PORT     (settings from the environment, as for serve)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+from aiohttp import web
+
+from contactcenter.app import create_app
+from contactcenter.cli import _ensure_schema
+from contactcenter.logs import configure
+from contactcenter.runtime import tune_gc
+from contactcenter.services import Services
+from contactcenter.settings import load_settings
+from contactcenter.web.endpoints import SERVICES
+
+RUNNING: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("bench_running")
+
+
+async def publish(request: web.Request) -> web.Response:
+    """?rate=100&seconds=20&agents=1,2,3: one event at a time for each agent in turn."""
+    rate, seconds = float(request.query["rate"]), float(request.query["seconds"])
+    agents = [int(a) for a in request.query["agents"].split(",")]
+    bus = request.app[SERVICES].bus
+
+    async def run() -> None:
+        n, begin = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - begin) < seconds:
+            while n < int(elapsed * rate) + 1:
+                bus.publish({"type": "bench.tick", "agent_id": agents[n % len(agents)], "n": n,
+                             "sent_at": time.time()})  # fmt: skip
+                n += 1
+            await asyncio.sleep(0.002)
+
+    task = asyncio.create_task(run())
+    request.app[RUNNING].add(task)
+    task.add_done_callback(request.app[RUNNING].discard)
+    return web.json_response({"publishing": rate * seconds})
+
+
+async def main(port: int) -> None:
+    settings = load_settings()
+    configure(settings.log_level)
+    services = Services.build(settings)
+    await _ensure_schema(services)
+    app = create_app(settings, services)
+    app[RUNNING] = set()
+    app.router.add_post("/bench/publish", publish)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    tune_gc()
+    asyncio.run(main(int(sys.argv[1])))
