@@ -26,8 +26,10 @@ RUNNING: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("bench_running")
 
 
 async def publish(request: web.Request) -> web.Response:
-    """?rate=100&seconds=20&agents=1,2,3: one event at a time for each agent in turn."""
+    """?rate=100&seconds=20&agents=1,2,3&bytes=400: one event at a time for each agent in
+    turn, padded to about `bytes` when encoded."""
     rate, seconds = float(request.query["rate"]), float(request.query["seconds"])
+    padding = "x" * max(0, int(request.query.get("bytes", "0")) - 110)
     agents = [int(a) for a in request.query["agents"].split(",")]
     bus = request.app[SERVICES].bus
 
@@ -36,7 +38,7 @@ async def publish(request: web.Request) -> web.Response:
         while (elapsed := time.perf_counter() - begin) < seconds:
             while n < int(elapsed * rate) + 1:
                 bus.publish({"type": "bench.tick", "agent_id": agents[n % len(agents)], "n": n,
-                             "sent_at": time.time()})  # fmt: skip
+                             "padding": padding, "sent_at": time.time()})  # fmt: skip
                 n += 1
             await asyncio.sleep(0.002)
 
