@@ -22,6 +22,7 @@ from contactcenter.web import (
     api_interactions,
     api_kb,
     api_queue,
+    api_voice,
     chat_socket,
     ops,
     pages,
@@ -42,7 +43,7 @@ log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
                 api_agents.routes, api_queue.routes, api_events.routes,
                 api_email.routes, api_fax.routes, api_kb.routes, chat_socket.routes,
-                api_board.routes, twilio_hooks.routes]  # fmt: skip
+                api_board.routes, api_voice.routes, twilio_hooks.routes]  # fmt: skip
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:

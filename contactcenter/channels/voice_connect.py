@@ -124,6 +124,23 @@ class CallConnector:
         await self.calls.update(placed.call_sid, interaction_id=interaction_id, path=call.path)
         log_.info("voice.callback_placed", placed_sid=sid)
 
+    async def hang_up(self, interaction_id: int, agent_id: int) -> None:
+        """The agent ends the call of an interaction they hold (talking, or wrapping it up): the
+        caller's leg is told to hang up, which ends the agent's leg too; Twilio's status
+        callback then reports the call's end as for any other."""
+        state = self.queue.engine.state_of(str(interaction_id))
+        if state is None or state[1] != str(agent_id) or state[0] not in ("active", "wrap_up"):
+            raise Conflict(f"interaction {interaction_id} is not with agent {agent_id}")
+        call = await self.calls.by_interaction(interaction_id)
+        if call is None or call.stage not in (CallStage.CONNECTING, CallStage.CONNECTED):
+            raise Conflict(f"interaction {interaction_id} has no call in progress", "channel")
+        try:
+            await self.rest.redirect(call.call_sid, str(twiml.goodbye()))
+        except TwilioUnavailable as exc:
+            raise Conflict(f"Twilio did not take the hang-up: {exc}") from None
+        log.info("voice.hung_up_by_agent", call_sid=call.call_sid,
+                 interaction_id=interaction_id, agent_id=agent_id)  # fmt: skip
+
     async def dial_ended(self, call: CallRecord, form: Mapping[str, str]) -> VoiceResponse:
         """The agent's leg ended (the Dial's action): talked, so the interaction is complete
         with its talk time; or the agent did not answer, so the caller goes back to the hold

@@ -10,7 +10,7 @@ from xml.etree import ElementTree
 from sqlalchemy import select
 
 from contactcenter.agents import AgentFields, GroupFields, Membership
-from contactcenter.model import Presence
+from contactcenter.model import Presence, Role
 from contactcenter.store.tables import interaction_events
 
 from .call_simulator import Call
@@ -191,3 +191,27 @@ async def test_a_key_account_is_put_through_to_the_account_manager_recorded(
     assert dial is not None and dial.findtext("Client") == "grace"
     assert dial.get("record") == "record-from-answer-dual"
     assert dial.get("recordingStatusCallback") == f"{PUBLIC}/twilio/voice/recording"
+
+
+async def test_the_agent_wraps_up_then_ends_the_call_from_the_console(phone: Phone) -> None:
+    call, interaction_id = await holding_call(phone)
+    sam = await agent(phone, voice_client="sam.lee")
+    user = await phone.services.accounts.create_user("sam", "password-" * 2, Role.AGENT, sam)
+    token, _ = await phone.services.accounts.create_token(user["id"], "console")
+    hang_up = f"{phone.http_base}/api/v1/interactions/{interaction_id}/hangup"
+    headers = {"Authorization": f"Bearer {token}"}
+    await accept(phone, interaction_id, sam)
+    await phone.twilio.wait_for(1)  # put through
+    await call.post(call.queue["action"], call.params(QueueResult="redirected"))
+    await phone.services.queue.complete(interaction_id, sam, outcome={"disposition": "resolved"})
+    async with phone.session.post(hang_up, headers=headers) as asked:
+        assert asked.status == 202, await asked.text()
+    [_, update] = await phone.twilio.wait_for(2)
+    assert update.path == f"/2010-04-01/Accounts/{ACCOUNT}/Calls/{call.sid}.json"
+    assert ElementTree.fromstring(update.form["Twiml"]).find("Hangup") is not None
+    await call.hang_up()  # Twilio reports the end; the outcome recorded stays
+    interaction = await phone.interaction(call)
+    assert interaction["status"] == "wrap_up" and interaction["disposition"] == "resolved"
+    async with phone.session.post(hang_up, headers=headers) as again:
+        body = await again.json()
+        assert again.status == 409 and "no call in progress" in body["error"]["message"]

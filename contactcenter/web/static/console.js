@@ -170,6 +170,10 @@ function step(by) {
 // -- transfer and wrap-up dialogs ---------------------------------------------------------------
 async function openTransfer() {
   if (openId === null) return;
+  if (desk.work.find((w) => w.id === openId)?.channel === "voice") {
+    toast("A call in progress cannot be transferred from the console.");
+    return;
+  }
   const select = document.querySelector("#transfer-to");
   if (!desk.agents.length) desk.agents = (await api("GET", "/api/v1/agents")).agents;
   select.replaceChildren(
@@ -214,10 +218,16 @@ document.querySelector("#wrapup").addEventListener("submit", async (event) => {
   const notes = document.querySelector("#notes").value.trim();
   if (outcome) body.outcome = outcome;
   if (notes) body.notes = notes;
+  const work = desk.work.find((w) => w.id === openId);
   try {
     await api("POST", `/api/v1/interactions/${openId}/complete`, body);
     document.querySelector("#wrapup-dialog").close();
     toast("Completed.");
+    if (work?.channel === "voice") {
+      await api("POST", `/api/v1/interactions/${work.id}/hangup`)
+        .then(() => toast("Completed; the call is ending."))
+        .catch((error) => toast(`Completed; the call: ${error.message}`));
+    }
     reloadDesk();
   } catch (error) {
     document.querySelector("#wrapup-error").textContent = error.message;

@@ -85,7 +85,7 @@ export class WorkView {
       el("dt", {}, "Waited"), el("dd", {}, duration(secondsBetween(work.queued_at, work.answered_at))),
       el("dt", {}, "On the call"), talk,
       el("dt", {}, "Call"), el("dd", {},
-        "Put through to your phone; the call ends when either side hangs up."));
+        "Put through to your phone. End it here once you wrap up, or hang up your phone."));
   }
 
   fax(detail) {
@@ -171,11 +171,15 @@ export class WorkView {
     return form;
   }
 
+  // A live call is put through by Twilio to the agent's phone: it can be ended from here
+  // (after its wrap-up is recorded), not moved to someone else.
   controls(work) {
+    const voice = work.channel === "voice";
     return el("div", { class: "actions", role: "group", "aria-label": "Interaction controls" },
-      el("button", { onclick: () => this.hooks.transfer() }, "Transfer ", el("kbd", {}, "T")),
+      voice ? null : el("button", { onclick: () => this.hooks.transfer() },
+        "Transfer ", el("kbd", {}, "T")),
       el("button", { class: "primary", onclick: () => this.hooks.wrapUp() },
-        work.channel === "voice" ? "End and wrap up " : "Wrap up ", el("kbd", {}, "W")));
+        voice ? "End call and wrap up " : "Wrap up ", el("kbd", {}, "W")));
   }
 
   focusComposer() {
