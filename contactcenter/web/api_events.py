@@ -3,7 +3,8 @@
 Supervisors and admins receive every event; an agent receives the events about them (offers to
 them, their presence, their interactions). The events come from the one `Fanout`, which encodes
 each event once; a console that stops reading is told `stream.overflow` and closed with 1013
-once its outlet is full (`event_fanout.OUTLET_LIMIT`), and the others never wait for it.
+once its outlet is full (`event_fanout.OUTLET_LIMIT`) or its socket holds `SOCKET_BACKLOG` bytes
+it has not taken, and the others never wait for it.
 A browser using the session cookie must come from this service's own origin, so that another
 site cannot open the stream with a visitor's login. On shutdown every stream is closed with
 1001 (going away); consoles reconnect by themselves.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import weakref
 from urllib.parse import urlsplit
 
@@ -28,6 +30,10 @@ SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("socket
 FANOUT: web.AppKey[Fanout] = web.AppKey("fanout", Fanout)
 # How long a dropped console has to take the overflow notice and the close before it is cut off.
 HANG_UP_SECONDS = 1.0
+# Bytes written to a console and not yet taken by it (beyond the kernel's buffers) before it is
+# dropped as one that stopped reading.
+SOCKET_BACKLOG = 256 * 1024
+KERNEL_BUFFER = 64 * 1024  # the socket's send buffer (Linux doubles it for its bookkeeping)
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -59,8 +65,15 @@ async def events(call: Call) -> web.StreamResponse:
 
     outlet = fanout.open(user.agent_id, user.role.allows(Role.SUPERVISOR), on_drop=hang_up)
     reader = asyncio.create_task(_read_until_closed(ws, outlet))
+    transport = call.request.transport
+    _bound_kernel_buffer(transport)
     try:
         while (text := await outlet.get()) is not None:
+            # The socket's writes never wait for a console that stops reading: what it has
+            # not taken piles up in the transport, so that pile is bounded too.
+            if transport is not None and transport.get_write_buffer_size() > SOCKET_BACKLOG:
+                outlet.drop()
+                break
             await ws.send_str(text)
     except (ConnectionError, RuntimeError):
         pass  # the console went away while an event was on its way
@@ -70,6 +83,15 @@ async def events(call: Call) -> web.StreamResponse:
         if hanging_up:
             await asyncio.gather(*hanging_up, return_exceptions=True)
     return ws
+
+
+def _bound_kernel_buffer(transport: asyncio.BaseTransport | None) -> None:
+    """A fixed send buffer for the stream's socket: the kernel would otherwise grow it to
+    megabytes for a console that stopped reading, and hold all of that before we noticed."""
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_BUFFER)
 
 
 async def _hang_up(ws: web.WebSocketResponse, request: web.Request) -> None:
