@@ -81,6 +81,7 @@ async def _organisation(services: Services) -> dict[str, Any]:
         await services.accounts.create_user(login, PASSWORD, Role.AGENT, agent["id"])
         ids[login] = agent["id"]
     await services.accounts.create_user("boss", PASSWORD, Role.SUPERVISOR)
+    await services.accounts.create_user("root", PASSWORD, Role.ADMIN)
     ann = (await services.customers.resolve("email", "ann@example.org")).customer
     await services.customers.update(ann.id, {"name": "Ann Lee"})
     # History outside the queue: stored as it was, never routed again.
@@ -101,10 +102,12 @@ async def _organisation(services: Services) -> dict[str, Any]:
     return ids
 
 
-async def _log_in(browser: Any, base: str, username: str, path: str) -> Any:
+async def _log_in(browser: Any, base: str, username: str, path: str, shot: str = "") -> Any:
     page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
     await page.goto(f"{base}{path}")
     assert page.url.endswith(f"/login?next={path}")
+    if shot:
+        await page.screenshot(path=shot_path(shot))
     await page.get_by_label("Username").fill(username)
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_role("button", name="Log in").click()
@@ -292,3 +295,32 @@ def _filter(channel: Channel) -> Any:
     from contactcenter.interactions import InteractionFilter
 
     return InteractionFilter(channel, None, None, None, None, None)
+
+
+async def test_an_admin_adds_a_login_and_a_token_on_the_settings_page(
+    site: dict[str, Any], chromium: str
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async with async_playwright() as pw:
+        browser = await launch(pw, chromium)
+        page = await _log_in(browser, site["base"], "root", "/settings",
+                             shot=f"login-{_backend(site)}")  # fmt: skip
+        await page.get_by_label("Username").fill("nora")
+        await page.get_by_label("Role").select_option("agent")
+        await page.get_by_label("Agent").select_option(label="Ana Souza")
+        await page.get_by_label("Password (10 characters at least)").fill("short")
+        await page.get_by_role("button", name="Create login").click()
+        await expect(page.get_by_role("alert")).to_contain_text("password")  # named, not made
+        await page.get_by_label("Password (10 characters at least)").fill(PASSWORD)
+        await page.get_by_role("button", name="Create login").click()
+        await expect(page.get_by_role("cell", name="nora", exact=True)).to_be_visible()
+        await page.get_by_label("Token name").fill("CRM sync")
+        await page.get_by_label("Acts as").select_option(label="nora (agent)")
+        await page.get_by_role("button", name="Create token").click()
+        await expect(page.get_by_text("Copy this secret now")).to_be_visible()
+        await expect(page.get_by_role("cell", name="CRM sync")).to_be_visible()
+        await page.screenshot(path=shot_path(f"settings-{_backend(site)}"), full_page=True)
+        await browser.close()
+    users = {u["username"]: u for u in await site["services"].accounts.list_users()}
+    assert users["nora"]["agent_id"] == site["ana"] and users["nora"]["role"] == "agent"

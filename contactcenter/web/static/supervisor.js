@@ -81,6 +81,8 @@ function tile(r, day) {
   el("div", { class: "row" }, el("span", { class: "big", dataset: { sl: `${r.tier}/${r.channel}` } },
     percent(r.service_level)), el("span", { class: "small muted" }, "last 30 min")),
   el("div", { class: "small muted" }, `Target ${targetText}`),
+  r.undecided ? el("div", { class: "small muted" },
+    `${r.undecided} waiting inside the target, not counted yet`) : null,
   el("div", { class: "grid" },
     el("span", {}, "Today"), el("b", {}, percent(day?.service_level)),
     el("span", {}, "Waiting"), el("b", { dataset: { waiting: `${r.tier}/${r.channel}` } },
