@@ -256,12 +256,12 @@ async def test_a_supervisor_sees_the_queue_live_and_moves_work_to_another_group(
         browser = await launch(pw, chromium)
         board = await _log_in(browser, site["base"], "boss", "/supervisor")
         await expect(board.get_by_text("Live")).to_be_visible()
-        await expect(board.get_by_text("0 waiting")).to_be_visible()
+        await expect(board.locator("#waiting-count")).to_have_text("0 waiting")
 
         caller = (await services.customers.resolve("phone", "+12125550199")).customer
         await services.customers.update(caller.id, {"name": "Bo Chen"})
         chat = await services.queue.enqueue(caller, Channel.CHAT, subject="Order status")
-        await expect(board.get_by_text("1 waiting")).to_be_visible()  # without a reload
+        await expect(board.locator("#waiting-count")).to_have_text("1 waiting")  # no reload
         row = board.locator(f"#waiting-{chat}")
         await expect(row.get_by_text("Bo Chen")).to_be_visible()
         await expect(row.get_by_role("cell", name="general", exact=True)).to_be_visible()
@@ -272,7 +272,7 @@ async def test_a_supervisor_sees_the_queue_live_and_moves_work_to_another_group(
 
         await row.get_by_label("Move Bo Chen's chat to").select_option("g:senior")
         await expect(board.get_by_text("Moved Bo Chen to senior.")).to_be_visible()
-        await expect(board.get_by_text("0 waiting")).to_be_visible()
+        await expect(board.locator("#waiting-count")).to_have_text("0 waiting")
         sue = board.get_by_role("row", name="Sue Park")
         await expect(sue.get_by_text("Bo Chen · offered")).to_be_visible()
         await services.queue.accept(chat, site["sue"])

@@ -31,6 +31,11 @@ export class SidePanel {
       api("GET", `/api/v1/interactions/${interactionId}/suggestions`).catch(() => []),
     ]);
     if (this.interactionId !== interactionId) return;
+    if (customer.account_manager_id) {
+      const manager = await api("GET", `/api/v1/agents/${customer.account_manager_id}`)
+        .catch(() => null);
+      customer.account_manager_name = manager?.name;
+    }
     this.drawCustomer(customer, entries);
     this.suggestions(suggestions, interactionId);
   }
