@@ -281,7 +281,7 @@ class Engine:
                 continue
             if kind == "offer" and item.version == version and item.state is ItemState.OFFERED:
                 self._offer_expired(item, now, out)
-            elif kind == "overflow" and item.step == version and item.step + 1 < len(item.targets):
+            elif kind == "overflow" and self._overflow_due(item, at, version):
                 self._overflow(item, at, now, out)
             elif kind in ("sla_warning", "sla_breach") and not item.answered:
                 sla = self.policy.sla(item.spec.tier, item.channel)
@@ -544,6 +544,14 @@ class Engine:
         while item.targets[item.step] is None and item.step + 1 < len(item.targets):
             item.step += 1
             out.append(Overflowed(item.id, item.step, _describe(item.targets[item.step])))
+
+    def _overflow_due(self, item: Item, at: float, step: int) -> bool:
+        """Whether an overflow timer is the item's current one: set for this step, at the time
+        this step's wait ends (a transfer or move restarts the steps, voiding older timers)."""
+        if item.step != step or item.step + 1 >= len(item.targets):
+            return False
+        timeout = item.timeouts[item.step]
+        return timeout is not None and at == item.step_since + timeout
 
     def _schedule_overflow(self, item: Item) -> None:
         timeout = item.timeouts[item.step]

@@ -229,6 +229,30 @@ def test_transfer_to_an_agent_falls_back_to_the_usual_targets(engine: Engine) ->
     assert offers(out) == [("1", "a")]
 
 
+def test_waiting_work_moved_keeps_its_place_and_waits_for_its_new_target(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.upsert_agent(agent("s", "senior", level=3), 0)
+    engine.enqueue(item("older", at=0), 0)
+    engine.enqueue(item("newer", at=5), 5)
+    engine.move("newer", Target(group="senior"), 6)
+    engine.move("older", Target(group="senior"), 7)
+    assert offers(engine.set_presence("s", AVAILABLE, 8)) == [("older", "s")]
+    with pytest.raises(RoutingError, match="only waiting work moves"):
+        engine.move("older", Target(group="general"), 9)
+
+
+def test_a_second_move_starts_the_wait_for_its_agent_over(engine: Engine) -> None:
+    engine.upsert_agent(agent("a", "general"), 0)
+    engine.set_presence("a", AVAILABLE, 0)
+    engine.set_presence("a", Presence.AWAY, 0)
+    engine.enqueue(item("1", at=0), 0)
+    engine.move("1", Target(agent="x"), 0)  # waits 60 s for x, then for general again
+    engine.move("1", Target(agent="y"), 30)  # now 60 s for y, from 30
+    engine.set_presence("a", AVAILABLE, 31)
+    assert not [d for d in engine.tick(61) if isinstance(d, Overflowed)]  # x's timer is void
+    assert [d.step for d in engine.tick(91) if isinstance(d, Overflowed)] == [1]
+
+
 def test_sla_warning_at_80_percent_and_breach_unless_answered(engine: Engine) -> None:
     engine.enqueue(item("k", "key_account", at=0), 0)  # voice: 20 s target
     assert engine.tick(15.9) == []

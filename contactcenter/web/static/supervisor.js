@@ -18,8 +18,10 @@ const DEFAULT_GOAL = 80;
 let chartAt = Date.now();
 
 async function reload() {
+  const first = board === null;
   board = await api("GET", "/api/v1/board");
   loadedAt = Date.now();
+  if (first) seedAlerts();
   if (loadedAt - chartAt > 10000) refreshChart();
   drawTiles();
   drawWaiting();
@@ -190,10 +192,21 @@ function addAlert(event) {
   drawAlerts();
 }
 
+// Work already past 80% of its target when the page opens is listed as if its alert had just
+// come: the page missed the event, not the problem.
+function seedAlerts() {
+  for (const w of board.waiting) {
+    if (w.sla_state !== "warning" && w.sla_state !== "breached") continue;
+    alerts.push({ id: w.id, breach: w.sla_state === "breached", at: new Date(),
+      threshold: w.sla_seconds, name: `${w.customer_name} (${CHANNELS[w.channel]})` });
+  }
+  drawAlerts();
+}
+
 function drawAlerts() {
   const list = document.querySelector("#alerts");
   if (!alerts.length) {
-    list.replaceChildren(el("li", { class: "empty" }, "No alerts since this page opened."));
+    list.replaceChildren(el("li", { class: "empty" }, "No alerts: nothing waiting has passed 80% of its target."));
     return;
   }
   list.replaceChildren(...alerts.map((a) => el("li", { class: a.breach ? "state-breached"
