@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from contactcenter.clock import iso
 from contactcenter.store.db import Database
 from contactcenter.store.tables import customers, interactions
-from routing.engine import Engine
+from routing.engine import SLA_WARNING_SHARE, Engine
+from routing.policy import Policy
 
 WAITING = ("queued", "callback_scheduled", "offered")
 HELD = ("offered", "active", "wrap_up")
@@ -87,6 +88,30 @@ def offer_expiry(engine: Engine, interaction_id: int) -> float | None:
     return item.offer_expires
 
 
+def agent_load(engine: Engine, agent: dict[str, Any]) -> dict[str, int]:
+    """Work held per channel the agent has room on, as routing counts it (0 for an agent
+    routing has not seen yet)."""
+    load = {ch: 0 for ch, room in agent["capacity"].items() if room}
+    routed = engine.agents.get(str(agent["id"]))
+    if routed is not None:
+        load |= {ch: lane.load for ch, lane in routed.lanes.items() if lane.capacity}
+    return load
+
+
+def sla_state(policy: Policy, work: dict[str, Any]) -> dict[str, Any]:
+    """Waiting work's target, and whether its wait is within it, past the warning or past it."""
+    sla = policy.sla(work["tier"], work["channel"])
+    if sla is None:
+        return {"sla_seconds": None, "sla_state": "none"}
+    waited = work["waited_seconds"]
+    state = "ok"
+    if waited >= sla.seconds:
+        state = "breached"
+    elif waited >= SLA_WARNING_SHARE * sla.seconds:
+        state = "warning"
+    return {"sla_seconds": sla.seconds, "sla_state": state}
+
+
 async def agents_now(
     db: Database, engine: Engine, listed: list[dict[str, Any]], now: datetime
 ) -> list[dict[str, Any]]:
@@ -97,16 +122,13 @@ async def agents_now(
         by_agent.setdefault(item["agent_id"], []).append(item)
     out = []
     for agent in sorted(listed, key=lambda a: (a["name"], a["id"])):
-        routed = engine.agents.get(str(agent["id"]))
-        load = {ch: 0 for ch, room in agent["capacity"].items() if room}
-        if routed is not None:
-            load |= {ch: lane.load for ch, lane in routed.lanes.items() if lane.capacity}
         since = datetime.fromisoformat(agent["presence_since"])
         out.append({
             "id": agent["id"], "name": agent["name"], "presence": agent["presence"],
             "presence_since": agent["presence_since"],
             "seconds_in_presence": round((now - since).total_seconds()),
             "groups": [g["name"] for g in agent["groups"]],
-            "capacity": agent["capacity"], "load": load, "work": by_agent.get(agent["id"], []),
+            "capacity": agent["capacity"], "load": agent_load(engine, agent),
+            "work": by_agent.get(agent["id"], []),
         })  # fmt: skip
     return out

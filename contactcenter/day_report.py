@@ -22,6 +22,7 @@ from contactcenter.stats import Row, met, pending
 from contactcenter.store.db import Database
 from contactcenter.store.tables import customers, interactions
 from routing.policy import Policy
+from routing.types import LIVE_CHANNELS
 
 TIERS = ("key_account", "relationship", "transactional")
 CSV_COLUMNS = (
@@ -114,6 +115,18 @@ def csv_text(rows: list[Any], policy: Policy) -> str:
 
 def _blank(value: Any) -> Any:
     return "" if value is None else value
+
+
+def live_targets(policy: Policy) -> dict[str, float]:
+    """Per tier, the share its live channels' targets ask for (the lowest, where they differ):
+    the chart's dashed lines."""
+    targets = {}
+    for tier, spec in policy.tiers.items():
+        shares = [t.percent / 100 for ch, t in spec.sla.items() if ch in LIVE_CHANNELS
+                  and t.percent]  # fmt: skip
+        if shares:
+            targets[tier] = min(shares)
+    return targets
 
 
 def hours_in_day(start: datetime) -> int:

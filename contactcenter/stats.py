@@ -132,6 +132,18 @@ async def queue_stats(
     db: Database, engine: Engine, policy: Policy, now: datetime, window: timedelta,
     short_abandon: float = 0.0,
 ) -> dict[str, Any]:  # fmt: skip
+    """The statistics over one window (see `queue_stats_over`)."""
+    (found,) = await queue_stats_over(db, engine, policy, now, [window], short_abandon)
+    return found
+
+
+async def queue_stats_over(
+    db: Database, engine: Engine, policy: Policy, now: datetime, windows: list[timedelta],
+    short_abandon: float = 0.0,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The statistics over each of `windows`, from one read of the interactions (those of the
+    longest window, and all work waiting)."""
+    longest = max(windows)
     async with db.connect() as conn:
         result = await conn.execute(
             select(
@@ -141,7 +153,7 @@ async def queue_stats(
                 interactions.c.ended_at,
             )
             .join(customers, customers.c.id == interactions.c.customer_id)
-            .where(or_(interactions.c.queued_at >= now - window,
+            .where(or_(interactions.c.queued_at >= now - longest,
                        interactions.c.status.in_(_WAITING)))
         )  # fmt: skip
         rows = [Row(*r) for r in result]
@@ -152,23 +164,24 @@ async def queue_stats(
                 )
             ).all()
         )
-        over_time = await occupancy(conn, now - window, now)
+        over_time = [await occupancy(conn, now - window, now) for window in windows]
     busy = sum(1 for a in engine.agents.values() if a.busy())
     staffed = sum(1 for a in engine.agents.values()
                   if a.presence.value == "available" or a.busy())  # fmt: skip
-    return {
+    groups = waiting_by_group(engine)
+    by_presence = {p: presence.get(p, 0) for p in ("available", "away", "wrap_up", "offline")}
+    return [{
         "generated_at": now.isoformat(),
         "window_minutes": round(window.total_seconds() / 60, 2),
         "by_tier_channel": summarise(rows, policy, now, window, short_abandon),
-        "waiting_by_group": waiting_by_group(engine),
+        "waiting_by_group": groups,
         "agents": {
-            "by_presence": {p: presence.get(p, 0) for p in ("available", "away", "wrap_up",
-                                                            "offline")},
+            "by_presence": by_presence,
             "with_work": busy,
             # Now: agents with work ÷ agents available or with work; over the window: time
             # handling ÷ (time handling + time available and idle), from the presence history.
             "occupancy_now": round(busy / staffed, 4) if staffed else None,
-            "occupancy": over_time["occupancy"],
-            "occupancy_by_agent": over_time["by_agent"],
+            "occupancy": occupied["occupancy"],
+            "occupancy_by_agent": occupied["by_agent"],
         },
-    }  # fmt: skip
+    } for window, occupied in zip(windows, over_time, strict=True)]  # fmt: skip

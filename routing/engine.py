@@ -51,6 +51,8 @@ from routing.types import (
 
 # How long a transfer to one agent waits for them before the item's own targets apply again.
 TRANSFER_TIMEOUT = 60.0
+# The share of its service-level threshold a wait reaches when its SLA warning is due.
+SLA_WARNING_SHARE = 0.8
 
 
 class Engine:
@@ -565,7 +567,7 @@ class Engine:
         if sla is None:
             return
         # The warning's timer schedules the breach when it fires: one timer per item at a time.
-        at = item.queued_at + 0.8 * sla.seconds
+        at = item.queued_at + SLA_WARNING_SHARE * sla.seconds
         self.timers.add(at, "sla_warning", item.id, 0, ("warning", sla.seconds))
 
     def _item(self, item_id: str) -> Item:

@@ -9,21 +9,35 @@ from typing import Any
 from aiohttp import web
 
 from contactcenter.auth import Principal
-from contactcenter.board import agents_now, held_work, offer_expiry, waiting_work
-from contactcenter.day_report import csv_text, day_rows, day_start, hourly, hours_in_day, stats_row
+from contactcenter.board import (
+    agent_load,
+    agents_now,
+    held_work,
+    offer_expiry,
+    sla_state,
+    waiting_work,
+)
+from contactcenter.day_report import (
+    csv_text,
+    day_rows,
+    day_start,
+    hourly,
+    hours_in_day,
+    live_targets,
+    stats_row,
+)
 from contactcenter.model import Role
 from contactcenter.services import Services
-from contactcenter.stats import queue_stats
+from contactcenter.stats import queue_stats_over
 from contactcenter.web import sl_chart
 from contactcenter.web.api_queue import INTERACTION, TransferIn
 from contactcenter.web.endpoints import Call, RouteTable
 
 routes = RouteTable("consoles")
-_LIVE = ("voice", "chat")
 
 
-def _now(call: Call) -> datetime:
-    return datetime.fromtimestamp(call.services.queue.clock(), UTC)
+def _now(services: Services) -> datetime:
+    return datetime.fromtimestamp(services.queue.clock(), UTC)
 
 
 @routes.route(
@@ -38,13 +52,12 @@ async def console(call: Call) -> web.Response:
 async def desk(services: Services, user: Principal) -> dict[str, Any]:
     """The agent's desk as `GET /api/v1/console` answers it (the console page carries it too)."""
     agent_id = user.agent_id
-    now = datetime.fromtimestamp(services.queue.clock(), UTC)
+    now = _now(services)
     if agent_id is None:
         return {"user": user.json(), "agent": None, "offers": [], "work": []}
     engine = services.queue.engine
     agent = await services.agents.get_agent(agent_id)
-    routed = engine.agents.get(str(agent_id))
-    agent["load"] = {ch: lane.load for ch, lane in routed.lanes.items()} if routed else {}
+    agent["load"] = agent_load(engine, agent)
     held = await held_work(services.db, now, agent_id)
     offers = [w | {"expires_at": offer_expiry(engine, w["id"])} for w in held
               if w["status"] == "offered"]  # fmt: skip
@@ -64,14 +77,13 @@ async def desk(services: Services, user: Principal) -> dict[str, Any]:
 async def board(call: Call) -> web.Response:
     services = call.services
     queue, settings = services.queue, services.settings
-    now = _now(call)
+    now = _now(call.services)
     start = day_start(now, settings.timezone)
     short = settings.short_abandon_seconds
-    recent = await queue_stats(services.db, queue.engine, queue.policy, now,
-                               timedelta(minutes=30), short)  # fmt: skip
-    today = await queue_stats(services.db, queue.engine, queue.policy, now,
-                              max(now - start, timedelta(seconds=1)), short)  # fmt: skip
-    waiting = [w | _sla_state(queue.policy, w) for w in
+    windows = [timedelta(minutes=30), max(now - start, timedelta(seconds=1))]
+    recent, today = await queue_stats_over(services.db, queue.engine, queue.policy, now,
+                                           windows, short)  # fmt: skip
+    waiting = [w | sla_state(queue.policy, w) for w in
                await waiting_work(services.db, queue.engine, now)]  # fmt: skip
     return web.json_response({
         "generated_at": now.isoformat(), "day_start": start.isoformat(),
@@ -81,16 +93,6 @@ async def board(call: Call) -> web.Response:
                                    await services.agents.list_agents(), now),
         "groups": sorted(queue.policy.groups),
     })  # fmt: skip
-
-
-def _sla_state(policy: Any, work: dict[str, Any]) -> dict[str, Any]:
-    sla = policy.sla(work["tier"], work["channel"])
-    if sla is None:
-        return {"sla_seconds": None, "sla_state": "none"}
-    waited = work["waited_seconds"]
-    state = "breached" if waited >= sla.seconds else "warning" if waited >= 0.8 * sla.seconds \
-        else "ok"  # fmt: skip
-    return {"sla_seconds": sla.seconds, "sla_state": state}
 
 
 @routes.route(
@@ -115,7 +117,7 @@ async def move(call: Call) -> web.Response:
     "time and whether it met its target, as CSV", role=Role.SUPERVISOR, content_type="text/csv",
 )  # fmt: skip
 async def today_csv(call: Call) -> web.Response:
-    now = _now(call)
+    now = _now(call.services)
     start = day_start(now, call.services.settings.timezone)
     rows = await day_rows(call.services.db, start, now + timedelta(seconds=1))
     name = f"interactions-{start.date().isoformat()}.csv"
@@ -131,16 +133,11 @@ async def today_csv(call: Call) -> web.Response:
     role=Role.SUPERVISOR, content_type="image/svg+xml",
 )  # fmt: skip
 async def today_chart(call: Call) -> web.Response:
-    now = _now(call)
+    now = _now(call.services)
     policy = call.services.queue.policy
     start = day_start(now, call.services.settings.timezone)
     rows = [stats_row(r) for r in await day_rows(call.services.db, start, now)]
-    targets = {}
-    for tier, spec in policy.tiers.items():
-        live = [t.percent / 100 for ch, t in spec.sla.items() if ch in _LIVE and t.percent]
-        if live:
-            targets[tier] = min(live)
-    svg = sl_chart.render(hourly(rows, policy, start, now), hours_in_day(start), targets,
-                          start.date().isoformat())  # fmt: skip
+    svg = sl_chart.render(hourly(rows, policy, start, now), hours_in_day(start),
+                          live_targets(policy), start.date().isoformat())  # fmt: skip
     return web.Response(text=svg, content_type="image/svg+xml",
                         headers={"Cache-Control": "no-store"})  # fmt: skip

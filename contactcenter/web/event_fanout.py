@@ -115,7 +115,10 @@ class Fanout:
 
     @property
     def consoles(self) -> int:
-        return len(self.watchers) + sum(len(s) for s in self.by_agent.values())
+        return len(self._outlets())
+
+    def _outlets(self) -> list[Outlet]:
+        return [*self.watchers, *(o for mine in self.by_agent.values() for o in mine)]
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="event-fanout")
@@ -125,7 +128,7 @@ class Fanout:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-        for outlet in [*self.watchers, *(o for s in self.by_agent.values() for o in s)]:
+        for outlet in self._outlets():
             self.close(outlet)
 
     def deliver(self, event: dict[str, Any]) -> None:
@@ -150,5 +153,5 @@ class Fanout:
             # The fan-out itself fell behind the bus: every console missed events, so every
             # console is told to reload, then the fan-out starts again.
             log.warning("events.fanout_fell_behind")
-            for outlet in [*self.watchers, *(o for s in self.by_agent.values() for o in s)]:
+            for outlet in self._outlets():
                 outlet.drop()

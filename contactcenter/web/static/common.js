@@ -14,8 +14,7 @@ export class ApiError extends Error {
 
 // JSON in and out; a 401 (the session ended) goes back to the login page.
 export async function api(method, path, body) {
-  // Only what changes state carries the CSRF token; a plain GET also matches the page's
-  // <link rel=preload>, so that its first data is already on its way.
+  // Only what changes state needs the CSRF token.
   const headers = method === "GET" ? {} : { "X-CSRF-Token": user.csrf_token };
   const init = { method, headers, credentials: "same-origin" };
   if (body instanceof FormData) {

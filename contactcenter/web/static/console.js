@@ -72,7 +72,7 @@ function drawPresence() {
   const load = document.querySelector("#load");
   load.replaceChildren(...Object.entries(desk.agent.capacity)
     .filter(([, cap]) => cap > 0)
-    .map(([ch, cap]) => el("span", { class: "badge", style: null, title: `${CHANNELS[ch]}: ` +
+    .map(([ch, cap]) => el("span", { class: "badge", title: `${CHANNELS[ch]}: ` +
       `${desk.agent.load[ch] || 0} of ${cap}` }, `${CHANNELS[ch]} ${desk.agent.load[ch] || 0}/${cap}`)));
 }
 
@@ -87,7 +87,7 @@ function drawOffers() {
   }
   box.replaceChildren(...desk.offers.map((offer, index) => {
     const total = (desk.offer_seconds[offer.channel] || 30) * 1000;
-    const bar = el("div", { style: null });
+    const bar = el("div");
     const left = el("span", { class: "small muted" });
     const card = el("article", { class: "offer", "aria-label": `Offer: ${CHANNELS[offer.channel]}`
       + ` from ${offer.customer_name}` },
