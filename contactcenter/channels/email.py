@@ -20,23 +20,20 @@ from sqlalchemy import select
 from contactcenter.batches import Batches
 from contactcenter.channels.email_compose import answer, reply_address, written
 from contactcenter.channels.email_intake import MailIntake
-from contactcenter.channels.email_parse import ParsedMail, parse_mail
+from contactcenter.channels.email_parse import ParsedMail
+from contactcenter.channels.email_reader import MailReader
 from contactcenter.channels.fax import FaxChannel
 from contactcenter.channels.outbox import Outbox
 from contactcenter.clock import now
 from contactcenter.customers import CustomerRecords
 from contactcenter.errors import Conflict
 from contactcenter.interactions import InteractionRecords
-from contactcenter.model import (
-    Channel,
-    Direction,
-    Initiator,
-)
+from contactcenter.model import Channel, Direction, IdentityKind, Initiator
 from contactcenter.queue import InteractionQueue
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.bulk import insert_rows
 from contactcenter.store.db import Database
-from contactcenter.store.tables import mail_inbox, messages
+from contactcenter.store.tables import mail_inbox
 
 log = structlog.get_logger(__name__)
 
@@ -54,8 +51,11 @@ class EmailChannel:
         ack_period: timedelta = timedelta(hours=1),
         follow_up_period: timedelta = timedelta(days=7),
         fax: FaxChannel | None = None,
+        reader: MailReader | None = None,
     ) -> None:
         self.db = db
+        self.customers = customers
+        self.reader = reader or MailReader()
         self.blobs = blobs
         self.interactions = interactions
         self.queue = queue
@@ -63,7 +63,8 @@ class EmailChannel:
         self.answer_from = reply_address(support)
         self.outbox = outbox
         self.intake = MailIntake(db, blobs, customers, queue, outbox, fax, self.answer_from,
-                                 ack_period, follow_up_period)  # fmt: skip
+                                 ack_period, follow_up_period, self.reader,
+                                 self.support)  # fmt: skip
         self._stored: Batches[tuple[str, int, str], int] = Batches(self._store, name="email-store")
         self._batches: Batches[int, int | None] = Batches(
             self.intake.process_many, name="email-intake"
@@ -124,9 +125,9 @@ class EmailChannel:
         interaction = await self.interactions.get(interaction_id)
         if interaction["channel"] != Channel.EMAIL.value:
             raise Conflict(f"interaction {interaction_id} is not an email", "channel")
-        latest = await self._latest_mail(interaction_id)
+        latest = await self._latest_mail(interaction_id, interaction["customer_id"])
         if latest is None or latest.sender is None:
-            raise Conflict(f"interaction {interaction_id} has no mail with a sender to answer")
+            raise Conflict(f"interaction {interaction_id} has no mail from its customer to answer")
         message = answer(self.answer_from, latest.sender, interaction["subject"] or latest.subject,
                          interaction_id, latest)  # fmt: skip
         message.set_content(body)
@@ -138,17 +139,23 @@ class EmailChannel:
         await self.queue.responded(interaction_id)
         return message_id
 
-    async def _latest_mail(self, interaction_id: int) -> ParsedMail | None:
-        """The customer's latest mail on the interaction, read again from the inbox."""
+    async def _latest_mail(self, interaction_id: int, customer_id: int) -> ParsedMail | None:
+        """The latest mail on the interaction from one of its customer's own addresses, read
+        again from the inbox: an answer goes to the customer, never to whoever wrote last."""
+        addresses = {i.value for i in (await self.customers.get(customer_id)).identities
+                     if i.kind == IdentityKind.EMAIL}  # fmt: skip
         async with self.db.connect() as conn:
-            digest = (
+            digests = (
                 await conn.execute(
                     select(mail_inbox.c.sha256)
-                    .join(messages, messages.c.external_id == mail_inbox.c.message_id)
-                    .where(messages.c.interaction_id == interaction_id,
-                           messages.c.direction == Direction.INBOUND.value)
-                    .order_by(messages.c.id.desc())
-                    .limit(1)
+                    .where(mail_inbox.c.interaction_id == interaction_id,
+                           mail_inbox.c.status != "new")
+                    .order_by(mail_inbox.c.id.desc())
+                    .limit(20)
                 )
-            ).scalar_one_or_none()  # fmt: skip
-        return None if digest is None else parse_mail(await self.blobs.get(digest))
+            ).scalars().all()  # fmt: skip
+        for digest in digests:
+            mail = await self.reader.read(await self.blobs.get(digest))
+            if mail.sender in addresses:
+                return mail
+        return None

@@ -12,6 +12,16 @@ References, or the `[#CC-<id>]` token in its subject) joins that interaction. A 
 closed thread opens a new interaction linked to the closed one; within `follow_up_period` of the
 close it goes first to the agent who handled that thread (the policy's
 `offers.previous_agent_seconds`), later it routes as any new mail.
+
+Only the thread's own customer joins it: a mail whose sender is not an identity of that
+interaction's customer (anyone can type `[#CC-6]`, and ids are sequential) opens an interaction
+of its own, linked to the thread and flagged `claims_thread` for the agent, and never takes the
+place of the customer's address. A colleague on Cc who answers is such a sender too: their mail
+reaches the queue beside the thread, and an agent can merge the two customers if they are one.
+
+Duplicates: a mail whose Message-ID was seen before is the same mail (by SMTP and IMAP, or a
+retry) only when what the sender wrote is the same (`ParsedMail.content_digest`); a mail that
+reuses a Message-ID with other content is processed as a mail of its own.
 """
 
 from __future__ import annotations
@@ -25,9 +35,11 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from contactcenter.channels.email_compose import acknowledgement
-from contactcenter.channels.email_parse import ParsedMail, parse_mail
+from contactcenter.channels.email_parse import ParsedMail
+from contactcenter.channels.email_reader import MailReader
 from contactcenter.channels.fax import FaxChannel, Received
 from contactcenter.channels.outbox import Outbox
 from contactcenter.clock import now
@@ -46,7 +58,7 @@ log = structlog.get_logger(__name__)
 TOKEN = re.compile(r"\[#CC-(\d{1,18})\]")
 _FRESH = 500  # mails' bytes kept between storing and reading them
 _THREAD = (interactions.c.id, interactions.c.status, interactions.c.agent_id,
-           interactions.c.ended_at)  # fmt: skip
+           interactions.c.ended_at, interactions.c.customer_id)  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -55,6 +67,14 @@ class _Mail:
     parsed: ParsedMail
     received: Received | None = None
     customer: Customer | None = None
+    reused_id: bool = False  # its Message-ID came before on another mail
+
+    @property
+    def external_ref(self) -> str:
+        """Its interaction's idempotency key: the Message-ID, or with the content for a reuse."""
+        if self.reused_id:
+            return f"{self.parsed.message_id[:150]}#{self.parsed.content_digest[:16]}"
+        return self.parsed.message_id[:200]
 
     @property
     def message_id(self) -> str:
@@ -70,9 +90,12 @@ class MailIntake:
     def __init__(
         self, db: Database, blobs: BlobStore, customers: CustomerRecords,
         queue: InteractionQueue, outbox: Outbox, fax: FaxChannel | None, answer_from: str,
-        ack_period: timedelta, follow_up_period: timedelta,
+        ack_period: timedelta, follow_up_period: timedelta, reader: MailReader,
+        support: frozenset[str],
     ) -> None:  # fmt: skip
         self.db, self.blobs, self.customers, self.queue = db, blobs, customers, queue
+        self.reader = reader
+        self.support = support  # our own addresses: never acknowledged
         self.outbox, self.fax, self.answer_from = outbox, fax, answer_from
         self.ack_period, self.follow_up_period = ack_period, follow_up_period
         # Bytes just stored, by digest, so that a mail read at once is not read back from disk.
@@ -89,14 +112,42 @@ class MailIntake:
 
     async def process_many(self, inbox_ids: list[int]) -> dict[int, int | None]:
         """Each stored mail's interaction (None: quarantined without one); a mail processed
-        before keeps the interaction it had."""
+        before keeps the interaction it had. Never raises for a mail: when a batch fails, each
+        of its mails is processed alone, and one that fails alone is quarantined with the
+        reason, so that one bad mail neither stops the others nor the next start. Only a
+        database that cannot be reached raises, leaving the mails to be processed later."""
+        try:
+            return await self._process(inbox_ids)
+        except _UNREACHABLE:
+            raise
+        except Exception as exc:
+            if len(inbox_ids) > 1:
+                results: dict[int, int | None] = {}
+                for inbox_id in inbox_ids:
+                    results |= await self.process_many([inbox_id])
+                return results
+            log.exception("email.process_failed", inbox_id=inbox_ids[0])
+            await self._quarantine(inbox_ids[0], f"could not be processed: {_reason(exc)}")
+            return {inbox_ids[0]: None}
+
+    async def _quarantine(self, inbox_id: int, reason: str) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(mail_inbox)
+                .where(mail_inbox.c.id == inbox_id, mail_inbox.c.status == "new")
+                .values(status="quarantined", reason=reason, processed_at=now())
+            )
+        log.warning("email.quarantined", inbox_id=inbox_id, reason=reason)
+
+    async def _process(self, inbox_ids: list[int]) -> dict[int, int | None]:
         async with self.db.connect() as conn:
             found = await conn.execute(select(mail_inbox).where(mail_inbox.c.id.in_(inbox_ids)))
             rows = found.all()
         results = {row.id: row.interaction_id for row in rows if row.status != "new"}
         fresh = [row for row in rows if row.status == "new"]
         raws = await asyncio.gather(*(self._bytes(row.sha256) for row in fresh))
-        waiting = [_Mail(row.id, parse_mail(raw)) for row, raw in zip(fresh, raws, strict=True)]
+        parsed = await self.reader.read_many(list(raws))
+        waiting = [_Mail(row.id, mail) for row, mail in zip(fresh, parsed, strict=True)]
         while waiting:
             now_, waiting = _split(waiting)
             await self._pass(now_)
@@ -108,11 +159,14 @@ class MailIntake:
         emails: list[_Mail] = []
         for mail in mails:
             gateway = self.fax.gateways.of(mail.parsed) if self.fax is not None else None
-            if mail.message_id in earlier:  # the same mail by another way in (SMTP and IMAP)
-                mail.received = Received(earlier[mail.message_id], "", [], note="duplicate")
+            seen = earlier.get(mail.message_id)
+            if seen is not None and seen[1] in ("", mail.parsed.content_digest):
+                # The same mail by another way in (SMTP and IMAP), or sent again.
+                mail.received = Received(seen[0], "", [], note="duplicate")
             elif gateway is not None and self.fax is not None:
                 mail.received = await self.fax.receive(mail.parsed, gateway)
             else:
+                mail.reused_id = seen is not None
                 emails.append(mail)
         await self._receive(emails)
         await self._record(mails)
@@ -129,14 +183,17 @@ class MailIntake:
                                         "interaction_id": received.interaction_id,
                                         "customer_id": received.customer_id})  # fmt: skip
 
-    async def _earlier(self, message_ids: list[str]) -> dict[str, int | None]:
+    async def _earlier(self, message_ids: list[str]) -> dict[str, tuple[int | None, str]]:
+        """Mails processed before under these Message-IDs: interaction and content digest."""
         async with self.db.connect() as conn:
             found = await conn.execute(
-                select(mail_inbox.c.message_id, mail_inbox.c.interaction_id).where(
-                    mail_inbox.c.message_id.in_(message_ids), mail_inbox.c.status != "new"
-                )
-            )
-            return {message_id: interaction_id for message_id, interaction_id in found}
+                select(mail_inbox.c.message_id, mail_inbox.c.interaction_id,
+                       mail_inbox.c.content_sha256)
+                .where(mail_inbox.c.message_id.in_(message_ids), mail_inbox.c.status != "new")
+                .order_by(mail_inbox.c.id)
+            )  # fmt: skip
+            return {message_id: (interaction_id, content)
+                    for message_id, interaction_id, content in found}  # fmt: skip
 
     async def _receive(self, mails: list[_Mail]) -> None:
         """Senders to customers; each mail into its thread's interaction or a new one."""
@@ -158,7 +215,12 @@ class MailIntake:
         opening: list[tuple[_Mail, Row[Any] | None]] = []
         for mail in known:
             thread = threads.get(mail.inbox_id)
-            if thread is not None and not S(thread.status).is_final:
+            assert mail.customer is not None
+            if thread is not None and thread.customer_id != mail.customer.id:
+                log.warning("email.thread_claimed", inbox_id=mail.inbox_id, thread=thread.id,
+                            sender=mail.parsed.sender)  # fmt: skip
+                opening.append((mail, thread))
+            elif thread is not None and not S(thread.status).is_final:
                 mail.received = self._received(mail, thread.id)
             else:
                 opening.append((mail, thread))
@@ -175,7 +237,9 @@ class MailIntake:
     async def _open(self, mail: _Mail, thread: Row[Any] | None) -> int:
         assert mail.customer is not None
         follows: dict[str, Any] = {}
-        if thread is not None:
+        if thread is not None and thread.customer_id != mail.customer.id:
+            follows["claims_thread"] = thread.id  # a stranger's mail naming another's thread
+        elif thread is not None:
             follows["follows"] = thread.id
             recent = thread.ended_at is None or thread.ended_at >= now() - self.follow_up_period
             if recent and thread.agent_id is not None:
@@ -183,7 +247,7 @@ class MailIntake:
         interaction_id = await self.queue.enqueue(
             mail.customer, Channel.EMAIL, subject=TOKEN.sub("", mail.parsed.subject).strip()[:500],
             attributes={"message_id": mail.parsed.message_id, **follows},
-            external_ref=mail.parsed.message_id[:200],
+            external_ref=mail.external_ref,
         )  # fmt: skip
         if thread is not None:
             async with self.db.begin() as conn:
@@ -246,7 +310,9 @@ class MailIntake:
             interaction_id = mail.result.interaction_id
             assert interaction_id is not None
             reason = mail.parsed.do_not_answer
-            if reason is None and mail.parsed.sender in acknowledged:
+            if reason is None and mail.parsed.sender in self.support:
+                reason = "sent from one of our own support addresses"
+            elif reason is None and mail.parsed.sender in acknowledged:
                 reason = "acknowledged within the last period"
             if reason is not None:
                 log.info("email.not_acknowledged", interaction_id=interaction_id, reason=reason)
@@ -297,10 +363,20 @@ class MailIntake:
                 update(mail_inbox).where(mail_inbox.c.id == bindparam("b_id")).values(
                     status=bindparam("b_status"), reason=bindparam("b_reason"),
                     interaction_id=bindparam("b_interaction"), message_id=bindparam("b_message"),
-                    processed_at=at,
+                    content_sha256=bindparam("b_content"), processed_at=at,
                 ),
                 [_finished(m) for m in mails],
             )  # fmt: skip
+
+
+# Failures that say nothing of the mail: the database is away. The mail stays `new`.
+_UNREACHABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+
+
+def _reason(exc: Exception) -> str:
+    """The error in a line: the database's own words rather than the statement it ran."""
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def _finished(mail: _Mail) -> dict[str, Any]:
@@ -308,7 +384,7 @@ def _finished(mail: _Mail) -> dict[str, Any]:
     problems = "; ".join(received.problems)
     return {"b_id": mail.inbox_id, "b_status": "quarantined" if problems else "done",
             "b_reason": problems or received.note, "b_interaction": received.interaction_id,
-            "b_message": mail.message_id}  # fmt: skip
+            "b_message": mail.message_id, "b_content": mail.parsed.content_digest}  # fmt: skip
 
 
 def _split(mails: list[_Mail]) -> tuple[list[_Mail], list[_Mail]]:

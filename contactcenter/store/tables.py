@@ -364,6 +364,8 @@ mail_inbox = Table(
     Column("size", BigInteger, nullable=False),
     Column("source", String(200), nullable=False),  # smtp:<peer> or imap:<mailbox>
     Column("message_id", String(998), nullable=True, index=True),
+    # SHA-256 of what the sender wrote (a Message-ID reused with other content is a new mail)
+    Column("content_sha256", String(64), nullable=False, server_default=""),
     Column("status", String(20), nullable=False),
     Column("reason", Text, nullable=False, default=""),
     Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=True),

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
+import aiosmtplib
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestClient, TestServer
@@ -16,6 +18,7 @@ from sqlalchemy import func, select
 from contactcenter.app import create_app
 from contactcenter.services import Services
 from contactcenter.settings import load_settings
+from contactcenter.store.tables import mail_inbox, outbox
 
 from .call_simulator import Call
 from .mail_desk import Desk, Sink, free_port
@@ -44,6 +47,64 @@ class Phone:
     async def count(self, table) -> int:  # type: ignore[no-untyped-def]
         async with self.services.db.connect() as conn:
             return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
+
+
+@dataclass
+class Mailroom:
+    services: Services
+    port: int
+    client: TestClient | None = None
+
+    async def start(self) -> None:
+        self.client = TestClient(TestServer(create_app(self.services.settings, self.services)))
+        await self.client.start_server()
+
+    async def stop(self) -> None:
+        if self.client is not None:
+            await self.client.close()
+            self.client = None
+
+    async def send_raw(self, raw: bytes, sender: str = "someone@example.org") -> None:
+        """Bytes as a mail server delivers them, whatever they are."""
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=self.port) as client:
+            await client.sendmail(sender, ["support@example.com"], raw)
+
+    async def outgoing(self) -> list:  # type: ignore[type-arg]
+        """Every mail the service has put in its outbox."""
+        async with self.services.db.connect() as conn:
+            return list(await conn.execute(select(outbox).order_by(outbox.c.id)))
+
+    async def restart(self) -> None:
+        """The service stopped and started again on the same database and files."""
+        await self.stop()
+        self.services = Services.build(self.services.settings)
+        await self.start()
+
+    async def send(self, message: EmailMessage, to: str = "support@example.com") -> None:
+        await aiosmtplib.send(message, hostname="127.0.0.1", port=self.port, recipients=[to])
+
+    async def inbox(self) -> list:  # type: ignore[type-arg]
+        async with self.services.db.connect() as conn:
+            return list(await conn.execute(select(mail_inbox).order_by(mail_inbox.c.id)))
+
+    async def interaction_of(self, message: EmailMessage) -> dict:  # type: ignore[type-arg]
+        rows = [r for r in await self.inbox() if r.message_id == message["Message-ID"][1:-1]]
+        assert rows and rows[-1].interaction_id is not None
+        return await self.services.interactions.get(rows[-1].interaction_id)
+
+
+@pytest.fixture
+async def mailroom(database_url: str, tmp_path: Path) -> AsyncIterator[Mailroom]:
+    """The service with its SMTP receiver for support@ and help@example.com."""
+    port = free_port()
+    settings = load_settings(
+        {}, database_url=database_url, data_dir=tmp_path / "data", smtp_port=port,
+        support_addresses="support@example.com, help@example.com", smtp_max_bytes=200_000,
+    )  # fmt: skip
+    room = Mailroom(Services.build(settings), port)
+    await room.start()
+    yield room
+    await room.stop()
 
 
 @pytest.fixture

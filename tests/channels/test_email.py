@@ -5,58 +5,19 @@ support addresses only, the size limit, quarantine, and mail stored but not yet 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
-from pathlib import Path
 
 import aiosmtplib
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from contactcenter.agents import AgentFields
-from contactcenter.app import create_app
 from contactcenter.clock import now
 from contactcenter.model import InteractionStatus
-from contactcenter.services import Services
-from contactcenter.settings import load_settings
-from contactcenter.store.tables import interactions, mail_inbox
+from contactcenter.store.tables import interactions
 
-from .mail_desk import free_port, mail
-
-
-@dataclass
-class Mailroom:
-    services: Services
-    port: int
-
-    async def send(self, message: EmailMessage, to: str = "support@example.com") -> None:
-        await aiosmtplib.send(message, hostname="127.0.0.1", port=self.port, recipients=[to])
-
-    async def inbox(self) -> list:  # type: ignore[type-arg]
-        async with self.services.db.connect() as conn:
-            return list(await conn.execute(select(mail_inbox).order_by(mail_inbox.c.id)))
-
-    async def interaction_of(self, message: EmailMessage) -> dict:  # type: ignore[type-arg]
-        rows = [r for r in await self.inbox() if r.message_id == message["Message-ID"][1:-1]]
-        assert rows and rows[-1].interaction_id is not None
-        return await self.services.interactions.get(rows[-1].interaction_id)
-
-
-@pytest.fixture
-async def mailroom(database_url: str, tmp_path: Path) -> AsyncIterator[Mailroom]:
-    port = free_port()
-    settings = load_settings(
-        {}, database_url=database_url, data_dir=tmp_path / "data", smtp_port=port,
-        support_addresses="support@example.com, help@example.com", smtp_max_bytes=200_000,
-    )  # fmt: skip
-    services = Services.build(settings)
-    client = TestClient(TestServer(create_app(settings, services)))
-    await client.start_server()
-    yield Mailroom(services, port)
-    await client.close()
+from .conftest import Mailroom
+from .mail_desk import mail
 
 
 async def test_a_new_mail_is_stored_and_queued_on_the_senders_record(mailroom: Mailroom) -> None:
