@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
+from contactcenter.login_throttle import LoginThrottle
 from contactcenter.services import Services
 from contactcenter.settings import Settings
 from contactcenter.web import (
@@ -58,6 +59,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[api_events.SOCKETS] = weakref.WeakSet()
     app[api_events.FANOUT] = Fanout(app[SERVICES].bus, app[SERVICES].queue.holder)
     app[chat_socket.PACING] = chat_socket.Pacing(settings.chat_frames_per_address)
+    app[api_auth.THROTTLE] = LoginThrottle()
     for table in ROUTE_TABLES:
         table.register(app)
     pages.register(app)

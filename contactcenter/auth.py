@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -25,6 +27,15 @@ from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, api_tokens, sessions, users
 
 _hasher = PasswordHasher()
+# Password hashing has threads of its own: a burst of logins must not hold up the default pool,
+# where mail and files are stored (argon2 releases the GIL while it hashes).
+_HASHING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-hashing")
+
+
+async def _in_hashing_pool(function: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_HASHING, function, *args)
+
+
 # Verifying against this when the user does not exist keeps the time the same either way.
 _DUMMY_HASH = _hasher.hash("not a real password")
 MIN_PASSWORD = 10
@@ -41,6 +52,7 @@ class Principal:
     agent_id: int | None
     via: str  # "session" or "token"
     csrf_token: str | None = None
+    token_id: int | None = None  # the API token the request came with
 
     def json(self) -> dict[str, Any]:
         return {
@@ -65,7 +77,7 @@ class Accounts:
     ) -> dict[str, Any]:
         if len(password) < MIN_PASSWORD:
             raise Invalid(f"password must be at least {MIN_PASSWORD} characters", "password")
-        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        password_hash = await _in_hashing_pool(_hasher.hash, password)
         try:
             async with self.db.begin() as conn:
                 if agent_id is not None:
@@ -95,7 +107,7 @@ class Accounts:
     async def set_password(self, username: str, password: str) -> None:
         if len(password) < MIN_PASSWORD:
             raise Invalid(f"password must be at least {MIN_PASSWORD} characters", "password")
-        password_hash = await asyncio.to_thread(_hasher.hash, password)
+        password_hash = await _in_hashing_pool(_hasher.hash, password)
         async with self.db.begin() as conn:
             result = await conn.execute(
                 update(users)
@@ -134,7 +146,7 @@ class Accounts:
                 )
             ).one_or_none()
         try:
-            await asyncio.to_thread(
+            await _in_hashing_pool(
                 _hasher.verify, row.password_hash if row else _DUMMY_HASH, password
             )
         except (VerificationError, InvalidHashError):
@@ -247,4 +259,5 @@ class Accounts:
                     .where(api_tokens.c.id == row.token_id)
                     .values(last_used_at=at)
                 )
-        return Principal(row.id, row.username, Role(row.role), row.agent_id, "token")
+        return Principal(row.id, row.username, Role(row.role), row.agent_id, "token",
+                         token_id=row.token_id)  # fmt: skip

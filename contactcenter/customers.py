@@ -134,6 +134,15 @@ class CustomerRecords:
             raise Merged(customer_id, row.merged_into_id)
         return (await self.with_identities(conn, [row]))[0]
 
+    async def survivor(self, customer_id: int) -> Customer:
+        """The customer, or the one a merged customer lives on in (merges may chain)."""
+        for _ in range(20):
+            try:
+                return await self.get(customer_id)
+            except Merged as merged:
+                customer_id = merged.survivor_id
+        raise Conflict(f"customer {customer_id} is merged too many times over", "customer_id")
+
     async def with_identities(
         self, conn: AsyncConnection, rows: Sequence[Row[Any]]
     ) -> list[Customer]:

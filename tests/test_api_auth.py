@@ -101,3 +101,44 @@ async def test_password_rules_and_taken_usernames(api: Api) -> None:
         json={"username": "agent-user", "password": "long enough pw", "role": "agent"},
     )  # fmt: skip
     assert taken["error"]["field"] == "username"
+
+
+async def test_wrong_passwords_are_throttled_per_username(api: Api) -> None:
+    """Five wrong passwords are free; then 429 with Retry-After, the right one included."""
+    for _ in range(5):
+        response = await api.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            json={"username": "agent-user", "password": "wrong-wrong!"},
+        )
+        assert response.status == 401
+    for password in ("wrong-wrong!", "password-" * 2):
+        response = await api.call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            json={"username": "Agent-User", "password": password},
+        )
+        assert response.status == 429
+        assert int(response.headers["Retry-After"]) >= 1
+        assert "try again" in (await response.json())["error"]["message"]
+    other = await api.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        json={"username": "admin-user", "password": "password-" * 2},
+    )
+    assert other.status == 200  # another username from the same address still logs in
+
+
+async def test_an_api_token_cannot_revoke_itself(api: Api) -> None:
+    tokens = (await api.json("GET", "/api/v1/tokens"))["tokens"]
+    [own] = [
+        t
+        for t in tokens
+        if t["user_id"] == (await api.json("GET", "/api/v1/auth/me"))["user"]["id"]
+    ]
+    response = await api.call("DELETE", f"/api/v1/tokens/{own['id']}")
+    assert response.status == 409
+    assert (await api.call("GET", "/api/v1/tokens")).status == 200

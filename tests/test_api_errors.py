@@ -135,3 +135,62 @@ async def test_unexpected_exception_is_500_with_request_id_in_the_log(
 
 def test_every_customer_endpoint_needs_a_role() -> None:
     assert all(e.role is not None for e in api_customers.routes.endpoints)
+
+
+HUGE = 2**63  # one past the largest 64-bit integer
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("GET", f"/api/v1/customers/{HUGE}", None, "customer_id"),
+        ("GET", f"/api/v1/attachments/{HUGE * 10}", None, "attachment_id"),
+        ("GET", f"/api/v1/attachments/1/pages/{HUGE}", None, "page"),
+        ("GET", f"/api/v1/kb/articles/{HUGE}", None, "article_id"),
+        ("GET", f"/api/v1/agents?group_id={HUGE * 37}", None, "group_id"),
+        ("POST", "/api/v1/interactions", {"customer_id": HUGE, "channel": "email"}, "customer_id"),
+        ("POST", "/api/v1/customers", {"account_manager_id": HUGE}, "account_manager_id"),
+        ("POST", "/api/v1/customers", {"name": "A\u0000B"}, "name"),
+        ("POST", "/api/v1/customers", {"name": "x", "tags": ["ok", "n\u0000ul"]}, "tags.1"),
+    ],
+)
+async def test_numbers_and_text_no_database_can_store_are_4xx_naming_the_field(
+    api: Api, method: str, path: str, body: object, field: str
+) -> None:
+    before = await _counts(api)
+    response = await api.call(method, path, json=body) if body else await api.call(method, path)
+    error = (await response.json())["error"]
+    assert response.status == 422 and error["field"] == field, error
+    assert await _counts(api) == before
+
+
+async def test_a_kb_article_patched_with_a_null_slug_is_refused(api: Api) -> None:
+    created = await api.json("POST", "/api/v1/kb/articles", json={
+        "title": "Reset your password", "body": "Use the link on the login page."
+    }, status=201)  # fmt: skip
+    response = await api.call("PATCH", f"/api/v1/kb/articles/{created['id']}",
+                              json={"slug": None})  # fmt: skip
+    error = (await response.json())["error"]
+    assert response.status == 422 and error["field"] == "slug", error
+
+
+async def test_a_multipart_upload_without_a_boundary_is_400(api: Api) -> None:
+    response = await api.call("POST", "/api/v1/interactions/1/fax", "admin", data=b"--x--",
+                              headers={"Content-Type": "multipart/form-data"})  # fmt: skip
+    error = (await response.json())["error"]
+    assert response.status == 400 and "boundary" in error["message"], error
+
+
+async def test_work_for_a_merged_customer_goes_to_the_survivor(api: Api) -> None:
+    keep = await api.json("POST", "/api/v1/customers", json={"name": "Kim"}, status=201)
+    gone = await api.json("POST", "/api/v1/customers", json={"name": "Kim L."}, status=201)
+    await api.json("POST", f"/api/v1/customers/{keep['id']}/merge", "supervisor",
+                   json={"merge_id": gone["id"]})  # fmt: skip
+    made = await api.json(
+        "POST",
+        "/api/v1/interactions",
+        "agent",
+        json={"customer_id": gone["id"], "channel": "email"},
+        status=201,
+    )
+    assert made["customer_id"] == keep["id"]

@@ -3,7 +3,8 @@
 Mail for any other address gets 550 at RCPT; mail over the size limit gets 552. One client
 address may hold `max_connections` sessions at once (421 at MAIL beyond that) and send
 `per_minute` messages a minute (451 beyond that: the client keeps the mail and tries again
-later, so nothing is lost). A message is
+later, so nothing is lost). Only the sessions over the limit are refused:
+each session knows, from when it opened, whether it was one too many. A message is
 answered 250 only once the email channel has stored it (its bytes and its inbox row); if that
 fails the client hears 451 and keeps the message to try again. It is read into the queue right
 after it is stored; should that fail, it waits in the inbox and is read again at start.
@@ -32,8 +33,15 @@ class _Clients:
         self.sessions: dict[str, int] = defaultdict(int)
         self.pace = Pace(per_minute, 60.0)
 
-    def too_many_sessions(self, peer: str) -> bool:
+    def opened(self, peer: str) -> bool:
+        """Count a new session; True when it is one more than the address may hold."""
+        self.sessions[peer] += 1
         return self.sessions[peer] > self.max_connections
+
+    def closed(self, peer: str) -> None:
+        self.sessions[peer] -= 1
+        if self.sessions[peer] <= 0:
+            del self.sessions[peer]
 
     def too_fast(self, peer: str) -> bool:
         """Counts this message; True when it is one too many for the last minute."""
@@ -51,15 +59,16 @@ class _Session(SMTP):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.clients = clients
         self.counted: str | None = None
+        self.extra = False  # opened when its address already held all it may
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self.counted = _peer(self.session)
-        self.clients.sessions[self.counted] += 1
+        self.extra = self.clients.opened(self.counted)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.counted is not None:
-            self.clients.sessions[self.counted] -= 1
+            self.clients.closed(self.counted)
             self.counted = None
         super().connection_lost(exc)
 
@@ -73,7 +82,7 @@ class _Handler:
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
         mail_options: list[str],
     ) -> str:  # fmt: skip
-        if self.clients.too_many_sessions(_peer(session)):
+        if isinstance(server, _Session) and server.extra:
             return "421 4.7.0 too many connections from your address; try again later"
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)

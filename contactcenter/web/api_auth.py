@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Annotated
 
+import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contactcenter.login_throttle import LoginThrottle
 from contactcenter.model import Role
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
 from contactcenter.web.middleware import SESSION_COOKIE
 
 routes = RouteTable("auth")
+log = structlog.get_logger(__name__)
+THROTTLE: web.AppKey[LoginThrottle] = web.AppKey("login_throttle", LoginThrottle)
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.@-]{1,150}$")]
 
 
@@ -41,13 +47,28 @@ class TokenIn(BaseModel):
 
 @routes.route(
     "POST", "/api/v1/auth/login", summary="Log in; sets the session cookie, returns the CSRF token",
-    role=None, body=LoginIn, responses={200: "Logged in", 401: "Wrong username or password"},
+    role=None, body=LoginIn,
+    responses={200: "Logged in", 401: "Wrong username or password",
+               429: "Too many wrong passwords: try again after Retry-After seconds"},
 )  # fmt: skip
 async def login(call: Call) -> web.Response:
     body: LoginIn = call.body
+    throttle = call.request.app[THROTTLE]
+    address = call.request.remote or "?"
+    wait = throttle.wait(address, body.username, time.monotonic())
+    if wait > 0:
+        log.warning("auth.login_throttled", address=address, username=body.username[:100],
+                    wait=round(wait, 1))  # fmt: skip
+        seconds = math.ceil(wait)
+        raise ApiError(429, "too_many_requests",
+                       f"too many wrong passwords; try again in {seconds} s",
+                       headers={"Retry-After": str(seconds)})  # fmt: skip
     found = await call.services.accounts.login(body.username, body.password)
     if found is None:
+        throttle.failed(address, body.username, time.monotonic())
+        log.info("auth.login_failed", address=address, username=body.username[:100])
         raise ApiError(401, "unauthorized", "wrong username or password")
+    throttle.succeeded(address, body.username)
     secret, principal = found
     response = web.json_response({"user": principal.json(), "csrf_token": principal.csrf_token})
     response.set_cookie(
@@ -114,8 +135,13 @@ async def create_token(call: Call) -> web.Response:
 
 @routes.route(
     "DELETE", r"/api/v1/tokens/{token_id:\d+}", summary="Revoke an API token", role=Role.ADMIN,
-    responses={204: "Revoked", 404: "No such active token"},
+    responses={204: "Revoked", 404: "No such active token",
+               409: "The token this request is made with (revoke it with another)"},
 )  # fmt: skip
 async def revoke_token(call: Call) -> web.Response:
-    await call.services.accounts.revoke_token(call.path_id("token_id"))
+    token_id = call.path_id("token_id")
+    if call.user.token_id == token_id:  # an integration does not lock itself out by mistake
+        raise ApiError(409, "conflict", "this request is made with that token; revoke it with "
+                       "another token or from a login", "token_id")  # fmt: skip
+    await call.services.accounts.revoke_token(token_id)
     return web.Response(status=204)

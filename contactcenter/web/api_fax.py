@@ -34,7 +34,7 @@ async def send_fax(call: Call) -> web.Response:
     content_type="image/png",
 )  # fmt: skip
 async def page_preview(call: Call) -> web.Response:
-    page = int(call.request.match_info["page"])
+    page = call.path_id("page")
     png = await call.services.fax.previews.png(call.path_id("attachment_id"), page)
     return web.Response(body=png, content_type="image/png",
                         headers={"Cache-Control": "private, max-age=86400"})  # fmt: skip
@@ -44,6 +44,16 @@ async def _form(request: web.Request) -> tuple[str, bytes, str]:
     if request.content_type != "multipart/form-data":
         why = "send the document as multipart/form-data with a `document` file"
         raise ApiError(415, "unsupported_media_type", why)
+    if "boundary=" not in request.headers.get("Content-Type", ""):
+        raise ApiError(400, "malformed_body", "the multipart/form-data body names no boundary")
+    try:
+        return await _read_form(request)
+    except (ValueError, AssertionError) as exc:  # how aiohttp refuses a broken multipart body
+        why = f"the multipart body cannot be read: {exc}".rstrip(": ")
+        raise ApiError(400, "malformed_body", why) from None
+
+
+async def _read_form(request: web.Request) -> tuple[str, bytes, str]:
     filename, document, note = "", b"", ""
     reader = await request.multipart()
     async for part in reader:
@@ -57,4 +67,6 @@ async def _form(request: web.Request) -> tuple[str, bytes, str]:
             raise ApiError(422, "unknown_field", f"unknown field {part.name!r}", part.name)
     if not document:
         raise ApiError(422, "missing_field", "document is required", "document")
-    return filename.replace("/", "_")[:255], document, note
+    if "\0" in note:
+        raise ApiError(422, "invalid", "note: contains a NUL character", "note")
+    return filename.replace("/", "_").replace("\0", "")[:255], document, note

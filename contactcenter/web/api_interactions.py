@@ -73,7 +73,8 @@ async def create_interaction(call: Call) -> web.Response:
         ).customer
     else:
         assert body.customer_id is not None
-        customer = await services.customers.get(body.customer_id)
+        # Work for a merged customer is the survivor's: other systems may hold the old id.
+        customer = await services.customers.survivor(body.customer_id)
     interaction_id = await services.queue.enqueue(
         customer, body.channel, subject=body.subject, topic=body.topic,
         attributes=body.attributes, external_ref=body.external_ref,

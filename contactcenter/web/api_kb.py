@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from contactcenter.model import Role
 from contactcenter.web.api_queue import INTERACTION
 from contactcenter.web.endpoints import Call, RouteTable, parse_patch, read_json_bytes
+from contactcenter.web.errors import ApiError
 from knowledge_base.articles import Article, ArticleFields, ArticleStatus
 from knowledge_base.feedback import AGENT_VERDICTS, Verdict
 from knowledge_base.search import SearchFilter
@@ -92,6 +93,8 @@ async def update_article(call: Call) -> web.Response:
     current = article_json(await records.get(article_id))
     editable = {key: current[key] for key in ArticleFields.model_fields}
     changes = parse_patch(ArticleFields, editable, raw)
+    if "slug" in changes and not changes["slug"]:  # made from the title when created only
+        raise ApiError(422, "invalid", "slug: an article keeps a slug; give a new one", "slug")
     article = await records.update(article_id, changes, call.user.user_id)
     return web.json_response(article_json(article))
 
@@ -143,4 +146,4 @@ async def feedback(call: Call) -> web.Response:
 
 
 def _id(call: Call) -> int:
-    return int(call.request.match_info["article_id"])
+    return call.path_id("article_id")

@@ -39,8 +39,13 @@ class Call:
     query: Any = None
 
     def path_id(self, name: str) -> int:
-        """An integer path parameter; ids of customers and interactions are bound to the log."""
-        value = int(self.request.match_info[name])
+        """An integer path parameter; ids of customers and interactions are bound to the log.
+        A number no database column can hold is a 422 naming the parameter."""
+        try:
+            value = int(self.request.match_info[name])
+        except ValueError:
+            raise ApiError(422, "invalid", f"{name} must be a whole number", name) from None
+        check_storable(value, name)
         if name in ("customer_id", "interaction_id"):
             structlog.contextvars.bind_contextvars(**{name: value})
         return value
@@ -130,6 +135,30 @@ def _wrap(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamRes
     return handle
 
 
+INT64 = 2**63 - 1
+
+
+def check_storable(value: Any, where: str | None) -> None:
+    """What the databases cannot store, refused with the field named: integers beyond 64 bits
+    (both backends) and NUL characters (PostgreSQL refuses them in text; SQLite would keep
+    them, and one rule for both keeps data portable)."""
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if not -INT64 - 1 <= value <= INT64:
+            raise ApiError(422, "out_of_range", f"{where}: {value} is out of range", where)
+    elif isinstance(value, str):
+        if "\0" in value:
+            raise ApiError(422, "invalid", f"{where}: contains a NUL character", where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable(str(key), where)
+            check_storable(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            check_storable(item, f"{where}.{index}" if where else str(index))
+
+
 def validation_error(exc: ValidationError) -> ApiError:
     """The first problem pydantic found, as a 422 naming the field."""
     error = exc.errors()[0]
@@ -156,9 +185,11 @@ async def read_json_bytes(request: web.Request) -> bytes:
 async def parse_body(model: type[BaseModel], request: web.Request) -> BaseModel:
     raw = await read_json_bytes(request)
     try:
-        return model.model_validate_json(raw, strict=True)
+        parsed = model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise validation_error(exc) from None
+    check_storable(parsed.model_dump(), None)
+    return parsed
 
 
 def parse_patch(model: type[BaseModel], current: dict[str, Any], raw: bytes) -> dict[str, Any]:
@@ -172,6 +203,7 @@ def parse_patch(model: type[BaseModel], current: dict[str, Any], raw: bytes) -> 
     unknown = sorted(set(patch) - set(model.model_fields))
     if unknown:
         raise ApiError(422, "unknown_field", f"unknown field {unknown[0]!r}", unknown[0])
+    check_storable(patch, None)
     try:
         merged = model.model_validate_json(json.dumps(current | patch), strict=True)
     except ValidationError as exc:
@@ -186,7 +218,10 @@ def parse_query(model: type[BaseModel], request: web.Request) -> BaseModel:
         if len(items) > 1:
             raise ApiError(422, "invalid", f"query parameter {key!r} is given twice", key)
         values[key] = items[0]
+    check_storable(values, None)
     try:
-        return model.model_validate(values)
+        parsed = model.model_validate(values)
     except ValidationError as exc:
         raise validation_error(exc) from None
+    check_storable(parsed.model_dump(), None)
+    return parsed

@@ -19,9 +19,13 @@ _STATUS: dict[type[ServiceError], int] = {
 class ApiError(Exception):
     """An error raised in the web layer with its HTTP status."""
 
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, field: str | None = None, *,
+        headers: dict[str, str] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.headers = headers
 
 
 def error_response(

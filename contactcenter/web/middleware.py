@@ -103,7 +103,9 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except ApiError as exc:
-        response = error_response(exc.status, exc.code, exc.message, exc.field, request_id)
+        response = error_response(
+            exc.status, exc.code, exc.message, exc.field, request_id, exc.headers
+        )
     except ServiceError as exc:
         response = service_error_response(request, exc, request_id)
     except web.HTTPException as exc:

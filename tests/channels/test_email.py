@@ -156,6 +156,8 @@ async def test_one_client_address_is_held_to_its_sessions_and_its_pace(
     with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
         await sessions[2].mail("ann@example.org")  # a third session at once
     assert refused.value.code == 421
+    for session in sessions[:2]:  # the sessions within the limit go on
+        assert (await session.mail("ann@example.org")).code == 250
     for session in sessions:
         session.close()
     await asyncio.sleep(0.05)  # the sessions are counted out as they close
