@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.channels.fax_documents import Preview
+from contactcenter.channels.fax_documents import MAX_PREVIEWS, Preview
 from contactcenter.errors import NotFound
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
@@ -32,6 +32,8 @@ class PagePreviews:
         )  # fmt: skip
 
     async def png(self, attachment_id: int, page: int) -> bytes:
+        if not 1 <= page <= MAX_PREVIEWS:  # no preview beyond those drawn (and no int4 overflow)
+            raise NotFound("page preview", f"{attachment_id}/{page}")
         async with self.db.connect() as conn:
             digest = (
                 await conn.execute(

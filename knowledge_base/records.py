@@ -161,18 +161,20 @@ class ArticleRecords:
         return found.first() is not None
 
     async def _free_slug(self, conn: AsyncConnection, base: str) -> str:
+        """`base`, or `base-2`, `base-3`…; a number replaces the end of a long base, so that a
+        slug stays within its 120 characters (every candidate starts with `base[:110]`)."""
+        stem = base[:110]
         taken = set(
             (
                 await conn.execute(
                     select(kb_articles.c.slug).where(
-                        func.substr(kb_articles.c.slug, 1, len(base)) == base
+                        func.substr(kb_articles.c.slug, 1, len(stem)) == stem
                     )
                 )
             ).scalars()
         )
-        if base not in taken:
-            return base
-        return next(f"{base}-{n}" for n in range(2, len(taken) + 3) if f"{base}-{n}" not in taken)
+        candidates = (f"{base[: 119 - len(str(n))]}-{n}" for n in range(2, len(taken) + 3))
+        return next(slug for slug in [base, *candidates] if slug not in taken)
 
     # -- folders of Markdown files -----------------------------------------------------------
 

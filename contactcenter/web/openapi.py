@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contactcenter.web.endpoints import Endpoint
+from contactcenter.web.endpoints import INT64, Endpoint
 
 _ERROR = {
     "type": "object",
@@ -35,8 +35,10 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
-def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema()
+def _query_parameters(model: type[BaseModel], components: dict[str, Any]) -> list[dict[str, Any]]:
+    """The model's fields as query parameters; the enums they name go to the components."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(schema.pop("$defs", {}))
     required = set(schema.get("required", []))
     return [
         {
@@ -61,11 +63,12 @@ def document(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             "responses": {},
         }
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+            {"name": name, "in": "path", "required": True,
+             "schema": {"type": "integer", "minimum": 0, "maximum": INT64}}
             for name in re.findall(r"\{(\w+)", endpoint.path)
-        ]
+        ]  # fmt: skip
         if endpoint.query is not None:
-            parameters += _query_parameters(endpoint.query)
+            parameters += _query_parameters(endpoint.query, components)
         if parameters:
             operation["parameters"] = parameters
         if endpoint.body is not None:

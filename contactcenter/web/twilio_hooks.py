@@ -34,9 +34,17 @@ async def _signed_form(call: Call) -> Form:
     if not settings.twilio_auth_token:
         raise ApiError(503, "phone_not_configured",
                        "set CONTACTCENTER_TWILIO_AUTH_TOKEN to take calls")  # fmt: skip
-    posted = await call.request.post()
-    form = {key: str(posted[key]) for key in posted}
     signature = call.request.headers.get("X-Twilio-Signature", "")
+    if not signature:  # refused before the body is read
+        raise ApiError(403, "bad_signature", "X-Twilio-Signature is missing")
+    if call.request.content_type != "application/x-www-form-urlencoded":  # as Twilio posts
+        raise ApiError(415, "unsupported_media_type",
+                       "Twilio's webhooks are application/x-www-form-urlencoded")  # fmt: skip
+    try:
+        posted = await call.request.post()
+    except ValueError as exc:
+        raise ApiError(400, "malformed_body", f"the form cannot be read: {exc}") from None
+    form = {key: str(posted[key]) for key in posted}
     validator = RequestValidator(settings.twilio_auth_token)
     if not signature or not validator.validate(signed_url(settings, call.request), form, signature):
         raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")

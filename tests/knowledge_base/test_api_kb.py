@@ -83,3 +83,13 @@ async def test_bad_input_is_named_and_changes_nothing(api: Api) -> None:
     assert empty.status == 422 and (await empty.json())["error"]["field"] == "q"
     unknown = await api.call("PATCH", f"{ARTICLES}/999", "supervisor", json={"title": "x"})
     assert unknown.status == 404
+
+
+async def test_articles_with_the_same_long_title_get_slugs_within_their_length(api: Api) -> None:
+    slugs = []
+    for _ in range(3):
+        made = await api.json("POST", ARTICLES, json={"title": "0" * 300, "body": "x"},
+                              status=201)  # fmt: skip
+        slugs.append(made["slug"])
+    assert len(set(slugs)) == 3 and all(len(slug) <= 120 for slug in slugs)
+    assert slugs[1].endswith("-2") and slugs[2].endswith("-3")
