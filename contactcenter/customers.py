@@ -180,6 +180,12 @@ class CustomerRecords:
             ],
         )
 
+    async def owner(self, kind: IdentityKind | str, raw: str) -> Customer | None:
+        """The customer behind a contact, or None: unlike `resolve`, nobody is created."""
+        identity = self.normalize(kind, raw)
+        async with self.db.connect() as conn:
+            return await self.find(identity, conn)
+
     async def resolve(self, kind: IdentityKind | str, raw: str) -> Resolution:
         """The customer behind a contact; an unknown contact gets a new unverified customer.
         For many contacts at once, `customer_resolve.resolve_many`."""

@@ -90,6 +90,16 @@ class InteractionRecords:
         self.db = db
         self.blobs = blobs
 
+    async def link(self, interaction_id: int, linked_id: int) -> None:
+        """Mark an interaction as following an earlier one (a mail on a closed thread, a chat
+        line written after the chat ended)."""
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(interactions)
+                .where(interactions.c.id == interaction_id)
+                .values(linked_interaction_id=linked_id)
+            )
+
     async def open(
         self,
         customer_id: int,

@@ -48,6 +48,8 @@ BOT_ANSWERS = 3
 TRANSCRIPTS = 3  # mails of one chat's transcript at most
 INBOX_LIMIT = 500  # lines a connection may fall behind before it is told to reconnect
 _WAITING = (S.QUEUED, S.OFFERED, S.CALLBACK_SCHEDULED)
+# Statuses in which someone reads the visitor's lines (the bot, the queue, an agent).
+_LISTENING = frozenset({S.BOT, S.QUEUED, S.OFFERED, S.ACTIVE, S.TRANSFERRED})
 # Queue events that the visitor hears of, as notices on the transcript.
 _NOTICES = {
     "interaction.active": "{name} joined the chat.",
@@ -199,21 +201,32 @@ class ChatChannel:
             self._task = None
 
     async def resumable(self, visitor: Visitor, chat_id: int) -> bool:
-        """Whether the visitor may go on with `chat_id`: theirs, a chat, and not over."""
+        """Whether the visitor may go back to `chat_id` (its lines replayed after a reload):
+        theirs, a chat, and not over for them (its agent may still be wrapping it up)."""
         row = await self._row(chat_id)
-        return (row is not None and row.customer_id == visitor.customer.id
-                and row.channel == Channel.CHAT.value and not S(row.status).is_final)  # fmt: skip
+        return (row is not None and visitor.customer is not None
+                and row.customer_id == visitor.customer.id and row.channel == Channel.CHAT.value
+                and not S(row.status).is_final)  # fmt: skip
 
     async def chat_for(self, visitor: Visitor, chat_id: int | None, text: str) -> int:
-        """The chat a line goes to: `chat_id` while it is open, else a new one with the bot
-        (its subject the line's start)."""
-        if chat_id is not None and not (await self._status(chat_id)).is_final:
-            return chat_id
+        """The chat a line goes to: `chat_id` while someone is there to read it (the bot, the
+        queue, an agent), else a new one with the bot, its subject the line's start, linked to
+        the one before: a line written while the agent wraps up must reach someone."""
+        assert visitor.customer is not None, "a visitor who speaks has a customer"
+        earlier: int | None = None
+        if chat_id is not None:
+            if await self._status(chat_id) in _LISTENING:
+                return chat_id
+            earlier = chat_id
         attributes = {"visitor_id": visitor.visitor_id, "verified": visitor.verified,
-                      **({"visitor_name": visitor.name} if visitor.name else {})}  # fmt: skip
+                      **({"visitor_name": visitor.name} if visitor.name else {}),
+                      **({"follows": earlier} if earlier is not None else {})}  # fmt: skip
         chat_id = await self.records.open(visitor.customer.id, Channel.CHAT, status=S.BOT,
                                           subject=text[:200], attributes=attributes)  # fmt: skip
-        log.info("chat.opened", interaction_id=chat_id, customer_id=visitor.customer.id)
+        if earlier is not None:
+            await self.records.link(chat_id, earlier)
+        log.info("chat.opened", interaction_id=chat_id, customer_id=visitor.customer.id,
+                 follows=earlier)  # fmt: skip
         return chat_id
 
     async def say(self, visitor: Visitor, chat_id: int, text: str) -> None:

@@ -64,7 +64,7 @@ class EmailChannel:
         self.outbox = outbox
         self.intake = MailIntake(db, blobs, customers, queue, outbox, fax, self.answer_from,
                                  ack_period, follow_up_period, self.reader,
-                                 self.support)  # fmt: skip
+                                 self.support, interactions)  # fmt: skip
         self._stored: Batches[tuple[str, int, str], int] = Batches(self._store, name="email-store")
         self._batches: Batches[int, int | None] = Batches(
             self.intake.process_many, name="email-intake"

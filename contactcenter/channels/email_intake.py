@@ -46,6 +46,7 @@ from contactcenter.clock import now
 from contactcenter.customer_resolve import resolve_many
 from contactcenter.customers import CustomerRecords
 from contactcenter.errors import Invalid
+from contactcenter.interactions import InteractionRecords
 from contactcenter.model import Channel, Customer, Direction, IdentityKind, Initiator
 from contactcenter.model import InteractionStatus as S
 from contactcenter.queue import InteractionQueue
@@ -91,11 +92,12 @@ class MailIntake:
         self, db: Database, blobs: BlobStore, customers: CustomerRecords,
         queue: InteractionQueue, outbox: Outbox, fax: FaxChannel | None, answer_from: str,
         ack_period: timedelta, follow_up_period: timedelta, reader: MailReader,
-        support: frozenset[str],
+        support: frozenset[str], interactions: InteractionRecords,
     ) -> None:  # fmt: skip
         self.db, self.blobs, self.customers, self.queue = db, blobs, customers, queue
         self.reader = reader
         self.support = support  # our own addresses: never acknowledged
+        self.interactions = interactions
         self.outbox, self.fax, self.answer_from = outbox, fax, answer_from
         self.ack_period, self.follow_up_period = ack_period, follow_up_period
         # Bytes just stored, by digest, so that a mail read at once is not read back from disk.
@@ -209,7 +211,7 @@ class MailIntake:
                 problems = [*mail.parsed.problems, f"sender: {resolution.message}"]
                 mail.received = Received(None, mail.parsed.new_text, problems)
             else:
-                mail.customer = resolution.customer
+                mail.customer = await self._named(resolution.customer, mail.parsed.sender_name)
                 known.append(mail)
         threads = await self._threads(known)
         opening: list[tuple[_Mail, Row[Any] | None]] = []
@@ -228,6 +230,13 @@ class MailIntake:
         for (mail, _), interaction_id in zip(opening, ids, strict=True):
             mail.received = self._received(mail, interaction_id)
         await self._acknowledge([mail for mail, _ in opening])
+
+    async def _named(self, customer: Customer, name: str) -> Customer:
+        """The From header's display name saved on an unverified customer that has none."""
+        name = " ".join(name.split())[:200]
+        if not name or customer.name or customer.verified or "@" in name:
+            return customer
+        return await self.customers.update(customer.id, {"name": name})
 
     def _received(self, mail: _Mail, interaction_id: int) -> Received:
         customer_id = mail.customer.id if mail.customer else None
@@ -250,12 +259,7 @@ class MailIntake:
             external_ref=mail.external_ref,
         )  # fmt: skip
         if thread is not None:
-            async with self.db.begin() as conn:
-                await conn.execute(
-                    update(interactions)
-                    .where(interactions.c.id == interaction_id)
-                    .values(linked_interaction_id=thread.id)
-                )
+            await self.interactions.link(interaction_id, thread.id)
         return interaction_id
 
     async def _threads(self, mails: list[_Mail]) -> dict[int, Row[Any]]:

@@ -1,16 +1,21 @@
 """`/chat/ws`: the chat widget's WebSocket. One connection is one visitor's tab.
 
-The page must come from the service itself or a site in `CONTACTCENTER_CHAT_ORIGINS` (others
-are refused before the upgrade, 403). The first frame is a `hello` (within `HELLO_SECONDS`); the
-service answers `welcome` with the visitor id for the widget to keep and, when the hello resumes
-a chat, replays the lines after `after_seq`. From then on the visitor's frames are handled one at
-a time, and the chat's lines reach the widget as `line` frames, each with its sequence number.
+The page must come from the service itself or a site in `CONTACTCENTER_CHAT_ORIGINS`; another
+site's page gets an `error` frame (`origin`) and a close with 1008, which the widget shows as "chat
+is not available here" (a browser cannot read an HTTP status refused at the upgrade), and the
+refused origin is logged. One client address may hold `CONNECTIONS_PER_ADDRESS` sockets at once
+and open `HELLOS_PER_WINDOW` in `WINDOW_SECONDS` (429 beyond, before the upgrade: a refusal costs
+next to nothing); a hello costs one read and creates nobody. The first frame is a `hello` (within
+`HELLO_SECONDS`); the service answers `welcome` with the visitor id for the widget to keep and,
+when the hello resumes a chat, replays the lines after `after_seq`. From then on the visitor's
+frames are handled one at a time, and the chat's lines reach the widget as `line` frames, each with
+its sequence number.
 
-Bad input never ends other chats and rarely this one: a frame that cannot be used is answered
-with an `error` frame naming what is wrong. A frame over `MAX_FRAME_BYTES` closes the socket
-(1009), as does a forged identity (4403) and a visitor who goes on flooding after a warning
-(4429): frames beyond `FRAMES_PER_WINDOW` per connection, or `CONTACTCENTER_CHAT_FRAMES_PER_ADDRESS`
-per address, in `WINDOW_SECONDS`.
+Bad input never ends other chats and rarely this one: a frame that cannot be used is answered with
+an `error` frame naming what is wrong. A frame over `MAX_FRAME_BYTES` closes the socket (1009), as
+does a forged identity (4403) and a visitor who goes on flooding after a warning (4429): frames
+beyond `FRAMES_PER_WINDOW` per connection, or `CONTACTCENTER_CHAT_FRAMES_PER_ADDRESS` per address,
+in `WINDOW_SECONDS`.
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ LINE = INTERACTION + "/chat"
 HELLO_SECONDS = 10.0
 WINDOW_SECONDS = 10.0
 FRAMES_PER_WINDOW = 20
+HELLOS_PER_WINDOW = 60  # new connections (each says one hello)
+CONNECTIONS_PER_ADDRESS = 50
 _FORWARDED = frozenset({"chat.line", "chat.ended", "chat.typing"})
 
 
@@ -106,10 +113,30 @@ class Pacing:
     def __init__(self, per_address: int) -> None:
         self.connections = Pace(FRAMES_PER_WINDOW, WINDOW_SECONDS)
         self.addresses = Pace(per_address, WINDOW_SECONDS)
+        self.hellos = Pace(HELLOS_PER_WINDOW, WINDOW_SECONDS)
+        self.open: dict[str, int] = {}
 
     def admit(self, connection: int, address: str) -> bool:
         now = time.monotonic()
         return self.connections.admit(connection, now) and self.addresses.admit(address, now)
+
+    def forget(self, connection: int) -> None:
+        self.connections.forget(connection)
+
+    def opened(self, address: str) -> bool:
+        """Count a new socket of `address`; False (and not counted) when it holds all it may
+        at once, or has opened all it may in the window."""
+        if self.open.get(address, 0) >= CONNECTIONS_PER_ADDRESS:
+            return False
+        if not self.hellos.admit(address, time.monotonic()):
+            return False
+        self.open[address] = self.open.get(address, 0) + 1
+        return True
+
+    def closed(self, address: str) -> None:
+        self.open[address] -= 1
+        if not self.open[address]:
+            del self.open[address]
 
 
 PACING: web.AppKey[Pacing] = web.AppKey("chat_pacing")
@@ -132,20 +159,32 @@ def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
 )  # fmt: skip
 async def chat_socket(call: Call) -> web.StreamResponse:
     request, services = call.request, call.services
-    if not origin_allowed(request, services.settings.chat_origin_list):
-        raise ApiError(403, "forbidden", "chat is not open to pages of this site")
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
-    await ws.prepare(request)
-    request.app[SOCKETS].add(ws)  # closed with 1001 when the service stops
-    session = _Session(ws, services.chat, request.app[PACING], request.remote or "?")
+    address, pacing = request.remote or "?", request.app[PACING]
+    if not pacing.opened(address):  # before any work
+        raise ApiError(429, "too_many_requests", "too many chat connections from your address",
+                       headers={"Retry-After": str(int(WINDOW_SECONDS))})  # fmt: skip
     try:
-        await session.run()
-    except asyncio.CancelledError:
-        raise
-    except Exception:  # one chat's failure must not reach the others
-        log.exception("chat.socket_failed", interaction_id=session.chat_id)
-        await ws.close(code=1011, message=b"internal error")
-    return ws
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
+        await ws.prepare(request)
+        if not origin_allowed(request, services.settings.chat_origin_list):
+            log.warning("chat.origin_refused", origin=request.headers.get("Origin", "")[:200],
+                        address=address)  # fmt: skip
+            await ws.send_json({"type": "error", "code": "origin", "field": None,
+                                "message": "chat is not open to pages of this site"})  # fmt: skip
+            await ws.close(code=int(Close.POLICY), message=b"site not allowed")
+            return ws
+        request.app[SOCKETS].add(ws)  # closed with 1001 when the service stops
+        session = _Session(ws, services.chat, pacing, address)
+        try:
+            await session.run()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # one chat's failure must not reach the others
+            log.exception("chat.socket_failed", interaction_id=session.chat_id)
+            await ws.close(code=1011, message=b"internal error")
+        return ws
+    finally:
+        pacing.closed(address)
 
 
 class _Session:
@@ -176,6 +215,7 @@ class _Session:
                 with contextlib.suppress(asyncio.CancelledError):
                     await forwarder
             self._follow(None)  # gone, perhaps to come back: the chat waits a while
+            self.pacing.forget(id(self))
 
     async def _hello(self) -> Hello | None:
         try:
@@ -249,7 +289,8 @@ class _Session:
         match frame:
             case Message(text=text):
                 # The chat is known here before its first line is published, so the forwarder
-                # sends that line too.
+                # sends that line too. A browser nobody knew becomes a customer now.
+                self.visitor = await self.chat.visitors.with_customer(self.visitor)
                 chat_id = await self.chat.chat_for(self.visitor, self.chat_id, text)
                 self._follow(chat_id)
                 await self.chat.say(self.visitor, chat_id, text)

@@ -189,9 +189,11 @@ async def test_returning_and_signed_visitors_are_recognised(api: Api) -> None:
 
 
 async def test_bad_input_is_refused_and_the_chat_goes_on(api: Api) -> None:
-    with pytest.raises(aiohttp.WSServerHandshakeError) as other_site:
-        await api.client.ws_connect("/chat/ws", headers={"Origin": "https://evil.example"})
-    assert other_site.value.status == 403
+    other_site = await api.client.ws_connect("/chat/ws", headers={"Origin": "https://evil.example"})
+    refused = await other_site.receive_json()
+    assert refused["type"] == "error" and refused["code"] == "origin"
+    closed = await other_site.receive()
+    assert closed.type is aiohttp.WSMsgType.CLOSE and closed.data == Close.POLICY
 
     silent = await api.client.ws_connect("/chat/ws")
     await silent.send_json({"type": "message", "text": "hi"})  # no hello first
@@ -349,6 +351,7 @@ async def test_idle_chats_close_with_a_notice_and_unattended_waiting_ones_are_ab
 
         # After a restart no widget is connected: a waiting chat nobody comes back to is left.
         visitor = await services.chat.visitors.identify(_hello("v-restarted-visitor"))
+        visitor = await services.chat.visitors.with_customer(visitor)
         waiting = await services.chat.chat_for(visitor, None, "zzqx nothing answers this")
         await services.chat.say(visitor, waiting, "zzqx nothing answers this")
         assert (await services.interactions.get(waiting))["status"] in ("queued", "offered")
@@ -394,3 +397,75 @@ async def test_the_transcript_goes_by_mail_a_few_times_at_most(
     finally:
         await client.close()
         await sink.stop()
+
+
+async def _customer_count(api: Api) -> int:
+    from sqlalchemy import func, select
+
+    from contactcenter.store.tables import customers
+
+    async with api.services.db.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(customers))).scalar_one()
+
+
+async def test_a_hello_creates_nobody_until_the_visitor_speaks(api: Api) -> None:
+    silent = [await visit(api) for _ in range(5)]  # tabs open, nobody writing
+    assert await _customer_count(api) == 0
+    ws, welcome = await visit(api, name="Lena Park")
+    await ws.send_json({"type": "message", "text": "zzqx is anyone there"})
+    chat_id = (await frame(ws, "line"))["chat_id"]
+    interaction = await api.services.interactions.get(chat_id)
+    customer = await api.services.customers.get(interaction["customer_id"])
+    assert customer.name == "Lena Park"  # the pre-chat name, on the unverified customer
+    assert [i.value for i in customer.identities] == [welcome["visitor_id"]]
+    assert await _customer_count(api) == 1
+    for socket, _ in [*silent, (ws, None)]:
+        await socket.close()
+
+
+async def test_one_address_is_held_to_its_connections(api: Api) -> None:
+    """At most CONNECTIONS_PER_ADDRESS open at once, HELLOS_PER_WINDOW opened in a window."""
+    from contactcenter.web.chat_socket import CONNECTIONS_PER_ADDRESS, HELLOS_PER_WINDOW
+
+    opened = []
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        for _ in range(CONNECTIONS_PER_ADDRESS + 1):
+            opened.append(await api.client.ws_connect("/chat/ws"))
+    assert refused.value.status == 429 and len(opened) == CONNECTIONS_PER_ADDRESS
+    for ws in opened[:20]:
+        await ws.close()
+    await asyncio.sleep(0.05)  # counted out as they close
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        for _ in range(20):  # room again, but only so many new ones in a window
+            opened.append(await api.client.ws_connect("/chat/ws"))
+    assert refused.value.status == 429
+    assert len(opened) == HELLOS_PER_WINDOW
+    for ws in opened[20:]:
+        await ws.close()
+
+
+async def test_a_line_after_the_agent_wrapped_up_reaches_a_new_chat_linked_to_it(
+    api: Api,
+) -> None:
+    services = api.services
+    group = await services.agents.create_group(GroupFields(name="general"))
+    agent = await services.agents.create_agent(
+        AgentFields.model_validate({"name": "Ana", "groups": [{"group_id": group["id"]}]})
+    )
+    await services.queue.set_presence(agent["id"], Presence.AVAILABLE)
+    ws, _ = await visit(api)
+    await ws.send_json({"type": "message", "text": "zzqx a person please"})
+    first = (await bot_line(ws))["chat_id"]
+    await services.queue.accept(first, agent["id"])
+    await line_saying(ws, "Ana joined the chat.")
+    await services.queue.complete(first, agent["id"])  # wrap-up begins; the chat ends
+    await frame(ws, "ended")
+    assert (await services.interactions.get(first))["status"] == "wrap_up"
+    await ws.send_json({"type": "message", "text": "zzqx one more thing"})
+    late = await line_saying(ws, "zzqx one more thing")
+    assert late["chat_id"] != first
+    after = await services.interactions.get(late["chat_id"])
+    assert after["linked_interaction_id"] == first and after["status"] in ("bot", "queued")
+    assert [m["body"] for m in (await services.interactions.get(first))["messages"]
+            if m["author"] == "customer"] == ["zzqx a person please"]  # fmt: skip
+    await ws.close()

@@ -167,3 +167,13 @@ async def test_one_client_address_is_held_to_its_sessions_and_its_pace(
         await mailroom.send(mail(subject="One too many"))
     assert slow_down.value.code == 451  # the client keeps it and tries again later
     assert len(await mailroom.inbox()) == 3
+
+
+async def test_the_senders_name_is_saved_on_a_new_customer(mailroom: Mailroom) -> None:
+    message = mail(sender="Jamie Doe <jamie.d@example.org>")
+    await mailroom.send(message)
+    interaction = await mailroom.interaction_of(message)
+    customer = await mailroom.services.customers.get(interaction["customer_id"])
+    assert customer.name == "Jamie Doe"
+    await mailroom.send(mail(sender="J. D. <jamie.d@example.org>", subject="Again"))
+    assert (await mailroom.services.customers.get(customer.id)).name == "Jamie Doe"
