@@ -27,7 +27,9 @@ class ArticleStatus(StrEnum):
 _WORD = r"[a-z0-9\u4e00-\u9fff]+"
 Slug = Annotated[str, StringConstraints(pattern=rf"^{_WORD}(-{_WORD})*$", max_length=120)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
-Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=20)]
+Locale = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=20)
+]
 
 
 class ArticleFields(BaseModel):
