@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from contactcenter.clock import iso
 from contactcenter.store.db import Database
-from contactcenter.store.tables import customers, interactions
+from contactcenter.store.tables import agents, customers, interactions
 from routing.engine import SLA_WARNING_SHARE, Engine
 from routing.policy import Policy
 
@@ -22,12 +22,13 @@ HELD = ("offered", "active", "wrap_up")
 WAITING_LIST = 200
 
 
-def _where(engine: Engine, interaction_id: int) -> list[str]:
-    """Where waiting work may go now: group names, and `agent:ID` for a named agent."""
+def _where(engine: Engine, interaction_id: int) -> list[tuple[str, str]]:
+    """Where waiting work may go now: ("group", name) and ("agent", id), each once, in order
+    (a group named by two targets at two levels is one place to a supervisor)."""
     item = engine.items.get(str(interaction_id))
     if item is None:
         return []
-    return [spec[1] if spec[0] == "group" else f"agent:{spec[1]}" for spec in item.eligible()]
+    return list(dict.fromkeys((spec[0], str(spec[1])) for spec in item.eligible()))
 
 
 def _work_json(row: Any, now: datetime) -> dict[str, Any]:
@@ -51,7 +52,8 @@ _COLUMNS = (
 
 
 async def waiting_work(db: Database, engine: Engine, now: datetime) -> list[dict[str, Any]]:
-    """Waiting (and offered) work, longest wait first, with where it may go."""
+    """Waiting (and offered) work, longest wait first, with where it may go: group names and
+    agents' names, each once."""
     queued = func.coalesce(interactions.c.queued_at, interactions.c.created_at)
     async with db.connect() as conn:
         rows = await conn.execute(
@@ -61,7 +63,17 @@ async def waiting_work(db: Database, engine: Engine, now: datetime) -> list[dict
             .order_by(queued, interactions.c.id)
             .limit(WAITING_LIST)
         )
-        return [_work_json(r, now) | {"waits_for": _where(engine, r.id)} for r in rows]
+        work = [(r, _where(engine, r.id)) for r in rows]
+        ids = {int(value) for _, places in work for kind, value in places if kind == "agent"}
+        names = {}
+        if ids:
+            found = await conn.execute(select(agents.c.id, agents.c.name)
+                                       .where(agents.c.id.in_(ids)))  # fmt: skip
+            names = {str(agent_id): name for agent_id, name in found}
+    return [_work_json(r, now) | {"waits_for": [value if kind == "group"
+                                                else names.get(value, f"agent {value}")
+                                                for kind, value in places]}
+            for r, places in work]  # fmt: skip
 
 
 async def held_work(

@@ -92,8 +92,10 @@ def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
     return round((later - earlier).total_seconds(), 1)
 
 
-def csv_text(rows: list[Any], policy: Policy) -> str:
-    """The day's interactions as CSV, one line each, with the figures the metrics are made of."""
+def csv_text(rows: list[Any], policy: Policy, now: datetime) -> str:
+    """The day's interactions as CSV, one line each, with the figures the metrics are made of.
+    `met_target` is yes, no, or `undecided` for work still inside its target (as the board
+    says): it is not a miss yet."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
@@ -106,11 +108,17 @@ def csv_text(rows: list[Any], policy: Policy) -> str:
             iso(row.ended_at) or "", _blank(_seconds(row.answered_at, row.entered)),
             _blank(_seconds(row.ended_at, handled_from)),
             "" if sla is None else sla.seconds,
-            "" if sla is None else ("yes" if met(stats_row(row), sla.seconds) else "no"),
+            "" if sla is None else _met(stats_row(row), sla.seconds, now),
             row.disposition or "", row.outcome or "", "yes" if row.complaint else "no",
             _blank(row.satisfaction),
         ])  # fmt: skip
     return out.getvalue()
+
+
+def _met(row: Row, seconds: float, now: datetime) -> str:
+    if met(row, seconds):
+        return "yes"
+    return "undecided" if pending(row, seconds, now) else "no"
 
 
 def _blank(value: Any) -> Any:

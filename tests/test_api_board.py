@@ -122,3 +122,25 @@ async def test_the_days_csv_and_chart(api: Api, team: dict[str, Any]) -> None:
     assert chart.content_type == "image/svg+xml" and svg.startswith("<svg")
     assert "Transactional: 100% of 1 today" in svg
     await api.json("GET", "/api/v1/reports/today.csv", "agent", status=403)
+
+
+async def test_the_csv_calls_work_inside_its_target_undecided(api: Api) -> None:
+    waiting = await _queued(api, Channel.EMAIL)
+    response = await api.call("GET", "/api/v1/reports/today.csv", "supervisor")
+    (row,) = list(csv.DictReader(io.StringIO(await response.text())))
+    assert row["interaction_id"] == str(waiting) and row["within_target"] == "undecided"
+
+
+async def test_waiting_work_names_where_it_may_go_once_each(
+    api: Api, team: dict[str, Any]
+) -> None:
+    chat = await _queued(api)
+    await api.json("POST", f"/api/v1/interactions/{chat}/move", "supervisor",
+                   json={"to_agent": team["bo"]})  # fmt: skip
+    board = await api.json("GET", "/api/v1/board", "supervisor")
+    (work,) = board["waiting"]
+    assert work["waits_for"] == ["bo"]
+    await api.json("POST", f"/api/v1/interactions/{chat}/move", "supervisor",
+                   json={"to_group": "senior"})  # fmt: skip
+    (work,) = (await api.json("GET", "/api/v1/board", "supervisor"))["waiting"]
+    assert work["waits_for"] == ["senior"]

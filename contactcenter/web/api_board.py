@@ -122,7 +122,7 @@ async def today_csv(call: Call) -> web.Response:
     rows = await day_rows(call.services.db, start, now + timedelta(seconds=1))
     name = f"interactions-{start.date().isoformat()}.csv"
     return web.Response(
-        text=csv_text(rows, call.services.queue.policy), content_type="text/csv",
+        text=csv_text(rows, call.services.queue.policy, now), content_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )  # fmt: skip
 
