@@ -113,6 +113,7 @@ class AgentDirectory:
                     values["email"] = values["email"].lower()
                 if "presence" in values and values["presence"] != current["presence"]:
                     values["presence_since"] = now()
+                    values["presence_reason"] = ""
                     await record_presence(
                         conn, agent_id, Presence(values["presence"]), values["presence_since"]
                     )
@@ -181,6 +182,7 @@ class AgentDirectory:
                 "voice_client": row.voice_client,
                 "presence": row.presence,
                 "presence_since": row.presence_since.isoformat(),
+                "presence_reason": row.presence_reason,
                 "groups": member[row.id],
                 "created_at": row.created_at.isoformat(),
             }

@@ -29,6 +29,7 @@ from contactcenter.web import (
     pages,
     twilio_hooks,
 )
+from contactcenter.web.console_presence import ConsolePresence
 from contactcenter.web.endpoints import SERVICES
 from contactcenter.web.event_fanout import Fanout
 from contactcenter.web.middleware import (
@@ -58,6 +59,9 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[ops.ENDPOINTS] = [endpoint for table in ROUTE_TABLES for endpoint in table.endpoints]
     app[api_events.SOCKETS] = weakref.WeakSet()
     app[api_events.FANOUT] = Fanout(app[SERVICES].bus, app[SERVICES].queue.holder)
+    app[api_events.CONSOLES] = ConsolePresence(
+        queue=app[SERVICES].queue, grace_seconds=settings.console_grace_seconds
+    )
     app[chat_socket.PACING] = chat_socket.Pacing(settings.chat_frames_per_address)
     app[api_auth.THROTTLE] = LoginThrottle()
     for table in ROUTE_TABLES:
@@ -112,6 +116,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await services.outbox.stop()
     await services.voice.connector.stop()
     await app[api_events.FANOUT].stop()
+    await app[api_events.CONSOLES].stop()
     await services.queue.stop()
     await services.close()
     log.info("service.stopped")

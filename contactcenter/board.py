@@ -138,6 +138,7 @@ async def agents_now(
         out.append({
             "id": agent["id"], "name": agent["name"], "presence": agent["presence"],
             "presence_since": agent["presence_since"],
+            "presence_reason": agent["presence_reason"],
             "seconds_in_presence": round((now - since).total_seconds()),
             "groups": [g["name"] for g in agent["groups"]],
             "capacity": agent["capacity"], "load": agent_load(engine, agent),

@@ -51,12 +51,20 @@ class AgentActions:
 
         async def _rebuild(self) -> None: ...
 
-    async def set_presence(self, agent_id: int, presence: Presence) -> None:
+    def presence_of(self, agent_id: int) -> Presence | None:
+        """The agent's presence as routing knows it now (None: an agent it does not know)."""
+        agent = self.engine.agents.get(str(agent_id))
+        return None if agent is None else Presence(agent.presence.value)
+
+    async def set_presence(self, agent_id: int, presence: Presence, reason: str = "") -> None:
+        """The agent's presence; `reason` when the service sets it itself (shown to
+        supervisors)."""
+
         async def step(now: float) -> list[Decision]:
             async with self.db.begin() as conn:
-                await store_presence(conn, agent_id, presence, now)
+                await store_presence(conn, agent_id, presence, now, reason)
             self.bus.publish({"type": "agent.presence", "agent_id": agent_id,
-                              "presence": presence.value})  # fmt: skip
+                              "presence": presence.value, "reason": reason})  # fmt: skip
             if str(agent_id) not in self.engine.agents:
                 await self._load_agent(agent_id, now)
             return self.engine.set_presence(str(agent_id), RoutingPresence(presence.value), now)

@@ -60,12 +60,13 @@ async def set_columns(conn: AsyncConnection, item_id: str, **values: Any) -> Non
 
 
 async def store_presence(
-    conn: AsyncConnection, agent_id: int, presence: Presence, now: float
+    conn: AsyncConnection, agent_id: int, presence: Presence, now: float, reason: str = ""
 ) -> None:
+    """The agent's presence now; `reason` says why when the service set it itself."""
     result = await conn.execute(
         update(agents_table)
         .where(agents_table.c.id == agent_id)
-        .values(presence=presence.value, presence_since=moment(now))
+        .values(presence=presence.value, presence_since=moment(now), presence_reason=reason)
     )
     if result.rowcount == 0:
         raise Conflict(f"agent {agent_id} does not exist", "agent_id")
@@ -145,7 +146,8 @@ async def _store_one(
         case SlaWarning(item_id, threshold) | SlaBreached(item_id, threshold):
             kind = "sla.warning" if isinstance(decision, SlaWarning) else "sla.breach"
             await records.add_event(int(item_id), kind, {"threshold": threshold}, at=at, conn=conn)
-        case AgentPaused(agent_id, _):
-            await store_presence(conn, int(agent_id), Presence.AWAY, now)
+        case AgentPaused(agent_id, missed):
+            await store_presence(conn, int(agent_id), Presence.AWAY, now,
+                                 f"missed {missed} offers in a row")  # fmt: skip
         case WrapUpEnded(agent_id, item_id):
             await records.transition(int(item_id), S.CLOSED, at=at, conn=conn)

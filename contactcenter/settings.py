@@ -55,6 +55,13 @@ class Settings(BaseModel):
         description="How long a chat waits for its visitor to reconnect before a chat still "
         "with the bot or in the queue is abandoned.",
     )
+    console_grace_seconds: float = Field(
+        default=60,
+        ge=0.1,
+        le=3600,
+        description="An available agent whose last console (event stream) has been gone this "
+        "long is set away, with the reason shown to supervisors.",
+    )
     chat_idle_minutes: float = Field(
         default=15,
         ge=0.01,

@@ -139,6 +139,8 @@ agents = Table(
     Column("voice_blocks_other", Boolean, nullable=False, default=True),
     Column("presence", String(20), nullable=False, default=Presence.OFFLINE.value),
     Column("presence_since", UTCDateTime(), nullable=False),
+    # Why, when the service set the presence itself ("missed 2 offers", "console closed")
+    Column("presence_reason", String(200), nullable=False, server_default=""),
     _created(),
     # Where calls are put through to: a phone number (E.164), or a Twilio Client identity.
     Column("phone", String(32), nullable=True),

@@ -21,12 +21,14 @@ from urllib.parse import urlsplit
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from contactcenter.model import Role
+from contactcenter.web.console_presence import ConsolePresence
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
 from contactcenter.web.event_fanout import OVERFLOW_TEXT, Fanout, Outlet
 
 routes = RouteTable("events")
 SOCKETS: web.AppKey[weakref.WeakSet[web.WebSocketResponse]] = web.AppKey("sockets")
+CONSOLES: web.AppKey[ConsolePresence] = web.AppKey("consoles", ConsolePresence)
 FANOUT: web.AppKey[Fanout] = web.AppKey("fanout", Fanout)
 # How long a dropped console has to take the overflow notice and the close before it is cut off.
 HANG_UP_SECONDS = 1.0
@@ -64,6 +66,9 @@ async def events(call: Call) -> web.StreamResponse:
         task.add_done_callback(hanging_up.discard)
 
     outlet = fanout.open(user.agent_id, user.role.allows(Role.SUPERVISOR), on_drop=hang_up)
+    consoles = call.request.app[CONSOLES]
+    if user.agent_id is not None:
+        consoles.opened(user.agent_id)
     reader = asyncio.create_task(_read_until_closed(ws, outlet))
     transport = call.request.transport
     _bound_kernel_buffer(transport)
@@ -79,6 +84,8 @@ async def events(call: Call) -> web.StreamResponse:
         pass  # the console went away while an event was on its way
     finally:
         fanout.close(outlet)
+        if user.agent_id is not None:
+            consoles.closed(user.agent_id)
         reader.cancel()
         if hanging_up:
             await asyncio.gather(*hanging_up, return_exceptions=True)

@@ -171,7 +171,8 @@ function drawAgents() {
       .map(([ch, cap]) => `${CHANNELS[ch]} ${a.load[ch]}/${cap}`).join(" · ");
     return el("tr", {},
       el("td", {}, a.name, el("div", { class: "small muted" }, a.groups.join(", "))),
-      el("td", {}, presence),
+      el("td", {}, presence, a.presence_reason
+        ? el("div", { class: "small muted", dataset: { reason: a.id } }, a.presence_reason) : ""),
       el("td", {}, el("span", { dataset: { since: a.seconds_in_presence, live: "1" } },
         duration(a.seconds_in_presence))),
       el("td", {}, a.work.length ? a.work.map((w) => el("div", { class: "small" },
