@@ -131,9 +131,7 @@ async def test_the_csv_calls_work_inside_its_target_undecided(api: Api) -> None:
     assert row["interaction_id"] == str(waiting) and row["within_target"] == "undecided"
 
 
-async def test_waiting_work_names_where_it_may_go_once_each(
-    api: Api, team: dict[str, Any]
-) -> None:
+async def test_waiting_work_names_where_it_may_go_once_each(api: Api, team: dict[str, Any]) -> None:
     chat = await _queued(api)
     await api.json("POST", f"/api/v1/interactions/{chat}/move", "supervisor",
                    json={"to_agent": team["bo"]})  # fmt: skip

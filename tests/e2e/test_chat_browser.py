@@ -101,6 +101,11 @@ async def test_a_visitor_asks_the_bot_then_talks_with_an_agent(
             )
             assert said.status == 201
         await expect(page.get_by_text("Hi, <b>Ana</b> here. Let me look.")).to_be_visible()
+        # A reload brings the window back as it was, with the whole conversation.
+        await page.reload()
+        await expect(page.get_by_role("dialog", name="Chat with us")).to_be_visible()
+        await expect(page.get_by_text("when does my e-gift card arrive?")).to_be_visible()
+        await expect(page.get_by_text("Hi, <b>Ana</b> here. Let me look.")).to_have_count(1)
         await page.get_by_role("button", name="Email me this chat").click()
         await page.get_by_label("Send the conversation to").fill("ann@example.org")
         await page.get_by_role("button", name="Send it").click()
@@ -121,6 +126,33 @@ async def test_a_visitor_asks_the_bot_then_talks_with_an_agent(
     stored = await services.interactions.get(chat["id"])
     assert stored["status"] == "active" and stored["agent_id"] == agent["id"]
     assert stored["messages"][0]["body"] == "when does my e-gift card arrive?"
+
+
+async def test_a_page_of_a_site_not_allowed_says_chat_is_not_available(
+    shop: dict[str, Any], chromium: str
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    async def index(_: web.Request) -> web.Response:
+        return web.Response(text=PAGE.format(service=shop["base"]), content_type="text/html")
+
+    other = web.Application()
+    other.router.add_get("/", index)
+    server = TestServer(other)
+    await server.start_server()
+    try:
+        async with async_playwright() as pw:
+            browser = await launch(pw, chromium)
+            page = await browser.new_page()
+            await page.goto(str(server.make_url("/")))
+            await page.get_by_role("button", name="Chat with us").click()
+            await expect(page.get_by_text("Chat is not available on this site.")).to_be_visible()
+            await page.get_by_label("Your message").fill("hello?")
+            await page.keyboard.press("Enter")
+            await expect(page.get_by_text("Reconnecting")).to_have_count(0)
+            await browser.close()
+    finally:
+        await server.close()
 
 
 def _chats() -> Any:

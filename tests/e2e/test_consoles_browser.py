@@ -186,6 +186,9 @@ async def test_an_agent_takes_a_chat_from_a_visitor_and_wraps_it_up(
         await console.screenshot(path=shot_path(f"console-wrap-up-{_backend(site)}"))
         await dialog.get_by_role("button", name="Complete").click()
         await expect(console.get_by_text("Completed.")).to_be_visible()
+        # At once: no composer for a chat that is over (the desk's next reload is not awaited).
+        await expect(console.get_by_role("textbox", name="Reply")).to_have_count(0, timeout=2000)
+        await expect(console.get_by_text("In wrap-up")).to_be_visible(timeout=2000)
         # The chat's wrap-up time follows (the policy's), then the room is free again.
         await expect(console.get_by_role("tab").get_by_text("wrap-up")).to_be_visible()
         await browser.close()

@@ -10,6 +10,7 @@ import { SidePanel } from "./console_side.js";
 const desk = { agent: null, offers: [], work: [], groups: [], agents: [] };
 const unread = new Set();
 let openId = null;
+let shown = { id: null, status: null }; // the work the view was drawn for, and its status then
 
 const side = new SidePanel(document.querySelector("#customer"),
   document.querySelector("#suggestions"), (text) => view.insert(text));
@@ -41,6 +42,9 @@ async function reloadDesk() {
     side.clear();
   }
   if (openId === null && held.length) open(held[0]);
+  // The open work changed status (wrapped up, say): its view follows at once.
+  const current = desk.work.find((w) => w.id === openId);
+  if (current && shown.id === openId && current.status !== shown.status) open(openId);
   // When the desk was first drawn, for the page-load benchmark (bench/consoles.py).
   if (!performance.getEntriesByName("cc:desk-drawn").length) performance.mark("cc:desk-drawn");
 }
@@ -156,6 +160,7 @@ function open(id) {
   unread.delete(id);
   drawTabs();
   const work = desk.work.find((w) => w.id === id);
+  shown = { id, status: work ? work.status : null };
   if (work) view.show(work, desk);
 }
 
@@ -223,6 +228,10 @@ document.querySelector("#wrapup").addEventListener("submit", async (event) => {
     await api("POST", `/api/v1/interactions/${openId}/complete`, body);
     document.querySelector("#wrapup-dialog").close();
     toast("Completed.");
+    if (work) { // no composer for work that is over, not even until the desk reloads
+      work.status = "wrap_up";
+      if (openId === work.id) open(work.id);
+    }
     if (work?.channel === "voice") {
       await api("POST", `/api/v1/interactions/${work.id}/hangup`)
         .then(() => toast("Completed; the call is ending."))

@@ -7,8 +7,10 @@
  *
  * A button in the corner opens a chat window. It talks to the service that served this file,
  * over the WebSocket /chat/ws (frames in contactcenter/channels/chat_frames.py). It keeps the
- * visitor id, the chat and the last line shown in localStorage, reconnects by itself and asks
- * for what it missed. Every text is shown as text, never as markup. Plain JavaScript: no build
+ * visitor id, the chat and whether its window is open in localStorage, so that a reload or
+ * another page of the site shows the window as it was with the whole conversation; it
+ * reconnects by itself and asks for what it missed. A page of a site the service does not
+ * serve says so and does not retry. Every text is shown as text, never as markup. Plain JavaScript: no build
  * step, no other files, styles inside a shadow root so that the page's CSS cannot reach them.
  */
 (function () {
@@ -29,7 +31,11 @@
   var ws = null;
   var retry = 0;
   var greeted = false;
+  var refused = false;  // this site may not open the chat: no reconnecting
   var queue = [];  // frames written while the connection was down
+  // The last line this page shows: a fresh page (a reload, another page of the site) shows
+  // nothing yet and asks for the whole chat; a reconnect asks for what it missed.
+  var shownSeq = 0;
 
   function load() {
     try { return JSON.parse(store.getItem(KEY)) || {}; } catch (e) { return {}; }
@@ -88,12 +94,18 @@
   win.setAttribute("aria-label", title);
   $(".open").textContent = title;
 
-  function show(open) {
+  function show(open, quietly) {
     box.classList.toggle("shown", open);
+    if (state.open !== open) { state.open = open; save(); }  // a reload keeps the window as it was
     if (open) {
-      if (prechat && !state.visitorId && !state.named) { $("form.pre").hidden = false; $("form.pre input").focus(); }
-      else { connect(); text.focus(); }
-    } else { $(".open").focus(); }
+      if (prechat && !state.visitorId && !state.named) {
+        $("form.pre").hidden = false;
+        if (!quietly) { $("form.pre input").focus(); }
+      } else {
+        connect();
+        if (!quietly) { text.focus(); }
+      }
+    } else if (!quietly) { $(".open").focus(); }
   }
   $(".open").addEventListener("click", function () { show(true); });
   $(".close").addEventListener("click", function () { show(false); });
@@ -147,14 +159,14 @@
   function status(message) { $(".status").textContent = message || ""; }
 
   function connect() {
-    if (ws && ws.readyState <= 1) { return; }
+    if (refused || (ws && ws.readyState <= 1)) { return; }
     status(retry ? "Reconnecting…" : "Connecting…");
     ws = new WebSocket(socketUrl);
     greeted = false;
     ws.onopen = function () {
       var hello = { type: "hello" };
       if (state.visitorId) { hello.visitor_id = state.visitorId; }
-      if (state.chatId) { hello.chat_id = state.chatId; hello.after_seq = state.seq || 0; }
+      if (state.chatId) { hello.chat_id = state.chatId; hello.after_seq = shownSeq; }
       if (state.name) { hello.name = state.name; }
       if (state.email) { hello.email = state.email; }
       if (identityToken) { hello.identity_token = identityToken; }
@@ -163,7 +175,12 @@
     ws.onmessage = function (event) { receive(JSON.parse(event.data)); };
     ws.onclose = function (event) {
       greeted = false;
-      if (event.code === 4404) { state.chatId = null; state.seq = 0; save(); }
+      if (event.code === 4404) { state.chatId = null; save(); }
+      if (event.code === 1008) {  // a page of a site the service does not serve
+        refused = true;
+        status("Chat is not available on this site.");
+        return;
+      }
       if (event.code === 1000 || event.code === 4403 || event.code === 4429) {
         status(event.code === 1000 ? "" : (event.reason || "The chat was closed."));
         return;
@@ -182,16 +199,14 @@
       save();
       while (queue.length) { ws.send(JSON.stringify(queue.shift())); }
     } else if (frame.type === "line") {
-      if (frame.seq <= (state.seq || 0) && frame.chat_id === state.chatId) { return; }
+      if (frame.seq <= shownSeq && frame.chat_id === state.chatId) { return; }
       if (frame.author === "agent") { status(""); }
-      if (frame.chat_id !== state.chatId) { state.chatId = frame.chat_id; }
-      state.seq = frame.seq;
-      save();
+      if (frame.chat_id !== state.chatId) { state.chatId = frame.chat_id; save(); }
+      shownSeq = frame.seq;
       render(frame);
     } else if (frame.type === "ended") {
       notice(frame.status === "self_served" ? "Glad we could help." : "This chat has ended.");
       state.chatId = null;
-      state.seq = 0;
       save();
     } else if (frame.type === "typing") {
       status("The agent is typing…");
@@ -200,6 +215,7 @@
     } else if (frame.type === "transcript_sent") {
       notice("The conversation is on its way to " + frame.email + ".");
     } else if (frame.type === "error") {
+      if (frame.code === "origin") { refused = true; }
       status(frame.message);
     }
   }
@@ -243,5 +259,6 @@
   }
 
   (document.body || document.documentElement).appendChild(host);
-  if (state.chatId) { connect(); }  // a chat in progress goes on across pages
+  if (state.open) { show(true, true); }  // the window as the visitor left it
+  if (state.chatId) { connect(); }  // a chat in progress goes on across pages, all of it shown
 })();
