@@ -34,15 +34,41 @@ def command() -> str:
     return found
 
 
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from each process's parent in /proc."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 @dataclass
 class Service:
     base: str
     process: asyncio.subprocess.Process
 
-    def cpu_seconds(self) -> float:
-        """User and system CPU time the service process has used so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def cpu_seconds(self, *, workers: bool = False) -> float:
+        """User and system CPU time the service process has used so far; with `workers`, its
+        child processes' too (mail is read in worker processes), those still running."""
+        pids = [self.process.pid, *(_descendants(self.process.pid) if workers else [])]
+        return sum(_cpu(pid) for pid in pids)
 
     def rss_kib(self) -> int:
         """The service process's resident memory now, in KiB."""
