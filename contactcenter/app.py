@@ -83,7 +83,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await services.queue.start()
     await app[api_events.FANOUT].start()
     await services.voice.connector.start()
-    await services.email.process_waiting()
+    await services.email.start()
     await services.outbox.start()
     vectors = services.articles.search.vectors
     if vectors is not None:

@@ -36,7 +36,10 @@ from contactcenter.store.tables import notes as notes_table
 log = structlog.get_logger(__name__)
 
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+# A BCP 47 tag, as long as its column (35, as BCP 47 advises).
+Language = Annotated[
+    str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", max_length=35)
+]
 
 
 # A lookup on the unique (kind, value) index, then the customer and all their identities by key.
@@ -282,6 +285,20 @@ class CustomerRecords:
                 .values(**values, updated_at=now())
             )
             return await self.get(customer_id, conn)
+
+    async def name_unnamed(self, names: dict[int, str]) -> None:
+        """Give unverified customers that have no name the name a contact gave (a mail's From
+        display name), many in one statement; named or verified customers keep theirs."""
+        if not names:
+            return
+        async with self.db.begin() as conn:
+            await conn.execute(
+                update(customers)
+                .where(customers.c.id == bindparam("b_id"), customers.c.name == "",
+                       customers.c.verified.is_(False))
+                .values(name=bindparam("b_name"), updated_at=now()),
+                [{"b_id": i, "b_name": name} for i, name in names.items()],
+            )  # fmt: skip
 
     async def add_identity(
         self, customer_id: int, kind: IdentityKind | str, raw: str, verified: bool = False

@@ -194,3 +194,12 @@ async def test_work_for_a_merged_customer_goes_to_the_survivor(api: Api) -> None
         status=201,
     )
     assert made["customer_id"] == keep["id"]
+
+
+async def test_a_language_longer_than_its_column_is_refused(api: Api) -> None:
+    made = await api.json("POST", "/api/v1/customers", "agent", json={"name": "Lin"}, status=201)
+    long_tag = "tfu-ZUaonhqt-aHk0ye-9Un-V5NG80X0-Im0-kf0mqeKe-S2q"
+    response = await api.call("PATCH", f"/api/v1/customers/{made['id']}", "agent",
+                              json={"language": long_tag})  # fmt: skip
+    error = (await response.json())["error"]
+    assert response.status == 422 and error["field"] == "language", error

@@ -100,6 +100,11 @@ class EmailChannel:
         ids |= dict(zip(new, made, strict=True))
         return {mail: ids[mail[0]] for mail in mails}
 
+    async def start(self) -> None:
+        """The mail readers started; then every mail stored but not yet processed read."""
+        await self.reader.start()
+        await self.process_waiting()
+
     async def process_waiting(self) -> int:
         """Process every mail stored but not yet processed (after a crash or restart)."""
         async with self.db.connect() as conn:

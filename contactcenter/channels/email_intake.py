@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -211,8 +211,9 @@ class MailIntake:
                 problems = [*mail.parsed.problems, f"sender: {resolution.message}"]
                 mail.received = Received(None, mail.parsed.new_text, problems)
             else:
-                mail.customer = await self._named(resolution.customer, mail.parsed.sender_name)
+                mail.customer = resolution.customer
                 known.append(mail)
+        await self._name_customers(known)
         threads = await self._threads(known)
         opening: list[tuple[_Mail, Row[Any] | None]] = []
         for mail in known:
@@ -231,12 +232,17 @@ class MailIntake:
             mail.received = self._received(mail, interaction_id)
         await self._acknowledge([mail for mail, _ in opening])
 
-    async def _named(self, customer: Customer, name: str) -> Customer:
-        """The From header's display name saved on an unverified customer that has none."""
-        name = " ".join(name.split())[:200]
-        if not name or customer.name or customer.verified or "@" in name:
-            return customer
-        return await self.customers.update(customer.id, {"name": name})
+    async def _name_customers(self, mails: list[_Mail]) -> None:
+        """The From header's display name saved on unverified customers that have none."""
+        names: dict[int, str] = {}
+        for mail in mails:
+            name = " ".join(mail.parsed.sender_name.split())[:200]
+            customer = mail.customer
+            if customer is None or not name or "@" in name or customer.name or customer.verified:
+                continue
+            names.setdefault(customer.id, name)
+            mail.customer = replace(customer, name=names[customer.id])
+        await self.customers.name_unnamed(names)
 
     def _received(self, mail: _Mail, interaction_id: int) -> Received:
         customer_id = mail.customer.id if mail.customer else None

@@ -28,6 +28,7 @@ from contactcenter.channels.email_parse import ParsedMail, parse_mail
 
 log = structlog.get_logger(__name__)
 _pool: Pool | None = None  # shared by every reader of the process
+_starting = threading.Lock()  # pools are started on threads: one at a time
 
 
 def read_all(raws: list[bytes]) -> list[ParsedMail]:
@@ -62,6 +63,11 @@ class MailReader:
         size = sum(len(raw) for raw in raws)
         return self.seconds + self.seconds_per_mb * size / 1_000_000
 
+    async def start(self) -> None:
+        """Start the workers now, off the loop, so that the first mail does not wait for them
+        (the fork server imports the parser once: a second or two)."""
+        await asyncio.to_thread(_shared_pool)
+
     async def read(self, raw: bytes) -> ParsedMail:
         [mail] = await self.read_many([raw])
         return mail
@@ -90,7 +96,7 @@ class MailReader:
                 else:
                     done.set_result(result)  # type: ignore[arg-type]
 
-        pool = _shared_pool()
+        pool = _pool if _pool is not None else await asyncio.to_thread(_shared_pool)
         pool.apply_async(
             self.worker, (raws,),
             callback=lambda r: loop.call_soon_threadsafe(settle, r, False),
@@ -105,12 +111,13 @@ class MailReader:
 
 def _shared_pool() -> Pool:
     global _pool
-    if _pool is None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["contactcenter.channels.email_parse"])
-        _pool = context.Pool(processes=min(2, os.cpu_count() or 1))
-        atexit.register(_pool.terminate)
-    return _pool
+    with _starting:
+        if _pool is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["contactcenter.channels.email_parse"])
+            _pool = context.Pool(processes=min(2, os.cpu_count() or 1))
+            atexit.register(_pool.terminate)
+        return _pool
 
 
 def _kill_pool(pool: Pool) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from sqlalchemy.exc import DataError
 
 from contactcenter.errors import ServiceError
 from contactcenter.web.endpoints import PRINCIPAL_KEY, REQUEST_ID_KEY, SERVICES
@@ -108,6 +109,12 @@ async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
         )
     except ServiceError as exc:
         response = service_error_response(request, exc, request_id)
+    except DataError as exc:  # a value the API let through is longer than its column
+        if "too long" not in str(exc.orig):
+            raise
+        log.warning("http.value_too_long", path=request.path, error=str(exc.orig)[:200])
+        why = "a value is longer than its field allows"
+        response = error_response(422, "value_too_long", why, None, request_id)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
