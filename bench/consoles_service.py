@@ -16,11 +16,11 @@ from aiohttp import web
 
 from contactcenter.app import create_app
 from contactcenter.cli import _ensure_schema
-from contactcenter.logs import configure
-from contactcenter.runtime import tune_gc
-from contactcenter.services import Services
+from contactcenter.runtime.gc_tuning import tune_gc
+from contactcenter.runtime.logs import configure
 from contactcenter.settings import load_settings
 from contactcenter.web.endpoints import SERVICES
+from contactcenter.wiring import Services
 
 RUNNING: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("bench_running")
 

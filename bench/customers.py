@@ -31,8 +31,8 @@ import phonenumbers
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from contactcenter.customers import CustomerRecords
-from contactcenter.customers_csv import CustomerCsv
+from contactcenter.customers.csv_file import CustomerCsv
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.settings import normalize_database_url
 from contactcenter.store.db import Database
 from contactcenter.store.migrate import migrate

@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from bench.kb_quality import ARTICLES, fresh_records, questions
 from bench.served import databases
-from contactcenter.runtime import tune_gc
+from contactcenter.runtime.gc_tuning import tune_gc
 from contactcenter.store.db import Database
 from knowledge_base.articles import ArticleFields, ArticleStatus
 from knowledge_base.markdown_files import read_article
@@ -125,8 +125,9 @@ async def main() -> None:
     vectors: list[Vector | None] = [None] * len(made)
     if embedder is not None:
         vectors = await embedded(made, embedder)
-    # As the service runs (contactcenter.runtime); the 10,000 articles and their vectors are the
-    # benchmark's own, not the service's, and are kept out of the cycle collector's passes.
+    # As the service runs (contactcenter.runtime.gc_tuning); the 10,000 articles and their
+    # vectors are the benchmark's own, not the service's, and are kept out of the cycle
+    # collector's passes.
     tune_gc()
     gc.freeze()
     async for label, url in databases(args.backend, "kbs"):

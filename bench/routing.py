@@ -48,15 +48,15 @@ from pathlib import Path  # noqa: E402
 import asyncpg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from contactcenter import logs  # noqa: E402
-from contactcenter.agents import AgentDirectory, AgentFields, GroupFields  # noqa: E402
-from contactcenter.customers import CustomerRecords  # noqa: E402
+from contactcenter.customers.records import CustomerRecords  # noqa: E402
 from contactcenter.events import EventBus  # noqa: E402
-from contactcenter.interactions import InteractionRecords  # noqa: E402
+from contactcenter.interactions.records import InteractionRecords  # noqa: E402
 from contactcenter.model import Channel  # noqa: E402
 from contactcenter.model import Presence as AgentPresence  # noqa: E402
-from contactcenter.queue import InteractionQueue  # noqa: E402
-from contactcenter.runtime import GC_THRESHOLDS  # noqa: E402
+from contactcenter.people.agents import AgentDirectory, AgentFields, GroupFields  # noqa: E402
+from contactcenter.queue.core import InteractionQueue  # noqa: E402
+from contactcenter.runtime import logs  # noqa: E402
+from contactcenter.runtime.gc_tuning import GC_THRESHOLDS  # noqa: E402
 from contactcenter.settings import normalize_database_url  # noqa: E402
 from contactcenter.store.db import Database  # noqa: E402
 from contactcenter.store.migrate import migrate  # noqa: E402

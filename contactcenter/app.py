@@ -9,8 +9,7 @@ from collections.abc import AsyncIterator
 import structlog
 from aiohttp import web
 
-from contactcenter.login_throttle import LoginThrottle
-from contactcenter.services import Services
+from contactcenter.people.login_throttle import LoginThrottle
 from contactcenter.settings import Settings
 from contactcenter.web import (
     api_agents,
@@ -40,6 +39,7 @@ from contactcenter.web.middleware import (
     authenticate,
     observe,
 )
+from contactcenter.wiring import Services
 
 log = structlog.get_logger(__name__)
 ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,

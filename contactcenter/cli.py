@@ -19,19 +19,19 @@ from typing import TextIO
 import structlog
 from aiohttp import web
 
-from contactcenter import logs
 from contactcenter.app import create_app
-from contactcenter.channels.fax_gateways import GatewayError
-from contactcenter.customers_csv import CsvFormatError, CustomerCsv
+from contactcenter.channels.fax.gateways import GatewayError
+from contactcenter.customers.csv_file import CsvFormatError, CustomerCsv
 from contactcenter.demo import load_demo
 from contactcenter.errors import ServiceError
 from contactcenter.model import Role
-from contactcenter.runtime import tune_gc
-from contactcenter.services import Services
+from contactcenter.runtime import logs
+from contactcenter.runtime.gc_tuning import tune_gc
 from contactcenter.settings import Settings, SettingsError, load_settings
 from contactcenter.store.migrate import current_revision, head_revision, migrate
 from contactcenter.store.router_lock import RouterTaken
 from contactcenter.web.middleware import IN_FLIGHT
+from contactcenter.wiring import Services
 from routing.policy import PolicyError, load_policy
 from workflows.ivr import FlowError
 

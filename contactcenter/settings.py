@@ -178,7 +178,7 @@ class Settings(BaseModel):
     @classmethod
     def _imap_url(cls, value: str) -> str:
         if value:
-            from contactcenter.channels.imap_poller import Mailbox
+            from contactcenter.channels.email.imap_poller import Mailbox
 
             Mailbox.from_url(value)
         return value

@@ -5,30 +5,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from contactcenter.agents import AgentDirectory
-from contactcenter.auth import Accounts
-from contactcenter.channels.chat import ChatChannel
-from contactcenter.channels.email import EmailChannel
-from contactcenter.channels.email_compose import reply_address
-from contactcenter.channels.fax import FaxChannel
-from contactcenter.channels.fax_gateways import DEFAULT_GATEWAYS, load_gateways
-from contactcenter.channels.imap_poller import ImapPoller, Mailbox
-from contactcenter.channels.order_status import order_status_provider
-from contactcenter.channels.outbox import Outbox
-from contactcenter.channels.smtp_receiver import SmtpReceiver
-from contactcenter.channels.twilio_rest import TwilioRest
-from contactcenter.channels.voice import VoiceChannel
-from contactcenter.channels.voice_calls import CallRecords
-from contactcenter.channels.voice_connect import CallConnector
-from contactcenter.customers import CustomerRecords
+from contactcenter.channels.chat.channel import ChatChannel
+from contactcenter.channels.email.channel import EmailChannel
+from contactcenter.channels.email.imap_poller import ImapPoller, Mailbox
+from contactcenter.channels.email.smtp_receiver import SmtpReceiver
+from contactcenter.channels.fax.channel import FaxChannel
+from contactcenter.channels.fax.gateways import DEFAULT_GATEWAYS, load_gateways
+from contactcenter.channels.fax.page_previews import PagePreviews
+from contactcenter.channels.voice.calls import CallRecords
+from contactcenter.channels.voice.channel import VoiceChannel
+from contactcenter.channels.voice.connect import CallConnector
+from contactcenter.channels.voice.order_status import order_status_provider
+from contactcenter.channels.voice.twilio_rest import TwilioRest
+from contactcenter.customers.records import CustomerRecords
+from contactcenter.customers.timeline import Timeline
 from contactcenter.events import EventBus
-from contactcenter.interactions import InteractionRecords
-from contactcenter.page_previews import PagePreviews
-from contactcenter.queue import InteractionQueue
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.mail.compose import reply_address
+from contactcenter.mail.outbox import Outbox
+from contactcenter.people.accounts import Accounts
+from contactcenter.people.agents import AgentDirectory
+from contactcenter.queue.core import InteractionQueue
 from contactcenter.settings import Settings
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
-from contactcenter.timeline import Timeline
 from knowledge_base.records import ArticleRecords
 from knowledge_base.search import ArticleSearch
 from knowledge_base.semantic import VectorIndex, load_embedder

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.clock import now
 from contactcenter.errors import Conflict, Invalid, NotFound
+from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import kb_article_versions, kb_articles
 from knowledge_base.articles import Article, ArticleFields, ArticleStatus, slugify

@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.clock import now
+from contactcenter.runtime.clock import now
 from contactcenter.store.tables import kb_embeddings
 from knowledge_base.articles import Article
 

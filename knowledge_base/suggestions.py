@@ -25,9 +25,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.clock import now
 from contactcenter.errors import NotFound
 from contactcenter.events import EventBus
+from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import (
     customer_events,

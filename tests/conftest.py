@@ -23,17 +23,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.app import create_app
-from contactcenter.customers import CustomerRecords
-from contactcenter.interactions import InteractionRecords
+from contactcenter.customers.records import CustomerRecords
+from contactcenter.interactions.records import InteractionRecords
 from contactcenter.model import Role
-from contactcenter.services import Services
+from contactcenter.people.agents import AgentFields, GroupFields
 from contactcenter.settings import Settings, load_settings, normalize_database_url
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
 from contactcenter.store.migrate import migrate
 from contactcenter.store.tables import SEARCH_TABLES, metadata
+from contactcenter.wiring import Services
 
 PG_URL = os.environ.get(
     "CONTACTCENTER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

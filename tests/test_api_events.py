@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from conftest import Api
 
-from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.model import Channel, Presence, Role
+from contactcenter.people.agents import AgentFields, GroupFields
 
 
 async def _next(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:

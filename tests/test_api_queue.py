@@ -8,10 +8,10 @@ from typing import Any
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import Api
 
-from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.app import create_app
 from contactcenter.model import Channel, Presence
-from contactcenter.services import Services
+from contactcenter.people.agents import AgentFields, GroupFields
+from contactcenter.wiring import Services
 
 
 async def _queued(api: Api, channel: Channel = Channel.VOICE) -> int:

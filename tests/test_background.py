@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from contactcenter.batches import Batches
-from contactcenter.rounds import Rounds
+from contactcenter.runtime.batches import Batches
+from contactcenter.runtime.rounds import Rounds
 
 
 async def test_rounds_stop_even_when_a_round_swallows_the_cancel() -> None:

@@ -4,12 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from contactcenter.agents import AgentDirectory, AgentFields
-from contactcenter.clock import now
-from contactcenter.customer_merge import merge_customers
-from contactcenter.customers import CustomerFields, CustomerRecords
+from contactcenter.customers.merge import merge_customers
+from contactcenter.customers.records import CustomerFields, CustomerRecords
+from contactcenter.customers.timeline import Timeline
 from contactcenter.errors import Conflict, Invalid, Merged, NotFound
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
 from contactcenter.model import (
     Channel,
     Direction,
@@ -18,7 +17,8 @@ from contactcenter.model import (
     InteractionStatus,
     Tier,
 )
-from contactcenter.timeline import Timeline
+from contactcenter.people.agents import AgentDirectory, AgentFields
+from contactcenter.runtime.clock import now
 
 
 async def test_resolve_finds_one_customer_whichever_way_the_number_is_written(

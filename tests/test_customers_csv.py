@@ -5,9 +5,9 @@ import io
 
 import pytest
 
-from contactcenter.agents import AgentDirectory, AgentFields
-from contactcenter.customers import CustomerRecords
-from contactcenter.customers_csv import BATCH, CsvFormatError, CustomerCsv
+from contactcenter.customers.csv_file import BATCH, CsvFormatError, CustomerCsv
+from contactcenter.customers.records import CustomerRecords
+from contactcenter.people.agents import AgentDirectory, AgentFields
 
 GOOD_AND_BAD = """\
 name,tier,segment,tags,account_manager,verified,phone,email,external_crm

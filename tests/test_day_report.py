@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from contactcenter.day_report import day_start, hourly, hours_in_day
-from contactcenter.stats import Row
-from contactcenter.web.sl_chart import render
+from contactcenter.reports.day_report import day_start, hourly, hours_in_day
+from contactcenter.reports.sl_chart import render
+from contactcenter.reports.stats import Row
 from routing.policy import load_policy
 
 START = datetime(2026, 12, 2, 0, 0, tzinfo=UTC)

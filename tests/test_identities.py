@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from contactcenter.identities import InvalidIdentity, candidates, normalize
+from contactcenter.customers.identities import InvalidIdentity, candidates, normalize
 from contactcenter.model import IdentityKind
 
 

@@ -1,7 +1,7 @@
 """The login throttle (pure): free tries per username and per address, then waits that double
 up to a limit, cleared by a success; keys forgotten after a day."""
 
-from contactcenter.login_throttle import LoginThrottle
+from contactcenter.people.login_throttle import LoginThrottle
 
 
 def test_free_tries_then_doubling_waits_up_to_the_longest() -> None:

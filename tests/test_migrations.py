@@ -11,9 +11,9 @@ from conftest import asyncpg_dsn
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
-from contactcenter.customers import CustomerRecords
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Invalid
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
 from contactcenter.model import Channel, InteractionStatus
 from contactcenter.store.db import Database
 from contactcenter.store.migrate import current_revision, head_revision, migrate

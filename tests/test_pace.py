@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from contactcenter.pace import Pace
+from contactcenter.runtime.pace import Pace
 
 
 def test_a_key_gets_its_limit_per_window_and_no_more() -> None:

@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from contactcenter.agents import AgentDirectory, AgentFields, GroupFields
-from contactcenter.customers import CustomerRecords
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
-from contactcenter.interactions import InteractionFilter, InteractionRecords
+from contactcenter.interactions.records import InteractionFilter, InteractionRecords
 from contactcenter.model import Channel, InteractionStatus, Presence, Tier
-from contactcenter.queue import InteractionQueue
-from contactcenter.stats import queue_stats
+from contactcenter.people.agents import AgentDirectory, AgentFields, GroupFields
+from contactcenter.queue.core import InteractionQueue
+from contactcenter.reports.stats import queue_stats
 from contactcenter.store.db import Database
 from contactcenter.store.router_lock import RouterLock, RouterTaken
 from contactcenter.store.tables import agents as agents_table

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from contactcenter.occupancy import handling_intervals, summarise_occupancy
-from contactcenter.stats import Row, summarise
+from contactcenter.reports.occupancy import handling_intervals, summarise_occupancy
+from contactcenter.reports.stats import Row, summarise
 from routing.policy import load_policy
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -29,17 +29,17 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.clock import now
-from contactcenter.customer_rows import (
+from contactcenter.customers.csv_rows import (
     COLUMNS,
     IDENTITY_COLUMNS,
     ParsedRow,
     RowError,
     parse_chunk,
 )
-from contactcenter.customers import CustomerFields, CustomerRecords
-from contactcenter.identities import Identity
+from contactcenter.customers.identities import Identity
+from contactcenter.customers.records import CustomerFields, CustomerRecords
 from contactcenter.model import IdentityKind
+from contactcenter.runtime.clock import now
 from contactcenter.store.bulk import insert_rows
 from contactcenter.store.tables import agents, customers, identities
 

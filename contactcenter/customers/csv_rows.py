@@ -9,8 +9,8 @@ from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
-from contactcenter.customers import CustomerFields
-from contactcenter.identities import Identity, InvalidIdentity, normalize
+from contactcenter.customers.identities import Identity, InvalidIdentity, normalize
+from contactcenter.customers.records import CustomerFields
 from contactcenter.model import IdentityKind
 
 FIELD_COLUMNS = ["name", "organisation", "tier", "segment", "lifecycle_stage", "language", "tags",

@@ -9,10 +9,10 @@ import structlog
 from sqlalchemy import Row, and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.clock import now
-from contactcenter.customers import CustomerRecords
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict, Invalid, NotFound
 from contactcenter.model import TIER_RANK, Customer, IdentityKind, Tier
+from contactcenter.runtime.clock import now
 from contactcenter.store.tables import customer_events, customers, identities, interactions
 from contactcenter.store.tables import notes as notes_table
 

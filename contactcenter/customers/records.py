@@ -2,7 +2,7 @@
 
 Every channel calls `resolve()` with what it knows of a contact (a caller's number, a sender's
 address, a chat visitor id) and gets the one customer behind it. The timeline is read in
-`timeline.py`; CSV import and export live in `customers_csv.py`.
+`timeline.py`; CSV import and export live in `csv_file.py`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,8 @@ from sqlalchemy import Row, bindparam, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.clock import now
+from contactcenter.customers.identities import Identity, InvalidIdentity, candidates, normalize
 from contactcenter.errors import Conflict, Invalid, Merged, NotFound
-from contactcenter.identities import Identity, InvalidIdentity, candidates, normalize
 from contactcenter.model import (
     Customer,
     IdentityKind,
@@ -29,6 +28,7 @@ from contactcenter.model import (
     Segment,
     Tier,
 )
+from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, customers, identities, interactions
 from contactcenter.store.tables import notes as notes_table

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from contactcenter.clock import now
-from contactcenter.customers import CustomerFields, CustomerRecords, Resolution
+from contactcenter.customers.identities import Identity
+from contactcenter.customers.records import CustomerFields, CustomerRecords, Resolution
 from contactcenter.errors import Invalid
-from contactcenter.identities import Identity
 from contactcenter.model import Customer, IdentityKind
+from contactcenter.runtime.clock import now
 from contactcenter.store.bulk import insert_rows
 from contactcenter.store.tables import customers, identities
 

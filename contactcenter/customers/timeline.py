@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Select, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.customers import CustomerRecords
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Invalid
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
 from contactcenter.store.tables import customer_events, interactions, notes
 
 # Ties at the same instant are ordered by kind, then id; the numbers fix that order.

@@ -1,11 +1,9 @@
-"""The demo organisation that `contactcenter serve --demo` loads into an empty database.
-
-Groups `key-accounts`, `senior` and `general`; agents with skills and capacities; customers of
-every tier and segment with identities on every channel (from `customers.csv`, through the same
-CSV import admins use); a knowledge base of 59 articles in English and Chinese (`kb/`, through
-the same import as `contactcenter kb import`); a few past interactions on their timelines; and
-the logins to try it with.
-"""
+"""The demo organisation that `contactcenter serve --demo` loads into an empty database. Groups
+`key-accounts`, `senior` and `general`; agents with skills and capacities; customers of every
+tier and segment with identities on every channel (from `customers.csv`, through the same CSV
+import admins use); a knowledge base of 59 articles in English and Chinese (`kb/`, through the
+same import as `contactcenter kb import`); a few past interactions on their timelines; and the
+logins to try it with."""
 
 from __future__ import annotations
 
@@ -14,11 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib.resources import as_file, files
 
-from contactcenter.agents import AgentFields, GroupFields, Membership
-from contactcenter.clock import now
-from contactcenter.customers_csv import CustomerCsv
+from contactcenter.customers.csv_file import CustomerCsv
 from contactcenter.model import Channel, Direction, Initiator, InteractionStatus, Role
-from contactcenter.services import Services
+from contactcenter.people.agents import AgentFields, GroupFields, Membership
+from contactcenter.runtime.clock import now
+from contactcenter.wiring import Services
 
 GROUPS = {
     "key-accounts": "Account managers and the dedicated team for key accounts",

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.clock import iso, now
 from contactcenter.errors import Invalid, NotFound
+from contactcenter.interactions.transitions import Move, NewInteraction, apply_moves, open_many
 from contactcenter.model import (
     Channel,
     Direction,
@@ -23,6 +23,7 @@ from contactcenter.model import (
     InteractionStatus,
     Tier,
 )
+from contactcenter.runtime.clock import iso, now
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
 from contactcenter.store.tables import (
@@ -32,7 +33,6 @@ from contactcenter.store.tables import (
     interactions,
     messages,
 )
-from contactcenter.transitions import Move, NewInteraction, apply_moves, open_many
 
 # What an interaction's detail lists hold, and which columns of each.
 _DETAILS = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from contactcenter.channels.email_parse import POLICY, ParsedMail
+from contactcenter.mail.parse import POLICY, ParsedMail
 
 
 def reply_address(support: list[str]) -> str:

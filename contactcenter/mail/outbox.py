@@ -21,10 +21,10 @@ import aiosmtplib
 import structlog
 from sqlalchemy import Row, bindparam, select, update
 
-from contactcenter.channels.email_compose import written
-from contactcenter.clock import now
-from contactcenter.interactions import InteractionRecords
-from contactcenter.rounds import Rounds
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.mail.compose import written
+from contactcenter.runtime.clock import now
+from contactcenter.runtime.rounds import Rounds
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.bulk import insert_rows
 from contactcenter.store.db import Database

@@ -24,7 +24,7 @@ from multiprocessing.pool import Pool
 
 import structlog
 
-from contactcenter.channels.email_parse import ParsedMail, parse_mail
+from contactcenter.mail.parse import ParsedMail, parse_mail
 
 log = structlog.get_logger(__name__)
 _pool: Pool | None = None  # shared by every reader of the process
@@ -114,7 +114,7 @@ def _shared_pool() -> Pool:
     with _starting:
         if _pool is None:
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["contactcenter.channels.email_parse"])
+            context.set_forkserver_preload(["contactcenter.mail.parse"])
             _pool = context.Pool(processes=min(2, os.cpu_count() or 1))
             atexit.register(_pool.terminate)
         return _pool

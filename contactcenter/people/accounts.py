@@ -20,9 +20,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from contactcenter.clock import iso, now
 from contactcenter.errors import Conflict, Invalid, NotFound
 from contactcenter.model import Role
+from contactcenter.runtime.clock import iso, now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, api_tokens, sessions, users
 

@@ -10,9 +10,9 @@ from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.clock import now
 from contactcenter.errors import Conflict, Invalid, NotFound
 from contactcenter.model import DEFAULT_CAPACITY, Channel, Presence
+from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agent_presence, agents, groups, memberships
 

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.agents import AgentDirectory
-from contactcenter.customers import CustomerRecords
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
 from contactcenter.model import InteractionStatus, Presence
-from contactcenter.queue_store import store_presence
-from contactcenter.queue_translate import agent_spec, moment
+from contactcenter.people.agents import AgentDirectory
+from contactcenter.queue.persistence import store_presence
+from contactcenter.queue.translation import agent_spec, moment
 from contactcenter.store.db import Database
 from contactcenter.store.tables import interactions as interactions_table
 from routing.engine import Engine

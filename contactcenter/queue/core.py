@@ -19,22 +19,22 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import IntegrityError
 
-from contactcenter.agents import AgentDirectory
-from contactcenter.customers import CustomerRecords
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.interactions.transitions import NewInteraction, open_many
 from contactcenter.model import Channel, Customer, Direction, Initiator, InteractionStatus
-from contactcenter.queue_agents import AgentActions
-from contactcenter.queue_recovery import rebuild
-from contactcenter.queue_store import (
+from contactcenter.people.agents import AgentDirectory
+from contactcenter.queue.actions import AgentActions
+from contactcenter.queue.persistence import (
     known_refs,
     store_decisions,
 )
-from contactcenter.queue_translate import event_of, moment, work_item
+from contactcenter.queue.recovery import rebuild
+from contactcenter.queue.translation import event_of, moment, work_item
 from contactcenter.store.db import Database
 from contactcenter.store.router_lock import RouterLock
-from contactcenter.transitions import NewInteraction, open_many
 from routing.engine import Engine
 from routing.policy import Policy
 from routing.types import Decision

@@ -12,15 +12,15 @@ from typing import Any
 from sqlalchemy import Row, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.agents import record_presence
 from contactcenter.errors import Conflict
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.interactions.transitions import Move, apply_moves
 from contactcenter.model import InteractionStatus, Presence
-from contactcenter.queue_translate import moment
+from contactcenter.people.agents import record_presence
+from contactcenter.queue.translation import moment
 from contactcenter.store.tables import agents as agents_table
 from contactcenter.store.tables import customers as customers_table
 from contactcenter.store.tables import interactions as interactions_table
-from contactcenter.transitions import Move, apply_moves
 from routing.types import (
     AgentPaused,
     Decision,

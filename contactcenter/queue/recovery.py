@@ -10,12 +10,12 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.agents import AgentDirectory
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.interactions.transitions import Move, apply_moves
 from contactcenter.model import InteractionStatus
-from contactcenter.queue_store import open_rows, store_decisions
-from contactcenter.queue_translate import agent_spec, moment, row_work_item
-from contactcenter.transitions import Move, apply_moves
+from contactcenter.people.agents import AgentDirectory
+from contactcenter.queue.persistence import open_rows, store_decisions
+from contactcenter.queue.translation import agent_spec, moment, row_work_item
 from routing.engine import Engine
 from routing.policy import Policy
 from routing.types import Decision

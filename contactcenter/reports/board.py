@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from contactcenter.clock import iso
+from contactcenter.runtime.clock import iso
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, customers, interactions
 from routing.engine import SLA_WARNING_SHARE, Engine

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from contactcenter.clock import iso
-from contactcenter.stats import Row, met, pending
+from contactcenter.reports.stats import Row, met, pending
+from contactcenter.runtime.clock import iso
 from contactcenter.store.db import Database
 from contactcenter.store.tables import customers, interactions
 from routing.policy import Policy

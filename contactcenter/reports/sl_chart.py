@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
-from contactcenter.day_report import HourPoint
+from contactcenter.reports.day_report import HourPoint
 
 COLOURS = {"key_account": "#7c3aed", "relationship": "#0369a1", "transactional": "#15803d"}
 LABELS = {"key_account": "Key account", "relationship": "Relationship",

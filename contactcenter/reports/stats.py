@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select
 
-from contactcenter.occupancy import occupancy
+from contactcenter.reports.occupancy import occupancy
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, customers, interactions
 from routing.engine import Engine

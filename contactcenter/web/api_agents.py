@@ -7,8 +7,8 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.model import Role
+from contactcenter.people.agents import AgentFields, GroupFields
 from contactcenter.web.endpoints import Call, RouteTable, parse_patch, read_json_bytes
 
 routes = RouteTable("agents")

@@ -10,8 +10,8 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from contactcenter.login_throttle import LoginThrottle
 from contactcenter.model import Role
+from contactcenter.people.login_throttle import LoginThrottle
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
 from contactcenter.web.middleware import SESSION_COOKIE

@@ -8,8 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
-from contactcenter.auth import Principal
-from contactcenter.board import (
+from contactcenter.model import Role
+from contactcenter.people.accounts import Principal
+from contactcenter.reports import sl_chart
+from contactcenter.reports.board import (
     agent_load,
     agents_now,
     held_work,
@@ -17,7 +19,7 @@ from contactcenter.board import (
     sla_state,
     waiting_work,
 )
-from contactcenter.day_report import (
+from contactcenter.reports.day_report import (
     csv_text,
     day_rows,
     day_start,
@@ -26,12 +28,10 @@ from contactcenter.day_report import (
     live_targets,
     stats_row,
 )
-from contactcenter.model import Role
-from contactcenter.services import Services
-from contactcenter.stats import queue_stats_over
-from contactcenter.web import sl_chart
+from contactcenter.reports.stats import queue_stats_over
 from contactcenter.web.api_queue import INTERACTION, TransferIn
 from contactcenter.web.endpoints import Call, RouteTable
+from contactcenter.wiring import Services
 
 routes = RouteTable("consoles")
 

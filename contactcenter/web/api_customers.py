@@ -7,8 +7,8 @@ from typing import Annotated, Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from contactcenter.customer_merge import merge_customers
-from contactcenter.customers import CustomerFields
+from contactcenter.customers.merge import merge_customers
+from contactcenter.customers.records import CustomerFields
 from contactcenter.model import Customer, IdentityKind, Role, Segment, Tier
 from contactcenter.web.endpoints import Call, RouteTable, parse_patch, read_json_bytes
 

@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from contactcenter.interactions import InteractionFilter
+from contactcenter.interactions.records import InteractionFilter
 from contactcenter.model import Channel, IdentityKind, InteractionStatus, Role, Tier
 from contactcenter.web.endpoints import Call, RouteTable
 

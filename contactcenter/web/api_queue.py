@@ -13,9 +13,9 @@ from typing import Annotated
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from contactcenter.agents import GroupName
 from contactcenter.model import Presence, Role
-from contactcenter.stats import queue_stats
+from contactcenter.people.agents import GroupName
+from contactcenter.reports.stats import queue_stats
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
 

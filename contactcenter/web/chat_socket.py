@@ -31,8 +31,8 @@ import structlog
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from contactcenter.channels.chat import ChatChannel, Inbox
-from contactcenter.channels.chat_frames import (
+from contactcenter.channels.chat.channel import ChatChannel, Inbox
+from contactcenter.channels.chat.frames import (
     MAX_FRAME_BYTES,
     MAX_TEXT,
     Answer,
@@ -47,11 +47,11 @@ from contactcenter.channels.chat_frames import (
     VisitorFrame,
     read_frame,
 )
-from contactcenter.channels.chat_identity import IdentityError
-from contactcenter.channels.chat_visitors import Visitor
+from contactcenter.channels.chat.identity import IdentityError
+from contactcenter.channels.chat.visitors import Visitor
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import Role
-from contactcenter.pace import Pace
+from contactcenter.runtime.pace import Pace
 from contactcenter.web.api_events import SOCKETS
 from contactcenter.web.api_queue import INTERACTION, agent_of
 from contactcenter.web.endpoints import Call, RouteTable
@@ -154,7 +154,7 @@ def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
 
 @routes.route(
     "GET", "/chat/ws", role=None,
-    summary="The chat widget's WebSocket: JSON frames (see contactcenter/channels/chat_frames.py)",
+    summary="The chat widget's WebSocket: JSON frames (see contactcenter/channels/chat/frames.py)",
     responses={101: "Switching to WebSocket", 403: "A page from a site that is not allowed"},
 )  # fmt: skip
 async def chat_socket(call: Call) -> web.StreamResponse:

@@ -16,7 +16,7 @@ from collections import Counter
 import structlog
 
 from contactcenter.model import Presence
-from contactcenter.queue import InteractionQueue
+from contactcenter.queue.core import InteractionQueue
 
 log = structlog.get_logger(__name__)
 REASON = "console closed"

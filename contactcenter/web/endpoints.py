@@ -18,10 +18,10 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from contactcenter.auth import Principal
 from contactcenter.model import Role
-from contactcenter.services import Services
+from contactcenter.people.accounts import Principal
 from contactcenter.web.errors import ApiError
+from contactcenter.wiring import Services
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 PRINCIPAL_KEY: web.RequestKey[Principal] = web.RequestKey("principal", Principal)

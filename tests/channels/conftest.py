@@ -16,9 +16,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from contactcenter.app import create_app
-from contactcenter.services import Services
 from contactcenter.settings import load_settings
 from contactcenter.store.tables import mail_inbox, outbox
+from contactcenter.wiring import Services
 
 from .call_simulator import Call
 from .mail_desk import Desk, Sink, free_port

@@ -15,10 +15,10 @@ from aiohttp.test_utils import TestClient
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy import select
 
-from contactcenter.agents import AgentFields, GroupFields, Membership
 from contactcenter.model import Role
-from contactcenter.services import Services
+from contactcenter.people.agents import AgentFields, GroupFields, Membership
 from contactcenter.store.tables import interaction_events
+from contactcenter.wiring import Services
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from contactcenter.channels.email_parse import ParsedMail, parse_mail
+from contactcenter.mail.parse import ParsedMail, parse_mail
 
 
 def read_all_but_hang(raws: list[bytes]) -> list[ParsedMail]:

@@ -15,14 +15,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from conftest import Api
 
-from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.app import create_app
-from contactcenter.channels.chat_frames import MAX_FRAME_BYTES, Close
-from contactcenter.channels.chat_identity import sign
+from contactcenter.channels.chat.frames import MAX_FRAME_BYTES, Close
+from contactcenter.channels.chat.identity import sign
 from contactcenter.model import Presence, Role
-from contactcenter.services import Services
+from contactcenter.people.agents import AgentFields, GroupFields
 from contactcenter.settings import Settings, load_settings
 from contactcenter.web.chat_socket import FRAMES_PER_WINDOW
+from contactcenter.wiring import Services
 from knowledge_base.articles import ArticleFields, ArticleStatus
 
 from .mail_desk import Sink, free_port
@@ -158,7 +158,7 @@ async def test_a_reconnect_replays_what_was_missed_and_nothing_twice(api: Api) -
 
 
 def _hello(visitor_id: str) -> Any:
-    from contactcenter.channels.chat_frames import Hello
+    from contactcenter.channels.chat.frames import Hello
 
     return Hello(type="hello", visitor_id=visitor_id)
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from contactcenter.channels.chat_frames import (
+from contactcenter.channels.chat.frames import (
     MAX_FRAME_BYTES,
     MAX_TEXT,
     Answer,
@@ -16,7 +16,7 @@ from contactcenter.channels.chat_frames import (
     Message,
     read_frame,
 )
-from contactcenter.channels.chat_identity import IdentityError, sign, verify
+from contactcenter.channels.chat.identity import IdentityError, sign, verify
 
 SECRET = "shared-with-the-host-site"
 NOW = 1_790_000_000

@@ -11,9 +11,9 @@ import aiosmtplib
 import pytest
 from sqlalchemy import update
 
-from contactcenter.agents import AgentFields
-from contactcenter.clock import now
 from contactcenter.model import InteractionStatus
+from contactcenter.people.agents import AgentFields
+from contactcenter.runtime.clock import now
 from contactcenter.store.tables import interactions
 
 from .conftest import Mailroom

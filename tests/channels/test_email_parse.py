@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 from email.message import EmailMessage
 
-from contactcenter.channels.email_parse import parse_mail
+from contactcenter.mail.parse import parse_mail
 
 from .mail_desk import mail as desk_mail
 

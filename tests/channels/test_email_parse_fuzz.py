@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contactcenter.channels.email_parse import ParsedMail, parse_mail
+from contactcenter.mail.parse import ParsedMail, parse_mail
 
 CORPUS = sorted((Path(__file__).parent.parent / "data" / "mail").glob("*.eml"))
 REAL = [path.read_bytes() for path in CORPUS]

@@ -215,7 +215,7 @@ async def test_mail_that_once_took_seconds_to_read_does_not_stall_the_loop(
 async def test_a_mail_not_read_in_time_is_given_up_on_alone(mailroom: Mailroom) -> None:
     """A reader whose worker never finishes one mail: that mail is quarantined, the others of
     its batch are read, and the workers are replaced."""
-    from contactcenter.channels.email_reader import MailReader
+    from contactcenter.mail.reader import MailReader
 
     from .slow_reader import read_all_but_hang
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from contactcenter.channels.email_parse import parse_mail
-from contactcenter.channels.fax_gateways import GatewayError, load_gateways, parse_gateways
+from contactcenter.channels.fax.gateways import GatewayError, load_gateways, parse_gateways
+from contactcenter.mail.parse import parse_mail
 
 from .mail_desk import mail
 

@@ -11,10 +11,10 @@ import pytest
 from aioimaplib.imap_testing_server import Mail, MockImapServer
 from sqlalchemy import select
 
-from contactcenter.channels.imap_poller import ImapPoller, Mailbox
-from contactcenter.services import Services
+from contactcenter.channels.email.imap_poller import ImapPoller, Mailbox
 from contactcenter.settings import load_settings
 from contactcenter.store.tables import mail_inbox
+from contactcenter.wiring import Services
 
 from .mail_desk import free_port, mail
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from contactcenter.agents import AgentFields, GroupFields
-from contactcenter.customers import CustomerFields
+from contactcenter.customers.records import CustomerFields
 from contactcenter.model import IdentityKind, Presence, Tier
-from contactcenter.services import Services
+from contactcenter.people.agents import AgentFields, GroupFields
 from contactcenter.store.tables import calls, customers, interaction_events, interactions
+from contactcenter.wiring import Services
 
 from .call_simulator import Call
 from .conftest import PUBLIC, TOKEN, Phone

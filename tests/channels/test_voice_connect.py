@@ -9,8 +9,8 @@ from xml.etree import ElementTree
 
 from sqlalchemy import select
 
-from contactcenter.agents import AgentFields, GroupFields, Membership
 from contactcenter.model import Presence, Role
+from contactcenter.people.agents import AgentFields, GroupFields, Membership
 from contactcenter.store.tables import interaction_events
 
 from .call_simulator import Call

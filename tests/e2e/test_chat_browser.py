@@ -13,11 +13,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.app import create_app
 from contactcenter.model import Presence, Role
-from contactcenter.services import Services
+from contactcenter.people.agents import AgentFields, GroupFields
 from contactcenter.settings import load_settings
+from contactcenter.wiring import Services
 from knowledge_base.articles import ArticleFields, ArticleStatus
 
 from .browser import find_chromium, launch, shot_path
@@ -156,7 +156,7 @@ async def test_a_page_of_a_site_not_allowed_says_chat_is_not_available(
 
 
 def _chats() -> Any:
-    from contactcenter.interactions import InteractionFilter
+    from contactcenter.interactions.records import InteractionFilter
     from contactcenter.model import Channel
 
     return InteractionFilter(Channel.CHAT, None, None, None, None, None)

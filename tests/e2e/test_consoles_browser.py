@@ -15,11 +15,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from channels.mail_desk import Sink, mail
 
-from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.app import create_app
 from contactcenter.model import Channel, InteractionStatus, Presence, Role
-from contactcenter.services import Services
+from contactcenter.people.agents import AgentFields, GroupFields
 from contactcenter.settings import load_settings
+from contactcenter.wiring import Services
 from knowledge_base.articles import ArticleFields, ArticleStatus
 from routing.policy import DEFAULT_POLICY
 
@@ -311,7 +311,7 @@ async def test_a_supervisor_sees_the_queue_live_and_moves_work_to_another_group(
 
 
 def _filter(channel: Channel) -> Any:
-    from contactcenter.interactions import InteractionFilter
+    from contactcenter.interactions.records import InteractionFilter
 
     return InteractionFilter(channel, None, None, None, None, None)
 

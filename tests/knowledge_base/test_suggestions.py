@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 from conftest import Api
 
-from contactcenter.agents import AgentFields, GroupFields
 from contactcenter.model import Presence, Role
+from contactcenter.people.agents import AgentFields, GroupFields
 from knowledge_base.suggestions import content_of
 
 GIFT_CARD = {

@@ -26,18 +26,18 @@ from typing import Any
 import structlog
 from sqlalchemy import func, select
 
-from contactcenter.channels.chat_lines import line, offered_ref, stored_line, transcript
-from contactcenter.channels.chat_visitors import ChatVisitors, Visitor
-from contactcenter.channels.email_compose import build, subject_token
-from contactcenter.channels.outbox import Outbox
-from contactcenter.clock import now
-from contactcenter.customers import CustomerRecords
+from contactcenter.channels.chat.lines import line, offered_ref, stored_line, transcript
+from contactcenter.channels.chat.visitors import ChatVisitors, Visitor
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.mail.compose import build, subject_token
+from contactcenter.mail.outbox import Outbox
 from contactcenter.model import Channel, Direction, Initiator, InteractionStatus
-from contactcenter.queue import InteractionQueue
-from contactcenter.rounds import Rounds
+from contactcenter.queue.core import InteractionQueue
+from contactcenter.runtime.clock import now
+from contactcenter.runtime.rounds import Rounds
 from contactcenter.store.tables import interactions, messages, outbox
 from knowledge_base.search import PUBLISHED, ArticleSearch
 from knowledge_base.suggestions import Suggestions

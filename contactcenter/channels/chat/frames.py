@@ -34,7 +34,7 @@ from pydantic import (
     ValidationError,
 )
 
-from contactcenter.identities import InvalidIdentity, normalize_email
+from contactcenter.customers.identities import InvalidIdentity, normalize_email
 
 MAX_FRAME_BYTES = 16_384  # a frame; a message's text is at most MAX_TEXT characters
 MAX_TEXT = 4000

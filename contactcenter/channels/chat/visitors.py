@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import structlog
 
-from contactcenter.channels.chat_frames import Hello
-from contactcenter.channels.chat_identity import verify
-from contactcenter.customers import CustomerRecords
+from contactcenter.channels.chat.frames import Hello
+from contactcenter.channels.chat.identity import verify
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict
 from contactcenter.model import Customer
 

@@ -2,11 +2,11 @@
 
 `accept` stores the raw bytes (blob store) and a `mail_inbox` row in one step; only then does
 the SMTP receiver answer 250. `process` reads a stored mail into its interaction
-(`email_intake.py`, many mails at a time): the sender resolves to the customer by their email
+(`intake.py`, many mails at a time): the sender resolves to the customer by their email
 identity, the mail joins its thread or opens a new email interaction in the queue, and the sender
 gets an acknowledgement. A mail that cannot be used as it is (no sender, broken MIME) is
 quarantined with its reason, and still becomes an interaction when a sender can be found. Mail
-from a fax gateway goes to the fax channel instead (`channels/fax.py`). A mail processed once is
+from a fax gateway goes to the fax channel instead (`channels/fax/`). A mail processed once is
 never processed again; a mail stored but not yet processed is processed at start.
 """
 
@@ -17,19 +17,19 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import select
 
-from contactcenter.batches import Batches
-from contactcenter.channels.email_compose import answer, reply_address, written
-from contactcenter.channels.email_intake import MailIntake
-from contactcenter.channels.email_parse import ParsedMail
-from contactcenter.channels.email_reader import MailReader
-from contactcenter.channels.fax import FaxChannel
-from contactcenter.channels.outbox import Outbox
-from contactcenter.clock import now
-from contactcenter.customers import CustomerRecords
+from contactcenter.channels.email.intake import MailIntake
+from contactcenter.channels.fax.channel import FaxChannel
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.mail.compose import answer, reply_address, written
+from contactcenter.mail.outbox import Outbox
+from contactcenter.mail.parse import ParsedMail
+from contactcenter.mail.reader import MailReader
 from contactcenter.model import Channel, Direction, IdentityKind, Initiator
-from contactcenter.queue import InteractionQueue
+from contactcenter.queue.core import InteractionQueue
+from contactcenter.runtime.batches import Batches
+from contactcenter.runtime.clock import now
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.bulk import insert_rows
 from contactcenter.store.db import Database

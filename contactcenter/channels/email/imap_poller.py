@@ -18,8 +18,8 @@ from urllib.parse import unquote, urlsplit
 import structlog
 from aioimaplib import IMAP4, IMAP4_SSL
 
-from contactcenter.channels.email import EmailChannel
-from contactcenter.rounds import Rounds
+from contactcenter.channels.email.channel import EmailChannel
+from contactcenter.runtime.rounds import Rounds
 
 log = structlog.get_logger(__name__)
 _FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)")

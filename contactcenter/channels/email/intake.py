@@ -37,19 +37,19 @@ import structlog
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from contactcenter.channels.email_compose import acknowledgement
-from contactcenter.channels.email_parse import ParsedMail
-from contactcenter.channels.email_reader import MailReader
-from contactcenter.channels.fax import FaxChannel, Received
-from contactcenter.channels.outbox import Outbox
-from contactcenter.clock import now
-from contactcenter.customer_resolve import resolve_many
-from contactcenter.customers import CustomerRecords
+from contactcenter.channels.fax.channel import FaxChannel, Received
+from contactcenter.customers.records import CustomerRecords
+from contactcenter.customers.resolve import resolve_many
 from contactcenter.errors import Invalid
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.mail.compose import acknowledgement
+from contactcenter.mail.outbox import Outbox
+from contactcenter.mail.parse import ParsedMail
+from contactcenter.mail.reader import MailReader
 from contactcenter.model import Channel, Customer, Direction, IdentityKind, Initiator
 from contactcenter.model import InteractionStatus as S
-from contactcenter.queue import InteractionQueue
+from contactcenter.queue.core import InteractionQueue
+from contactcenter.runtime.clock import now
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.bulk import insert_rows
 from contactcenter.store.db import Database

@@ -19,8 +19,8 @@ from collections import defaultdict
 import structlog
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from contactcenter.channels.email import EmailChannel
-from contactcenter.pace import Pace
+from contactcenter.channels.email.channel import EmailChannel
+from contactcenter.runtime.pace import Pace
 
 log = structlog.get_logger(__name__)
 

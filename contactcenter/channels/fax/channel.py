@@ -17,22 +17,22 @@ from email.utils import formatdate, make_msgid
 
 import structlog
 
-from contactcenter.channels.email_compose import build, subject_token, written
-from contactcenter.channels.email_parse import ParsedMail
-from contactcenter.channels.fax_documents import (
+from contactcenter.channels.fax.documents import (
     Document,
     DocumentKind,
     kind_of,
     read_document_async,
 )
-from contactcenter.channels.fax_gateways import Gateway, Gateways
-from contactcenter.channels.outbox import Outbox
-from contactcenter.customers import CustomerRecords
+from contactcenter.channels.fax.gateways import Gateway, Gateways
+from contactcenter.channels.fax.page_previews import PagePreviews
+from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict, Invalid
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.mail.compose import build, subject_token, written
+from contactcenter.mail.outbox import Outbox
+from contactcenter.mail.parse import ParsedMail
 from contactcenter.model import Channel, Direction, IdentityKind, Initiator
-from contactcenter.page_previews import PagePreviews
-from contactcenter.queue import InteractionQueue
+from contactcenter.queue.core import InteractionQueue
 from contactcenter.store.db import Database
 
 log = structlog.get_logger(__name__)

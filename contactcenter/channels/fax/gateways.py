@@ -19,10 +19,10 @@ from pathlib import Path
 
 from yaml.nodes import Node
 
-from contactcenter.channels.email_parse import ParsedMail
+from contactcenter.mail.parse import ParsedMail
 from routing.yaml_reader import YamlReader, compose, read_file
 
-DEFAULT_GATEWAYS = Path(__file__).with_name("default_fax_gateways.yaml")
+DEFAULT_GATEWAYS = Path(__file__).with_name("default_gateways.yaml")
 
 
 class GatewayError(ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contactcenter.channels.fax_documents import MAX_PREVIEWS, Preview
+from contactcenter.channels.fax.documents import MAX_PREVIEWS, Preview
 from contactcenter.errors import NotFound
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from contactcenter.clock import now
 from contactcenter.model import CallStage
+from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import calls
 

@@ -1,6 +1,6 @@
 """The phone channel: Twilio's webhooks in, TwiML out, every call into the one queue.
 
-A call is followed by its CallSid (`voice_calls`): who is calling (their number resolves to the
+A call is followed by its CallSid (`calls.py`): who is calling (their number resolves to the
 customer record, tier and language), where they are in the IVR flow, and the interaction it
 became. Webhooks can come twice (Twilio retries); each answers from the call's stored state, and
 the interaction is enqueued with the CallSid as its reference, so a call is one interaction.
@@ -19,19 +19,19 @@ import structlog
 from sqlalchemy import func, select
 from twilio.twiml.voice_response import VoiceResponse
 
-from contactcenter.channels import voice_twiml as twiml
-from contactcenter.channels.order_status import OrderStatusProvider, OrderStatusUnavailable
-from contactcenter.channels.voice_calls import CallRecord, CallRecords, seconds_of, sid_of
-from contactcenter.channels.voice_connect import CallConnector
-from contactcenter.channels.voice_recordings import Recordings
-from contactcenter.channels.voice_twiml import Speaker
-from contactcenter.clock import now
-from contactcenter.customers import CustomerFields, CustomerRecords
+from contactcenter.channels.voice import twiml
+from contactcenter.channels.voice.calls import CallRecord, CallRecords, seconds_of, sid_of
+from contactcenter.channels.voice.connect import CallConnector
+from contactcenter.channels.voice.order_status import OrderStatusProvider, OrderStatusUnavailable
+from contactcenter.channels.voice.recordings import Recordings
+from contactcenter.channels.voice.twiml import Speaker
+from contactcenter.customers.records import CustomerFields, CustomerRecords
 from contactcenter.errors import Conflict, Invalid
-from contactcenter.interactions import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords
 from contactcenter.model import CallStage, Channel, Customer, IdentityKind, InteractionStatus, Tier
-from contactcenter.queue import InteractionQueue
-from contactcenter.queue_translate import work_item
+from contactcenter.queue.core import InteractionQueue
+from contactcenter.queue.translation import work_item
+from contactcenter.runtime.clock import now
 from contactcenter.store.tables import interactions as interactions_table
 from workflows.ivr import Action, Flow
 

@@ -18,15 +18,15 @@ from typing import Any
 import structlog
 from twilio.twiml.voice_response import VoiceResponse
 
-from contactcenter.agents import AgentDirectory
-from contactcenter.channels import voice_twiml as twiml
-from contactcenter.channels.twilio_rest import TwilioRest, TwilioUnavailable
-from contactcenter.channels.voice_calls import CallRecord, CallRecords, seconds_of
-from contactcenter.channels.voice_twiml import Speaker
+from contactcenter.channels.voice import twiml
+from contactcenter.channels.voice.calls import CallRecord, CallRecords, seconds_of
+from contactcenter.channels.voice.twilio_rest import TwilioRest, TwilioUnavailable
+from contactcenter.channels.voice.twiml import Speaker
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
 from contactcenter.model import CallStage
-from contactcenter.queue import InteractionQueue
+from contactcenter.people.agents import AgentDirectory
+from contactcenter.queue.core import InteractionQueue
 from workflows.ivr import Flow
 
 log = structlog.get_logger(__name__)

@@ -14,15 +14,15 @@ import structlog
 from sqlalchemy import func, select
 from twilio.twiml.voice_response import VoiceResponse
 
-from contactcenter.channels import voice_twiml as twiml
-from contactcenter.channels.voice_calls import CallRecord, seconds_of, sid_of
-from contactcenter.channels.voice_twiml import Speaker
-from contactcenter.clock import now
+from contactcenter.channels.voice import twiml
+from contactcenter.channels.voice.calls import CallRecord, seconds_of, sid_of
+from contactcenter.channels.voice.twiml import Speaker
 from contactcenter.model import CallStage, Channel
+from contactcenter.runtime.clock import now
 from contactcenter.store.tables import interaction_events
 
 if TYPE_CHECKING:
-    from contactcenter.channels.voice import Form, VoiceChannel
+    from contactcenter.channels.voice.channel import Form, VoiceChannel
 
 log = structlog.get_logger(__name__)
 

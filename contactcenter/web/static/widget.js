@@ -6,7 +6,7 @@
  *           data-identity-token="(signed by your server for a logged-in user)"></script>
  *
  * A button in the corner opens a chat window. It talks to the service that served this file,
- * over the WebSocket /chat/ws (frames in contactcenter/channels/chat_frames.py). It keeps the
+ * over the WebSocket /chat/ws (frames in contactcenter/channels/chat/frames.py). It keeps the
  * visitor id, the chat and whether its window is open in localStorage, so that a reload or
  * another page of the site shows the window as it was with the whole conversation; it
  * reconnects by itself and asks for what it missed. A page of a site the service does not

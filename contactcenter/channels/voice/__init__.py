@@ -1,0 +1,1 @@
+"""The phone channel (Twilio): webhooks' logic, calls, putting calls through, recordings, TwiML."""

@@ -1,0 +1,1 @@
+"""Interactions: their records, messages and attachments, and their moves through their statuses."""

@@ -1,0 +1,1 @@
+"""Mail the email, fax and chat channels share: reading a mail, writing one, and the outbox."""
