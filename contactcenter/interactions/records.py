@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.errors import Invalid, NotFound
@@ -147,6 +147,25 @@ class InteractionRecords:
         row = await self._row(conn, interaction_id, for_update=not self.db.is_sqlite)
         move = Move(interaction_id, InteractionStatus(row.status), to, data, columns or {})
         await apply_moves(conn, [move], at or now())
+
+    async def add_event_once(
+        self, interaction_id: int, type: str, data: dict[str, Any], *, key: str
+    ) -> bool:
+        """An event kept once per value of `data[key]` (a recording by its sid, as Twilio may
+        tell of it twice); False when it was kept before."""
+        async with self.db.begin() as conn:
+            known = (
+                await conn.execute(
+                    select(func.count()).where(
+                        interaction_events.c.interaction_id == interaction_id,
+                        interaction_events.c.type == type,
+                        interaction_events.c.data[key].as_string() == str(data[key]),
+                    )
+                )
+            ).scalar_one()
+            if not known:
+                await self.add_event(interaction_id, type, data, at=now(), conn=conn)
+            return not known
 
     async def add_event(
         self,

@@ -12,7 +12,7 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
-from contactcenter.channels.voice.channel import Form
+from contactcenter.channels.voice.calls import Form
 from contactcenter.settings import Settings
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError

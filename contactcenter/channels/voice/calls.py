@@ -17,6 +17,8 @@ from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import calls
 
+Form = Mapping[str, str]  # a webhook's form, as Twilio posts it
+
 
 @dataclass(frozen=True, slots=True)
 class CallRecord:

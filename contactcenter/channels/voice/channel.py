@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
@@ -20,7 +20,13 @@ from sqlalchemy import func, select
 from twilio.twiml.voice_response import VoiceResponse
 
 from contactcenter.channels.voice import twiml
-from contactcenter.channels.voice.calls import CallRecord, CallRecords, seconds_of, sid_of
+from contactcenter.channels.voice.calls import (
+    CallRecord,
+    CallRecords,
+    Form,
+    seconds_of,
+    sid_of,
+)
 from contactcenter.channels.voice.connect import CallConnector
 from contactcenter.channels.voice.order_status import OrderStatusProvider, OrderStatusUnavailable
 from contactcenter.channels.voice.recordings import Recordings
@@ -36,7 +42,6 @@ from contactcenter.store.tables import interactions as interactions_table
 from workflows.ivr import Action, Flow
 
 log = structlog.get_logger(__name__)
-Form = Mapping[str, str]
 # What Twilio puts in From when the caller hides their number.
 HIDDEN = frozenset({"", "anonymous", "restricted", "unknown", "private", "+266696687"})
 ENDED_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
@@ -62,7 +67,9 @@ class VoiceChannel:
         self.flow = flow
         self.orders = orders
         self.connector = connector
-        self.recordings = Recordings(self)
+        self.recordings = Recordings(
+            calls=calls, flow=flow, customers=customers, queue=queue, interactions=interactions
+        )
         self.announce_seconds = announce_seconds
         self._rate: tuple[float, int] = (0.0, 0)  # (when counted, voice answers in the window)
 
@@ -254,7 +261,7 @@ class VoiceChannel:
         return twiml.leave()
 
     async def recording(self, form: Form, kind: str) -> VoiceResponse:
-        """A recording is ready (see `voice_recordings`)."""
+        """A recording is ready (see `recordings.py`)."""
         return await self.recordings.ready(form, kind)
 
     async def _route(
