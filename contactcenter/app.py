@@ -101,7 +101,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         "service.started",
         database=services.db.dialect,
         data_dir=str(services.settings.data_dir),
-        waiting=services.queue.engine.waiting(),
+        waiting=services.queue.waiting(),
         search=services.articles.search.mode.value,
     )
     if services.articles.search.vectors is None:

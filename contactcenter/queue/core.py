@@ -67,6 +67,15 @@ class Arrival:
             self.done.set_exception(exc)
 
 
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """Where routing has an interaction: `waiting`, `offered`, `active` or `wrap_up`, and the
+    agent it is offered to or held by."""
+
+    state: str
+    agent_id: int | None
+
+
 class InteractionQueue(AgentActions):
     def __init__(
         self,
@@ -278,8 +287,27 @@ class InteractionQueue(AgentActions):
 
     def holder(self, interaction_id: int) -> int | None:
         """The agent the interaction is offered to or held by now, as routing knows it."""
+        found = self.routed(interaction_id)
+        return None if found is None else found.agent_id
+
+    def routed(self, interaction_id: int) -> Routed | None:
+        """Where routing has the interaction now (None: not in routing, e.g. over)."""
         state = self.engine.state_of(str(interaction_id))
-        return int(state[1]) if state is not None and state[1] is not None else None
+        if state is None:
+            return None
+        return Routed(state[0], None if state[1] is None else int(state[1]))
+
+    def position(self, interaction_id: int) -> int | None:
+        """Where waiting work stands (1: next) where it waits; None when it is not waiting."""
+        return self.engine.position(str(interaction_id))
+
+    def waiting(self) -> int:
+        """How much work waits for an offer."""
+        return self.engine.waiting()
+
+    def knows_agent(self, agent_id: int) -> bool:
+        """Whether routing has seen this agent (every agent who set a presence)."""
+        return str(agent_id) in self.engine.agents
 
     # -- internals ----------------------------------------------------------------------------
 

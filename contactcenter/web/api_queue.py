@@ -72,7 +72,7 @@ async def set_presence(call: Call) -> web.Response:
     if not call.user.role.allows(Role.SUPERVISOR) and call.user.agent_id != agent_id:
         raise ApiError(403, "forbidden", "agents set only their own presence")
     queue = call.services.queue
-    if str(agent_id) not in queue.engine.agents:  # routing knows every agent it has seen
+    if not queue.knows_agent(agent_id):
         await call.services.agents.get_agent(agent_id)  # 404 for one that does not exist
     await queue.set_presence(agent_id, call.body.presence)
     return web.json_response({"agent_id": agent_id, "presence": call.body.presence.value})

@@ -129,7 +129,7 @@ async def test_a_caller_who_hangs_up_while_holding_is_abandoned_once(phone: Phon
             )
         ).scalar_one()
     assert abandons == 1
-    assert phone.services.queue.engine.state_of(str(interaction["id"])) is None
+    assert phone.services.queue.routed(interaction["id"]) is None
 
 
 async def test_a_bad_or_missing_signature_gets_403_and_changes_nothing(phone: Phone) -> None:

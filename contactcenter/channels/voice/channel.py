@@ -122,7 +122,7 @@ class VoiceChannel:
         if call is None or call.interaction_id is None:
             return twiml.hold(Speaker(self.flow, ""), None, None, pause, callback=False)
         speaker = Speaker(self.flow, call.language)
-        position = self.queue.engine.position(str(call.interaction_id))
+        position = self.queue.position(call.interaction_id)
         at = now()
         due = call.announced_at is None or (at - call.announced_at).total_seconds() >= (
             self.announce_seconds - 1  # a round of music is rarely exact to the second
@@ -331,20 +331,20 @@ class VoiceChannel:
             await self.calls.update(call.call_sid, interaction_id=interaction_id)
             log.info("voice.ended_in_menu", call_sid=call.call_sid, status=status.value)
             return
-        state = self.queue.engine.state_of(str(call.interaction_id))
-        if state is not None and state[0] in ("waiting", "offered"):
+        routed = self.queue.routed(call.interaction_id)
+        if routed is not None and routed.state in ("waiting", "offered"):
             try:
                 waited = await self.queue.abandon(call.interaction_id)
             except Conflict:
                 return  # an agent took it in the meantime
             log.info("voice.abandoned", call_sid=call.call_sid, waited=round(waited, 1))
-        elif state is not None and state[0] == "active" and state[1] is not None:
+        elif routed is not None and routed.state == "active" and routed.agent_id is not None:
             # Ended while being put through (a callback nobody answered, a caller who hung up
             # as the agent's phone rang): done, with what happened on the record.
             status = form.get("CallStatus", "completed")
             outcome = None if status == "completed" else {"disposition": f"call {status}"}
             with contextlib.suppress(Conflict):
-                await self.queue.complete(call.interaction_id, int(state[1]), outcome=outcome)
+                await self.queue.complete(call.interaction_id, routed.agent_id, outcome=outcome)
 
     async def _minutes(self, position: int) -> int | None:
         """Expected wait in whole minutes: the callers ahead, times the time between voice

@@ -128,8 +128,12 @@ class CallConnector:
         """The agent ends the call of an interaction they hold (talking, or wrapping it up): the
         caller's leg is told to hang up, which ends the agent's leg too; Twilio's status
         callback then reports the call's end as for any other."""
-        state = self.queue.engine.state_of(str(interaction_id))
-        if state is None or state[1] != str(agent_id) or state[0] not in ("active", "wrap_up"):
+        routed = self.queue.routed(interaction_id)
+        if (
+            routed is None
+            or routed.agent_id != agent_id
+            or routed.state not in ("active", "wrap_up")
+        ):
             raise Conflict(f"interaction {interaction_id} is not with agent {agent_id}")
         call = await self.calls.by_interaction(interaction_id)
         if call is None or call.stage not in (CallStage.CONNECTING, CallStage.CONNECTED):
@@ -147,15 +151,15 @@ class CallConnector:
         and the work back to its place in the queue."""
         if call.interaction_id is None:
             return twiml.goodbye()
-        state = self.queue.engine.state_of(str(call.interaction_id))
+        routed = self.queue.routed(call.interaction_id)
         status = form.get("DialCallStatus", "").lower()
-        if state is None or state[0] != "active" or state[1] is None:
+        if routed is None or routed.state != "active" or routed.agent_id is None:
             return twiml.goodbye()
         if status in ANSWERED:
             talk = seconds_of(form.get("DialCallDuration"))
             await self.calls.update(call.call_sid, stage=CallStage.CONNECTED)
             with contextlib.suppress(Conflict):
-                await self.queue.complete(call.interaction_id, int(state[1]), talk_seconds=talk)
+                await self.queue.complete(call.interaction_id, routed.agent_id, talk_seconds=talk)
             return twiml.goodbye()
         await self.queue.requeue(call.interaction_id, f"agent leg {status or 'failed'}")
         await self.calls.update(call.call_sid, stage=CallStage.QUEUED)
