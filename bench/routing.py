@@ -194,7 +194,7 @@ async def prepare(url: str, agents: int) -> tuple[InteractionQueue, list, EventB
 async def free_room(queue: InteractionQueue, made: list[int]) -> None:
     """Take the offered work off the agents again, for the next figure."""
     for interaction in made:
-        state = queue.engine.state_of(str(interaction))
+        state = queue.routing.state_of(str(interaction))
         if state and state[0] == "offered":
             await queue.abandon(interaction)
 

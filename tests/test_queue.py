@@ -181,7 +181,7 @@ async def test_arrivals_at_once_are_stored_together_each_once(
         assert history in (["created"], ["created", "status.offered"])
     assert [e["interaction_id"] for e in seen if e["type"] == "interaction.queued"] == made
     assert sorted(e["interaction_id"] for e in seen if e["type"] == "routing.Offer") == made[:5]
-    assert queue.engine.waiting() == 35
+    assert queue.routing.waiting() == 35
 
 
 async def test_a_bad_arrival_fails_alone_and_references_are_kept_within_a_batch(
@@ -205,7 +205,7 @@ async def test_a_bad_arrival_fails_alone_and_references_are_kept_within_a_batch(
     assert isinstance(results[4], int) and results[4] not in (results[1], before)
     listed = await interaction_records.list(InteractionFilter(customer_id=customer.id))
     assert sorted(i["id"] for i in listed) == sorted({before, results[1], results[4]})
-    assert queue.engine.waiting() == 3
+    assert queue.routing.waiting() == 3
 
 
 async def test_a_caller_that_stops_waiting_still_has_its_interaction_stored(
@@ -220,7 +220,7 @@ async def test_a_caller_that_stops_waiting_still_has_its_interaction_stored(
         await task
     await queue.stop()
     stored = await interaction_records.find_by_ref(Channel.EMAIL, "<gone@x>")
-    assert stored is not None and queue.engine.state_of(str(stored)) is not None
+    assert stored is not None and queue.routing.state_of(str(stored)) is not None
 
 
 async def test_occupancy_over_the_window_follows_presence_and_handled_work(
@@ -240,7 +240,7 @@ async def test_occupancy_over_the_window_follows_presence_and_handled_work(
     await queue.tick()
     clock.now = start + 600
     now = datetime.fromtimestamp(clock.now, UTC)
-    stats = await queue_stats(db, queue.engine, queue.policy, now, timedelta(minutes=30))
+    stats = await queue_stats(db, queue.routing, queue.policy, now, timedelta(minutes=30))
     (ana,) = stats["agents"]["occupancy_by_agent"]
     # Available for the last 600 s, handling from the accept to the end of wrap-up (310 s).
     assert ana == {"agent_id": ids["ana"], "handling_seconds": 310.0,

@@ -38,7 +38,7 @@ class AgentActions:
     agents: AgentDirectory
     policy: Policy
     bus: EventBus
-    engine: Engine
+    routing: Engine
     clock: Callable[[], float]
     callbacks: set[int]
     _lock: asyncio.Lock
@@ -53,7 +53,7 @@ class AgentActions:
 
     def presence_of(self, agent_id: int) -> Presence | None:
         """The agent's presence as routing knows it now (None: an agent it does not know)."""
-        agent = self.engine.agents.get(str(agent_id))
+        agent = self.routing.agents.get(str(agent_id))
         return None if agent is None else Presence(agent.presence.value)
 
     async def set_presence(self, agent_id: int, presence: Presence, reason: str = "") -> None:
@@ -65,9 +65,9 @@ class AgentActions:
                 await store_presence(conn, agent_id, presence, now, reason)
             self.bus.publish({"type": "agent.presence", "agent_id": agent_id,
                               "presence": presence.value, "reason": reason})  # fmt: skip
-            if str(agent_id) not in self.engine.agents:
+            if str(agent_id) not in self.routing.agents:
                 await self._load_agent(agent_id, now)
-            return self.engine.set_presence(str(agent_id), RoutingPresence(presence.value), now)
+            return self.routing.set_presence(str(agent_id), RoutingPresence(presence.value), now)
 
         await self._run_async(step)
 
@@ -79,12 +79,12 @@ class AgentActions:
             try:
                 agent = await self.agents.get_agent(agent_id)
             except NotFound:
-                if str(agent_id) not in self.engine.agents:
+                if str(agent_id) not in self.routing.agents:
                     return []
-                return self.engine.remove_agent(str(agent_id), now)
-            decisions = self.engine.upsert_agent(agent_spec(agent), now)
+                return self.routing.remove_agent(str(agent_id), now)
+            decisions = self.routing.upsert_agent(agent_spec(agent), now)
             presence = RoutingPresence(agent["presence"])
-            return decisions + self.engine.set_presence(str(agent_id), presence, now)
+            return decisions + self.routing.set_presence(str(agent_id), presence, now)
 
         await self._run_async(step)
 
@@ -107,8 +107,8 @@ class AgentActions:
                     )
                     .values(first_response_at=moment(now))
                 )
-            if result.rowcount and str(interaction_id) in self.engine.items:
-                return self.engine.responded(str(interaction_id), now)
+            if result.rowcount and str(interaction_id) in self.routing.items:
+                return self.routing.responded(str(interaction_id), now)
             return []
 
         await self._run_async(step)
@@ -159,7 +159,7 @@ class AgentActions:
                         interaction_id, status, at=moment(now), conn=conn, columns=columns,
                         by_agent=agent_id, to_group=to_group, to_agent=to_agent,
                     )  # fmt: skip
-            return self._engine_call(self.engine.transfer, str(interaction_id), target, now)
+            return self._engine_call(self.routing.transfer, str(interaction_id), target, now)
 
         await self._run_async(step)
         self.bus.publish({"type": "interaction.transferred", "interaction_id": interaction_id,
@@ -179,7 +179,7 @@ class AgentActions:
 
         async def step(now: float) -> list[Decision]:
             # The engine refuses work that is not waiting before anything is written.
-            decisions = self._engine_call(self.engine.move, str(interaction_id), target, now)
+            decisions = self._engine_call(self.routing.move, str(interaction_id), target, now)
             requeued = {"routing_step": 0, "routing_since": moment(now)}
             try:
                 async with self.db.begin() as conn:
@@ -209,7 +209,7 @@ class AgentActions:
         """A waiting caller asked to be called back: the work keeps its place in the queue as
         callback_scheduled. False when it is no longer waiting (an agent is about to take it)."""
         async with self._lock:
-            state = self.engine.state_of(str(interaction_id))
+            state = self.routing.state_of(str(interaction_id))
             if state is None or state[0] != "waiting" or interaction_id in self.callbacks:
                 return interaction_id in self.callbacks
             async with self.db.begin() as conn:
@@ -226,7 +226,7 @@ class AgentActions:
         goes back to its place in the queue, for someone else; `reason` is kept on the event."""
 
         async def step(now: float) -> list[Decision]:
-            decisions = self._engine_call(self.engine.requeue, str(interaction_id), now)
+            decisions = self._engine_call(self.routing.requeue, str(interaction_id), now)
             async with self.db.begin() as conn:
                 for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, {"agent_id": None})):
                     await self.interactions.transition(
@@ -261,7 +261,7 @@ class AgentActions:
         """Waiting work leaves the queue without an agent; returns how long it waited."""
         async with self._lock:
             now = self.clock()
-            decisions = self._engine_call(self.engine.abandon, str(interaction_id), now)
+            decisions = self._engine_call(self.routing.abandon, str(interaction_id), now)
             waited = next(d.waited for d in decisions if isinstance(d, Abandoned))
             self.callbacks.discard(interaction_id)
             async with self.db.begin() as conn:
@@ -284,7 +284,7 @@ class AgentActions:
     ) -> None:
         """An agent's action: the engine checks it, then the transition (and `also`, in the
         same transaction) is stored, and the decisions that follow are applied."""
-        method = getattr(self.engine, verb)
+        method = getattr(self.routing, verb)
         # complete() names no agent: the caller checked that the work is theirs.
         args: tuple[str, ...] = () if verb == "complete" else (str(agent_id),)
 
@@ -324,10 +324,10 @@ class AgentActions:
     async def _load_agent(self, agent_id: int, now: float) -> None:
         """An agent created after the queue started joins the engine."""
         agent = await self.agents.get_agent(agent_id)
-        self.engine.upsert_agent(agent_spec(agent), now)
+        self.routing.upsert_agent(agent_spec(agent), now)
 
     def check_held(self, interaction_id: int, agent_id: int) -> None:
         """Conflict unless the interaction is active with this agent (what answering needs)."""
-        state = self.engine.state_of(str(interaction_id))
+        state = self.routing.state_of(str(interaction_id))
         if state is None or state[1] != str(agent_id) or state[0] != "active":
             raise Conflict(f"interaction {interaction_id} is not active with agent {agent_id}")

@@ -94,7 +94,7 @@ class InteractionQueue(AgentActions):
         self.policy = policy
         self.bus = bus
         self.clock = clock
-        self.engine = Engine(policy)
+        self.routing = Engine(policy)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._sleeping_until: float | None = None
@@ -123,7 +123,7 @@ class InteractionQueue(AgentActions):
         """Act on every timer due by now: offer timeouts, overflows, SLA warnings, wrap-ups."""
 
         async def step(now: float) -> list[Decision]:
-            return self.engine.tick(now)
+            return self.routing.tick(now)
 
         await self._run_async(step)
 
@@ -140,7 +140,7 @@ class InteractionQueue(AgentActions):
     async def _tick_loop(self) -> None:
         """Sleep until the engine's next timer, or until new work sets an earlier one."""
         while True:
-            self._sleeping_until = due = self.engine.next_timer()
+            self._sleeping_until = due = self.routing.next_timer()
             delay = None if due is None else max(0.0, due - self.clock())
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel.
             with contextlib.suppress(TimeoutError):
@@ -191,7 +191,7 @@ class InteractionQueue(AgentActions):
             now = self.clock()
             at = moment(now)
             work = work_item(interaction_id, row.channel, customer, row.topic, row.attributes, now)
-            decisions = self._engine_call(self.engine.enqueue, work, now)
+            decisions = self._engine_call(self.routing.enqueue, work, now)
             try:
                 async with self.db.begin() as conn:
                     await self.interactions.transition(
@@ -267,7 +267,7 @@ class InteractionQueue(AgentActions):
                         interaction_id, arrival.new.channel.value, arrival.customer,
                         arrival.new.topic, arrival.new.attributes, now,
                     )  # fmt: skip
-                    decisions += self.engine.enqueue(work, now)
+                    decisions += self.routing.enqueue(work, now)
                 await store_decisions(conn, self.interactions, decisions, now, self.callbacks)
         except Exception:
             if routed:  # the engine moved, the database did not: the database wins
@@ -292,22 +292,22 @@ class InteractionQueue(AgentActions):
 
     def routed(self, interaction_id: int) -> Routed | None:
         """Where routing has the interaction now (None: not in routing, e.g. over)."""
-        state = self.engine.state_of(str(interaction_id))
+        state = self.routing.state_of(str(interaction_id))
         if state is None:
             return None
         return Routed(state[0], None if state[1] is None else int(state[1]))
 
     def position(self, interaction_id: int) -> int | None:
         """Where waiting work stands (1: next) where it waits; None when it is not waiting."""
-        return self.engine.position(str(interaction_id))
+        return self.routing.position(str(interaction_id))
 
     def waiting(self) -> int:
         """How much work waits for an offer."""
-        return self.engine.waiting()
+        return self.routing.waiting()
 
     def knows_agent(self, agent_id: int) -> bool:
         """Whether routing has seen this agent (every agent who set a presence)."""
-        return str(agent_id) in self.engine.agents
+        return str(agent_id) in self.routing.agents
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -335,7 +335,7 @@ class InteractionQueue(AgentActions):
         """Tell listeners what was decided (and stored), and wake the ticker if need be."""
         for decision in decisions:
             self.bus.publish(event_of(decision))
-        due = self.engine.next_timer()
+        due = self.routing.next_timer()
         if due is not None and (self._sleeping_until is None or due < self._sleeping_until):
             self._wake.set()
 
@@ -346,5 +346,5 @@ class InteractionQueue(AgentActions):
             engine, decisions, callbacks = await rebuild(
                 conn, self.policy, self.agents, self.interactions, now
             )
-        self.engine, self.callbacks = engine, callbacks
+        self.routing, self.callbacks = engine, callbacks
         self._published(decisions)

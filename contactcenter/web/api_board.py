@@ -55,7 +55,7 @@ async def desk(services: Services, user: Principal) -> dict[str, Any]:
     now = _now(services)
     if agent_id is None:
         return {"user": user.json(), "agent": None, "offers": [], "work": []}
-    engine = services.queue.engine
+    engine = services.queue.routing
     agent = await services.agents.get_agent(agent_id)
     agent["load"] = agent_load(engine, agent)
     held = await held_work(services.db, now, agent_id)
@@ -81,15 +81,15 @@ async def board(call: Call) -> web.Response:
     start = day_start(now, settings.timezone)
     short = settings.short_abandon_seconds
     windows = [timedelta(minutes=30), max(now - start, timedelta(seconds=1))]
-    recent, today = await queue_stats_over(services.db, queue.engine, queue.policy, now,
+    recent, today = await queue_stats_over(services.db, queue.routing, queue.policy, now,
                                            windows, short)  # fmt: skip
     waiting = [w | sla_state(queue.policy, w) for w in
-               await waiting_work(services.db, queue.engine, now)]  # fmt: skip
+               await waiting_work(services.db, queue.routing, now)]  # fmt: skip
     return web.json_response({
         "generated_at": now.isoformat(), "day_start": start.isoformat(),
         "timezone": settings.timezone,
         "recent": recent, "today": today, "waiting": waiting,
-        "agents": await agents_now(services.db, queue.engine,
+        "agents": await agents_now(services.db, queue.routing,
                                    await services.agents.list_agents(), now),
         "groups": sorted(queue.policy.groups),
     })  # fmt: skip

@@ -147,5 +147,5 @@ async def stats(call: Call) -> web.Response:
     window = timedelta(minutes=call.query.window_minutes)
     short = call.services.settings.short_abandon_seconds
     return web.json_response(
-        await queue_stats(call.services.db, queue.engine, queue.policy, now, window, short)
+        await queue_stats(call.services.db, queue.routing, queue.policy, now, window, short)
     )
