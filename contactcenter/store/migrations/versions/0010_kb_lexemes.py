@@ -20,12 +20,27 @@ from collections.abc import Sequence
 from alembic import op
 from sqlalchemy import text
 
-from knowledge_base.articles import searchable
-
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+# The text function as it was when this migration was written: a migration keeps its own copy,
+# so that later changes to the live one cannot change what it did.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+
+
+def searchable(text: str) -> str:
+    """Runs of Chinese, Japanese or Korean characters as their overlapping pairs."""
+
+    def pairs(run: re.Match[str]) -> str:
+        chars = run.group(0)
+        if len(chars) == 1:
+            return f" {chars} "
+        return " " + " ".join(chars[i : i + 2] for i in range(len(chars) - 1)) + " "
+
+    return _CJK.sub(pairs, text)
 
 
 def upgrade() -> None:
