@@ -9,8 +9,10 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -22,6 +24,32 @@ _NOT_SETTINGS = ("CONTACTCENTER_TEST_", "CONTACTCENTER_BENCH_")
 
 class SettingsError(ValueError):
     """A setting that stops start-up; str() is the one line shown to the admin."""
+
+
+@dataclass(frozen=True, slots=True)
+class Mailbox:
+    """A mailbox to poll, from `CONTACTCENTER_IMAP_URL` (a value of the settings)."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str
+    tls: bool
+
+    @classmethod
+    def from_url(cls, url: str) -> Mailbox:
+        """`imaps://user:password@host[:port]/INBOX` (or `imap://` without TLS)."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
+            raise ValueError(f"{url!r} is not imaps://user:password@host/FOLDER")
+        tls = parts.scheme == "imaps"
+        return cls(parts.hostname, parts.port or (993 if tls else 143), unquote(parts.username),
+                   unquote(parts.password or ""), unquote(parts.path.lstrip("/")) or "INBOX",
+                   tls)  # fmt: skip
+
+    def __str__(self) -> str:  # no password in logs or sources
+        return f"imap:{self.user}@{self.host}/{self.folder}"
 
 
 class Settings(BaseModel):
@@ -178,8 +206,6 @@ class Settings(BaseModel):
     @classmethod
     def _imap_url(cls, value: str) -> str:
         if value:
-            from contactcenter.channels.email.imap_poller import Mailbox
-
             Mailbox.from_url(value)
         return value
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from contactcenter.channels.chat.channel import ChatChannel
 from contactcenter.channels.email.channel import EmailChannel
-from contactcenter.channels.email.imap_poller import ImapPoller, Mailbox
+from contactcenter.channels.email.imap_poller import ImapPoller
 from contactcenter.channels.email.smtp_receiver import SmtpReceiver
 from contactcenter.channels.fax.channel import FaxChannel
 from contactcenter.channels.fax.gateways import DEFAULT_GATEWAYS, load_gateways
@@ -26,7 +26,7 @@ from contactcenter.mail.outbox import Outbox
 from contactcenter.people.accounts import Accounts
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.core import InteractionQueue
-from contactcenter.settings import Settings
+from contactcenter.settings import Mailbox, Settings
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
 from knowledge_base.records import ArticleRecords

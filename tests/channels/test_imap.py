@@ -11,8 +11,8 @@ import pytest
 from aioimaplib.imap_testing_server import Mail, MockImapServer
 from sqlalchemy import select
 
-from contactcenter.channels.email.imap_poller import ImapPoller, Mailbox
-from contactcenter.settings import load_settings
+from contactcenter.channels.email.imap_poller import ImapPoller
+from contactcenter.settings import Mailbox, load_settings
 from contactcenter.store.tables import mail_inbox
 from contactcenter.wiring import Services
 

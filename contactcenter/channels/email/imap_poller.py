@@ -12,41 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
 
 import structlog
 from aioimaplib import IMAP4, IMAP4_SSL
 
 from contactcenter.channels.email.channel import EmailChannel
 from contactcenter.runtime.rounds import Rounds
+from contactcenter.settings import Mailbox
 
 log = structlog.get_logger(__name__)
 _FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)")
-
-
-@dataclass(frozen=True, slots=True)
-class Mailbox:
-    host: str
-    port: int
-    user: str
-    password: str
-    folder: str
-    tls: bool
-
-    @classmethod
-    def from_url(cls, url: str) -> Mailbox:
-        """`imaps://user:password@host[:port]/INBOX` (or `imap://` without TLS)."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
-            raise ValueError(f"{url!r} is not imaps://user:password@host/FOLDER")
-        tls = parts.scheme == "imaps"
-        return cls(parts.hostname, parts.port or (993 if tls else 143), unquote(parts.username),
-                   unquote(parts.password or ""), unquote(parts.path.lstrip("/")) or "INBOX",
-                   tls)  # fmt: skip
-
-    def __str__(self) -> str:  # no password in logs or sources
-        return f"imap:{self.user}@{self.host}/{self.folder}"
 
 
 class ImapPoller:
