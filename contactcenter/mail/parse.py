@@ -103,11 +103,7 @@ class ParsedMail:
 
     def header(self, name: str) -> str:
         """Any other header as text ("" when absent), encoded words decoded where they can be."""
-        value = self.headers.get(name.lower(), "")
-        if "=?" in value:
-            with contextlib.suppress(Exception):
-                value = str(make_header(decode_header(value)))
-        return value.replace("\0", "")
+        return _decoded(self.headers.get(name.lower(), "")).replace("\0", "")
 
     def headers_for_threading(self) -> list[str]:
         """Message-IDs this mail answers, nearest first."""
@@ -138,13 +134,7 @@ def _parse(raw: bytes) -> ParsedMail:
     subject = plain.get("subject", "")
     if not subject.isascii() or "=?" in subject:  # encoded words or 8-bit bytes to read
         subject = _header(message, "Subject", problems)
-    sender_name, sender = _sender(_written(plain, "From", problems), problems)
-    if sender is None:  # someone to answer may still be named elsewhere
-        for name in ("Reply-To", "Sender", "Return-Path"):
-            sender = _sender(_written(plain, name, []), [])[1]
-            if sender is not None:
-                problems.append(f"sender taken from {name}")
-                break
+    sender_name, sender = _who(plain, problems)
     recipients = _recipients(plain, problems)
     ids = _MESSAGE_ID.findall(plain.get("message-id", ""))
     texts: list[str] = []
@@ -182,20 +172,11 @@ def _plain_mail(raw: bytes, problem: str) -> ParsedMail:
         if name not in plain:
             plain[name] = " ".join(_guess(found.group(2)).split())[:MAX_KEPT_HEADER]
     problems = [problem]
-    sender_name, sender = _sender(plain.get("from", ""), problems)
-    if sender is None:
-        for name in ("reply-to", "sender", "return-path"):
-            sender = _sender(plain.get(name, ""), [])[1]
-            if sender is not None:
-                problems.append(f"sender taken from {name}")
-                break
+    sender_name, sender = _who(plain, problems)
     digest = hashlib.sha256(raw).hexdigest()
     ids = _MESSAGE_ID.findall(plain.get("message-id", ""))
     text = _guess(body[:1_000_000]).replace("\r\n", "\n").strip()
-    subject = plain.get("subject", "")
-    if "=?" in subject:
-        with contextlib.suppress(Exception):
-            subject = str(make_header(decode_header(subject)))
+    subject = _decoded(plain.get("subject", ""))
     return ParsedMail(
         message_id=ids[0] if ids else f"{digest[:32]}@no-message-id",
         in_reply_to=_MESSAGE_ID.findall(plain.get("in-reply-to", "")),
@@ -288,6 +269,26 @@ def _guess(data: bytes, declared: str | None = None, problems: list[str] | None 
     return data.decode("cp1252", "replace")
 
 
+def _decoded(value: str) -> str:
+    """Encoded words (RFC 2047) decoded; a value that cannot be decoded stays as written."""
+    if "=?" in value:
+        with contextlib.suppress(Exception):
+            return str(make_header(decode_header(value)))
+    return value
+
+
+def _who(plain: dict[str, str], problems: list[str]) -> tuple[str, str | None]:
+    """The sender's name and address from From, else an address to answer named elsewhere."""
+    name, sender = _sender(_written(plain, "From", problems), problems)
+    if sender is None:
+        for header in ("Reply-To", "Sender", "Return-Path"):
+            sender = _sender(_written(plain, header, []), [])[1]
+            if sender is not None:
+                problems.append(f"sender taken from {header}")
+                break
+    return name, sender
+
+
 def _sender(value: str, problems: list[str]) -> tuple[str, str | None]:
     value = value[:MAX_PARSED_HEADER]  # an address with its name is far shorter
     simple = _SIMPLE_ADDRESS.match(value)
@@ -301,9 +302,7 @@ def _sender(value: str, problems: list[str]) -> tuple[str, str | None]:
             Address(addr_spec=address)
         except Exception:  # the grammar gives up on deep nesting or odd quoting
             name, address = "", ""
-    if "=?" in name:  # encoded words; a name that cannot be decoded stays as written
-        with contextlib.suppress(Exception):
-            name = str(make_header(decode_header(name)))
+    name = _decoded(name)
     if "@" not in address:
         problems.append(f"no readable sender address in From: {value[:100]!r}")
         return name, None

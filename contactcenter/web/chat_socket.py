@@ -4,7 +4,7 @@ The page must come from the service itself or a site in `CONTACTCENTER_CHAT_ORIG
 site's page gets an `error` frame (`origin`) and a close with 1008, which the widget shows as "chat
 is not available here" (a browser cannot read an HTTP status refused at the upgrade), and the
 refused origin is logged. One client address may hold `CONNECTIONS_PER_ADDRESS` sockets at once
-and open `HELLOS_PER_WINDOW` in `WINDOW_SECONDS` (429 beyond, before the upgrade: a refusal costs
+and open `OPENED_PER_WINDOW` in `WINDOW_SECONDS` (429 beyond, before the upgrade: a refusal costs
 next to nothing); a hello costs one read and creates nobody. The first frame is a `hello` (within
 `HELLO_SECONDS`); the service answers `welcome` with the visitor id for the widget to keep and,
 when the hello resumes a chat, replays the lines after `after_seq`. From then on the visitor's
@@ -63,7 +63,7 @@ LINE = INTERACTION + "/chat"
 HELLO_SECONDS = 10.0
 WINDOW_SECONDS = 10.0
 FRAMES_PER_WINDOW = 20
-HELLOS_PER_WINDOW = 60  # new connections (each says one hello)
+OPENED_PER_WINDOW = 60  # new connections (each says one hello)
 CONNECTIONS_PER_ADDRESS = 50
 _FORWARDED = frozenset({"chat.line", "chat.ended", "chat.typing"})
 
@@ -113,7 +113,7 @@ class Pacing:
     def __init__(self, per_address: int) -> None:
         self.connections = Pace(FRAMES_PER_WINDOW, WINDOW_SECONDS)
         self.addresses = Pace(per_address, WINDOW_SECONDS)
-        self.hellos = Pace(HELLOS_PER_WINDOW, WINDOW_SECONDS)
+        self.opening = Pace(OPENED_PER_WINDOW, WINDOW_SECONDS)
         self.open: dict[str, int] = {}
 
     def admit(self, connection: int, address: str) -> bool:
@@ -128,7 +128,7 @@ class Pacing:
         at once, or has opened all it may in the window."""
         if self.open.get(address, 0) >= CONNECTIONS_PER_ADDRESS:
             return False
-        if not self.hellos.admit(address, time.monotonic()):
+        if not self.opening.admit(address, time.monotonic()):
             return False
         self.open[address] = self.open.get(address, 0) + 1
         return True

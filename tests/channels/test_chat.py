@@ -424,8 +424,8 @@ async def test_a_hello_creates_nobody_until_the_visitor_speaks(api: Api) -> None
 
 
 async def test_one_address_is_held_to_its_connections(api: Api) -> None:
-    """At most CONNECTIONS_PER_ADDRESS open at once, HELLOS_PER_WINDOW opened in a window."""
-    from contactcenter.web.chat_socket import CONNECTIONS_PER_ADDRESS, HELLOS_PER_WINDOW
+    """At most CONNECTIONS_PER_ADDRESS open at once, OPENED_PER_WINDOW opened in a window."""
+    from contactcenter.web.chat_socket import CONNECTIONS_PER_ADDRESS, OPENED_PER_WINDOW
 
     opened = []
     with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
@@ -439,7 +439,7 @@ async def test_one_address_is_held_to_its_connections(api: Api) -> None:
         for _ in range(20):  # room again, but only so many new ones in a window
             opened.append(await api.client.ws_connect("/chat/ws"))
     assert refused.value.status == 429
-    assert len(opened) == HELLOS_PER_WINDOW
+    assert len(opened) == OPENED_PER_WINDOW
     for ws in opened[20:]:
         await ws.close()
 

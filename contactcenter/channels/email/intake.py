@@ -161,14 +161,15 @@ class MailIntake:
         emails: list[_Mail] = []
         for mail in mails:
             gateway = self.fax.gateways.of(mail.parsed) if self.fax is not None else None
-            seen = earlier.get(mail.message_id)
-            if seen is not None and seen[1] in ("", mail.parsed.content_digest):
-                # The same mail by another way in (SMTP and IMAP), or sent again.
-                mail.received = Received(seen[0], "", [], note="duplicate")
+            seen = earlier.get(mail.message_id, {})
+            # "" is a mail read before its content was kept (migration 0012): the same mail.
+            same = next((d for d in (mail.parsed.content_digest, "") if d in seen), None)
+            if same is not None:  # the same mail by another way in (SMTP and IMAP), or again
+                mail.received = Received(seen[same], "", [], note="duplicate")
             elif gateway is not None and self.fax is not None:
                 mail.received = await self.fax.receive(mail.parsed, gateway)
             else:
-                mail.reused_id = seen is not None
+                mail.reused_id = bool(seen)
                 emails.append(mail)
         await self._receive(emails)
         await self._record(mails)
@@ -185,8 +186,9 @@ class MailIntake:
                                         "interaction_id": received.interaction_id,
                                         "customer_id": received.customer_id})  # fmt: skip
 
-    async def _earlier(self, message_ids: list[str]) -> dict[str, tuple[int | None, str]]:
-        """Mails processed before under these Message-IDs: interaction and content digest."""
+    async def _earlier(self, message_ids: list[str]) -> dict[str, dict[str, tuple[int | None]]]:
+        """Mails processed before under these Message-IDs: by content digest, the interaction
+        of the first with that content."""
         async with self.db.connect() as conn:
             found = await conn.execute(
                 select(mail_inbox.c.message_id, mail_inbox.c.interaction_id,
@@ -194,8 +196,10 @@ class MailIntake:
                 .where(mail_inbox.c.message_id.in_(message_ids), mail_inbox.c.status != "new")
                 .order_by(mail_inbox.c.id)
             )  # fmt: skip
-            return {message_id: (interaction_id, content)
-                    for message_id, interaction_id, content in found}  # fmt: skip
+            earlier: dict[str, dict[str, int | None]] = {}
+            for message_id, interaction_id, content in found:
+                earlier.setdefault(message_id, {}).setdefault(content, interaction_id)
+            return earlier
 
     async def _receive(self, mails: list[_Mail]) -> None:
         """Senders to customers; each mail into its thread's interaction or a new one."""
