@@ -11,26 +11,24 @@ from aiohttp import web
 
 from contactcenter.people.login_throttle import LoginThrottle
 from contactcenter.settings import Settings
-from contactcenter.web import (
-    api_agents,
-    api_auth,
-    api_board,
-    api_customers,
-    api_email,
-    api_events,
-    api_fax,
-    api_interactions,
-    api_kb,
-    api_queue,
-    api_voice,
-    chat_socket,
-    ops,
-    pages,
-    twilio_hooks,
+from contactcenter.web import chat_socket, ops, pages
+from contactcenter.web.api import (
+    agents,
+    auth,
+    board,
+    customers,
+    email,
+    events,
+    fax,
+    interactions,
+    kb,
+    queue,
+    voice,
 )
 from contactcenter.web.console_presence import ConsolePresence
 from contactcenter.web.endpoints import SERVICES
 from contactcenter.web.event_fanout import Fanout
+from contactcenter.web.hooks import twilio
 from contactcenter.web.middleware import (
     IN_FLIGHT,
     METRICS,
@@ -42,10 +40,22 @@ from contactcenter.web.middleware import (
 from contactcenter.wiring import Services
 
 log = structlog.get_logger(__name__)
-ROUTE_TABLES = [ops.routes, api_auth.routes, api_customers.routes, api_interactions.routes,
-                api_agents.routes, api_queue.routes, api_events.routes,
-                api_email.routes, api_fax.routes, api_kb.routes, chat_socket.routes,
-                api_board.routes, api_voice.routes, twilio_hooks.routes]  # fmt: skip
+ROUTE_TABLES = [
+    ops.routes,
+    auth.routes,
+    customers.routes,
+    interactions.routes,
+    agents.routes,
+    queue.routes,
+    events.routes,
+    email.routes,
+    fax.routes,
+    kb.routes,
+    chat_socket.routes,
+    board.routes,
+    voice.routes,
+    twilio.routes,
+]
 
 
 def create_app(settings: Settings, services: Services | None = None) -> web.Application:
@@ -57,18 +67,18 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[METRICS] = HttpMetrics()
     app[IN_FLIGHT] = InFlight()
     app[ops.ENDPOINTS] = [endpoint for table in ROUTE_TABLES for endpoint in table.endpoints]
-    app[api_events.SOCKETS] = weakref.WeakSet()
-    app[api_events.FANOUT] = Fanout(app[SERVICES].bus, app[SERVICES].queue.holder)
-    app[api_events.CONSOLES] = ConsolePresence(
+    app[events.SOCKETS] = weakref.WeakSet()
+    app[events.FANOUT] = Fanout(app[SERVICES].bus, app[SERVICES].queue.holder)
+    app[events.CONSOLES] = ConsolePresence(
         queue=app[SERVICES].queue, grace_seconds=settings.console_grace_seconds
     )
     app[chat_socket.PACING] = chat_socket.Pacing(settings.chat_frames_per_address)
-    app[api_auth.THROTTLE] = LoginThrottle()
+    app[auth.THROTTLE] = LoginThrottle()
     for table in ROUTE_TABLES:
         table.register(app)
     pages.register(app)
     app.cleanup_ctx.append(_lifetime)
-    app.on_shutdown.append(api_events.close_sockets)
+    app.on_shutdown.append(events.close_sockets)
     return app
 
 
@@ -81,7 +91,7 @@ def _lexical_why(settings: Settings) -> str:
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.queue.start()
-    await app[api_events.FANOUT].start()
+    await app[events.FANOUT].start()
     await services.voice.connector.start()
     await services.email.start()
     await services.outbox.start()
@@ -115,8 +125,8 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await services.suggestions.stop()
     await services.outbox.stop()
     await services.voice.connector.stop()
-    await app[api_events.FANOUT].stop()
-    await app[api_events.CONSOLES].stop()
+    await app[events.FANOUT].stop()
+    await app[events.CONSOLES].stop()
     await services.queue.stop()
     await services.close()
     log.info("service.stopped")

@@ -1,8 +1,13 @@
-"""The event bus: what happened (an offer, a transition, an SLA warning) reaches every listener.
+"""What happened, as typed events, and the bus that carries them to every listener.
 
-In-process for now: each subscriber has its own bounded queue, so one slow console never holds
-up routing; a subscriber that falls too far behind is told so and dropped (it reconnects and
-reloads). PostgreSQL LISTEN/NOTIFY across instances is added on top of this same interface.
+Each event is a class here, shared by its publisher and its listeners, so that a search for one
+finds the other. `wire()` is what the consoles and the chat widget receive: `{"type": ..., ...}`
+with the event's fields, the same JSON as before the events had classes.
+
+The bus is in-process for now: each subscriber has its own bounded queue, so one slow console
+never holds up routing; a subscriber that falls too far behind is told so and dropped (it
+reconnects and reloads). PostgreSQL LISTEN/NOTIFY across instances is added on top of this same
+interface.
 """
 
 from __future__ import annotations
@@ -10,13 +15,299 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 import structlog
 
 log = structlog.get_logger(__name__)
-Event = dict[str, Any]
-OVERFLOW: Event = {"type": "stream.overflow", "message": "too far behind; reload and reconnect"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Something that happened; `type` is its name on the wire."""
+
+    type: ClassVar[str]
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON object consoles receive: the type and the fields. A field whose default is
+        None is left out while it is None (as the events were written before they had
+        classes)."""
+        data: dict[str, Any] = {"type": self.type}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is not None or f.default is not None:
+                data[f.name] = value
+        return data
+
+    def about_interaction(self) -> int | None:
+        """The interaction this event is about (None: none)."""
+        return getattr(self, "interaction_id", None)
+
+    def about_agent(self) -> int | None:
+        """The agent this event names (None: none); their console hears it."""
+        return getattr(self, "agent_id", None)
+
+
+# -- the stream itself -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamOverflow(Event):
+    """A listener fell too far behind and was dropped: it reloads and subscribes again."""
+
+    type: ClassVar[str] = "stream.overflow"
+    message: str = "too far behind; reload and reconnect"
+
+
+OVERFLOW = StreamOverflow()
+
+
+# -- interactions in the queue ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionQueued(Event):
+    """New work entered the queue (or a chat left the bot for a person)."""
+
+    type: ClassVar[str] = "interaction.queued"
+    interaction_id: int
+    customer_id: int
+    channel: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentActed(Event):
+    """An agent's action on work they were offered or hold; the subclass says which."""
+
+    interaction_id: int
+    agent_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionActive(AgentActed):
+    """The agent accepted: the voice channel puts the call through, a chat says who joined."""
+
+    type: ClassVar[str] = "interaction.active"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionRejected(AgentActed):
+    """The agent turned the offer down: the work waits again (on the wire, queued)."""
+
+    type: ClassVar[str] = "interaction.queued"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionWrapUp(AgentActed):
+    """The agent finished and is in wrap-up."""
+
+    type: ClassVar[str] = "interaction.wrap_up"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionClosed(AgentActed):
+    """The agent finished; the channel has no wrap-up time."""
+
+    type: ClassVar[str] = "interaction.closed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionTransferred(Event):
+    """The agent handed the work on; it waits again for the group or agent named."""
+
+    type: ClassVar[str] = "interaction.transferred"
+    interaction_id: int
+    agent_id: int
+    to_group: str | None
+    to_agent: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionMoved(Event):
+    """A supervisor sent waiting work to another group or agent."""
+
+    type: ClassVar[str] = "interaction.moved"
+    interaction_id: int
+    to_group: str | None
+    to_agent: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionCallbackScheduled(Event):
+    """A waiting caller asked to be called back; the work keeps its place."""
+
+    type: ClassVar[str] = "interaction.callback_scheduled"
+    interaction_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionRequeued(Event):
+    """Active work that never reached its agent went back to its place in the queue."""
+
+    type: ClassVar[str] = "interaction.requeued"
+    interaction_id: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionAbandoned(Event):
+    """The customer left before an agent accepted, after `waited` seconds."""
+
+    type: ClassVar[str] = "interaction.abandoned"
+    interaction_id: int
+    waited: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionSelfServed(Event):
+    """An article answered the customer before any agent took the work (`waited` when it
+    left the queue)."""
+
+    type: ClassVar[str] = "interaction.self_served"
+    interaction_id: int
+    article_id: int
+    waited: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionMessage(Event):
+    """A customer's message is on the interaction's timeline (a mail, a chat line, a form)."""
+
+    type: ClassVar[str] = "interaction.message"
+    interaction_id: int
+    message_id: int | None = None
+    customer_id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class InteractionSuggestions(Event):
+    """The knowledge-base articles suggested for an interaction changed (or were asked for)."""
+
+    type: ClassVar[str] = "interaction.suggestions"
+    interaction_id: int
+    customer_id: int | None
+    agent_id: int | None
+    suggestions: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentPresence(Event):
+    """An agent's presence changed (`reason` when the service set it itself)."""
+
+    type: ClassVar[str] = "agent.presence"
+    agent_id: int
+    presence: str
+    reason: str
+
+
+# -- what the routing engine decided (routing/types.py's decisions, ids as integers) ----------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Offered(Event):
+    type: ClassVar[str] = "routing.Offer"
+    interaction_id: int
+    agent_id: int
+    expires_at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfferExpired(Event):
+    type: ClassVar[str] = "routing.OfferExpired"
+    interaction_id: int
+    agent_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class OfferRevoked(Event):
+    type: ClassVar[str] = "routing.OfferRevoked"
+    interaction_id: int
+    agent_id: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Overflowed(Event):
+    type: ClassVar[str] = "routing.Overflowed"
+    interaction_id: int
+    step: int
+    target: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaWarning(Event):
+    type: ClassVar[str] = "routing.SlaWarning"
+    interaction_id: int
+    threshold: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlaBreached(Event):
+    type: ClassVar[str] = "routing.SlaBreached"
+    interaction_id: int
+    threshold: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentPaused(Event):
+    type: ClassVar[str] = "routing.AgentPaused"
+    agent_id: int
+    missed: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeftQueue(Event):
+    type: ClassVar[str] = "routing.Abandoned"
+    interaction_id: int
+    waited: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class WrapUpEnded(Event):
+    type: ClassVar[str] = "routing.WrapUpEnded"
+    agent_id: int
+    interaction_id: int
+
+
+# -- channels --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoiceConnectFailed(Event):
+    """A call could not be put through to the agent who accepted it; it waits again."""
+
+    type: ClassVar[str] = "voice.connect_failed"
+    interaction_id: int
+    error: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatLine(Event):
+    """A line of a chat (the visitor's, the bot's, an agent's or a notice)."""
+
+    type: ClassVar[str] = "chat.line"
+    interaction_id: int
+    agent_id: int | None
+    line: dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatTyping(Event):
+    """Someone (`by`: visitor or agent) is typing in a chat."""
+
+    type: ClassVar[str] = "chat.typing"
+    interaction_id: int
+    by: str
+    agent_id: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChatEnded(Event):
+    """A chat is over, with its final status."""
+
+    type: ClassVar[str] = "chat.ended"
+    interaction_id: int
+    status: str
 
 
 class Subscription:

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.errors import NotFound
-from contactcenter.events import EventBus
+from contactcenter.events import EventBus, InteractionMessage, InteractionSuggestions, Offered
 from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import (
@@ -44,8 +44,6 @@ log = structlog.get_logger(__name__)
 SHOWN = 5
 _CONTENT_CHARS = 2000
 _CONTEXT_CHARS = 100  # earlier messages are added while the query is shorter (short chat lines)
-_MESSAGE = "interaction.message"
-_OFFERED = "routing.Offer"
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,9 +176,14 @@ class Suggestions:
         if changed:
             await self._keep(interaction_id, ids)
         if changed or publish:
-            self.bus.publish({"type": "interaction.suggestions", "interaction_id": interaction_id,
-                              "customer_id": about.customer_id, "agent_id": about.agent_id,
-                              "suggestions": [asdict(s) for s in found]})  # fmt: skip
+            self.bus.publish(
+                InteractionSuggestions(
+                    interaction_id=interaction_id,
+                    customer_id=about.customer_id,
+                    agent_id=about.agent_id,
+                    suggestions=[asdict(s) for s in found],
+                )
+            )
         return found
 
     async def run(self) -> None:
@@ -190,10 +193,10 @@ class Suggestions:
             async with self.bus.subscribe() as events:
                 pending: dict[int, bool] = {}  # interaction id: publish even if unchanged
                 async for event in events:
-                    kind = event.get("type")
-                    if kind in (_MESSAGE, _OFFERED):
-                        key = int(event["interaction_id"])
-                        pending[key] = pending.get(key, False) or kind == _OFFERED
+                    if isinstance(event, InteractionMessage | Offered):
+                        key = event.interaction_id
+                        offered = isinstance(event, Offered)
+                        pending[key] = pending.get(key, False) or offered
                     if events.queue.empty() and pending:
                         await self._refresh_pending(pending)
                         pending.clear()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contactcenter import events as ev
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import EventBus
@@ -27,6 +28,13 @@ from routing.types import Abandoned, Decision, RoutingError, Target
 from routing.types import Presence as RoutingPresence
 
 S = InteractionStatus
+# What listeners hear when an agent's action moves work to each status.
+_ACTED: dict[InteractionStatus, type[ev.AgentActed]] = {
+    S.ACTIVE: ev.InteractionActive,
+    S.QUEUED: ev.InteractionRejected,
+    S.WRAP_UP: ev.InteractionWrapUp,
+    S.CLOSED: ev.InteractionClosed,
+}
 
 
 class AgentActions:
@@ -63,8 +71,9 @@ class AgentActions:
         async def step(now: float) -> list[Decision]:
             async with self.db.begin() as conn:
                 await store_presence(conn, agent_id, presence, now, reason)
-            self.bus.publish({"type": "agent.presence", "agent_id": agent_id,
-                              "presence": presence.value, "reason": reason})  # fmt: skip
+            self.bus.publish(
+                ev.AgentPresence(agent_id=agent_id, presence=presence.value, reason=reason)
+            )
             if str(agent_id) not in self.routing.agents:
                 await self._load_agent(agent_id, now)
             return self.routing.set_presence(str(agent_id), RoutingPresence(presence.value), now)
@@ -162,9 +171,14 @@ class AgentActions:
             return self._engine_call(self.routing.transfer, str(interaction_id), target, now)
 
         await self._run_async(step)
-        self.bus.publish({"type": "interaction.transferred", "interaction_id": interaction_id,
-                          "agent_id": agent_id, "to_group": to_group,
-                          "to_agent": to_agent})  # fmt: skip
+        self.bus.publish(
+            ev.InteractionTransferred(
+                interaction_id=interaction_id,
+                agent_id=agent_id,
+                to_group=to_group,
+                to_agent=to_agent,
+            )
+        )
 
     async def move(
         self, interaction_id: int, *, to_group: str | None = None, to_agent: int | None = None,
@@ -195,8 +209,9 @@ class AgentActions:
             return decisions
 
         await self._run_async(step)
-        self.bus.publish({"type": "interaction.moved", "interaction_id": interaction_id,
-                          "to_group": to_group, "to_agent": to_agent})  # fmt: skip
+        self.bus.publish(
+            ev.InteractionMoved(interaction_id=interaction_id, to_group=to_group, to_agent=to_agent)
+        )
 
     def _target(self, to_group: str | None, to_agent: int | None) -> Target:
         if (to_group is None) == (to_agent is None):
@@ -217,8 +232,7 @@ class AgentActions:
                     interaction_id, S.CALLBACK_SCHEDULED, at=moment(self.clock()), conn=conn
                 )
             self.callbacks.add(interaction_id)
-        self.bus.publish({"type": "interaction.callback_scheduled",
-                          "interaction_id": interaction_id})  # fmt: skip
+        self.bus.publish(ev.InteractionCallbackScheduled(interaction_id=interaction_id))
         return True
 
     async def requeue(self, interaction_id: int, reason: str) -> None:
@@ -236,8 +250,7 @@ class AgentActions:
             return decisions
 
         await self._run_async(step)
-        self.bus.publish({"type": "interaction.requeued", "interaction_id": interaction_id,
-                          "reason": reason})  # fmt: skip
+        self.bus.publish(ev.InteractionRequeued(interaction_id=interaction_id, reason=reason))
 
     async def abandon(self, interaction_id: int) -> float:
         """The customer left before an agent accepted; returns how long they waited."""
@@ -254,8 +267,9 @@ class AgentActions:
             raise Conflict(f"interaction {interaction_id} is {row.status}; an agent has it or "
                            "it is over", "status")  # fmt: skip
         await self.interactions.transition(interaction_id, S.SELF_SERVED, article_id=article_id)
-        self.bus.publish({"type": "interaction.self_served", "interaction_id": interaction_id,
-                          "article_id": article_id})  # fmt: skip
+        self.bus.publish(
+            ev.InteractionSelfServed(interaction_id=interaction_id, article_id=article_id)
+        )
 
     async def _leave(self, interaction_id: int, to: InteractionStatus, **data: Any) -> float:
         """Waiting work leaves the queue without an agent; returns how long it waited."""
@@ -269,8 +283,14 @@ class AgentActions:
                     interaction_id, to, at=moment(now), conn=conn, waited=round(waited, 3), **data
                 )
             await self._apply([d for d in decisions if not isinstance(d, Abandoned)], now)
-            self.bus.publish({"type": f"interaction.{to.value}", "interaction_id": interaction_id,
-                              "waited": waited, **data})  # fmt: skip
+            if to is S.ABANDONED:
+                self.bus.publish(
+                    ev.InteractionAbandoned(interaction_id=interaction_id, waited=waited)
+                )
+            else:
+                self.bus.publish(
+                    ev.InteractionSelfServed(interaction_id=interaction_id, waited=waited, **data)
+                )
         return waited
 
     async def _act(
@@ -301,8 +321,7 @@ class AgentActions:
             return decisions
 
         await self._run_async(step)
-        self.bus.publish({"type": f"interaction.{to.value}", "interaction_id": interaction_id,
-                          "agent_id": agent_id})  # fmt: skip
+        self.bus.publish(_ACTED[to](interaction_id=interaction_id, agent_id=agent_id))
 
     def _engine_call(self, method: Callable[..., list[Decision]], *args: Any) -> list[Decision]:
         try:

@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import IntegrityError
 
+from contactcenter import events as ev
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
@@ -202,8 +203,11 @@ class InteractionQueue(AgentActions):
             except Exception:
                 await self._rebuild()  # the engine moved, the database did not
                 raise
-            self.bus.publish({"type": "interaction.queued", "interaction_id": interaction_id,
-                              "customer_id": customer.id, "channel": row.channel})  # fmt: skip
+            self.bus.publish(
+                ev.InteractionQueued(
+                    interaction_id=interaction_id, customer_id=customer.id, channel=row.channel
+                )
+            )
             self._published(decisions)
         log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
 
@@ -215,8 +219,9 @@ class InteractionQueue(AgentActions):
             interaction_id, body, direction=Direction.INBOUND, author=Initiator.CUSTOMER,
             external_id=external_id,
         )  # fmt: skip
-        self.bus.publish({"type": "interaction.message", "interaction_id": interaction_id,
-                          "message_id": message_id})  # fmt: skip
+        self.bus.publish(
+            ev.InteractionMessage(interaction_id=interaction_id, message_id=message_id)
+        )
         return message_id
 
     async def _admit_waiting(self) -> None:
@@ -278,9 +283,13 @@ class InteractionQueue(AgentActions):
             stored[id(arrival)] = interaction_id
             if arrival.ref:
                 known[arrival.ref] = interaction_id
-            self.bus.publish({"type": "interaction.queued", "interaction_id": interaction_id,
-                              "customer_id": arrival.customer.id,
-                              "channel": arrival.new.channel.value})  # fmt: skip
+            self.bus.publish(
+                ev.InteractionQueued(
+                    interaction_id=interaction_id,
+                    customer_id=arrival.customer.id,
+                    channel=arrival.new.channel.value,
+                )
+            )
         self._published(decisions)
         for arrival in batch:
             arrival.resolve(stored.get(id(arrival)) or known[arrival.ref])  # type: ignore[index]

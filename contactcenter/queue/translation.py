@@ -1,12 +1,14 @@
 """Translations for the queue: database rows and domain objects into the engine's types, and
-the engine's decisions into events. Pure: the queue's writes are in `queue_store`."""
+the engine's decisions into events. Pure: the queue's writes are in `persistence.py`."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
+from contactcenter import events as ev
 from contactcenter.model import Customer
+from routing import types as rt
 from routing.types import AgentSpec, Decision, WorkItem
 
 
@@ -51,10 +53,27 @@ def row_work_item(row: Any) -> WorkItem:
     return WorkItem(str(row.id), row.channel, row.tier, queued, attrs)
 
 
-def event_of(decision: Decision) -> dict[str, Any]:
-    name = type(decision).__name__
-    data = {k: getattr(decision, k) for k in decision.__dataclass_fields__}
-    for key in ("item_id", "agent_id"):
-        if key in data:
-            data[{"item_id": "interaction_id"}.get(key, key)] = int(data.pop(key))
-    return {"type": f"routing.{name}", **data}
+def event_of(decision: Decision) -> ev.Event:
+    """The event that tells listeners of a decision (the engine's string ids as integers)."""
+    match decision:
+        case rt.Offer(item_id, agent_id, expires_at):
+            return ev.Offered(
+                interaction_id=int(item_id), agent_id=int(agent_id), expires_at=expires_at
+            )
+        case rt.OfferExpired(item_id, agent_id):
+            return ev.OfferExpired(interaction_id=int(item_id), agent_id=int(agent_id))
+        case rt.OfferRevoked(item_id, agent_id):
+            return ev.OfferRevoked(interaction_id=int(item_id), agent_id=int(agent_id))
+        case rt.Overflowed(item_id, step, target):
+            return ev.Overflowed(interaction_id=int(item_id), step=step, target=target)
+        case rt.SlaWarning(item_id, threshold):
+            return ev.SlaWarning(interaction_id=int(item_id), threshold=threshold)
+        case rt.SlaBreached(item_id, threshold):
+            return ev.SlaBreached(interaction_id=int(item_id), threshold=threshold)
+        case rt.AgentPaused(agent_id, missed):
+            return ev.AgentPaused(agent_id=int(agent_id), missed=missed)
+        case rt.Abandoned(item_id, waited):
+            return ev.LeftQueue(interaction_id=int(item_id), waited=waited)
+        case rt.WrapUpEnded(agent_id, item_id):
+            return ev.WrapUpEnded(agent_id=int(agent_id), interaction_id=int(item_id))
+    raise TypeError(f"no event for {decision!r}")

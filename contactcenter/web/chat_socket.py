@@ -50,10 +50,11 @@ from contactcenter.channels.chat.frames import (
 from contactcenter.channels.chat.identity import IdentityError
 from contactcenter.channels.chat.visitors import Visitor
 from contactcenter.errors import Conflict, NotFound
+from contactcenter.events import ChatEnded, ChatLine, ChatTyping
 from contactcenter.model import Role
 from contactcenter.runtime.pace import Pace
-from contactcenter.web.api_events import SOCKETS
-from contactcenter.web.api_queue import INTERACTION, agent_of
+from contactcenter.web.api.events import SOCKETS
+from contactcenter.web.api.queue import INTERACTION, agent_of
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
 
@@ -65,7 +66,6 @@ WINDOW_SECONDS = 10.0
 FRAMES_PER_WINDOW = 20
 OPENED_PER_WINDOW = 60  # new connections (each says one hello)
 CONNECTIONS_PER_ADDRESS = 50
-_FORWARDED = frozenset({"chat.line", "chat.ended", "chat.typing"})
 
 
 WIDGET = Path(__file__).with_name("static") / "widget.js"
@@ -328,16 +328,16 @@ class _Session:
             if self.inbox.overflowed:
                 await self._close(Close.TRY_AGAIN, "too far behind: reconnect")
                 return
-            if event.get("type") not in _FORWARDED or event.get("interaction_id") != self.chat_id:
+            if event.interaction_id != self.chat_id:
                 continue
             try:
-                if event["type"] == "chat.line":
-                    await self._send_line(event["line"])
-                elif event["type"] == "chat.typing":
-                    if event["by"] == "agent" and not self.ws.closed:
+                match event:
+                    case ChatLine():
+                        await self._send_line(event.line)
+                    case ChatTyping(by="agent") if not self.ws.closed:
                         await self.ws.send_json({"type": "typing", "by": "agent"})
-                elif not self.ws.closed:
-                    await self.ws.send_json({"type": "ended", "status": event["status"]})
+                    case ChatEnded() if not self.ws.closed:
+                        await self.ws.send_json({"type": "ended", "status": event.status})
             except ConnectionResetError:  # the visitor went away mid-send: the read loop ends
                 return
 

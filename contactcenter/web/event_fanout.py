@@ -15,16 +15,15 @@ import json
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
-from typing import Any
 
 import structlog
 
-from contactcenter.events import OVERFLOW, EventBus
+from contactcenter.events import OVERFLOW, Event, EventBus
 
 log = structlog.get_logger(__name__)
 # Events a console may fall behind before it is dropped: a minute of a busy supervisor's stream.
 OUTLET_LIMIT = 512
-OVERFLOW_TEXT = json.dumps(OVERFLOW)
+OVERFLOW_TEXT = json.dumps(OVERFLOW.wire())
 
 
 class OutletState(Enum):
@@ -131,15 +130,15 @@ class Fanout:
         for outlet in self._outlets():
             self.close(outlet)
 
-    def deliver(self, event: dict[str, Any]) -> None:
+    def deliver(self, event: Event) -> None:
         """Encode `event` once and put it in every outlet that wants it."""
-        text = json.dumps(event, default=str)
+        text = json.dumps(event.wire(), default=str)
         for outlet in self.watchers:
             outlet.put(text)
-        agent_id = event.get("agent_id")
-        if agent_id is None and (interaction_id := event.get("interaction_id")) is not None:
-            agent_id = self.holder(int(interaction_id))
-        if agent_id is not None and (mine := self.by_agent.get(int(agent_id))):
+        agent_id = event.about_agent()
+        if agent_id is None and (interaction_id := event.about_interaction()) is not None:
+            agent_id = self.holder(interaction_id)
+        if agent_id is not None and (mine := self.by_agent.get(agent_id)):
             for outlet in mine:
                 outlet.put(text)
 

@@ -17,7 +17,7 @@ from importlib.resources import files
 from aiohttp import web
 
 from contactcenter.model import Role
-from contactcenter.web.api_board import desk
+from contactcenter.web.api.board import desk
 from contactcenter.web.endpoints import PRINCIPAL_KEY, SERVICES
 
 STATIC = files("contactcenter.web") / "static"

@@ -13,7 +13,6 @@ import aiosmtplib
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from channels.mail_desk import Sink, mail
 
 from contactcenter.app import create_app
 from contactcenter.model import Channel, InteractionStatus, Presence, Role
@@ -22,6 +21,7 @@ from contactcenter.settings import load_settings
 from contactcenter.wiring import Services
 from knowledge_base.articles import ArticleFields, ArticleStatus
 from routing.policy import DEFAULT_POLICY
+from tests.channels.mail_desk import Sink, mail
 
 from .browser import find_chromium, launch, shot_path
 from .test_serve import _free_port as free_port

@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Api
 
 from contactcenter.settings import Settings, load_settings
+from tests.conftest import Api
 
 ARTICLES = "/api/v1/kb/articles"
 RETURNS = {

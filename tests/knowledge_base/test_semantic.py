@@ -7,13 +7,13 @@ from __future__ import annotations
 import os
 
 import pytest
-from conftest import Api
 
 from contactcenter.store.db import Database
 from knowledge_base.articles import ArticleFields, ArticleStatus
 from knowledge_base.records import ArticleRecords
 from knowledge_base.search import ArticleSearch, Mode, SearchFilter
 from knowledge_base.semantic import Embedder, VectorIndex, load_embedder, semantic_installed
+from tests.conftest import Api
 
 ARTICLES = [
     ArticleFields(title="When does a gift card arrive?", tags=["gift cards"],

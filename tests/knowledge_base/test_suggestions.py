@@ -10,11 +10,11 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
-from conftest import Api
 
 from contactcenter.model import Presence, Role
 from contactcenter.people.agents import AgentFields, GroupFields
 from knowledge_base.suggestions import content_of
+from tests.conftest import Api
 
 GIFT_CARD = {
     "title": "When does a gift card arrive?", "status": "published", "tags": ["gift cards"],

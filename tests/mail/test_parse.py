@@ -7,8 +7,7 @@ import functools
 from email.message import EmailMessage
 
 from contactcenter.mail.parse import parse_mail
-
-from .mail_desk import mail as desk_mail
+from tests.channels.mail_desk import mail as desk_mail
 
 # The tests' mail, from a sender of their own.
 mail = functools.partial(desk_mail, sender="Ann <ann@example.com>")

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict
-from contactcenter.events import EventBus
+from contactcenter.events import EventBus, InteractionQueued, Offered
 from contactcenter.interactions.records import InteractionFilter, InteractionRecords
 from contactcenter.model import Channel, InteractionStatus, Presence, Tier
 from contactcenter.people.agents import AgentDirectory, AgentFields, GroupFields
@@ -72,7 +72,7 @@ async def test_an_interaction_is_stored_routed_accepted_and_closed(
         assert await _status(interaction_records, mail) == ("offered", ids["ana"])
         await queue.accept(mail, ids["ana"])
         await queue.complete(mail, ids["ana"])
-        seen = [events.queue.get_nowait()["type"] for _ in range(events.queue.qsize())]
+        seen = [events.queue.get_nowait().type for _ in range(events.queue.qsize())]
     assert await _status(interaction_records, mail) == ("closed", ids["ana"])
     history = [e["type"] for e in (await interaction_records.get(mail))["events"]]
     assert history == ["created", "status.offered", "status.active", "status.closed"]
@@ -179,8 +179,8 @@ async def test_arrivals_at_once_are_stored_together_each_once(
     for interaction_id in made:
         history = [e["type"] for e in (await interaction_records.get(interaction_id))["events"]]
         assert history in (["created"], ["created", "status.offered"])
-    assert [e["interaction_id"] for e in seen if e["type"] == "interaction.queued"] == made
-    assert sorted(e["interaction_id"] for e in seen if e["type"] == "routing.Offer") == made[:5]
+    assert [e.interaction_id for e in seen if isinstance(e, InteractionQueued)] == made
+    assert sorted(e.interaction_id for e in seen if isinstance(e, Offered)) == made[:5]
     assert queue.routing.waiting() == 35
 
 
@@ -272,7 +272,7 @@ async def test_a_chat_the_bot_could_not_answer_enters_the_queue_once(
     clock.now += 40  # the visitor read the bot's answers, then asked for a person
     async with bus.subscribe() as events:
         await queue.enqueue_started(chat, customer)
-        kinds = [(await events.get())["type"] for _ in range(2)]
+        kinds = [(await events.get()).type for _ in range(2)]
     assert kinds == ["interaction.queued", "routing.Offer"]
     assert await _status(interaction_records, chat) == ("offered", ids["ana"])
     async with queue.db.connect() as conn:  # its wait starts when it entered the queue

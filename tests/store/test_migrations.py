@@ -7,7 +7,6 @@ import asyncpg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import asyncpg_dsn
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
@@ -18,6 +17,7 @@ from contactcenter.model import Channel, InteractionStatus
 from contactcenter.store.db import Database
 from contactcenter.store.migrate import current_revision, head_revision, migrate
 from contactcenter.store.tables import SEARCH_TABLES, metadata
+from tests.conftest import asyncpg_dsn
 
 
 async def test_migrated_schema_matches_the_tables(db: Database) -> None:

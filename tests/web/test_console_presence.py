@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Api
 
 from contactcenter.settings import Settings, load_settings
+from tests.conftest import Api
 
 
 @pytest.fixture

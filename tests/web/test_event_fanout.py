@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
+from typing import ClassVar
 
 import aiohttp
-from conftest import Api
 
-from contactcenter.events import EventBus
-from contactcenter.web import api_events
+from contactcenter.events import Event, EventBus, InteractionMessage, InteractionQueued, Offered
+from contactcenter.web.api import events as api_events
 from contactcenter.web.event_fanout import Fanout, OutletState
+from tests.conftest import Api
+
+
+@dataclass(frozen=True, kw_only=True)
+class Tick(Event):
+    """A numbered event of the tests' own."""
+
+    type: ClassVar[str] = "tick"
+    n: int
 
 
 def _drain(outlet) -> list[str]:  # type: ignore[no-untyped-def]
@@ -23,9 +33,9 @@ async def test_agents_get_events_about_them_and_their_work_supervisors_everythin
     holders = {7: 1}  # interaction 7 is held by agent 1
     fanout = Fanout(EventBus(), holders.get)
     boss, one, two = fanout.open(None, True), fanout.open(1, False), fanout.open(2, False)
-    fanout.deliver({"type": "routing.Offer", "interaction_id": 9, "agent_id": 2})
-    fanout.deliver({"type": "interaction.message", "interaction_id": 7})  # names no agent
-    fanout.deliver({"type": "interaction.queued", "interaction_id": 8})  # nobody holds it
+    fanout.deliver(Offered(interaction_id=9, agent_id=2, expires_at=0.0))
+    fanout.deliver(InteractionMessage(interaction_id=7))  # names no agent
+    fanout.deliver(InteractionQueued(interaction_id=8, customer_id=1, channel="email"))
     assert len(_drain(boss)) == 3
     assert [e for e in _drain(one)] == ['{"type": "interaction.message", "interaction_id": 7}']
     assert len(_drain(two)) == 1
@@ -37,7 +47,7 @@ async def test_a_console_that_falls_behind_is_dropped_and_the_others_get_everyth
     slow = fanout.open(None, True, limit=10, on_drop=lambda: dropped.append(True))
     fast = fanout.open(None, True, limit=1000)
     for n in range(50):
-        fanout.deliver({"type": "tick", "n": n})
+        fanout.deliver(Tick(n=n))
         if n % 5 == 0:
             _drain(fast)  # the fast one keeps reading
     assert slow.state is OutletState.DROPPED and dropped == [True]
@@ -54,7 +64,7 @@ async def test_a_stream_that_falls_behind_is_told_and_closed_and_others_go_on(ap
     (outlet,) = fanout.watchers
     outlet.limit = 20
     for n in range(100):  # one burst: the socket's writer cannot run in between
-        api.services.bus.publish({"type": "tick", "n": n})
+        api.services.bus.publish(Tick(n=n))
     frames = []
     async with asyncio.timeout(5):
         async for message in slow:
@@ -64,7 +74,7 @@ async def test_a_stream_that_falls_behind_is_told_and_closed_and_others_go_on(ap
     assert slow.close_code == aiohttp.WSCloseCode.TRY_AGAIN_LATER
     fresh = await api.client.ws_connect("/api/v1/events", headers=api.headers("supervisor"))
     await asyncio.sleep(0.05)
-    api.services.bus.publish({"type": "tick", "n": 100})
+    api.services.bus.publish(Tick(n=100))
     async with asyncio.timeout(2):
         assert (await fresh.receive_json())["n"] == 100
     await fresh.close()

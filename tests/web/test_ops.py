@@ -1,11 +1,11 @@
 """Operations endpoints, the OpenAPI document, and the interactions API."""
 
 from aiohttp import web
-from conftest import Api
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from contactcenter.model import Channel, Direction, Initiator, InteractionStatus
 from contactcenter.web.pages import PAGES
+from tests.conftest import Api
 
 
 async def test_health_readiness_and_metrics(api: Api) -> None:

@@ -6,9 +6,8 @@ import json
 import re
 from html import unescape
 
-from conftest import Api
-
 from contactcenter.model import Role
+from tests.conftest import Api
 
 
 async def _session(api: Api, role: Role) -> None:

@@ -30,7 +30,19 @@ from contactcenter.channels.chat.lines import line, offered_ref, stored_line, tr
 from contactcenter.channels.chat.visitors import ChatVisitors, Visitor
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict, NotFound
-from contactcenter.events import EventBus
+from contactcenter.events import (
+    AgentActed,
+    ChatEnded,
+    ChatLine,
+    ChatTyping,
+    Event,
+    EventBus,
+    InteractionActive,
+    InteractionClosed,
+    InteractionMessage,
+    InteractionTransferred,
+    InteractionWrapUp,
+)
 from contactcenter.interactions.records import InteractionRecords
 from contactcenter.mail.compose import build, subject_token
 from contactcenter.mail.outbox import Outbox
@@ -51,13 +63,13 @@ _WAITING = (S.QUEUED, S.OFFERED, S.CALLBACK_SCHEDULED)
 # Statuses in which someone reads the visitor's lines (the bot, the queue, an agent).
 _LISTENING = frozenset({S.BOT, S.QUEUED, S.OFFERED, S.ACTIVE, S.TRANSFERRED})
 # Queue events that the visitor hears of, as notices on the transcript.
-_NOTICES = {
-    "interaction.active": "{name} joined the chat.",
-    "interaction.transferred": "{name} left the chat; another agent will take over.",
-    "interaction.wrap_up": "{name} closed the chat.",
-    "interaction.closed": "{name} closed the chat.",
+_NOTICES: dict[type[Event], str] = {
+    InteractionActive: "{name} joined the chat.",
+    InteractionTransferred: "{name} left the chat; another agent will take over.",
+    InteractionWrapUp: "{name} closed the chat.",
+    InteractionClosed: "{name} closed the chat.",
 }
-_CLOSING = frozenset({"interaction.wrap_up", "interaction.closed"})
+_CLOSING = frozenset({InteractionWrapUp, InteractionClosed})
 SAYS = {
     "answers": "This may answer your question. Did it help?",
     "nothing": "I could not find an answer to that. Let me find a person for you.",
@@ -66,7 +78,7 @@ SAYS = {
 }
 
 
-class Inbox(asyncio.Queue[dict[str, Any]]):
+class Inbox(asyncio.Queue[ChatLine | ChatTyping | ChatEnded]):
     """What one connection is to send its visitor, at most `INBOX_LIMIT` behind."""
 
     def __init__(self) -> None:
@@ -258,8 +270,7 @@ class ChatChannel:
         if agent_id is None:
             row = await self._existing(chat_id)
             agent_id = row.agent_id
-        self._tell(chat_id, {"type": "chat.typing", "interaction_id": chat_id, "by": by,
-                             "agent_id": agent_id})  # fmt: skip
+        self._tell(chat_id, ChatTyping(interaction_id=chat_id, by=by, agent_id=agent_id))
 
     async def run(self) -> None:
         """Tell visitors when an agent joins or leaves their chat (notices on the transcript),
@@ -267,17 +278,16 @@ class ChatChannel:
         while True:
             async with self.bus.subscribe() as events:
                 async for event in events:
-                    kind = event.get("type")
-                    if kind in _NOTICES and event.get("agent_id") is not None:
-                        try:
-                            await self._notice(int(event["interaction_id"]),
-                                               int(event["agent_id"]), kind)  # fmt: skip
-                        except Exception:  # one chat's failure must not stop the others'
-                            log.exception("chat.notice_failed",
-                                          interaction_id=event.get("interaction_id"))  # fmt: skip
+                    if type(event) not in _NOTICES:
+                        continue
+                    assert isinstance(event, InteractionTransferred | AgentActed)
+                    try:
+                        await self._notice(event.interaction_id, event.agent_id, type(event))
+                    except Exception:  # one chat's failure must not stop the others'
+                        log.exception("chat.notice_failed", interaction_id=event.interaction_id)
             await asyncio.sleep(0.1)  # the bus dropped us for falling behind: start again
 
-    async def _notice(self, chat_id: int, agent_id: int, kind: str) -> None:
+    async def _notice(self, chat_id: int, agent_id: int, kind: type[Event]) -> None:
         row = await self._row(chat_id)
         if row is None or row.channel != Channel.CHAT.value:
             return
@@ -376,19 +386,22 @@ class ChatChannel:
             external_id=offered_ref(articles),
         )  # fmt: skip
         # With the agent who has the chat, so that their console hears it too.
-        self._tell(chat_id, {"type": "chat.line", "interaction_id": chat_id,
-                             "agent_id": agent_id,
-                             "line": line(seq, author.value, text, at, articles)})  # fmt: skip
+        self._tell(
+            chat_id,
+            ChatLine(
+                interaction_id=chat_id,
+                agent_id=agent_id,
+                line=line(seq, author.value, text, at, articles),
+            ),
+        )
         if author is Initiator.CUSTOMER:
-            self.bus.publish({"type": "interaction.message", "interaction_id": chat_id,
-                              "message_id": seq})  # fmt: skip
+            self.bus.publish(InteractionMessage(interaction_id=chat_id, message_id=seq))
         return seq
 
     def _ended(self, chat_id: int, status: S) -> None:
-        self._tell(chat_id, {"type": "chat.ended", "interaction_id": chat_id,
-                             "status": status.value})  # fmt: skip
+        self._tell(chat_id, ChatEnded(interaction_id=chat_id, status=status.value))
 
-    def _tell(self, chat_id: int, event: dict[str, Any]) -> None:
+    def _tell(self, chat_id: int, event: ChatLine | ChatTyping | ChatEnded) -> None:
         """An event of the chat: on the bus (agents, supervisors) and to its visitor's sockets.
         A socket that has fallen `INBOX_LIMIT` behind is told to reconnect (and replay)."""
         self.bus.publish(event)

@@ -41,6 +41,7 @@ from contactcenter.channels.fax.channel import FaxChannel, Received
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.customers.resolve import resolve_many
 from contactcenter.errors import Invalid
+from contactcenter.events import InteractionMessage
 from contactcenter.interactions.records import InteractionRecords
 from contactcenter.mail.compose import acknowledgement
 from contactcenter.mail.outbox import Outbox
@@ -182,9 +183,12 @@ class MailIntake:
             bound.info("email.received", customer_id=received.customer_id, note=received.note)
             if received.interaction_id is not None and not received.note:
                 # On the timeline now: what reads an interaction's messages may read this one.
-                self.queue.bus.publish({"type": "interaction.message",
-                                        "interaction_id": received.interaction_id,
-                                        "customer_id": received.customer_id})  # fmt: skip
+                self.queue.bus.publish(
+                    InteractionMessage(
+                        interaction_id=received.interaction_id,
+                        customer_id=received.customer_id,
+                    )
+                )
 
     async def _earlier(self, message_ids: list[str]) -> dict[str, dict[str, tuple[int | None]]]:
         """Mails processed before under these Message-IDs: by content digest, the interaction

@@ -23,7 +23,7 @@ from contactcenter.channels.voice.calls import CallRecord, CallRecords, seconds_
 from contactcenter.channels.voice.twilio_rest import TwilioRest, TwilioUnavailable
 from contactcenter.channels.voice.twiml import Speaker
 from contactcenter.errors import Conflict, NotFound
-from contactcenter.events import EventBus
+from contactcenter.events import EventBus, InteractionActive, VoiceConnectFailed
 from contactcenter.model import CallStage
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.core import InteractionQueue
@@ -77,9 +77,9 @@ class CallConnector:
         while True:  # a subscription dropped for falling behind is taken up again
             async with self.bus.subscribe() as events:
                 async for event in events:
-                    if event.get("type") == "interaction.active":
+                    if isinstance(event, InteractionActive):
                         task = asyncio.create_task(
-                            self.connect(event["interaction_id"], event["agent_id"])
+                            self.connect(event.interaction_id, event.agent_id)
                         )
                         self._working.add(task)
                         task.add_done_callback(self._working.discard)
@@ -173,8 +173,7 @@ class CallConnector:
         await self.calls.update(call.call_sid, stage=call.stage)
         with contextlib.suppress(Conflict):
             await self.queue.requeue(call.interaction_id, "connect_failed")
-        self.bus.publish({"type": "voice.connect_failed", "interaction_id": call.interaction_id,
-                          "error": error})  # fmt: skip
+        self.bus.publish(VoiceConnectFailed(interaction_id=call.interaction_id, error=error))
 
 
 def _endpoint(agent: dict[str, Any]) -> tuple[str, str] | None:

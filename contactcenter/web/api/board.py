@@ -29,7 +29,7 @@ from contactcenter.reports.day_report import (
     stats_row,
 )
 from contactcenter.reports.stats import queue_stats_over
-from contactcenter.web.api_queue import INTERACTION, TransferIn
+from contactcenter.web.api.queue import INTERACTION, TransferIn
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.wiring import Services
 

@@ -8,7 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from contactcenter.model import Role
-from contactcenter.web.api_queue import INTERACTION, agent_of
+from contactcenter.web.api.queue import INTERACTION, agent_of
 from contactcenter.web.endpoints import Call, RouteTable
 
 routes = RouteTable("email")

@@ -10,7 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contactcenter.model import Role
-from contactcenter.web.api_queue import INTERACTION
+from contactcenter.web.api.queue import INTERACTION
 from contactcenter.web.endpoints import Call, RouteTable, parse_patch, read_json_bytes
 from contactcenter.web.errors import ApiError
 from knowledge_base.articles import Article, ArticleFields, ArticleStatus

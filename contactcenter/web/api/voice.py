@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from contactcenter.model import Role
-from contactcenter.web.api_queue import INTERACTION, agent_of
+from contactcenter.web.api.queue import INTERACTION, agent_of
 from contactcenter.web.endpoints import Call, RouteTable
 
 routes = RouteTable("phone")

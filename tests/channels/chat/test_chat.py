@@ -13,7 +13,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import Api
 
 from contactcenter.app import create_app
 from contactcenter.channels.chat.frames import MAX_FRAME_BYTES, Close
@@ -24,8 +23,9 @@ from contactcenter.settings import Settings, load_settings
 from contactcenter.web.chat_socket import FRAMES_PER_WINDOW
 from contactcenter.wiring import Services
 from knowledge_base.articles import ArticleFields, ArticleStatus
+from tests.conftest import Api
 
-from .mail_desk import Sink, free_port
+from ..mail_desk import Sink, free_port
 
 SECRET = "host-site-secret"
 GIFT_CARD = ArticleFields(

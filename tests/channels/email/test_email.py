@@ -16,8 +16,8 @@ from contactcenter.people.agents import AgentFields
 from contactcenter.runtime.clock import now
 from contactcenter.store.tables import interactions
 
-from .conftest import Mailroom
-from .mail_desk import mail
+from ..conftest import Mailroom
+from ..mail_desk import mail
 
 
 async def test_a_new_mail_is_stored_and_queued_on_the_senders_record(mailroom: Mailroom) -> None:

@@ -16,7 +16,7 @@ from contactcenter.settings import Mailbox, load_settings
 from contactcenter.store.tables import mail_inbox
 from contactcenter.wiring import Services
 
-from .mail_desk import free_port, mail
+from ..mail_desk import free_port, mail
 
 USER = "support@example.com"
 

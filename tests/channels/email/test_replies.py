@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from contactcenter.model import Presence
 from contactcenter.store.tables import interactions, outbox
 
-from .mail_desk import Desk, mail
+from ..mail_desk import Desk, mail
 
 
 async def test_a_new_mail_is_acknowledged_on_its_thread(desk: Desk) -> None:

@@ -14,8 +14,8 @@ from sqlalchemy import text
 
 from contactcenter.model import Presence
 
-from .conftest import Mailroom
-from .mail_desk import Desk, mail
+from ..conftest import Mailroom
+from ..mail_desk import Desk, mail
 
 HEAD = b"From: eve@example.org\r\nTo: support@example.com\r\nSubject: %s\r\n"
 
@@ -217,7 +217,7 @@ async def test_a_mail_not_read_in_time_is_given_up_on_alone(mailroom: Mailroom) 
     its batch are read, and the workers are replaced."""
     from contactcenter.mail.reader import MailReader
 
-    from .slow_reader import read_all_but_hang
+    from ..slow_reader import read_all_but_hang
 
     reader = MailReader(seconds=1.0, seconds_per_mb=0, worker=read_all_but_hang)
     raws = [mail("fine").as_bytes(), b"From: a@b.example\r\nSubject: HANG\r\n\r\nx",

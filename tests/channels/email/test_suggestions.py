@@ -11,7 +11,7 @@ import aiohttp
 from contactcenter.model import Presence, Role
 from knowledge_base.articles import ArticleFields, ArticleStatus
 
-from .mail_desk import Desk, mail
+from ..mail_desk import Desk, mail
 
 ARTICLES = [
     ArticleFields(title="I was charged twice", tags=["billing", "payment"],

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from contactcenter.model import Presence
 from contactcenter.store.tables import mail_inbox, outbox
 
-from .mail_desk import Desk, mail
+from ..mail_desk import Desk, mail
 
 EFAX_SUBJECT = 'eFax message from "+1 212 555 0147" - 3 page(s), Caller-ID: +1-212-555-0147'
 

@@ -8,7 +8,7 @@ import pytest
 from contactcenter.channels.fax.gateways import GatewayError, load_gateways, parse_gateways
 from contactcenter.mail.parse import parse_mail
 
-from .mail_desk import mail
+from ..mail_desk import mail
 
 BY_HEADER = r"""
 gateways:

@@ -9,12 +9,13 @@ from xml.etree import ElementTree
 
 from sqlalchemy import select
 
+from contactcenter.events import InteractionRequeued, VoiceConnectFailed
 from contactcenter.model import Presence, Role
 from contactcenter.people.agents import AgentFields, GroupFields, Membership
 from contactcenter.store.tables import interaction_events
 
-from .call_simulator import Call
-from .conftest import ACCOUNT, PUBLIC, Phone
+from ..call_simulator import Call
+from ..conftest import ACCOUNT, PUBLIC, Phone
 
 
 async def holding_call(phone: Phone, caller: str = "+16175550120") -> tuple[Call, int]:
@@ -85,12 +86,12 @@ async def test_twilio_failing_is_retried_then_the_work_goes_back_to_the_queue(
         await accept(phone, interaction_id, sam)
         await phone.twilio.wait_for(3)
         seen = []
-        while not any(e["type"] == "voice.connect_failed" for e in seen):
+        while not any(isinstance(e, VoiceConnectFailed) for e in seen):
             seen.append(await stream.get())
     interaction = await phone.interaction(call)
     assert interaction["status"] == "queued" and interaction["agent_id"] is None
     assert ("queued", {"reason": "connect_failed"}) in await events(phone, interaction_id)
-    assert "500" in next(e["error"] for e in seen if e["type"] == "voice.connect_failed")
+    assert "500" in next(e.error for e in seen if isinstance(e, VoiceConnectFailed))
     # Back at its place, and not offered to the agent it could not reach.
     assert phone.services.queue.position(interaction_id) == 1
     held = await call.hold()
@@ -105,7 +106,7 @@ async def test_an_agent_with_nowhere_to_ring_sends_the_call_back_to_the_queue(
     await accept(phone, interaction_id, nobody)
     async with phone.services.bus.subscribe() as stream:
         event = await stream.get()
-        while event["type"] != "interaction.requeued":
+        while not isinstance(event, InteractionRequeued):
             event = await stream.get()
     assert (await phone.interaction(call))["status"] == "queued"
     assert phone.twilio.requests == []

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from contactcenter.store.tables import interaction_events
 from routing.policy import DEFAULT_POLICY
 
-from .conftest import PUBLIC, Phone
+from ..conftest import PUBLIC, Phone
 
 RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE0123"
 

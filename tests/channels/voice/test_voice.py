@@ -12,8 +12,8 @@ from contactcenter.people.agents import AgentFields, GroupFields
 from contactcenter.store.tables import calls, customers, interaction_events, interactions
 from contactcenter.wiring import Services
 
-from .call_simulator import Call
-from .conftest import PUBLIC, TOKEN, Phone
+from ..call_simulator import Call
+from ..conftest import PUBLIC, TOKEN, Phone
 
 
 async def key_account(services: Services) -> tuple[int, int]:

@@ -1,6 +1,6 @@
 """Agents and groups: supervisors staff them, agents read them."""
 
-from conftest import Api
+from tests.conftest import Api
 
 
 async def test_agents_and_groups_crud(api: Api) -> None:

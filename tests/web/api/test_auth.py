@@ -1,10 +1,10 @@
 """Logging in, sessions with CSRF protection, API tokens, and roles checked on every endpoint."""
 
 import pytest
-from conftest import Api
 
 from contactcenter.app import ROUTE_TABLES
 from contactcenter.model import Role
+from tests.conftest import Api
 
 
 async def test_login_session_and_csrf(api: Api) -> None:

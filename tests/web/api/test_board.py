@@ -8,9 +8,8 @@ import io
 import time
 from typing import Any
 
-from conftest import Api
-
 from contactcenter.model import Channel
+from tests.conftest import Api
 
 
 async def _queued(api: Api, channel: Channel = Channel.CHAT, who: str = "+12125550142") -> int:

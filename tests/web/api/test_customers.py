@@ -1,6 +1,6 @@
 """The customer API on both backends, as an integrating system or the console uses it."""
 
-from conftest import Api
+from tests.conftest import Api
 
 
 async def _create(api: Api, **fields) -> dict:

@@ -4,11 +4,11 @@ import json
 
 import pytest
 import structlog
-from conftest import Api
 from sqlalchemy import func, select
 
 from contactcenter.store.tables import customers, identities
-from contactcenter.web import api_customers
+from contactcenter.web.api import customers as api_customers
+from tests.conftest import Api
 
 
 async def _counts(api: Api) -> tuple[int, int]:

@@ -7,10 +7,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from conftest import Api
 
 from contactcenter.model import Channel, Presence, Role
 from contactcenter.people.agents import AgentFields, GroupFields
+from tests.conftest import Api
 
 
 async def _next(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:

@@ -6,12 +6,12 @@ import asyncio
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
-from conftest import Api
 
 from contactcenter.app import create_app
 from contactcenter.model import Channel, Presence
 from contactcenter.people.agents import AgentFields, GroupFields
 from contactcenter.wiring import Services
+from tests.conftest import Api
 
 
 async def _queued(api: Api, channel: Channel = Channel.VOICE) -> int:
