@@ -44,9 +44,13 @@ def admin_token(database_url: str) -> str:
     if database_url.startswith("postgresql"):
         subprocess.run([command(), "migrate"], env=env, check=True, capture_output=True)
     made = subprocess.run(
-        [command(), "createuser", "bench", "--role", "admin", "--token", "bench"], env=env,
-        input=PASSWORD + "\n", text=True, check=True, capture_output=True,
-    )  # fmt: skip
+        [command(), "createuser", "bench", "--role", "admin", "--token", "bench"],
+        env=env,
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     return made.stdout.strip().rsplit(" ", 1)[-1]
 
 
@@ -125,19 +129,29 @@ class Visitor:
 async def run(url: str, chats: int, rounds: int, rate: float) -> None:
     token = await asyncio.to_thread(admin_token, url)
     # Every visitor comes from 127.0.0.1: the limit per address is raised for the run.
-    settings = {"CONTACTCENTER_SEMANTIC_SEARCH": "false",
-                "CONTACTCENTER_CHAT_FRAMES_PER_ADDRESS": "1000000"}  # fmt: skip
+    settings = {
+        "CONTACTCENTER_SEMANTIC_SEARCH": "false",
+        "CONTACTCENTER_CHAT_FRAMES_PER_ADDRESS": "1000000",
+    }
     async with served(url, settings) as service:
         headers = {"Authorization": f"Bearer {token}"}
-        async with aiohttp.ClientSession(service.base, headers=headers) as api, \
-                aiohttp.ClientSession(service.base, connector=unlimited()) as visitors:  # fmt: skip
+        async with (
+            aiohttp.ClientSession(service.base, headers=headers) as api,
+            aiohttp.ClientSession(service.base, connector=unlimited()) as visitors,
+        ):
             agents = await make_agents(api, math.ceil(chats / 3))
             await measure(service, api, visitors, agents, chats, rounds, rate)
 
 
-async def measure(service: Service, api: aiohttp.ClientSession,
-                  visitors: aiohttp.ClientSession, agents: dict[int, str], chats: int,
-                  rounds: int, rate: float) -> None:  # fmt: skip
+async def measure(
+    service: Service,
+    api: aiohttp.ClientSession,
+    visitors: aiohttp.ClientSession,
+    agents: dict[int, str],
+    chats: int,
+    rounds: int,
+    rate: float,
+) -> None:
     stream = await api.ws_connect("/api/v1/events", max_msg_size=0)
     holder: dict[int, int] = {}  # chat: its agent
     accepted = asyncio.Event()
@@ -168,8 +182,11 @@ async def measure(service: Service, api: aiohttp.ClientSession,
             kind = event.get("type")
             if kind == "routing.Offer":
                 job = asyncio.create_task(accept(event["interaction_id"], event["agent_id"]))
-            elif kind == "chat.line" and event["line"]["author"] == "visitor" \
-                    and event["line"]["text"].startswith("ping "):  # fmt: skip
+            elif (
+                kind == "chat.line"
+                and event["line"]["author"] == "visitor"
+                and event["line"]["text"].startswith("ping ")
+            ):
                 job = asyncio.create_task(answer(event["interaction_id"], event["line"]["text"]))
             else:
                 continue
@@ -191,9 +208,11 @@ async def measure(service: Service, api: aiohttp.ClientSession,
     await asyncio.wait_for(accepted.wait(), timeout=600)
     connected = service.rss_kib()
     per_chat = (connected - before) / chats
-    print(f"  {chats} visitors connected, each chat with an agent, in "
-          f"{time.perf_counter() - started:.1f} s; service memory {before / 1024:.1f} -> "
-          f"{connected / 1024:.1f} MiB ({per_chat:.0f} KiB per chat)")  # fmt: skip
+    print(
+        f"  {chats} visitors connected, each chat with an agent, in "
+        f"{time.perf_counter() - started:.1f} s; service memory {before / 1024:.1f} -> "
+        f"{connected / 1024:.1f} MiB ({per_chat:.0f} KiB per chat)"
+    )
 
     gap = 1 / rate
     for round_ in range(rounds):
@@ -208,9 +227,11 @@ async def measure(service: Service, api: aiohttp.ClientSession,
     trips = sorted(t * 1000 for v in people for t in v.trips)
     lost = sum(len(v.sent) for v in people)
     p = lambda q: trips[min(len(trips) - 1, int(q * len(trips)))]  # noqa: E731
-    print(f"  round trip visitor -> agent -> visitor over {len(trips)} lines at {rate:g}/s: "
-          f"p50 {statistics.median(trips):.1f} ms, p95 {p(0.95):.1f} ms, p99 {p(0.99):.1f} ms, "
-          f"max {trips[-1]:.1f} ms; unanswered {lost}")  # fmt: skip
+    print(
+        f"  round trip visitor -> agent -> visitor over {len(trips)} lines at {rate:g}/s: "
+        f"p50 {statistics.median(trips):.1f} ms, p95 {p(0.95):.1f} ms, p99 {p(0.99):.1f} ms, "
+        f"max {trips[-1]:.1f} ms; unanswered {lost}"
+    )
     listener.cancel()
     for visitor in people:
         await visitor.ws.close()
@@ -231,8 +252,10 @@ async def main() -> None:
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
-    print(f"chat: {args.chats} chats; {platform.node()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")  # fmt: skip
+    print(
+        f"chat: {args.chats} chats; {platform.node()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     async for label, url in databases(args.backend, "chat"):
         print(label)
         await run(url, args.chats, args.rounds, args.rate)

@@ -37,8 +37,10 @@ class FloodTally:
 
     def line(self) -> str:
         closes = ", ".join(f"{code}: {n}" for code, n in sorted(self.closes.items()))
-        return (f"flood: {self.hellos} hellos, {self.frames} frames, {self.refused} upgrades "
-                f"refused (429), closes by code {{{closes}}}")  # fmt: skip
+        return (
+            f"flood: {self.hellos} hellos, {self.frames} frames, {self.refused} upgrades "
+            f"refused (429), closes by code {{{closes}}}"
+        )
 
 
 def connector(address: str) -> aiohttp.TCPConnector:
@@ -46,8 +48,14 @@ def connector(address: str) -> aiohttp.TCPConnector:
     return aiohttp.TCPConnector(limit=0, local_addr=(address, 0), family=socket.AF_INET)
 
 
-async def _flooder(session: aiohttp.ClientSession, url: str, rate: float, messages: bool,
-                   until: float, tally: FloodTally) -> None:  # fmt: skip
+async def _flooder(
+    session: aiohttp.ClientSession,
+    url: str,
+    rate: float,
+    messages: bool,
+    until: float,
+    tally: FloodTally,
+) -> None:
     frame = {"type": "message", "text": "junk"} if messages else {"type": "typing"}
     while time.monotonic() < until:
         try:
@@ -76,18 +84,25 @@ async def _drain(ws: aiohttp.ClientWebSocketResponse) -> None:
         pass
 
 
-async def flood(url: str, *, connections: int, rate: float, seconds: float, address: str,
-                messages: bool = False) -> FloodTally:  # fmt: skip
+async def flood(
+    url: str, *, connections: int, rate: float, seconds: float, address: str, messages: bool = False
+) -> FloodTally:
     tally = FloodTally()
     until = time.monotonic() + seconds
     async with aiohttp.ClientSession(connector=connector(address)) as session:
-        await asyncio.gather(*(_flooder(session, url, rate, messages, until, tally)
-                               for _ in range(connections)))  # fmt: skip
+        await asyncio.gather(
+            *(_flooder(session, url, rate, messages, until, tally) for _ in range(connections))
+        )
     return tally
 
 
-async def _other(session: aiohttp.ClientSession, url: str, until: float,
-                 waits: list[float], unanswered: list[str]) -> None:  # fmt: skip
+async def _other(
+    session: aiohttp.ClientSession,
+    url: str,
+    until: float,
+    waits: list[float],
+    unanswered: list[str],
+) -> None:
     async with session.ws_connect(url) as ws:
         await ws.send_json({"type": "hello", "visitor_id": f"v-{secrets.token_hex(8)}"})
         while (await ws.receive_json(timeout=10))["type"] != "welcome":
@@ -115,8 +130,9 @@ async def others(
     unanswered: list[str] = []
     until = time.monotonic() + seconds
     async with aiohttp.ClientSession(connector=connector(address)) as session:
-        await asyncio.gather(*(_other(session, url, until, waits, unanswered)
-                               for _ in range(count)))  # fmt: skip
+        await asyncio.gather(
+            *(_other(session, url, until, waits, unanswered) for _ in range(count))
+        )
     return waits, unanswered
 
 
@@ -125,8 +141,10 @@ def percentiles(waits: list[float]) -> str:
         return "no answers"
     ordered = sorted(waits)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (f"{len(ordered)} answers: p50 {statistics.median(ordered) * 1000:.0f} ms, "
-            f"p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms")  # fmt: skip
+    return (
+        f"{len(ordered)} answers: p50 {statistics.median(ordered) * 1000:.0f} ms, "
+        f"p99 {p99 * 1000:.0f} ms, max {ordered[-1] * 1000:.0f} ms"
+    )
 
 
 async def run(base: str, args: argparse.Namespace, service: object | None) -> None:
@@ -136,31 +154,48 @@ async def run(base: str, args: argparse.Namespace, service: object | None) -> No
         print(f"others before the flood: {percentiles(quiet)}")
     cpu = service.cpu_seconds() if service is not None else None  # type: ignore[attr-defined]
     started = time.monotonic()
-    flooding = asyncio.create_task(flood(
-        url, connections=args.connections, rate=args.rate, seconds=args.seconds,
-        address=args.flood_address, messages=args.messages,
-    ))  # fmt: skip
+    flooding = asyncio.create_task(
+        flood(
+            url,
+            connections=args.connections,
+            rate=args.rate,
+            seconds=args.seconds,
+            address=args.flood_address,
+            messages=args.messages,
+        )
+    )
     if not args.flood_only:
         await asyncio.sleep(1)
-        waits, unanswered = await others(url, count=args.others, seconds=args.seconds - 2,
-                                         address=args.other_address)  # fmt: skip
+        waits, unanswered = await others(
+            url, count=args.others, seconds=args.seconds - 2, address=args.other_address
+        )
         print(f"others during the flood: {percentiles(waits)}; {len(unanswered)} unanswered")
     tally = await flooding
     print(tally.line())
     if service is not None and cpu is not None:
         used = service.cpu_seconds() - cpu  # type: ignore[attr-defined]
-        print(f"service CPU during the flood: {used:.1f} s over "
-              f"{time.monotonic() - started:.1f} s")  # fmt: skip
-    print(json.dumps({"hellos": tally.hellos, "frames": tally.frames, "refused": tally.refused,
-                      "closes": dict(tally.closes)}))  # fmt: skip
+        print(f"service CPU during the flood: {used:.1f} s over {time.monotonic() - started:.1f} s")
+    print(
+        json.dumps(
+            {
+                "hellos": tally.hellos,
+                "frames": tally.frames,
+                "refused": tally.refused,
+                "closes": dict(tally.closes),
+            }
+        )
+    )
     sys.stdout.flush()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="the service's base URL (http://127.0.0.1:8080)")
-    parser.add_argument("--serve", choices=["sqlite", "postgresql"],
-                        help="start `contactcenter serve --demo` on this backend")  # fmt: skip
+    parser.add_argument(
+        "--serve",
+        choices=["sqlite", "postgresql"],
+        help="start `contactcenter serve --demo` on this backend",
+    )
     parser.add_argument("--connections", type=int, default=300)
     parser.add_argument("--rate", type=float, default=50.0, help="frames a second, each")
     parser.add_argument("--seconds", type=float, default=20.0)
@@ -176,11 +211,14 @@ async def main() -> None:
     from bench.served import command, databases, served
 
     async for label, database_url in databases(args.serve, "chatflood"):
-        print(f"chat_flood on {label}: {args.connections} connections x {args.rate:g} frames/s "
-              f"for {args.seconds:g} s")  # fmt: skip
+        print(
+            f"chat_flood on {label}: {args.connections} connections x {args.rate:g} frames/s "
+            f"for {args.seconds:g} s"
+        )
         settings = {"CONTACTCENTER_SEMANTIC_SEARCH": "false"}
-        async with served(database_url, settings,
-                          program=[command(), "serve", "--demo", "--port"]) as service:  # fmt: skip
+        async with served(
+            database_url, settings, program=[command(), "serve", "--demo", "--port"]
+        ) as service:
             await run(service.base, args, service)
 
 

@@ -43,8 +43,10 @@ def percentiles(samples: list[float]) -> str:
     if len(samples) < 2:
         return f"n={len(samples)}"
     q = statistics.quantiles(samples, n=100)
-    return (f"n={len(samples)} p50 {statistics.median(samples):.1f} ms, p95 {q[94]:.1f} ms, "
-            f"p99 {q[98]:.1f} ms, max {max(samples):.1f} ms")  # fmt: skip
+    return (
+        f"n={len(samples)} p50 {statistics.median(samples):.1f} ms, p95 {q[94]:.1f} ms, "
+        f"p99 {q[98]:.1f} ms, max {max(samples):.1f} ms"
+    )
 
 
 @dataclass
@@ -89,10 +91,14 @@ async def slow_console(base: str, token: str) -> tuple[asyncio.StreamReader, Any
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, (host, int(port)))
     reader, writer = await asyncio.open_connection(sock=sock, limit=16384)
-    writer.write((f"GET /api/v1/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                  "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-                  f"Authorization: Bearer {token}\r\n\r\n").encode())  # fmt: skip
+    writer.write(
+        (
+            f"GET /api/v1/events HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            f"Authorization: Bearer {token}\r\n\r\n"
+        ).encode()
+    )
     head = await reader.readuntil(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101"), head[:100]
     return reader, writer
@@ -120,8 +126,9 @@ async def page_loads(base: str, count: int) -> list[dict[str, float]]:
 
     out = []
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                           args=["--no-sandbox", "--disable-gpu"])  # fmt: skip
+        browser = await pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
         for _ in range(count):
             context = await browser.new_context()
             who = {"username": "agent0", "password": PASSWORD}
@@ -137,7 +144,7 @@ async def page_loads(base: str, count: int) -> list[dict[str, float]]:
                         load: n.loadEventEnd - n.startTime,
                         desk: performance.getEntriesByName('cc:desk-drawn')[0].startTime,
                         total: performance.now()};
-            }""")  # fmt: skip
+            }""")
             out.append(timing)
             await context.close()
         await browser.close()
@@ -145,8 +152,12 @@ async def page_loads(base: str, count: int) -> list[dict[str, float]]:
 
 
 def load_figures(label: str, loads: list[dict[str, float]]) -> None:
-    for key, name in (("document", "HTML received"), ("dom", "DOMContentLoaded"),
-                      ("load", "load event"), ("desk", "desk drawn")):  # fmt: skip
+    for key, name in (
+        ("document", "HTML received"),
+        ("dom", "DOMContentLoaded"),
+        ("load", "load event"),
+        ("desk", "desk drawn"),
+    ):
         print(f"  first load, {label}, {name:<16} {percentiles([x[key] for x in loads])}")
 
 
@@ -166,8 +177,9 @@ async def run(url: str, plan: Plan) -> None:
     token = await asyncio.to_thread(admin_token, url)
     async with served(url, {}, program=SERVICE) as service:
         headers = {"Authorization": f"Bearer {token}"}
-        async with aiohttp.ClientSession(service.base, headers=headers,
-                                         connector=unlimited()) as api:  # fmt: skip
+        async with aiohttp.ClientSession(
+            service.base, headers=headers, connector=unlimited()
+        ) as api:
             started = time.perf_counter()
             tokens = await make_agents(api, plan.agents)
             print(f"  {plan.agents} agents made in {time.perf_counter() - started:.0f} s")
@@ -183,8 +195,9 @@ def report(consoles: list[Console], what: str, expected: int) -> None:
     print(f"    → every console             {percentiles(mine + bosses)}")
 
 
-async def measure(service: Service, api: aiohttp.ClientSession, token: str,
-                  tokens: dict[int, str], plan: Plan) -> None:  # fmt: skip
+async def measure(
+    service: Service, api: aiohttp.ClientSession, token: str, tokens: dict[int, str], plan: Plan
+) -> None:
     sent = Sent()
     async with aiohttp.ClientSession(service.base, connector=unlimited()) as streams:
         consoles = []
@@ -193,13 +206,16 @@ async def measure(service: Service, api: aiohttp.ClientSession, token: str,
             ws = await streams.ws_connect("/api/v1/events", headers=mine)
             consoles.append(Console(ws, agent_id))
         for _ in range(plan.supervisors):
-            ws = await streams.ws_connect("/api/v1/events",
-                                          headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            ws = await streams.ws_connect(
+                "/api/v1/events", headers={"Authorization": f"Bearer {token}"}
+            )
             consoles.append(Console(ws, None))
         slowpokes = [await slow_console(service.base, token) for _ in range(plan.slow)]
         readers = [asyncio.create_task(c.read(sent)) for c in consoles]
-        print(f"  {len(consoles)} consoles and {plan.slow} slow ones connected; service RSS "
-              f"{service.rss_kib() // 1024} MiB")  # fmt: skip
+        print(
+            f"  {len(consoles)} consoles and {plan.slow} slow ones connected; service RSS "
+            f"{service.rss_kib() // 1024} MiB"
+        )
         ids = ",".join(str(i) for i in tokens)
 
         # Fan-out alone, then again while pages load (Chromium shares the machine's two cores).
@@ -226,9 +242,11 @@ async def measure(service: Service, api: aiohttp.ClientSession, token: str,
             cpu = service.cpu_seconds() - cpu
             sent.measuring = False
             events = int(plan.rate * plan.seconds)
-            print(f"  fan-out {phase}: {events} events of {plan.event_bytes} bytes in "
-                  f"{plan.seconds:.0f} s ({plan.rate:.0f}/s); service CPU "
-                  f"{cpu / plan.seconds:.0%} of a core")  # fmt: skip
+            print(
+                f"  fan-out {phase}: {events} events of {plan.event_bytes} bytes in "
+                f"{plan.seconds:.0f} s ({plan.rate:.0f}/s); service CPU "
+                f"{cpu / plan.seconds:.0%} of a core"
+            )
             report(consoles, "ticks", events * (1 + plan.supervisors))
             if phase == "alone":
                 for n, (reader, writer) in enumerate(slowpokes):
@@ -252,8 +270,9 @@ async def measure(service: Service, api: aiohttp.ClientSession, token: str,
         load_figures("service idle", await page_loads(service.base, plan.loads))
 
 
-async def presence_changes(api: aiohttp.ClientSession, sent: Sent, ids: list[int],
-                           plan: Plan) -> int:  # fmt: skip
+async def presence_changes(
+    api: aiohttp.ClientSession, sent: Sent, ids: list[int], plan: Plan
+) -> int:
     """Presence changes through the REST API, one agent after another; how many were made."""
     presence = dict.fromkeys(ids, "available")
     errors = 0
@@ -263,8 +282,9 @@ async def presence_changes(api: aiohttp.ClientSession, sent: Sent, ids: list[int
         to = "away" if presence[agent_id] == "available" else "available"
         presence[agent_id] = to
         sent.changes[agent_id] = (to, time.perf_counter())
-        async with api.put(f"/api/v1/agents/{agent_id}/presence",
-                           json={"presence": to}) as answered:  # fmt: skip
+        async with api.put(
+            f"/api/v1/agents/{agent_id}/presence", json={"presence": to}
+        ) as answered:
             errors += answered.status != 200
 
     tasks: set[asyncio.Task[None]] = set()
@@ -280,8 +300,10 @@ async def presence_changes(api: aiohttp.ClientSession, sent: Sent, ids: list[int
     await asyncio.gather(*tasks)
     await asyncio.sleep(1)
     sent.measuring = False
-    print(f"  end to end: {n} presence changes through the API in {plan.seconds:.0f} s "
-          f"({plan.presence_rate:.0f}/s), {errors} refused")  # fmt: skip
+    print(
+        f"  end to end: {n} presence changes through the API in {plan.seconds:.0f} s "
+        f"({plan.presence_rate:.0f}/s), {errors} refused"
+    )
     return n
 
 
@@ -307,11 +329,21 @@ async def main() -> None:
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
-    plan = Plan(args.agents, args.supervisors, args.slow, args.rate, args.presence_rate,
-                args.seconds, args.loads, args.event_bytes)  # fmt: skip
-    print(f"consoles: {plan.agents} agents, {plan.supervisors} supervisors, {plan.slow} slow, "
-          f"{plan.rate:.0f} events/s for {plan.seconds:.0f} s; {platform.node()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")  # fmt: skip
+    plan = Plan(
+        args.agents,
+        args.supervisors,
+        args.slow,
+        args.rate,
+        args.presence_rate,
+        args.seconds,
+        args.loads,
+        args.event_bytes,
+    )
+    print(
+        f"consoles: {plan.agents} agents, {plan.supervisors} supervisors, {plan.slow} slow, "
+        f"{plan.rate:.0f} events/s for {plan.seconds:.0f} s; {platform.node()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     async for label, url in databases(args.backend, "consoles"):
         print(label)
         await run(url, plan)

@@ -37,8 +37,15 @@ async def publish(request: web.Request) -> web.Response:
         n, begin = 0, time.perf_counter()
         while (elapsed := time.perf_counter() - begin) < seconds:
             while n < int(elapsed * rate) + 1:
-                bus.publish({"type": "bench.tick", "agent_id": agents[n % len(agents)], "n": n,
-                             "padding": padding, "sent_at": time.time()})  # fmt: skip
+                bus.publish(
+                    {
+                        "type": "bench.tick",
+                        "agent_id": agents[n % len(agents)],
+                        "n": n,
+                        "padding": padding,
+                        "sent_at": time.time(),
+                    }
+                )
                 n += 1
             await asyncio.sleep(0.002)
 

@@ -38,8 +38,28 @@ from contactcenter.store.db import Database
 from contactcenter.store.migrate import migrate
 from contactcenter.store.tables import identities
 
-AREA_CODES = [201, 202, 206, 212, 213, 303, 305, 312, 404, 415, 503, 512, 602, 617, 646, 702,
-              713, 718, 801, 919]  # fmt: skip
+AREA_CODES = [
+    201,
+    202,
+    206,
+    212,
+    213,
+    303,
+    305,
+    312,
+    404,
+    415,
+    503,
+    512,
+    602,
+    617,
+    646,
+    702,
+    713,
+    718,
+    801,
+    919,
+]
 FORMATS = ["+1 ({a}) {x}-{l}", "1-{a}-{x}-{l}", "1{a}{x}{l}", "({a}) {x}-{l}", "{a}.{x}.{l}"]
 
 
@@ -71,37 +91,45 @@ def make_rows(n: int, seed: int = 7) -> tuple[str, list[tuple[str, str]]]:
 def percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
     q = statistics.quantiles(ordered, n=100)
-    return (f"p50 {statistics.median(ordered) * 1000:.3f} ms  p90 {q[89] * 1000:.3f} ms  "
-            f"p99 {q[98] * 1000:.3f} ms  max {ordered[-1] * 1000:.3f} ms")  # fmt: skip
+    return (
+        f"p50 {statistics.median(ordered) * 1000:.3f} ms  p90 {q[89] * 1000:.3f} ms  "
+        f"p99 {q[98] * 1000:.3f} ms  max {ordered[-1] * 1000:.3f} ms"
+    )
 
 
 async def plan(db: Database) -> str:
     async with db.connect() as conn:
         if db.is_sqlite:
             rows = await conn.execute(
-                text("EXPLAIN QUERY PLAN SELECT customer_id FROM identities "
-                     "WHERE kind = 'phone' AND value = '+12125550142'")
-            )  # fmt: skip
+                text(
+                    "EXPLAIN QUERY PLAN SELECT customer_id FROM identities "
+                    "WHERE kind = 'phone' AND value = '+12125550142'"
+                )
+            )
             return "; ".join(str(r[-1]) for r in rows)
         await conn.execute(text("ANALYZE identities"))
         rows = await conn.execute(
-            text("EXPLAIN SELECT customer_id FROM identities "
-                 "WHERE kind = 'phone' AND value = '+12125550142'")
-        )  # fmt: skip
+            text(
+                "EXPLAIN SELECT customer_id FROM identities "
+                "WHERE kind = 'phone' AND value = '+12125550142'"
+            )
+        )
         return "; ".join(r[0].strip() for r in rows)
 
 
 async def run(backend: str, url: str, csv_text: str, probes: list[tuple[str, str]]) -> None:
-    db = Database(url)
+    db = Database(url=url)
     await migrate(db)
-    records = CustomerRecords(db, "US")
+    records = CustomerRecords(db=db, default_region="US")
     n = csv_text.count("\n") - 1
     started = time.perf_counter()
-    report = await CustomerCsv(records).import_rows(io.StringIO(csv_text))
+    report = await CustomerCsv(records=records).import_rows(io.StringIO(csv_text))
     elapsed = time.perf_counter() - started
     assert not report.errors, report.errors[:3]
-    print(f"[{backend}] import {n} rows: {elapsed:.1f} s = {n / elapsed:,.0f} rows/s "
-          f"({report.created} created)")  # fmt: skip
+    print(
+        f"[{backend}] import {n} rows: {elapsed:.1f} s = {n / elapsed:,.0f} rows/s "
+        f"({report.created} created)"
+    )
     if db.is_sqlite:
         async with db.connect() as conn:
             await conn.execute(text("ANALYZE"))
@@ -157,14 +185,18 @@ async def main() -> None:
     parser.add_argument("--lookups", type=int, default=5000)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, {sys.platform}")  # fmt: skip
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {sys.platform}"
+    )
     t0 = time.perf_counter()
     csv_text, probes = make_rows(args.rows)
     random.Random(11).shuffle(probes)
     probes = probes[: args.lookups]
-    print(f"generated {args.rows} customers ({len(csv_text) / 1e6:.1f} MB CSV) "
-          f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+    print(
+        f"generated {args.rows} customers ({len(csv_text) / 1e6:.1f} MB CSV) "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
             await run("sqlite", f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}", csv_text, probes)

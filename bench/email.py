@@ -96,8 +96,12 @@ def make_mail(n: int, rng: random.Random, sent: list[tuple[str, int]]) -> EmailM
     message["From"] = f"Customer {person} <customer{person}@mail.example>"
     message.set_content(BODY.format(n=10_000 + n, name=f"Customer {person}"))
     if rng.random() < 0.1:
-        message.add_attachment(b"%PDF-1.4\n" + rng.randbytes(20_000), maintype="application",
-                               subtype="pdf", filename=f"receipt-{n}.pdf")  # fmt: skip
+        message.add_attachment(
+            b"%PDF-1.4\n" + rng.randbytes(20_000),
+            maintype="application",
+            subtype="pdf",
+            filename=f"receipt-{n}.pdf",
+        )
     sent.append((message["Message-ID"], person))
     return message
 
@@ -105,8 +109,10 @@ def make_mail(n: int, rng: random.Random, sent: list[tuple[str, int]]) -> EmailM
 async def send_all(port: int, clients: int, per_client: int) -> tuple[list[float], float]:
     rng = random.Random(7)
     sent: list[tuple[str, int]] = []
-    batches = [[make_mail(c * per_client + i, rng, sent) for i in range(per_client)]
-               for c in range(clients)]  # fmt: skip
+    batches = [
+        [make_mail(c * per_client + i, rng, sent) for i in range(per_client)]
+        for c in range(clients)
+    ]
     latencies: list[float] = []
     go = asyncio.Event()
 
@@ -151,12 +157,13 @@ async def bench(label: str, database_url: str, args: argparse.Namespace) -> None
     relay.start()
     smtp_port = free_port()
     settings = {
-        "CONTACTCENTER_SMTP_PORT": str(smtp_port), "CONTACTCENTER_SUPPORT_ADDRESSES": SUPPORT,
+        "CONTACTCENTER_SMTP_PORT": str(smtp_port),
+        "CONTACTCENTER_SUPPORT_ADDRESSES": SUPPORT,
         "CONTACTCENTER_SMTP_MAX_CONNECTIONS": str(args.clients + 10),
         "CONTACTCENTER_SMTP_MESSAGES_PER_MINUTE": "1000000",
         "CONTACTCENTER_MAIL_RELAY_HOST": "127.0.0.1",
         "CONTACTCENTER_MAIL_RELAY_PORT": str(relay.port),
-    }  # fmt: skip
+    }
     try:
         async with served(database_url, settings) as service:
             before, cpu = service.rss_kib(), service.cpu_seconds()
@@ -171,19 +178,30 @@ async def bench(label: str, database_url: str, args: argparse.Namespace) -> None
         relay.stop()
     total = len(latencies)
     q = statistics.quantiles(latencies, n=100)
-    print(f"[{label}] {total} mails from {args.clients} clients in {elapsed:.2f} s: "
-          f"{total / elapsed:.0f} mails/s")  # fmt: skip
-    p50, p95, p99, top = (x * 1000 for x in (statistics.median(latencies), q[94], q[98],
-                                             max(latencies)))  # fmt: skip
-    print(f"[{label}]   per mail: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, "
-          f"max {top:.1f} ms")  # fmt: skip
-    print(f"[{label}]   service CPU: {cpu / total * 1000:.2f} ms per mail "
-          f"({cpu / elapsed * 100:.0f}% of one core)")  # fmt: skip
-    print(f"[{label}]   service memory: {before / 1024:.1f} MiB before, peak "
-          f"{peak[0] / 1024:.1f} MiB while {args.clients} clients send "
-          f"(+{(peak[0] - before) / args.clients:.0f} KiB per client)")  # fmt: skip
-    print(f"[{label}]   inbox: {stored} stored, {done} processed; {sink.count} "
-          "acknowledgements relayed by then")  # fmt: skip
+    print(
+        f"[{label}] {total} mails from {args.clients} clients in {elapsed:.2f} s: "
+        f"{total / elapsed:.0f} mails/s"
+    )
+    p50, p95, p99, top = (
+        x * 1000 for x in (statistics.median(latencies), q[94], q[98], max(latencies))
+    )
+    print(
+        f"[{label}]   per mail: p50 {p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, "
+        f"max {top:.1f} ms"
+    )
+    print(
+        f"[{label}]   service CPU: {cpu / total * 1000:.2f} ms per mail "
+        f"({cpu / elapsed * 100:.0f}% of one core)"
+    )
+    print(
+        f"[{label}]   service memory: {before / 1024:.1f} MiB before, peak "
+        f"{peak[0] / 1024:.1f} MiB while {args.clients} clients send "
+        f"(+{(peak[0] - before) / args.clients:.0f} KiB per client)"
+    )
+    print(
+        f"[{label}]   inbox: {stored} stored, {done} processed; {sink.count} "
+        "acknowledgements relayed by then"
+    )
     assert stored == total and done == total, "a mail answered 250 is missing or unprocessed"
 
 
@@ -198,9 +216,11 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=40, help="mails per client")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; {args.clients} SMTP clients at once, "
-          f"{args.messages} mails each")  # fmt: skip
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {args.clients} SMTP clients at once, "
+        f"{args.messages} mails each"
+    )
     asyncio.run(main_async(args))
 
 

@@ -60,8 +60,10 @@ class Score:
 
     def line(self, label: str) -> str:
         n = self.asked or 1
-        return (f"  {label:<22} recall@1 {self.at1 / n:.3f}  recall@3 {self.at3 / n:.3f}  "
-                f"MRR@5 {self.reciprocal / n:.3f}  (n={self.asked})")  # fmt: skip
+        return (
+            f"  {label:<22} recall@1 {self.at1 / n:.3f}  recall@3 {self.at3 / n:.3f}  "
+            f"MRR@5 {self.reciprocal / n:.3f}  (n={self.asked})"
+        )
 
 
 def questions() -> list[dict[str, object]]:
@@ -100,13 +102,16 @@ async def fresh_records(url: str) -> tuple[Database, ArticleRecords]:
     embedder = load_embedder()
     if embedder is not None:
         await embedder.warm()  # as the service does at start
-    db = Database(normalize_database_url(url))
+    db = Database(url=normalize_database_url(url))
     await migrate(db)
-    return db, ArticleRecords(db, ArticleSearch(db, VectorIndex(embedder) if embedder else None))
+    return db, ArticleRecords(
+        db=db, search=ArticleSearch(db=db, vectors=VectorIndex(embedder) if embedder else None)
+    )
 
 
-async def evaluate(url: str, asked: list[dict[str, object]], by_kind: bool,
-                   show_misses: bool) -> None:  # fmt: skip
+async def evaluate(
+    url: str, asked: list[dict[str, object]], by_kind: bool, show_misses: bool
+) -> None:
     db, records = await fresh_records(url)
     search, embedder = records.search, load_embedder()
     try:
@@ -143,8 +148,10 @@ async def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list questions not in the top 3")
     args = parser.parse_args()
     asked = questions()
-    print(f"kb_quality: {len(asked)} questions, {len(list(ARTICLES.glob('*.md')))} articles; "
-          f"{platform.node()}, {platform.python_version()}")  # fmt: skip
+    print(
+        f"kb_quality: {len(asked)} questions, {len(list(ARTICLES.glob('*.md')))} articles; "
+        f"{platform.node()}, {platform.python_version()}"
+    )
     total, kinds = bm25_baseline(asked)
     print("baseline")
     print(total.line("bm25 (rank_bm25)"))

@@ -51,13 +51,19 @@ def generated(count: int, seed: int = 7) -> list[ArticleFields]:
         model = models[(i // len(base)) % len(models)]
         kind = KINDS[i % len(KINDS)]
         extra = [rng.choice(base).body.split("\n\n")[0] for _ in range(2)]
-        made.append(ArticleFields(
-            title=f"{article.title} ({model} {kind})", short_answer=article.short_answer,
-            body=f"{article.body}\n\nThis applies to the {model} {kind}, model {i:05d}.\n\n"
-                 + "\n\n".join(extra),
-            tags=[*article.tags, kind], products=[f"{model} {kind}"], locale=article.locale,
-            status=ArticleStatus.PUBLISHED, slug=f"{article.slug or 'a'}-{i}",
-        ))  # fmt: skip
+        made.append(
+            ArticleFields(
+                title=f"{article.title} ({model} {kind})",
+                short_answer=article.short_answer,
+                body=f"{article.body}\n\nThis applies to the {model} {kind}, model {i:05d}.\n\n"
+                + "\n\n".join(extra),
+                tags=[*article.tags, kind],
+                products=[f"{model} {kind}"],
+                locale=article.locale,
+                status=ArticleStatus.PUBLISHED,
+                slug=f"{article.slug or 'a'}-{i}",
+            )
+        )
     return made
 
 
@@ -71,7 +77,7 @@ async def embedded(made: list[ArticleFields], embedder: Embedder) -> list[Vector
         print(f"  embeddings from {cache.relative_to(OUT.parent.parent)}")
         return list(np.load(cache))
     started = time.perf_counter()
-    search = ArticleSearch(Database("sqlite+aiosqlite://"), VectorIndex(embedder))
+    search = ArticleSearch(db=Database(url="sqlite+aiosqlite://"), vectors=VectorIndex(embedder))
     vectors = await search.embed_many(made)
     print(f"  embedded them in {time.perf_counter() - started:.0f} s")
     OUT.mkdir(exist_ok=True)
@@ -82,12 +88,15 @@ async def embedded(made: list[ArticleFields], embedder: Embedder) -> list[Vector
 def percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
     p = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
-    return (f"p50 {statistics.median(ordered):6.2f} ms  p95 {p(0.95):6.2f} ms  "
-            f"p99 {p(0.99):6.2f} ms  (n={len(ordered)})")  # fmt: skip
+    return (
+        f"p50 {statistics.median(ordered):6.2f} ms  p95 {p(0.95):6.2f} ms  "
+        f"p99 {p(0.99):6.2f} ms  (n={len(ordered)})"
+    )
 
 
-async def measure(url: str, made: list[ArticleFields], vectors: list[Vector | None],
-                  rounds: int) -> None:  # fmt: skip
+async def measure(
+    url: str, made: list[ArticleFields], vectors: list[Vector | None], rounds: int
+) -> None:
     db, records = await fresh_records(url)
     search, embedder = records.search, load_embedder()
     try:

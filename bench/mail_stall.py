@@ -46,8 +46,10 @@ ORDINARY = HEAD % b"Order 1001" + b"\r\nMy order has not arrived yet.\r\n"
 def line(label: str, values: list[float]) -> str:
     ordered = sorted(values)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return (f"  {label:<28} n={len(ordered):<5} p50 {statistics.median(ordered) * 1000:7.1f} ms"
-            f"  p99 {p99 * 1000:7.1f} ms  max {ordered[-1] * 1000:7.1f} ms")  # fmt: skip
+    return (
+        f"  {label:<28} n={len(ordered):<5} p50 {statistics.median(ordered) * 1000:7.1f} ms"
+        f"  p99 {p99 * 1000:7.1f} ms  max {ordered[-1] * 1000:7.1f} ms"
+    )
 
 
 async def poll(base: str, stop: asyncio.Event, out: list[float]) -> None:
@@ -78,9 +80,13 @@ async def run(label: str, database_url: str, rounds: int) -> None:
         for _ in range(rounds):
             for name, raw in [*HOSTILE.items(), ("ordinary", ORDINARY)]:
                 started = time.perf_counter()
-                await aiosmtplib.send(raw, sender="eve@example.org",
-                                      recipients=["support@example.com"],
-                                      hostname="127.0.0.1", port=port)  # fmt: skip
+                await aiosmtplib.send(
+                    raw,
+                    sender="eve@example.org",
+                    recipients=["support@example.com"],
+                    hostname="127.0.0.1",
+                    port=port,
+                )
                 answers[name].append(time.perf_counter() - started)
         await asyncio.sleep(1)  # reading may go on after the 250
         used = service.cpu_seconds(workers=True) - cpu
@@ -92,8 +98,10 @@ async def run(label: str, database_url: str, rounds: int) -> None:
         print(line("/healthz while mail arrives", busy))
         for name, times in answers.items():
             print(line(f"SMTP answer: {name}", times))
-        print(f"  service CPU {used / mails * 1000:.1f} ms a mail (the service and its mail"
-              " reading workers)")  # fmt: skip
+        print(
+            f"  service CPU {used / mails * 1000:.1f} ms a mail (the service and its mail"
+            " reading workers)"
+        )
 
 
 async def main() -> None:

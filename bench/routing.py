@@ -103,10 +103,13 @@ class Run:
         # Random draws made up front, so that the timed part is the engine's work, not the RNG.
         tiers = ["key_account", "relationship", "transactional", "transactional"]
         self.draws = [
-            (self.rng.choice(tiers), self.rng.choice(CHANNELS),
-             {"team": f"g{self.rng.randrange(groups)}"})
+            (
+                self.rng.choice(tiers),
+                self.rng.choice(CHANNELS),
+                {"team": f"g{self.rng.randrange(groups)}"},
+            )
             for _ in range(DRAW_MASK + 1)
-        ]  # fmt: skip
+        ]
         self.picks = [self.rng.random() for _ in range(DRAW_MASK + 1)]
         self.cycles = 0
         for n in range(agents):
@@ -173,29 +176,36 @@ def per_assignment(agents: int, groups: int, queued: int, cycles: int) -> list[f
 
 
 async def prepare(url: str, agents: int) -> tuple[InteractionQueue, list, EventBus, Database]:
-    db = Database(url)
+    db = Database(url=url)
     await migrate(db)
     directory = AgentDirectory(db)
     group = (await directory.create_group(GroupFields(name="general")))["id"]
     bus = EventBus(subscriber_limit=100_000)
-    queue = InteractionQueue(db, InteractionRecords(db), directory, load_policy(), bus)
+    queue = InteractionQueue(
+        db=db,
+        interactions=InteractionRecords(db=db),
+        agents=directory,
+        policy=load_policy(),
+        bus=bus,
+    )
     await queue.start()
     for n in range(agents):
-        agent = await directory.create_agent(AgentFields.model_validate({
-            "name": f"agent {n}", "groups": [{"group_id": group}],
-            "capacity": {"email": 50}}))  # fmt: skip
+        agent = await directory.create_agent(
+            AgentFields.model_validate(
+                {"name": f"agent {n}", "groups": [{"group_id": group}], "capacity": {"email": 50}}
+            )
+        )
         await queue.set_presence(agent["id"], AgentPresence.AVAILABLE)
-    records = CustomerRecords(db)
-    customers = [(await records.resolve("email", f"c{n}@example.com")).customer
-                 for n in range(200)]  # fmt: skip
+    records = CustomerRecords(db=db)
+    customers = [(await records.resolve("email", f"c{n}@example.com")).customer for n in range(200)]
     return queue, customers, bus, db
 
 
 async def free_room(queue: InteractionQueue, made: list[int]) -> None:
     """Take the offered work off the agents again, for the next figure."""
     for interaction in made:
-        state = queue.routing.state_of(str(interaction))
-        if state and state[0] == "offered":
+        found = queue.routed(interaction)
+        if found and found.state == "offered":
             await queue.abandon(interaction)
 
 
@@ -205,15 +215,19 @@ async def back_to_back(
     """`producers` channels enqueue at once, each as fast as its enqueues return."""
 
     async def produce(first: int) -> list[int]:
-        return [await queue.enqueue(customers[n % len(customers)], Channel.EMAIL)
-                for n in range(first, count, producers)]  # fmt: skip
+        return [
+            await queue.enqueue(customers[n % len(customers)], Channel.EMAIL)
+            for n in range(first, count, producers)
+        ]
 
     start = time.perf_counter()
     made = [i for batch in await asyncio.gather(*map(produce, range(producers))) for i in batch]
     elapsed = time.perf_counter() - start
     await free_room(queue, made)
-    print(f"[{label}] {count} enqueued and offered by {producers} producer(s) in {elapsed:.2f} s"
-          f" = {count / elapsed:,.0f}/s")  # fmt: skip
+    print(
+        f"[{label}] {count} enqueued and offered by {producers} producer(s) in {elapsed:.2f} s"
+        f" = {count / elapsed:,.0f}/s"
+    )
 
 
 async def run_service(label: str, url: str, count: int, producers: int) -> None:
@@ -250,8 +264,10 @@ async def run_service(label: str, url: str, count: int, producers: int) -> None:
     latencies = sorted(offered_at[i] - slot for i, slot in due.items() if i in offered_at)
     q = statistics.quantiles(latencies, n=100)
     p50, p99 = statistics.median(latencies) * 1000, q[98] * 1000
-    print(f"[{label}] at {rate}/s for {seconds} s: {len(latencies)} offered, "
-          f"enqueue-to-offer p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
+    print(
+        f"[{label}] at {rate}/s for {seconds} s: {len(latencies)} offered, "
+        f"enqueue-to-offer p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+    )
     await queue.stop()
     await db.dispose()
 
@@ -292,8 +308,10 @@ def main() -> None:
         help="service: the collector thresholds to run with (default: the service's)",
     )
     args = parser.parse_args()
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}")  # fmt: skip
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
+    )
     if args.part in ("engine", "both"):
         engine(args)
     if args.part in ("service", "both"):
@@ -307,8 +325,10 @@ def main() -> None:
 def engine(args: argparse.Namespace) -> None:
     print(f"engine: {args.agents} agents in {args.groups} groups, voice/chat/email")
 
-    for label, thresholds in (("Python's default", gc.get_threshold()),
-                              ("the service's", GC_THRESHOLDS)):  # fmt: skip
+    for label, thresholds in (
+        ("Python's default", gc.get_threshold()),
+        ("the service's", GC_THRESHOLDS),
+    ):
         gc.set_threshold(*thresholds)
         run = Run(args.agents, args.groups)
         run.fill(20_000)
@@ -319,19 +339,25 @@ def engine(args: argparse.Namespace) -> None:
             run.cycle(20_000)
         elapsed = time.perf_counter() - start
         made = run.assigned - before
-        print(f"steady state, 20,000 queued, {label} GC thresholds {thresholds}: {made:,} "
-              f"assignments in {elapsed:.2f} s = {made / elapsed:,.0f} assignments/s "
-              f"(each with its enqueue, offer, accept and complete)")  # fmt: skip
+        print(
+            f"steady state, 20,000 queued, {label} GC thresholds {thresholds}: {made:,} "
+            f"assignments in {elapsed:.2f} s = {made / elapsed:,.0f} assignments/s "
+            f"(each with its enqueue, offer, accept and complete)"
+        )
 
     medians = {}
     for queued in (1_000, 10_000, 100_000):
         samples = per_assignment(args.agents, args.groups, queued, 20_000)
         medians[queued] = statistics.median(samples)
         q = statistics.quantiles(samples, n=100)
-        print(f"queued {queued:>7,}: per assignment p50 {medians[queued] * 1e6:.1f} us, "
-              f"p99 {q[98] * 1e6:.1f} us")  # fmt: skip
-    print(f"growth per 10x queued: {medians[10_000] / medians[1_000]:.2f}x (1k->10k), "
-          f"{medians[100_000] / medians[10_000]:.2f}x (10k->100k)")  # fmt: skip
+        print(
+            f"queued {queued:>7,}: per assignment p50 {medians[queued] * 1e6:.1f} us, "
+            f"p99 {q[98] * 1e6:.1f} us"
+        )
+    print(
+        f"growth per 10x queued: {medians[10_000] / medians[1_000]:.2f}x (1k->10k), "
+        f"{medians[100_000] / medians[10_000]:.2f}x (10k->100k)"
+    )
 
 
 if __name__ == "__main__":

@@ -100,9 +100,11 @@ async def databases(backend: str, prefix: str) -> AsyncIterator[tuple[str, str]]
 
 @contextlib.asynccontextmanager
 async def served(
-    database_url: str, settings: dict[str, str], port: int | None = None,
+    database_url: str,
+    settings: dict[str, str],
+    port: int | None = None,
     program: list[str] | None = None,
-) -> AsyncIterator[Service]:  # fmt: skip
+) -> AsyncIterator[Service]:
     """`contactcenter serve` on `port` (a free one by default) with `settings` (CONTACTCENTER_*
     variables) and a temporary data directory; PostgreSQL is migrated first. `program` runs
     instead of `contactcenter serve --port PORT` (it is given the port as its last argument)."""
@@ -110,16 +112,17 @@ async def served(
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data:
         env = os.environ | {
-            "DATABASE_URL": database_url, "CONTACTCENTER_DATA_DIR": data,
-            "CONTACTCENTER_LOG_LEVEL": "warning", **settings,
-        }  # fmt: skip
+            "DATABASE_URL": database_url,
+            "CONTACTCENTER_DATA_DIR": data,
+            "CONTACTCENTER_LOG_LEVEL": "warning",
+            **settings,
+        }
         # CONTACTCENTER_BENCH_SERVICE_LOG=FILE keeps what the service writes, to look into a run.
         keep = os.environ.get("CONTACTCENTER_BENCH_SERVICE_LOG")
         sink = open(keep, "ab") if keep else subprocess.DEVNULL  # noqa: ASYNC230, SIM115
         quiet = {"stdout": sink, "stderr": sink}
         if database_url.startswith("postgresql"):
-            migrating = await asyncio.create_subprocess_exec(command(), "migrate", env=env,
-                                                             **quiet)  # fmt: skip
+            migrating = await asyncio.create_subprocess_exec(command(), "migrate", env=env, **quiet)
             assert await migrating.wait() == 0, "contactcenter migrate failed"
         argv = [*program, str(port)] if program else [command(), "serve", "--port", str(port)]
         process = await asyncio.create_subprocess_exec(*argv, env=env, **quiet)

@@ -79,13 +79,14 @@ async def run_calls(base: str, args: argparse.Namespace) -> dict[str, list[float
 
 def report(label: str, timings: dict[str, list[float]], elapsed: float) -> None:
     every = [t for values in timings.values() for t in values]
-    print(f"[{label}] {len(every)} webhooks in {elapsed:.1f} s "
-          f"({len(every) / elapsed:.0f}/s)")  # fmt: skip
+    print(f"[{label}] {len(every)} webhooks in {elapsed:.1f} s ({len(every) / elapsed:.0f}/s)")
     for hook, values in [*sorted(timings.items()), ("all", every)]:
         q = statistics.quantiles(values, n=100)
         p50, p99, top = statistics.median(values) * 1000, q[98] * 1000, max(values) * 1000
-        print(f"[{label}]   {hook:9s} n={len(values):5d}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
-              f"  max {top:6.1f} ms")  # fmt: skip
+        print(
+            f"[{label}]   {hook:9s} n={len(values):5d}  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+            f"  max {top:6.1f} ms"
+        )
 
 
 async def bench(label: str, database_url: str, args: argparse.Namespace) -> None:
@@ -111,9 +112,11 @@ def main() -> None:
     parser.add_argument("--poll-every", type=float, default=5.0, help="seconds between waitUrl")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
-    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; {args.calls} calls started over {args.ramp:g} s, "
-          f"each holding {args.hold:g} s with a waitUrl every {args.poll_every:g} s")  # fmt: skip
+    print(
+        f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; {args.calls} calls started over {args.ramp:g} s, "
+        f"each holding {args.hold:g} s with a waitUrl every {args.poll_every:g} s"
+    )
     asyncio.run(main_async(args))
 
 

@@ -68,7 +68,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     app[IN_FLIGHT] = InFlight()
     app[ops.ENDPOINTS] = [endpoint for table in ROUTE_TABLES for endpoint in table.endpoints]
     app[events.SOCKETS] = weakref.WeakSet()
-    app[events.FANOUT] = Fanout(app[SERVICES].bus, app[SERVICES].queue.holder)
+    app[events.FANOUT] = Fanout(bus=app[SERVICES].bus, holder=app[SERVICES].queue.holder)
     app[events.CONSOLES] = ConsolePresence(
         queue=app[SERVICES].queue, grace_seconds=settings.console_grace_seconds
     )
@@ -92,7 +92,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     await services.queue.start()
     await app[events.FANOUT].start()
-    await services.voice.connector.start()
+    await services.voice.start()
     await services.email.start()
     await services.outbox.start()
     vectors = services.articles.search.vectors
@@ -124,7 +124,7 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await services.chat.stop()
     await services.suggestions.stop()
     await services.outbox.stop()
-    await services.voice.connector.stop()
+    await services.voice.stop()
     await app[events.FANOUT].stop()
     await app[events.CONSOLES].stop()
     await services.queue.stop()

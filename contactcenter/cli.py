@@ -238,7 +238,7 @@ async def _createuser(services: Services, args: argparse.Namespace, password: st
 
 async def _import(services: Services, path: Path) -> int:
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        report = await CustomerCsv(services.customers).import_rows(handle)
+        report = await CustomerCsv(records=services.customers).import_rows(handle)
     print(
         f"imported {report.imported} rows ({report.created} created, {report.updated} updated); "
         f"{len(report.errors)} bad rows"
@@ -253,7 +253,7 @@ async def _export(services: Services, path: Path | None) -> int:
     try:
         writer = csv.writer(handle)
         count = -1
-        async for row in CustomerCsv(services.customers).export_rows():
+        async for row in CustomerCsv(records=services.customers).export_rows():
             writer.writerow(row)
             count += 1
     finally:

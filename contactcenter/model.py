@@ -221,3 +221,20 @@ class Customer:
 
 
 TIER_RANK = {Tier.TRANSACTIONAL: 0, Tier.RELATIONSHIP: 1, Tier.KEY_ACCOUNT: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """Where routing has an interaction now: `waiting`, `offered`, `active` or `wrap_up`, and
+    the agent it is offered to or held by."""
+
+    state: str
+    agent_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Staffing:
+    """Agents routing knows now: with work, and available or with work."""
+
+    busy: int
+    staffed: int

@@ -44,9 +44,14 @@ class Mailbox:
         if parts.scheme not in ("imap", "imaps") or not parts.hostname or not parts.username:
             raise ValueError(f"{url!r} is not imaps://user:password@host/FOLDER")
         tls = parts.scheme == "imaps"
-        return cls(parts.hostname, parts.port or (993 if tls else 143), unquote(parts.username),
-                   unquote(parts.password or ""), unquote(parts.path.lstrip("/")) or "INBOX",
-                   tls)  # fmt: skip
+        return cls(
+            parts.hostname,
+            parts.port or (993 if tls else 143),
+            unquote(parts.username),
+            unquote(parts.password or ""),
+            unquote(parts.path.lstrip("/")) or "INBOX",
+            tls,
+        )
 
     def __str__(self) -> str:  # no password in logs or sources
         return f"imap:{self.user}@{self.host}/{self.folder}"
@@ -118,9 +123,11 @@ class Settings(BaseModel):
     )
     db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections.")
     short_abandon_seconds: float = Field(
-        default=0.0, ge=0, le=60,
+        default=0.0,
+        ge=0,
+        le=60,
         description="Abandons after a shorter wait are left out of service level; 0 counts all.",
-    )  # fmt: skip
+    )
     timezone: str = Field(
         default="UTC",
         description="The contact center's time zone (IANA name): where the dashboard's day "
@@ -197,10 +204,11 @@ class Settings(BaseModel):
         "address); empty means the one that ships.",
     )
     follow_up_days: float = Field(
-        default=7, ge=0,
+        default=7,
+        ge=0,
         description="A mail on a thread closed less long ago goes first to the agent who "
         "handled it; later it routes as new mail. Both open a new interaction linked to it.",
-    )  # fmt: skip
+    )
 
     @field_validator("imap_url")
     @classmethod

@@ -66,43 +66,84 @@ class Services:
         policy = load_policy(settings.routing_policy or DEFAULT_POLICY)
         flow = load_flow(settings.ivr_flow or DEFAULT_FLOW)
         gateways = load_gateways(settings.fax_gateways or DEFAULT_GATEWAYS)
-        db = Database(settings.sqlalchemy_url, pool_size=settings.db_pool_size)
+        db = Database(url=settings.sqlalchemy_url, pool_size=settings.db_pool_size)
         blobs = BlobStore(settings.blob_dir)
-        customers = CustomerRecords(db, settings.default_region)
-        interactions = InteractionRecords(db, blobs)
+        customers = CustomerRecords(db=db, default_region=settings.default_region)
+        interactions = InteractionRecords(db=db, blobs=blobs)
         agents = AgentDirectory(db)
         bus = EventBus()
-        queue = InteractionQueue(db, interactions, agents, policy, bus, customers=customers)
+        queue = InteractionQueue(
+            db=db,
+            interactions=interactions,
+            agents=agents,
+            policy=policy,
+            bus=bus,
+            customers=customers,
+        )
         calls = CallRecords(db)
         rest = TwilioRest(
-            settings.twilio_account_sid, settings.twilio_auth_token, settings.twilio_api_url
+            account_sid=settings.twilio_account_sid,
+            auth_token=settings.twilio_auth_token,
+            api_url=settings.twilio_api_url,
         )
         connector = CallConnector(
-            calls, agents, queue, bus, flow, rest, public_url=settings.public_url,
-            record=settings.record_calls, callback_from=settings.twilio_number,
-        )  # fmt: skip
+            calls=calls,
+            agents=agents,
+            queue=queue,
+            bus=bus,
+            flow=flow,
+            rest=rest,
+            public_url=settings.public_url,
+            record=settings.record_calls,
+            callback_from=settings.twilio_number,
+        )
         voice = VoiceChannel(
-            customers, interactions, queue, calls, flow,
-            order_status_provider(settings.order_status_url), connector,
-            settings.hold_announce_seconds,
-        )  # fmt: skip
-        outbox = Outbox(db, blobs, interactions, settings.mail_relay_host, settings.mail_relay_port)
+            customers=customers,
+            interactions=interactions,
+            queue=queue,
+            calls=calls,
+            flow=flow,
+            orders=order_status_provider(settings.order_status_url),
+            connector=connector,
+            announce_seconds=settings.hold_announce_seconds,
+        )
+        outbox = Outbox(
+            db=db,
+            blobs=blobs,
+            interactions=interactions,
+            relay_host=settings.mail_relay_host,
+            relay_port=settings.mail_relay_port,
+        )
         support = settings.support_mailboxes
         fax = FaxChannel(
-            db, customers, interactions, queue, gateways, outbox, PagePreviews(db, blobs),
-            reply_address(support),
-        )  # fmt: skip
+            db=db,
+            customers=customers,
+            interactions=interactions,
+            queue=queue,
+            gateways=gateways,
+            outbox=outbox,
+            previews=PagePreviews(db=db, blobs=blobs),
+            send_from=reply_address(support),
+        )
         email = EmailChannel(
-            db, blobs, customers, interactions, queue, support, outbox,
-            timedelta(minutes=settings.ack_period_minutes),
-            timedelta(days=settings.follow_up_days), fax,
-        )  # fmt: skip
+            db=db,
+            blobs=blobs,
+            customers=customers,
+            interactions=interactions,
+            queue=queue,
+            bus=bus,
+            support=support,
+            outbox=outbox,
+            ack_period=timedelta(minutes=settings.ack_period_minutes),
+            follow_up_period=timedelta(days=settings.follow_up_days),
+            claimants=[fax],
+        )
         smtp = (
             SmtpReceiver(
-                email,
-                settings.smtp_host,
-                settings.smtp_port,
-                settings.smtp_max_bytes,
+                channel=email,
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                max_bytes=settings.smtp_max_bytes,
                 max_connections=settings.smtp_max_connections,
                 per_minute=settings.smtp_messages_per_minute,
             )
@@ -110,17 +151,19 @@ class Services:
             else None
         )
         embedder = load_embedder() if settings.semantic_search else None
-        search = ArticleSearch(db, VectorIndex(embedder) if embedder is not None else None)
-        suggestions = Suggestions(db, search, bus, queue.self_served)
+        search = ArticleSearch(
+            db=db, vectors=VectorIndex(embedder) if embedder is not None else None
+        )
+        suggestions = Suggestions(db=db, search=search, bus=bus, self_served=queue.self_served)
         return cls(
             settings=settings,
             db=db,
             blobs=blobs,
             customers=customers,
             interactions=interactions,
-            timeline=Timeline(customers, interactions),
+            timeline=Timeline(customers=customers, interactions=interactions),
             agents=agents,
-            accounts=Accounts(db, settings.session_hours),
+            accounts=Accounts(db=db, session_hours=settings.session_hours),
             bus=bus,
             queue=queue,
             voice=voice,
@@ -128,23 +171,28 @@ class Services:
             fax=fax,
             outbox=outbox,
             smtp=smtp,
-            imap=ImapPoller(email, Mailbox.from_url(settings.imap_url), settings.imap_poll_seconds)
+            imap=ImapPoller(
+                channel=email,
+                mailbox=Mailbox.from_url(settings.imap_url),
+                every=settings.imap_poll_seconds,
+            )
             if settings.imap_url
             else None,
-            articles=ArticleRecords(db, search),
+            articles=ArticleRecords(db=db, search=search),
             suggestions=suggestions,
             chat=ChatChannel(
-                customers,
-                interactions,
-                queue,
-                search,
-                suggestions,
-                bus,
-                settings.chat_identity_secret,
-                settings.chat_reconnect_seconds,
-                settings.chat_idle_minutes,
-                outbox,
-                reply_address(support),
+                customers=customers,
+                records=interactions,
+                queue=queue,
+                agents=agents,
+                search=search,
+                suggestions=suggestions,
+                bus=bus,
+                identity_secret=settings.chat_identity_secret,
+                reconnect_seconds=settings.chat_reconnect_seconds,
+                idle_minutes=settings.chat_idle_minutes,
+                outbox=outbox,
+                mail_from=reply_address(support),
             ),
         )
 

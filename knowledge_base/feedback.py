@@ -48,8 +48,12 @@ async def net_votes(conn: AsyncConnection, article_ids: Iterable[int]) -> dict[i
     among, params = ids_in("article_id", ids, conn.dialect.name == "sqlite")
     positive = ", ".join(f"'{v}'" for v in _POSITIVE)
     rows = await conn.execute(
-        text(f"SELECT article_id, sum(CASE WHEN verdict IN ({positive}) THEN 1 ELSE -1 END) AS net "
-             f"FROM kb_feedback WHERE {among} GROUP BY article_id"), params)  # fmt: skip
+        text(
+            f"SELECT article_id, sum(CASE WHEN verdict IN ({positive}) THEN 1 ELSE -1 END) AS net "
+            f"FROM kb_feedback WHERE {among} GROUP BY article_id"
+        ),
+        params,
+    )
     return {int(row.article_id): int(row.net) for row in rows}
 
 

@@ -70,8 +70,11 @@ def tokens(query: str) -> list[str]:
 
 def marks(query: str) -> list[str]:
     """The query's words worth highlighting in a snippet: not the small words."""
-    return [t for t in _TOKEN.findall(query)
-            if (len(t) >= 2 and t.lower() not in _SMALL_WORDS) or has_cjk(t)]  # fmt: skip
+    return [
+        t
+        for t in _TOKEN.findall(query)
+        if (len(t) >= 2 and t.lower() not in _SMALL_WORDS) or has_cjk(t)
+    ]
 
 
 def chosen(words: list[str], df: dict[str, int]) -> list[str]:
@@ -93,12 +96,14 @@ def misspelt(words: list[str], df: dict[str, int]) -> list[str]:
     words that merely resemble its other ones pushed the right article down."""
     if len(words) > _SHORT_QUERY:
         return []
-    return [w for w in words if w not in df and len(w) >= 3 and w.isalpha() and not has_cjk(w)
-            ][:_FUZZY_TERMS]  # fmt: skip
+    return [w for w in words if w not in df and len(w) >= 3 and w.isalpha() and not has_cjk(w)][
+        :_FUZZY_TERMS
+    ]
 
 
-async def rankings(conn: AsyncConnection, sqlite: bool, query: str,
-                   where: SearchFilter) -> tuple[list[int], list[int]]:  # fmt: skip
+async def rankings(
+    conn: AsyncConnection, sqlite: bool, query: str, where: SearchFilter
+) -> tuple[list[int], list[int]]:
     """Two rankings of article ids, best first: by the query's words, and by the words that
     resemble those of its words no article has (misspellings, words typed in part)."""
     words = tokens(query)
@@ -122,8 +127,9 @@ async def rankings(conn: AsyncConnection, sqlite: bool, query: str,
     return by_words, await _ranked(conn, sqlite, resembling, where)
 
 
-async def _ranked(conn: AsyncConnection, sqlite: bool, lexemes: dict[str, int],
-                  where: SearchFilter) -> list[int]:  # fmt: skip
+async def _ranked(
+    conn: AsyncConnection, sqlite: bool, lexemes: dict[str, int], where: SearchFilter
+) -> list[int]:
     """Articles with any of the vocabulary's `lexemes` (with their article counts), by bm25
     (SQLite) or ts_rank_cd (PostgreSQL)."""
     if not lexemes:
@@ -137,12 +143,14 @@ async def _ranked(conn: AsyncConnection, sqlite: bool, lexemes: dict[str, int],
 def _fts_any(df: dict[str, int]) -> str:
     """An FTS5 query for any of the words (with their article counts), each a phrase so that
     none is read as an operator; a common one in titles and tags only."""
-    return " OR ".join(("{title tags}: " if n > _COMMON else "") + f'"{w}"'
-                       for w, n in df.items() if '"' not in w)  # fmt: skip
+    return " OR ".join(
+        ("{title tags}: " if n > _COMMON else "") + f'"{w}"' for w, n in df.items() if '"' not in w
+    )
 
 
-async def _pg_by_rarity(conn: AsyncConnection, df: dict[str, int], articles: int,
-                        where: SearchFilter) -> list[int]:  # fmt: skip
+async def _pg_by_rarity(
+    conn: AsyncConnection, df: dict[str, int], articles: int, where: SearchFilter
+) -> list[int]:
     """Articles with any of the words, each word's `ts_rank` (how often, in which part) weighed
     by its inverse document frequency as BM25 does; `ts_rank_cd` over an OR of the words would
     count "order" as much as "invoice"."""
@@ -178,7 +186,7 @@ async def _pg_by_rarity(conn: AsyncConnection, df: dict[str, int], articles: int
                 ),
                 values,
             )
-        ).all()  # fmt: skip
+        ).all()
         if rows and (len(rows) == CANDIDATES or rows[0].pooled < _POOL):
             break  # enough, or every match was in the pool
     return [row.id for row in rows]
@@ -211,8 +219,7 @@ async def _sqlite_ranked(conn: AsyncConnection, match: str, where: SearchFilter)
     return [row.id for row in rows]
 
 
-async def _pg_ranked(conn: AsyncConnection, tsquery: str, q: str,
-                     where: SearchFilter) -> list[int]:  # fmt: skip
+async def _pg_ranked(conn: AsyncConnection, tsquery: str, q: str, where: SearchFilter) -> list[int]:
     filters, params = sql_filters(where, sqlite=False)
     rows = await conn.execute(
         text(
@@ -245,7 +252,10 @@ def sql_filters(where: SearchFilter, sqlite: bool) -> tuple[str, dict[str, Any]]
         sql += " AND (a.locale = :locale OR a.locale LIKE :locale_prefix)"
         params |= {"locale": where.locale, "locale_prefix": f"{where.locale}-%"}
     if where.product is not None:
-        sql += (" AND EXISTS (SELECT 1 FROM json_each(a.products) WHERE value = :product)"
-                if sqlite else " AND a.products ? :product")  # fmt: skip
+        sql += (
+            " AND EXISTS (SELECT 1 FROM json_each(a.products) WHERE value = :product)"
+            if sqlite
+            else " AND a.products ? :product"
+        )
         params["product"] = where.product
     return sql, params

@@ -32,15 +32,24 @@ class ImportReport:
 
 def _article(row: Row[Any]) -> Article:
     return Article(
-        id=row.id, slug=row.slug, title=row.title, body=row.body, short_answer=row.short_answer,
-        tags=tuple(row.tags), products=tuple(row.products), locale=row.locale,
-        status=ArticleStatus(row.status), version=row.version,
-        author_user_id=row.author_user_id, created_at=row.created_at, updated_at=row.updated_at,
-    )  # fmt: skip
+        id=row.id,
+        slug=row.slug,
+        title=row.title,
+        body=row.body,
+        short_answer=row.short_answer,
+        tags=tuple(row.tags),
+        products=tuple(row.products),
+        locale=row.locale,
+        status=ArticleStatus(row.status),
+        version=row.version,
+        author_user_id=row.author_user_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
 
 
 class ArticleRecords:
-    def __init__(self, db: Database, search: ArticleSearch) -> None:
+    def __init__(self, *, db: Database, search: ArticleSearch) -> None:
         self.db = db
         self.search = search
 
@@ -63,9 +72,12 @@ class ArticleRecords:
         return None if row is None else _article(row)
 
     async def list(
-        self, status: ArticleStatus | None = None, locale: str | None = None,
-        after_id: int | None = None, limit: int = 100,
-    ) -> list[Article]:  # fmt: skip
+        self,
+        status: ArticleStatus | None = None,
+        locale: str | None = None,
+        after_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Article]:
         stmt = select(kb_articles).order_by(kb_articles.c.id).limit(limit)
         if status is not None:
             stmt = stmt.where(kb_articles.c.status == status.value)
@@ -85,13 +97,17 @@ class ArticleRecords:
                 .order_by(kb_article_versions.c.version)
             )
             return [
-                {k: (v.isoformat() if hasattr(v, "isoformat") else v)
-                 for k, v in row._mapping.items() if k != "id"}
+                {
+                    k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                    for k, v in row._mapping.items()
+                    if k != "id"
+                }
                 for row in rows
-            ]  # fmt: skip
+            ]
 
-    async def create(self, fields: ArticleFields, author_user_id: int | None,
-                     vector: Vector | None = None) -> Article:  # fmt: skip
+    async def create(
+        self, fields: ArticleFields, author_user_id: int | None, vector: Vector | None = None
+    ) -> Article:
         """A new article (version 1); `vector` is its embedding when the caller made it."""
         at = now()
         async with self.db.begin() as conn:
@@ -102,57 +118,88 @@ class ArticleRecords:
             article_id = (
                 await conn.execute(
                     insert(kb_articles)
-                    .values(slug=slug, **content, version=1, author_user_id=author_user_id,
-                            created_at=at, updated_at=at)
+                    .values(
+                        slug=slug,
+                        **content,
+                        version=1,
+                        author_user_id=author_user_id,
+                        created_at=at,
+                        updated_at=at,
+                    )
                     .returning(kb_articles.c.id)
                 )
-            ).scalar_one()  # fmt: skip
+            ).scalar_one()
             return await self._versioned(conn, article_id, author_user_id, vector)
 
     async def update(
-        self, article_id: int, changes: dict[str, Any], author_user_id: int | None,
+        self,
+        article_id: int,
+        changes: dict[str, Any],
+        author_user_id: int | None,
         vector: Vector | None = None,
-    ) -> Article:  # fmt: skip
+    ) -> Article:
         """Change some fields (validated as a whole article); a new version when anything
         changed, the same article otherwise."""
         async with self.db.begin() as conn:
             current = await self.get(article_id, conn)
             merged = ArticleFields.model_validate(
-                {**{k: getattr(current, k) for k in _CONTENT}, "slug": current.slug,
-                 "tags": list(current.tags), "products": list(current.products), **changes}
-            )  # fmt: skip
+                {
+                    **{k: getattr(current, k) for k in _CONTENT},
+                    "slug": current.slug,
+                    "tags": list(current.tags),
+                    "products": list(current.products),
+                    **changes,
+                }
+            )
             content = _content(merged)
             if merged.slug != current.slug:
                 if await self._slug_taken(conn, merged.slug or ""):
                     raise Conflict(f"an article named {merged.slug!r} exists already", "slug")
                 content["slug"] = merged.slug
             before = {k: getattr(current, k) for k in _CONTENT}
-            before |= {"tags": list(current.tags), "products": list(current.products),
-                       "status": current.status.value}  # fmt: skip
+            before |= {
+                "tags": list(current.tags),
+                "products": list(current.products),
+                "status": current.status.value,
+            }
             if all(before[k] == content[k] for k in _CONTENT) and "slug" not in content:
                 return current
             await conn.execute(
                 update(kb_articles)
                 .where(kb_articles.c.id == article_id)
-                .values(**content, version=current.version + 1, author_user_id=author_user_id,
-                        updated_at=now())
-            )  # fmt: skip
+                .values(
+                    **content,
+                    version=current.version + 1,
+                    author_user_id=author_user_id,
+                    updated_at=now(),
+                )
+            )
             return await self._versioned(conn, article_id, author_user_id, vector)
 
     async def _versioned(
-        self, conn: AsyncConnection, article_id: int, author_user_id: int | None,
+        self,
+        conn: AsyncConnection,
+        article_id: int,
+        author_user_id: int | None,
         vector: Vector | None,
-    ) -> Article:  # fmt: skip
+    ) -> Article:
         """Keep the article's current content as its version, and index it."""
         article = await self.get(article_id, conn)
         await conn.execute(
             insert(kb_article_versions).values(
-                article_id=article_id, version=article.version, title=article.title,
-                body=article.body, short_answer=article.short_answer, tags=list(article.tags),
-                products=list(article.products), locale=article.locale,
-                status=article.status.value, author_user_id=author_user_id, created_at=now(),
+                article_id=article_id,
+                version=article.version,
+                title=article.title,
+                body=article.body,
+                short_answer=article.short_answer,
+                tags=list(article.tags),
+                products=list(article.products),
+                locale=article.locale,
+                status=article.status.value,
+                author_user_id=author_user_id,
+                created_at=now(),
             )
-        )  # fmt: skip
+        )
         await self.search.put(conn, article, vector)
         return article
 

@@ -67,7 +67,7 @@ class Hit:
 class ArticleSearch:
     """`put` and `remove` keep the indexes in the caller's transaction; `search` ranks."""
 
-    def __init__(self, db: Database, vectors: VectorIndex | None = None) -> None:
+    def __init__(self, *, db: Database, vectors: VectorIndex | None = None) -> None:
         self.db = db
         self.sqlite = db.is_sqlite
         self.vectors = vectors
@@ -85,16 +85,24 @@ class ArticleSearch:
         texts = [article_text(a.title, a.short_answer, a.tags, a.body) for a in articles]
         return list(await self.vectors.embedder.embed_async(texts))
 
-    async def put(self, conn: AsyncConnection, article: Article,
-                  vector: Vector | None = None) -> None:  # fmt: skip
+    async def put(
+        self, conn: AsyncConnection, article: Article, vector: Vector | None = None
+    ) -> None:
         await self._remove_lexical(conn, article.id)
-        title, tags, body = (searchable(article.title), searchable(" ".join(article.tags)),
-                             searchable(article.body))  # fmt: skip
+        title, tags, body = (
+            searchable(article.title),
+            searchable(" ".join(article.tags)),
+            searchable(article.body),
+        )
         if self.sqlite:
             values = {"id": article.id, "title": title, "tags": tags, "body": body}
             await conn.execute(
-                text("INSERT INTO kb_search (rowid, title, tags, body) "
-                     "VALUES (:id, :title, :tags, :body)"), values)  # fmt: skip
+                text(
+                    "INSERT INTO kb_search (rowid, title, tags, body) "
+                    "VALUES (:id, :title, :tags, :body)"
+                ),
+                values,
+            )
         else:
             config = "english" if article.locale.startswith("en") else "simple"
             await conn.execute(
@@ -105,7 +113,7 @@ class ArticleSearch:
                     "setweight(to_tsvector(CAST(:config AS regconfig), :body), 'C'))"
                 ),
                 {"id": article.id, "config": config, "title": title, "tags": tags, "body": body},
-            )  # fmt: skip
+            )
         await vocabulary.add(conn, self.sqlite, article.id, words_of(title, tags, body))
         if self.vectors is not None:
             await self.vectors.put(conn, article, vector)
@@ -121,9 +129,13 @@ class ArticleSearch:
         await conn.execute(text(f"DELETE FROM kb_search WHERE {key} = :id"), {"id": article_id})
 
     async def search(
-        self, query: str, where: SearchFilter = PUBLISHED, limit: int = 10,
-        mode: Mode | None = None, exclude: Collection[int] = (),
-    ) -> list[Hit]:  # fmt: skip
+        self,
+        query: str,
+        where: SearchFilter = PUBLISHED,
+        limit: int = 10,
+        mode: Mode | None = None,
+        exclude: Collection[int] = (),
+    ) -> list[Hit]:
         """The best `limit` articles for `query` that `where` admits, best first."""
         query = query[:_QUERY_CHARS]
         mode = mode or self.mode
@@ -144,8 +156,9 @@ class ArticleSearch:
                 rankings += [(SHARES["words"], by_words), (SHARES["alike"], by_alike)]
             if query_vector is not None:
                 assert self.vectors is not None
-                nearest = await self.vectors.nearest(conn, query_vector, where, self.sqlite,
-                                                     lexical.CANDIDATES)  # fmt: skip
+                nearest = await self.vectors.nearest(
+                    conn, query_vector, where, self.sqlite, lexical.CANDIDATES
+                )
                 rankings.append((_semantic_share(query), nearest))
             fused = _fuse(rankings, exclude)
             votes = await net_votes(conn, fused)
@@ -160,8 +173,11 @@ class ArticleSearch:
             )
             found = {row.id: row for row in rows}
         marks = lexical.marks(query)
-        return [Hit(i, found[i].title, score, snippet(found[i].body, marks), found[i].short_answer)
-                for i, score in best if i in found]  # fmt: skip
+        return [
+            Hit(i, found[i].title, score, snippet(found[i].body, marks), found[i].short_answer)
+            for i, score in best
+            if i in found
+        ]
 
 
 def _semantic_share(query: str) -> float:
@@ -192,8 +208,10 @@ def snippet(body: str, marks: list[str], width: int = 160) -> str:
     if marks:
         # Whole words ("with" not inside "within"), or the beginning of a longer one ("refund"
         # in "refunds"); Chinese has no word boundaries and is marked where it is.
-        pattern = "|".join(re.escape(m) if has_cjk(m) else rf"\b{re.escape(m)}"
-                           for m in sorted(set(marks), key=len, reverse=True))  # fmt: skip
+        pattern = "|".join(
+            re.escape(m) if has_cjk(m) else rf"\b{re.escape(m)}"
+            for m in sorted(set(marks), key=len, reverse=True)
+        )
         for found_mark in re.finditer(pattern, window, flags=re.IGNORECASE):
             pieces.append(html.escape(window[last : found_mark.start()]))
             pieces.append(f"<mark>{html.escape(found_mark.group())}</mark>")

@@ -72,8 +72,13 @@ class Embedder:
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         with self._lock:
             model = self._loaded()
-            return model.encode(list(texts), batch_size=32, normalize_embeddings=True,
-                                convert_to_numpy=True, show_progress_bar=False)  # fmt: skip
+            return model.encode(
+                list(texts),
+                batch_size=32,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
 
     async def embed_async(self, texts: Sequence[str]) -> NDArray[np.float32]:
         return await asyncio.get_running_loop().run_in_executor(_runner, self.embed, texts)
@@ -103,8 +108,9 @@ def semantic_installed() -> bool:
 
 def article_text(title: str, short_answer: str, tags: Sequence[str], body: str) -> str:
     """What an article is embedded as."""
-    return " ".join(part for part in (title + ".", short_answer, " ".join(tags),
-                                      body[:_BODY_CHARS]) if part)  # fmt: skip
+    return " ".join(
+        part for part in (title + ".", short_answer, " ".join(tags), body[:_BODY_CHARS]) if part
+    )
 
 
 @dataclass(slots=True)
@@ -122,24 +128,33 @@ class VectorIndex:
         self._matrix: _Matrix | None = None
         self._loading = asyncio.Lock()
 
-    async def put(self, conn: AsyncConnection, article: Article,
-                  vector: NDArray[np.float32] | None = None) -> None:  # fmt: skip
+    async def put(
+        self, conn: AsyncConnection, article: Article, vector: NDArray[np.float32] | None = None
+    ) -> None:
         if vector is None:
             text_ = article_text(article.title, article.short_answer, article.tags, article.body)
             vector = (await self.embedder.embed_async([text_]))[0]
         await self.remove(conn, article.id)
         await conn.execute(
             kb_embeddings.insert().values(
-                article_id=article.id, model=self.embedder.name,
-                vector=vector.astype("<f4").tobytes(), updated_at=now(),
+                article_id=article.id,
+                model=self.embedder.name,
+                vector=vector.astype("<f4").tobytes(),
+                updated_at=now(),
             )
-        )  # fmt: skip
+        )
 
     async def remove(self, conn: AsyncConnection, article_id: int) -> None:
         await conn.execute(delete(kb_embeddings).where(kb_embeddings.c.article_id == article_id))
 
-    async def nearest(self, conn: AsyncConnection, query_vector: NDArray[np.float32],
-                      where: SearchFilter, sqlite: bool, limit: int) -> list[int]:  # fmt: skip
+    async def nearest(
+        self,
+        conn: AsyncConnection,
+        query_vector: NDArray[np.float32],
+        where: SearchFilter,
+        sqlite: bool,
+        limit: int,
+    ) -> list[int]:
         """Article ids by cosine to the query, best first, among those `where` admits."""
         import numpy as np
 

@@ -98,8 +98,14 @@ class Suggestions:
     """Suggestions per interaction, and what agents and customers say of them. `self_served`
     ends an interaction that an article answered (the queue's, wired by the service)."""
 
-    def __init__(self, db: Database, search: ArticleSearch, bus: EventBus,
-                 self_served: SelfServed | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        db: Database,
+        search: ArticleSearch,
+        bus: EventBus,
+        self_served: SelfServed | None = None,
+    ) -> None:
         self.db = db
         self.search = search
         self.bus = bus
@@ -117,8 +123,9 @@ class Suggestions:
                 await self._task
             self._task = None
 
-    async def feedback(self, interaction_id: int, article_id: int, verdict: Verdict,
-                       agent_id: int | None = None) -> None:  # fmt: skip
+    async def feedback(
+        self, interaction_id: int, article_id: int, verdict: Verdict, agent_id: int | None = None
+    ) -> None:
         """Keep what was said of an article on an interaction. An article used (by an agent, or
         a customer it helped) goes on the customer's timeline; a dismissed one is replaced."""
         async with self.db.begin() as conn:
@@ -134,30 +141,47 @@ class Suggestions:
                 raise NotFound("article", article_id, "article_id")
             at = now()
             await conn.execute(
-                kb_feedback.insert().values(article_id=article_id, interaction_id=interaction_id,
-                                            verdict=verdict.value, agent_id=agent_id,
-                                            created_at=at)
-            )  # fmt: skip
+                kb_feedback.insert().values(
+                    article_id=article_id,
+                    interaction_id=interaction_id,
+                    verdict=verdict.value,
+                    agent_id=agent_id,
+                    created_at=at,
+                )
+            )
             if verdict in (Verdict.USED, Verdict.HELPED):
                 by = "customer" if verdict.from_customer else "agent"
                 await conn.execute(
                     customer_events.insert().values(
-                        customer_id=customer_id, type="kb.article_used", at=at,
-                        data={"article_id": article_id, "title": article.title,
-                              "slug": article.slug, "interaction_id": interaction_id,
-                              "by": by, "agent_id": agent_id},
+                        customer_id=customer_id,
+                        type="kb.article_used",
+                        at=at,
+                        data={
+                            "article_id": article_id,
+                            "title": article.title,
+                            "slug": article.slug,
+                            "interaction_id": interaction_id,
+                            "by": by,
+                            "agent_id": agent_id,
+                        },
                     )
-                )  # fmt: skip
-        log.info("kb.feedback", interaction_id=interaction_id, article_id=article_id,
-                 verdict=verdict.value, agent_id=agent_id)  # fmt: skip
+                )
+        log.info(
+            "kb.feedback",
+            interaction_id=interaction_id,
+            article_id=article_id,
+            verdict=verdict.value,
+            agent_id=agent_id,
+        )
         if not verdict.positive:
             await self.refresh(interaction_id)
 
     async def customer_answered(self, interaction_id: int, article_id: int, helped: bool) -> None:
         """The customer's answer to "did this help?": yes ends the interaction as self-served
         when no agent has it yet."""
-        await self.feedback(interaction_id, article_id,
-                            Verdict.HELPED if helped else Verdict.NOT_HELPED)  # fmt: skip
+        await self.feedback(
+            interaction_id, article_id, Verdict.HELPED if helped else Verdict.NOT_HELPED
+        )
         if helped and self.self_served is not None:
             await self.self_served(interaction_id, article_id)
 
@@ -219,30 +243,40 @@ class Suggestions:
     async def _worked(self, interaction_ids: list[int]) -> set[int]:
         async with self.db.connect() as conn:
             found = await conn.execute(
-                select(interactions.c.id).where(interactions.c.id.in_(interaction_ids),
-                                                interactions.c.agent_id.is_not(None))
-            )  # fmt: skip
+                select(interactions.c.id).where(
+                    interactions.c.id.in_(interaction_ids), interactions.c.agent_id.is_not(None)
+                )
+            )
             return set(found.scalars())
 
     async def _content(self, conn: AsyncConnection, interaction_id: int) -> _About:
         row = (
             await conn.execute(
-                select(interactions.c.subject, interactions.c.topic, interactions.c.attributes,
-                       interactions.c.customer_id, interactions.c.agent_id)
-                .where(interactions.c.id == interaction_id)
+                select(
+                    interactions.c.subject,
+                    interactions.c.topic,
+                    interactions.c.attributes,
+                    interactions.c.customer_id,
+                    interactions.c.agent_id,
+                ).where(interactions.c.id == interaction_id)
             )
-        ).one_or_none()  # fmt: skip
+        ).one_or_none()
         if row is None:
             raise NotFound("interaction", interaction_id)
         lines = (
-            await conn.execute(
-                select(messages.c.body)
-                .where(messages.c.interaction_id == interaction_id,
-                       messages.c.author == "customer")
-                .order_by(messages.c.id.desc())
-                .limit(20)
+            (
+                await conn.execute(
+                    select(messages.c.body)
+                    .where(
+                        messages.c.interaction_id == interaction_id, messages.c.author == "customer"
+                    )
+                    .order_by(messages.c.id.desc())
+                    .limit(20)
+                )
             )
-        ).scalars().all()  # fmt: skip
+            .scalars()
+            .all()
+        )
         return _About(content_of(row, list(reversed(lines))), row.customer_id, row.agent_id)
 
     async def _kept(self, conn: AsyncConnection, interaction_id: int) -> list[int] | None:
@@ -263,7 +297,9 @@ class Suggestions:
             await conn.execute(
                 stmt.on_conflict_do_update(
                     index_elements=["interaction_id"],
-                    set_={"article_ids": stmt.excluded.article_ids,
-                          "updated_at": stmt.excluded.updated_at},
+                    set_={
+                        "article_ids": stmt.excluded.article_ids,
+                        "updated_at": stmt.excluded.updated_at,
+                    },
                 )
-            )  # fmt: skip
+            )

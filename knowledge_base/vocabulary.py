@@ -43,43 +43,59 @@ def similarity(a: str, b: str) -> float:
 async def add(conn: AsyncConnection, sqlite: bool, article_id: int, words: set[str]) -> None:
     """Count an article's words in (after its search row is written), and the article."""
     await conn.execute(
-        text("INSERT INTO kb_lexemes (lexeme, df) VALUES (:all, 1) "
-             "ON CONFLICT (lexeme) DO UPDATE SET df = kb_lexemes.df + 1"),
+        text(
+            "INSERT INTO kb_lexemes (lexeme, df) VALUES (:all, 1) "
+            "ON CONFLICT (lexeme) DO UPDATE SET df = kb_lexemes.df + 1"
+        ),
         {"all": ALL},
-    )  # fmt: skip
+    )
     if not sqlite:
         await conn.execute(
-            text("INSERT INTO kb_lexemes (lexeme, df) SELECT lexeme, 1 FROM kb_search, "
-                 "unnest(document) WHERE article_id = :id "
-                 "ON CONFLICT (lexeme) DO UPDATE SET df = kb_lexemes.df + 1"),
+            text(
+                "INSERT INTO kb_lexemes (lexeme, df) SELECT lexeme, 1 FROM kb_search, "
+                "unnest(document) WHERE article_id = :id "
+                "ON CONFLICT (lexeme) DO UPDATE SET df = kb_lexemes.df + 1"
+            ),
             {"id": article_id},
-        )  # fmt: skip
+        )
         return
     rows = [{"w": w} for w in sorted(words)]
     if not rows:
         return
     await conn.execute(
-        text("INSERT INTO kb_lexemes_trigram (lexeme) SELECT :w "
-             "WHERE NOT EXISTS (SELECT 1 FROM kb_lexemes WHERE lexeme = :w)"), rows)  # fmt: skip
+        text(
+            "INSERT INTO kb_lexemes_trigram (lexeme) SELECT :w "
+            "WHERE NOT EXISTS (SELECT 1 FROM kb_lexemes WHERE lexeme = :w)"
+        ),
+        rows,
+    )
     await conn.execute(
-        text("INSERT INTO kb_lexemes (lexeme, df) VALUES (:w, 1) "
-             "ON CONFLICT (lexeme) DO UPDATE SET df = df + 1"), rows)  # fmt: skip
+        text(
+            "INSERT INTO kb_lexemes (lexeme, df) VALUES (:w, 1) "
+            "ON CONFLICT (lexeme) DO UPDATE SET df = df + 1"
+        ),
+        rows,
+    )
 
 
 async def remove(conn: AsyncConnection, sqlite: bool, article_id: int) -> None:
     """Count an article's words out (before its search row is deleted). Words stay in the
     vocabulary at zero: a later article may have them again."""
     await conn.execute(
-        text("UPDATE kb_lexemes SET df = df - 1 WHERE lexeme = :all AND EXISTS "
-             f"(SELECT 1 FROM kb_search WHERE {'rowid' if sqlite else 'article_id'} = :id)"),
+        text(
+            "UPDATE kb_lexemes SET df = df - 1 WHERE lexeme = :all AND EXISTS "
+            f"(SELECT 1 FROM kb_search WHERE {'rowid' if sqlite else 'article_id'} = :id)"
+        ),
         {"all": ALL, "id": article_id},
-    )  # fmt: skip
+    )
     if not sqlite:
         await conn.execute(
-            text("UPDATE kb_lexemes SET df = df - 1 WHERE lexeme IN (SELECT lexeme FROM "
-                 "kb_search, unnest(document) WHERE article_id = :id)"),
+            text(
+                "UPDATE kb_lexemes SET df = df - 1 WHERE lexeme IN (SELECT lexeme FROM "
+                "kb_search, unnest(document) WHERE article_id = :id)"
+            ),
             {"id": article_id},
-        )  # fmt: skip
+        )
         return
     row = (
         await conn.execute(
@@ -112,13 +128,15 @@ async def weigh(conn: AsyncConnection, sqlite: bool, tokens: Sequence[str]) -> d
     # Each token's forms first (as typed, as stemmed), so that they are found by the primary key
     # rather than by comparing every word of the vocabulary with each.
     rows = await conn.execute(
-        text("WITH forms AS MATERIALIZED (SELECT t.token, f.form "
-             "  FROM unnest(CAST(:tokens AS text[])) AS t(token), LATERAL unnest(tsvector_to_array("
-             "    to_tsvector('english', t.token) || to_tsvector('simple', t.token))) AS f(form)) "
-             "SELECT forms.token, max(l.df) AS df FROM forms "
-             "JOIN kb_lexemes l ON l.lexeme = forms.form WHERE l.df > 0 GROUP BY forms.token"),
+        text(
+            "WITH forms AS MATERIALIZED (SELECT t.token, f.form "
+            "  FROM unnest(CAST(:tokens AS text[])) AS t(token), LATERAL unnest(tsvector_to_array("
+            "    to_tsvector('english', t.token) || to_tsvector('simple', t.token))) AS f(form)) "
+            "SELECT forms.token, max(l.df) AS df FROM forms "
+            "JOIN kb_lexemes l ON l.lexeme = forms.form WHERE l.df > 0 GROUP BY forms.token"
+        ),
         {"tokens": list(tokens)},
-    )  # fmt: skip
+    )
     return {row.token: row.df for row in rows}
 
 
@@ -133,24 +151,28 @@ async def alike(conn: AsyncConnection, sqlite: bool, terms: Iterable[str]) -> di
             if not grams:
                 continue
             rows = await conn.execute(
-                text("SELECT t.lexeme, l.df FROM kb_lexemes_trigram t JOIN kb_lexemes l "
-                     "ON l.lexeme = t.lexeme WHERE kb_lexemes_trigram MATCH :match AND l.df > 0 "
-                     "ORDER BY bm25(kb_lexemes_trigram) LIMIT 30"),
+                text(
+                    "SELECT t.lexeme, l.df FROM kb_lexemes_trigram t JOIN kb_lexemes l "
+                    "ON l.lexeme = t.lexeme WHERE kb_lexemes_trigram MATCH :match AND l.df > 0 "
+                    "ORDER BY bm25(kb_lexemes_trigram) LIMIT 30"
+                ),
                 {"match": " OR ".join(f'"{g}"' for g in grams)},
-            )  # fmt: skip
+            )
             scored = [(similarity(term, row.lexeme), row.lexeme, row.df) for row in rows]
         else:
             # The vocabulary is stemmed: the term is compared as typed and as stemmed ("refnds"
             # is nearer "refund" as "refnd"). lower(): the trigram index is on that expression.
             rows = await conn.execute(
-                text("WITH forms AS (SELECT CAST(:term AS text) AS f UNION "
-                     "  SELECT unnest(tsvector_to_array(to_tsvector('english', :term)))) "
-                     "SELECT l.lexeme, l.df, max(similarity(lower(l.lexeme), forms.f)) AS s "
-                     "FROM forms JOIN kb_lexemes l ON lower(l.lexeme) % forms.f "
-                     "WHERE l.df > 0 "
-                     "GROUP BY l.lexeme, l.df ORDER BY s DESC LIMIT 10"),
+                text(
+                    "WITH forms AS (SELECT CAST(:term AS text) AS f UNION "
+                    "  SELECT unnest(tsvector_to_array(to_tsvector('english', :term)))) "
+                    "SELECT l.lexeme, l.df, max(similarity(lower(l.lexeme), forms.f)) AS s "
+                    "FROM forms JOIN kb_lexemes l ON lower(l.lexeme) % forms.f "
+                    "WHERE l.df > 0 "
+                    "GROUP BY l.lexeme, l.df ORDER BY s DESC LIMIT 10"
+                ),
                 {"term": term},
-            )  # fmt: skip
+            )
             scored = [(row.s, row.lexeme, row.df) for row in rows]
         best = sorted(x for x in scored if x[0] >= SIMILAR)[::-1][:_ALIKE_PER_TERM]
         for score, word, count in best:

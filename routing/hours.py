@@ -47,8 +47,9 @@ def read_hours(reader: YamlReader, node: Node, groups: set[str]) -> dict[str, Op
     for group, value in fields.items():
         path = f"hours.{group}"
         if group not in groups:
-            raise reader.fail(value, path, f"unknown group {group!r}; groups: "
-                              + ", ".join(sorted(groups)))  # fmt: skip
+            raise reader.fail(
+                value, path, f"unknown group {group!r}; groups: " + ", ".join(sorted(groups))
+            )
         days: dict[int, tuple[tuple[int, int], ...]] = {}
         for spec, ranges in reader.mapping(value, path, set()).items():
             for day in _days(reader, value, f"{path}.{spec}", spec):

@@ -163,21 +163,27 @@ class _Reader(YamlReader[PolicyError]):
         missed, previous = 2, 0.0
         if "offers" in top:
             fields = self.mapping(
-                top["offers"], "offers",
+                top["offers"],
+                "offers",
                 {"timeout_seconds", "missed_before_away", "previous_agent_seconds"},
-            )  # fmt: skip
+            )
             if "timeout_seconds" in fields:
                 given = self.per_channel(fields["timeout_seconds"], "offers.timeout_seconds")
                 if any(v <= 0 for v in given.values()):
-                    raise self.fail(fields["timeout_seconds"], "offers.timeout_seconds",
-                                    "every timeout must be more than 0")  # fmt: skip
+                    raise self.fail(
+                        fields["timeout_seconds"],
+                        "offers.timeout_seconds",
+                        "every timeout must be more than 0",
+                    )
                 offer_timeout |= given
             if "missed_before_away" in fields:
-                missed = int(self.number(fields["missed_before_away"],
-                                         "offers.missed_before_away", 1, 100))  # fmt: skip
+                missed = int(
+                    self.number(fields["missed_before_away"], "offers.missed_before_away", 1, 100)
+                )
             if "previous_agent_seconds" in fields:
-                previous = self.number(fields["previous_agent_seconds"],
-                                       "offers.previous_agent_seconds", 0, 86400)  # fmt: skip
+                previous = self.number(
+                    fields["previous_agent_seconds"], "offers.previous_agent_seconds", 0, 86400
+                )
         wrap_up = {"voice": 0.0, "chat": 0.0, "email": 0.0, "fax": 0.0}
         if "wrap_up_seconds" in top:
             wrap_up |= self.per_channel(top["wrap_up_seconds"], "wrap_up_seconds", 3600)
@@ -186,9 +192,17 @@ class _Reader(YamlReader[PolicyError]):
         keys = sorted({key for rule in rules for key in rule.match} - {"tier", "channel"})
         hours = read_hours(self, top["hours"], set(groups)) if "hours" in top else {}
         return Policy(
-            frozenset(groups), tiers, rules, aging, offer_timeout, missed, wrap_up, tuple(keys),
-            hours, previous,
-        )  # fmt: skip
+            frozenset(groups),
+            tiers,
+            rules,
+            aging,
+            offer_timeout,
+            missed,
+            wrap_up,
+            tuple(keys),
+            hours,
+            previous,
+        )
 
     def tiers(self, node: Node) -> dict[str, TierPolicy]:
         tiers: dict[str, TierPolicy] = {}
@@ -200,8 +214,9 @@ class _Reader(YamlReader[PolicyError]):
             priority = self.number(fields["priority"], f"{path}.priority", -1e6, 1e6)
             sla: dict[str, SlaTarget] = {}
             if "sla" in fields:
-                for channel, target in self.mapping(fields["sla"], f"{path}.sla",
-                                                     set(CHANNELS)).items():  # fmt: skip
+                for channel, target in self.mapping(
+                    fields["sla"], f"{path}.sla", set(CHANNELS)
+                ).items():
                     spath = f"{path}.sla.{channel}"
                     allowed = {"percent", "seconds"} if channel in LIVE_CHANNELS else {"seconds"}
                     parts = self.mapping(target, spath, allowed)
@@ -237,9 +252,11 @@ class _Reader(YamlReader[PolicyError]):
             targets = self.targets(fields["targets"], f"{path}.targets", groups)
             rules.append(Rule(name, match, targets))
         if rules[-1].match:
-            raise self.fail(items[-1], f"rules[{len(items) - 1}]",
-                            "the last rule must have no match, so that every interaction "
-                            "is routed somewhere")  # fmt: skip
+            raise self.fail(
+                items[-1],
+                f"rules[{len(items) - 1}]",
+                "the last rule must have no match, so that every interaction is routed somewhere",
+            )
         return tuple(rules)
 
     def targets(self, node: Node, path: str, groups: set[str]) -> tuple[Target, ...]:
@@ -249,16 +266,18 @@ class _Reader(YamlReader[PolicyError]):
         targets = []
         for n, target_node in enumerate(items):
             tpath = f"{path}[{n}]"
-            fields = self.mapping(target_node, tpath,
-                                  {"agent", "group", "min_level", "skills", "timeout"})  # fmt: skip
+            fields = self.mapping(
+                target_node, tpath, {"agent", "group", "min_level", "skills", "timeout"}
+            )
             if ("agent" in fields) == ("group" in fields):
                 raise self.fail(target_node, tpath, "give either agent or group")
             timeout = None
             if "timeout" in fields:
                 timeout = self.number(fields["timeout"], f"{tpath}.timeout", 1)
             elif n < len(items) - 1:
-                raise self.fail(target_node, tpath,
-                                "timeout is required on every target but the last")  # fmt: skip
+                raise self.fail(
+                    target_node, tpath, "timeout is required on every target but the last"
+                )
             if "agent" in fields:
                 if "min_level" in fields or "skills" in fields:
                     raise self.fail(target_node, tpath, "min_level and skills are for groups")
@@ -274,13 +293,20 @@ class _Reader(YamlReader[PolicyError]):
             level = 0
             if "min_level" in fields:
                 level = int(self.number(fields["min_level"], f"{tpath}.min_level", 0, 10))
-            skills = frozenset(self.strings(fields["skills"], f"{tpath}.skills")) if (
-                "skills" in fields) else frozenset()  # fmt: skip
+            skills = (
+                frozenset(self.strings(fields["skills"], f"{tpath}.skills"))
+                if ("skills" in fields)
+                else frozenset()
+            )
             targets.append(Target(group=group, min_level=level, skills=skills, timeout=timeout))
         last = f"{path}[{len(items) - 1}]"
         if targets[-1].timeout is not None:
             raise self.fail(items[-1], last, "the last target waits for good: it takes no timeout")
         if targets[-1].group is None:
-            raise self.fail(items[-1], last, "the last target must be a group, so that work "
-                            "without that agent still reaches someone")  # fmt: skip
+            raise self.fail(
+                items[-1],
+                last,
+                "the last target must be a group, so that work "
+                "without that agent still reaches someone",
+            )
         return tuple(targets)

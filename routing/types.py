@@ -51,8 +51,9 @@ class AgentSpec:
     id: str
     groups: dict[str, int]
     skills: frozenset[str] = frozenset()
-    capacity: dict[str, int] = field(default_factory=lambda: {"voice": 1, "chat": 3,
-                                                              "email": 5, "fax": 5})  # fmt: skip
+    capacity: dict[str, int] = field(
+        default_factory=lambda: {"voice": 1, "chat": 3, "email": 5, "fax": 5}
+    )
     voice_blocks_other: bool = True
 
 

@@ -50,7 +50,7 @@ def asyncpg_dsn(url: str) -> str:
 
 
 async def _migrated(url: str) -> None:
-    db = Database(url)
+    db = Database(url=url)
     try:
         await migrate(db)
     finally:
@@ -105,7 +105,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 async def _truncate(url: str) -> None:
-    db = Database(url)
+    db = Database(url=url)
     try:
         # The search tables live beside the declared ones (`SEARCH_TABLES`); the vocabulary
         # has no foreign key for TRUNCATE ... CASCADE to follow.
@@ -119,19 +119,19 @@ async def _truncate(url: str) -> None:
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    database = Database(database_url)
+    database = Database(url=database_url)
     yield database
     await database.dispose()
 
 
 @pytest.fixture
 def records(db: Database) -> CustomerRecords:
-    return CustomerRecords(db, default_region="US")
+    return CustomerRecords(db=db, default_region="US")
 
 
 @pytest.fixture
 def interaction_records(db: Database, tmp_path: Path) -> InteractionRecords:
-    return InteractionRecords(db, BlobStore(tmp_path / "blobs"))
+    return InteractionRecords(db=db, blobs=BlobStore(tmp_path / "blobs"))
 
 
 @dataclass

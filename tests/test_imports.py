@@ -12,8 +12,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("contactcenter", "routing", "workflows", "knowledge_base")
-FOUNDATIONS = ("contactcenter.model", "contactcenter.errors", "contactcenter.runtime",
-               "contactcenter.store")  # fmt: skip
+FOUNDATIONS = (
+    "contactcenter.model",
+    "contactcenter.errors",
+    "contactcenter.runtime",
+    "contactcenter.store",
+)
 
 
 def _modules() -> dict[str, Path]:
@@ -97,8 +101,12 @@ def _upward(name: str, target: str) -> bool:
 
 
 def test_dependencies_point_one_way() -> None:
-    wrong = sorted((name, target) for name, targets in _imports().items()
-                   for target in targets if _upward(name, target))  # fmt: skip
+    wrong = sorted(
+        (name, target)
+        for name, targets in _imports().items()
+        for target in targets
+        if _upward(name, target)
+    )
     assert wrong == []
 
 
@@ -110,3 +118,20 @@ def test_the_checks_see_a_loop_and_the_whole_tree() -> None:
         "routing.engine",
         "contactcenter.channels.voice.channel",
     } <= seen
+
+
+def _channel(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[2] if parts[:2] == ["contactcenter", "channels"] and len(parts) > 2 else None
+
+
+def test_channels_never_import_each_other() -> None:
+    """Each channel keeps to its room: what two share lives in `mail/`, `queue/` or below, and
+    what one hands another (the fax channel claiming gateway mail) comes from the wiring."""
+    crossing = sorted(
+        (name, target)
+        for name, targets in _imports().items()
+        for target in targets
+        if _channel(name) and _channel(target) and _channel(name) != _channel(target)
+    )
+    assert crossing == []

@@ -68,14 +68,18 @@ def test_every_file_the_tests_and_benchmarks_name_is_tracked() -> None:
 def test_every_data_file_is_tracked_and_no_rule_ignores_one() -> None:
     tracked = _tracked()
     for folder in DATA:
-        files = [p for p in (ROOT / folder).rglob("*")
-                 if p.is_file() and "__pycache__" not in p.parts]  # fmt: skip
+        files = [
+            p for p in (ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        ]
         assert files, folder
-        untracked = [str(p.relative_to(ROOT)) for p in files
-                     if str(p.relative_to(ROOT)) not in tracked]  # fmt: skip
+        untracked = [
+            str(p.relative_to(ROOT)) for p in files if str(p.relative_to(ROOT)) not in tracked
+        ]
         assert untracked == [], untracked
     ignored = subprocess.run(
         ["git", "check-ignore", "--no-index", "tests/data/kb/queries.yaml", "tests/data/x.eml"],
-        cwd=ROOT, capture_output=True, text=True,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert ignored.stdout == "", f"ignored by .gitignore: {ignored.stdout}"

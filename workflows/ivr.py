@@ -144,9 +144,16 @@ def parse_flow(text: str, source: str = "<flow>") -> Flow:
 
 
 _SECTIONS = {
-    "languages", "greeting", "menu", "key_accounts", "order_status", "hold", "connecting",
-    "voicemail", "trouble",
-}  # fmt: skip
+    "languages",
+    "greeting",
+    "menu",
+    "key_accounts",
+    "order_status",
+    "hold",
+    "connecting",
+    "voicemail",
+    "trouble",
+}
 
 
 class _Reader(YamlReader[FlowError]):
@@ -160,18 +167,45 @@ class _Reader(YamlReader[FlowError]):
             {"prompt", "retry", "attempts", "timeout_seconds", "options", "no_choice"},
         )
         self.require(menu, top["menu"], "menu", "prompt", "retry", "options", "no_choice")
-        order = self.mapping(top["order_status"], "order_status",
-                             {"prompt", "answer", "not_found", "anything_else", "attempts",
-                              "timeout_seconds"})  # fmt: skip
-        self.require(order, top["order_status"], "order_status", "prompt", "answer",
-                     "not_found", "anything_else")  # fmt: skip
-        hold = self.mapping(top["hold"], "hold", {"music_url", "position", "estimate",
-                                                  "callback_offer", "callback_confirm",
-                                                  "no_number", "callback_hello"})  # fmt: skip
-        self.require(hold, top["hold"], "hold", "position", "estimate", "callback_offer",
-                     "callback_confirm", "no_number", "callback_hello")  # fmt: skip
-        voicemail = self.mapping(top["voicemail"], "voicemail",
-                                 {"prompt", "thanks", "max_seconds"})  # fmt: skip
+        order = self.mapping(
+            top["order_status"],
+            "order_status",
+            {"prompt", "answer", "not_found", "anything_else", "attempts", "timeout_seconds"},
+        )
+        self.require(
+            order,
+            top["order_status"],
+            "order_status",
+            "prompt",
+            "answer",
+            "not_found",
+            "anything_else",
+        )
+        hold = self.mapping(
+            top["hold"],
+            "hold",
+            {
+                "music_url",
+                "position",
+                "estimate",
+                "callback_offer",
+                "callback_confirm",
+                "no_number",
+                "callback_hello",
+            },
+        )
+        self.require(
+            hold,
+            top["hold"],
+            "hold",
+            "position",
+            "estimate",
+            "callback_offer",
+            "callback_confirm",
+            "no_number",
+            "callback_hello",
+        )
+        voicemail = self.mapping(top["voicemail"], "voicemail", {"prompt", "thanks", "max_seconds"})
         self.require(voicemail, top["voicemail"], "voicemail", "prompt", "thanks")
         return Flow(
             languages=self.languages,
@@ -210,8 +244,11 @@ class _Reader(YamlReader[FlowError]):
         for name, value in self.mapping(node, "languages", set()).items():
             fields = self.mapping(value, f"languages.{name}", {"say_as", "voice"})
             self.require(fields, value, f"languages.{name}", "say_as")
-            voice = self.scalar(fields["voice"], f"languages.{name}.voice") if (
-                "voice" in fields) else ""  # fmt: skip
+            voice = (
+                self.scalar(fields["voice"], f"languages.{name}.voice")
+                if ("voice" in fields)
+                else ""
+            )
             voices[name] = Voice(self.scalar(fields["say_as"], f"languages.{name}.say_as"), voice)
         if not voices:
             raise self.fail(node, "languages", "at least one language is required")
@@ -232,8 +269,9 @@ class _Reader(YamlReader[FlowError]):
                 raise self.fail(value, f"{path}.{lang}", f"bad {{...}} part: {exc}") from None
         return Text(texts)
 
-    def count(self, fields: dict[str, Node], name: str, path: str, default: int, low: int,
-              high: int) -> int:  # fmt: skip
+    def count(
+        self, fields: dict[str, Node], name: str, path: str, default: int, low: int, high: int
+    ) -> int:
         if name not in fields:
             return default
         return int(self.number(fields[name], f"{path}.{name}", low, high))
@@ -266,8 +304,11 @@ class _Reader(YamlReader[FlowError]):
             topic = self.scalar(fields["topic"], f"{path}.topic") if "topic" in fields else None
             if action is Action.QUEUE and topic is None:
                 raise self.fail(item, path, "topic is required for action queue")
-            words = tuple(_plain(w) for w in self.strings(fields["words"], f"{path}.words")) if (
-                "words" in fields) else ()  # fmt: skip
+            words = (
+                tuple(_plain(w) for w in self.strings(fields["words"], f"{path}.words"))
+                if ("words" in fields)
+                else ()
+            )
             options.append(Option(key, words, action, topic))
         if not options:
             raise self.fail(node, "menu.options", "at least one option is required")

@@ -110,7 +110,7 @@ class CustomerCsv:
     """Imports and exports; files of more than one batch are parsed in worker processes
     (phone number validation is the costly part) while this process writes."""
 
-    def __init__(self, records: CustomerRecords, batch: int = BATCH) -> None:
+    def __init__(self, *, records: CustomerRecords, batch: int = BATCH) -> None:
         self.records = records
         self.db = records.db
         self.batch = batch
@@ -224,9 +224,12 @@ class CustomerCsv:
                 matched.add(row.customer_id)
             if len(matched) > 1:
                 errors.append(
-                    (row.line, "identities belong to different customers "
-                     + ", ".join(str(c) for c in sorted(matched)))
-                )  # fmt: skip
+                    (
+                        row.line,
+                        "identities belong to different customers "
+                        + ", ".join(str(c) for c in sorted(matched)),
+                    )
+                )
                 continue
             if matched:
                 updates.append((matched.pop(), row))

@@ -13,8 +13,17 @@ from contactcenter.customers.identities import Identity, InvalidIdentity, normal
 from contactcenter.customers.records import CustomerFields
 from contactcenter.model import IdentityKind
 
-FIELD_COLUMNS = ["name", "organisation", "tier", "segment", "lifecycle_stage", "language", "tags",
-                 "account_manager", "verified"]  # fmt: skip
+FIELD_COLUMNS = [
+    "name",
+    "organisation",
+    "tier",
+    "segment",
+    "lifecycle_stage",
+    "language",
+    "tags",
+    "account_manager",
+    "verified",
+]
 IDENTITY_COLUMNS = [kind.value for kind in IdentityKind]
 COLUMNS = ["id", *FIELD_COLUMNS, *IDENTITY_COLUMNS]
 _KINDS = {kind.value: kind for kind in IdentityKind}

@@ -111,7 +111,7 @@ def _identity(row: Row[Any]) -> IdentityRecord:
 class CustomerRecords:
     """Reads and writes customers; every method that writes does so in one transaction."""
 
-    def __init__(self, db: Database, default_region: str = "US") -> None:
+    def __init__(self, *, db: Database, default_region: str = "US") -> None:
         self.db = db
         self.default_region = default_region
 
@@ -294,11 +294,14 @@ class CustomerRecords:
         async with self.db.begin() as conn:
             await conn.execute(
                 update(customers)
-                .where(customers.c.id == bindparam("b_id"), customers.c.name == "",
-                       customers.c.verified.is_(False))
+                .where(
+                    customers.c.id == bindparam("b_id"),
+                    customers.c.name == "",
+                    customers.c.verified.is_(False),
+                )
                 .values(name=bindparam("b_name"), updated_at=now()),
                 [{"b_id": i, "b_name": name} for i, name in names.items()],
-            )  # fmt: skip
+            )
 
     async def add_identity(
         self, customer_id: int, kind: IdentityKind | str, raw: str, verified: bool = False

@@ -77,6 +77,8 @@ async def _create(records: CustomerRecords, kind: IdentityKind, values: list[str
             conn, customers, columns, [(*_NEW.values(), at, at)] * len(values), return_ids=True
         )
         await insert_rows(
-            conn, identities, ["customer_id", "kind", "value", "verified", "created_at"],
+            conn,
+            identities,
+            ["customer_id", "kind", "value", "verified", "created_at"],
             [(cid, kind.value, value, False, at) for cid, value in zip(ids, values, strict=True)],
-        )  # fmt: skip
+        )

@@ -66,7 +66,7 @@ def _after(cursor: Cursor | None, at: Column[Any], ident: Column[Any], rank: int
 
 
 class Timeline:
-    def __init__(self, customers: CustomerRecords, interactions: InteractionRecords) -> None:
+    def __init__(self, *, customers: CustomerRecords, interactions: InteractionRecords) -> None:
         self.customers = customers
         self.interactions = interactions
 
@@ -78,12 +78,20 @@ class Timeline:
             await self.customers.get(customer_id, conn)
             keyed: list[tuple[tuple[datetime, int, int], str, Any]] = []
             sources: list[tuple[str, Any, Column[Any], ColumnElement[bool]]] = [
-                ("interaction", interactions, interactions.c.created_at,
-                 interactions.c.customer_id == customer_id),
+                (
+                    "interaction",
+                    interactions,
+                    interactions.c.created_at,
+                    interactions.c.customer_id == customer_id,
+                ),
                 ("note", notes, notes.c.created_at, notes.c.customer_id == customer_id),
-                ("event", customer_events, customer_events.c.at,
-                 customer_events.c.customer_id == customer_id),
-            ]  # fmt: skip
+                (
+                    "event",
+                    customer_events,
+                    customer_events.c.at,
+                    customer_events.c.customer_id == customer_id,
+                ),
+            ]
             for kind, table, at, owner in sources:
                 stmt: Select[Any] = (
                     select(table)

@@ -25,21 +25,54 @@ GROUPS = {
 }
 # name, email, groups with level, skills, capacity overrides
 AGENTS: list[tuple[str, str, dict[str, int], list[str], dict[str, int]]] = [
-    ("Grace Okafor", "grace.okafor@demo.example", {"key-accounts": 3, "senior": 3},
-     ["lang:en", "lang:de", "enterprise"], {"chat": 2}),
-    ("Lin Wei", "lin.wei@demo.example", {"key-accounts": 3, "senior": 2},
-     ["lang:zh", "lang:en", "enterprise"], {}),
-    ("Daniel Brooks", "daniel.brooks@demo.example", {"senior": 3, "general": 2},
-     ["lang:en", "billing", "returns"], {}),
-    ("Ana Souza", "ana.souza@demo.example", {"senior": 2, "general": 2},
-     ["lang:pt", "lang:es", "lang:en", "technical"], {"email": 8}),
-    ("Sam Patel", "sam.patel@demo.example", {"general": 1},
-     ["lang:en", "technical", "orders"], {"chat": 4}),
-    ("Nora Lindqvist", "nora.lindqvist@demo.example", {"general": 1},
-     ["lang:en", "lang:fr", "orders", "billing"], {}),
-]  # fmt: skip
-LOGINS = [("admin", Role.ADMIN, None), ("supervisor", Role.SUPERVISOR, None),
-          ("agent", Role.AGENT, "sam.patel@demo.example")]  # fmt: skip
+    (
+        "Grace Okafor",
+        "grace.okafor@demo.example",
+        {"key-accounts": 3, "senior": 3},
+        ["lang:en", "lang:de", "enterprise"],
+        {"chat": 2},
+    ),
+    (
+        "Lin Wei",
+        "lin.wei@demo.example",
+        {"key-accounts": 3, "senior": 2},
+        ["lang:zh", "lang:en", "enterprise"],
+        {},
+    ),
+    (
+        "Daniel Brooks",
+        "daniel.brooks@demo.example",
+        {"senior": 3, "general": 2},
+        ["lang:en", "billing", "returns"],
+        {},
+    ),
+    (
+        "Ana Souza",
+        "ana.souza@demo.example",
+        {"senior": 2, "general": 2},
+        ["lang:pt", "lang:es", "lang:en", "technical"],
+        {"email": 8},
+    ),
+    (
+        "Sam Patel",
+        "sam.patel@demo.example",
+        {"general": 1},
+        ["lang:en", "technical", "orders"],
+        {"chat": 4},
+    ),
+    (
+        "Nora Lindqvist",
+        "nora.lindqvist@demo.example",
+        {"general": 1},
+        ["lang:en", "lang:fr", "orders", "billing"],
+        {},
+    ),
+]
+LOGINS = [
+    ("admin", Role.ADMIN, None),
+    ("supervisor", Role.SUPERVISOR, None),
+    ("agent", Role.AGENT, "sam.patel@demo.example"),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +129,9 @@ async def _load(services: Services) -> None:
             )
         )
     text = files("contactcenter.demo").joinpath("customers.csv").read_text(encoding="utf-8")
-    report = await CustomerCsv(services.customers).import_rows(text.splitlines(keepends=True))
+    report = await CustomerCsv(records=services.customers).import_rows(
+        text.splitlines(keepends=True)
+    )
     assert not report.errors, f"demo customers.csv has bad rows: {report.errors}"
     with as_file(files("contactcenter.demo").joinpath("kb")) as folder:
         articles = await services.articles.import_dir(folder, None)
@@ -110,13 +145,25 @@ async def _history(services: Services) -> None:
     start = now() - timedelta(days=3)
     past = [
         ("phone", "+1 617 555 0143", Channel.VOICE, "Ward printers offline", "resolved", 5),
-        ("email", "marcus@webbarchitects.example", Channel.EMAIL, "Quote for 6 workstations",
-         "quote sent", 4),
+        (
+            "email",
+            "marcus@webbarchitects.example",
+            Channel.EMAIL,
+            "Quote for 6 workstations",
+            "quote sent",
+            4,
+        ),
         ("phone", "+1 312 555 0166", Channel.VOICE, "Where is my order?", None, None),
         ("fax", "+1 646 555 0156", Channel.FAX, "Purchase order PO-7781", "order placed", None),
-        ("chat_visitor", "visitor-chloe", Channel.CHAT, "Return a damaged keyboard",
-         "return label sent", 3),
-    ]  # fmt: skip
+        (
+            "chat_visitor",
+            "visitor-chloe",
+            Channel.CHAT,
+            "Return a damaged keyboard",
+            "return label sent",
+            3,
+        ),
+    ]
     for n, (kind, value, channel, subject, outcome, score) in enumerate(past):
         customer = (await customers.resolve(kind, value)).customer
         at = start + timedelta(hours=7 * n)

@@ -25,6 +25,7 @@ from contactcenter.model import (
 )
 from contactcenter.runtime.clock import iso, now
 from contactcenter.store.blobs import BlobStore
+from contactcenter.store.bulk import insert_rows
 from contactcenter.store.db import Database
 from contactcenter.store.tables import (
     attachments,
@@ -37,14 +38,53 @@ from contactcenter.store.tables import (
 # What an interaction's detail lists hold, and which columns of each.
 _DETAILS = (
     ("messages", messages, ("id", "direction", "author", "agent_id", "body", "created_at")),
-    ("attachments", attachments,
-     ("id", "message_id", "filename", "content_type", "size", "sha256", "pages")),
+    (
+        "attachments",
+        attachments,
+        ("id", "message_id", "filename", "content_type", "size", "sha256", "pages"),
+    ),
     ("events", interaction_events, ("type", "from_status", "to_status", "data", "at")),
-)  # fmt: skip
+)
 
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewMessage:
+    """A message to keep on an interaction's timeline (`at`: now when not given)."""
+
+    interaction_id: int
+    body: str
+    direction: Direction
+    author: Initiator
+    agent_id: int | None = None
+    external_id: str | None = None
+    at: datetime | None = None
+
+
+_MESSAGE_COLUMNS = (
+    "interaction_id",
+    "direction",
+    "author",
+    "agent_id",
+    "body",
+    "external_id",
+    "created_at",
+)
+
+
+def _message_row(m: NewMessage) -> tuple[Any, ...]:
+    return (
+        m.interaction_id,
+        m.direction.value,
+        m.author.value,
+        m.agent_id,
+        m.body,
+        m.external_id,
+        m.at or now(),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +126,7 @@ def interaction_json(row: Row[Any]) -> dict[str, Any]:
 
 
 class InteractionRecords:
-    def __init__(self, db: Database, blobs: BlobStore | None = None) -> None:
+    def __init__(self, *, db: Database, blobs: BlobStore | None = None) -> None:
         self.db = db
         self.blobs = blobs
 
@@ -119,9 +159,16 @@ class InteractionRecords:
         """Store a new interaction and its `created` event; returns its id. `queued` marks it
         as entering the routing queue now (its place in the queue)."""
         new = NewInteraction(
-            customer_id, channel, subject, topic, attributes, external_ref, status, direction,
+            customer_id,
+            channel,
+            subject,
+            topic,
+            attributes,
+            external_ref,
+            status,
+            direction,
             initiated_by,
-        )  # fmt: skip
+        )
         if conn is None:
             async with self.db.begin() as conn:
                 return (await open_many(conn, [new], at or now(), queued))[0]
@@ -179,10 +226,14 @@ class InteractionRecords:
         """An event that changes no status (an overflow, an SLA warning), kept with the rest."""
         await conn.execute(
             insert(interaction_events).values(
-                interaction_id=interaction_id, type=type, from_status=None, to_status=None,
-                data=data, at=at,
+                interaction_id=interaction_id,
+                type=type,
+                from_status=None,
+                to_status=None,
+                data=data,
+                at=at,
             )
-        )  # fmt: skip
+        )
 
     async def record_outcome(
         self,
@@ -231,25 +282,38 @@ class InteractionRecords:
         if conn is None:
             async with self.db.begin() as conn:
                 return await self.add_message(
-                    interaction_id, body, direction=direction, author=author,
-                    agent_id=agent_id, external_id=external_id, at=at, conn=conn,
-                )  # fmt: skip
-        await self._row(conn, interaction_id)
-        return (
-            await conn.execute(
-                insert(messages)
-                .values(
-                    interaction_id=interaction_id,
-                    direction=direction.value,
-                    author=author.value,
+                    interaction_id,
+                    body,
+                    direction=direction,
+                    author=author,
                     agent_id=agent_id,
-                    body=body,
                     external_id=external_id,
-                    created_at=at or now(),
+                    at=at,
+                    conn=conn,
                 )
-                .returning(messages.c.id)
-            )
-        ).scalar_one()
+        await self._row(conn, interaction_id)
+        new = NewMessage(
+            interaction_id=interaction_id,
+            body=body,
+            direction=direction,
+            author=author,
+            agent_id=agent_id,
+            external_id=external_id,
+            at=at,
+        )
+        (message_id,) = await self.add_messages([new], conn=conn)
+        return message_id
+
+    async def add_messages(self, new: list[NewMessage], *, conn: AsyncConnection) -> list[int]:
+        """Messages on their interactions' timelines in the caller's transaction, their ids in
+        order: one INSERT for one, COPY (PostgreSQL) or a multi-row INSERT for many. Every
+        message the service keeps is written here."""
+        if len(new) == 1:
+            row = dict(zip(_MESSAGE_COLUMNS, _message_row(new[0]), strict=True))
+            result = await conn.execute(insert(messages).values(**row).returning(messages.c.id))
+            return [result.scalar_one()]
+        rows = [_message_row(m) for m in new]
+        return await insert_rows(conn, messages, list(_MESSAGE_COLUMNS), rows, return_ids=True)
 
     async def add_attachment(
         self,
@@ -270,9 +334,14 @@ class InteractionRecords:
         if conn is None:
             async with self.db.begin() as conn:
                 return await self.add_attachment(
-                    interaction_id, filename, content_type, data, message_id=message_id,
-                    pages=pages, conn=conn,
-                )  # fmt: skip
+                    interaction_id,
+                    filename,
+                    content_type,
+                    data,
+                    message_id=message_id,
+                    pages=pages,
+                    conn=conn,
+                )
         await self._row(conn, interaction_id)
         return (
             await conn.execute(
@@ -316,6 +385,18 @@ class InteractionRecords:
                     )
                 )
             ).scalar_one_or_none()
+
+    async def answered_since(self, channel: Channel, since: datetime) -> int:
+        """How many interactions of `channel` an agent accepted since `since`."""
+        async with self.db.connect() as conn:
+            return (
+                await conn.execute(
+                    select(func.count()).where(
+                        interactions.c.channel == channel.value,
+                        interactions.c.answered_at >= since,
+                    )
+                )
+            ).scalar_one()
 
     async def get(self, interaction_id: int) -> dict[str, Any]:
         """One interaction with its messages, attachments and events."""

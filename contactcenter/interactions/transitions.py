@@ -91,11 +91,17 @@ async def open_many(
     await conn.execute(
         insert(interaction_events),
         [
-            {"interaction_id": interaction_id, "type": "created", "from_status": None,
-             "to_status": new.status.value, "data": {"channel": new.channel.value}, "at": at}
+            {
+                "interaction_id": interaction_id,
+                "type": "created",
+                "from_status": None,
+                "to_status": new.status.value,
+                "data": {"channel": new.channel.value},
+                "at": at,
+            }
             for interaction_id, new in zip(ids, news, strict=True)
         ],
-    )  # fmt: skip
+    )
     return ids
 
 
@@ -138,13 +144,17 @@ async def apply_moves(conn: AsyncConnection, moves: Sequence[Move], at: datetime
     await conn.execute(
         insert(interaction_events),
         [
-            {"interaction_id": interaction_id, "type": event.type,
-             "from_status": event.from_status.value if event.from_status else None,
-             "to_status": event.to_status.value if event.to_status else None,
-             "data": event.data, "at": event.at}
+            {
+                "interaction_id": interaction_id,
+                "type": event.type,
+                "from_status": event.from_status.value if event.from_status else None,
+                "to_status": event.to_status.value if event.to_status else None,
+                "data": event.data,
+                "at": event.at,
+            }
             for interaction_id, event in events
         ],
-    )  # fmt: skip
+    )
 
 
 def _per_row(name: str, group: list[Move]) -> Any:

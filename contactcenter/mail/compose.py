@@ -19,8 +19,9 @@ def subject_token(interaction_id: int) -> str:
     return f"[#CC-{interaction_id}]"
 
 
-def answer(support: str, to: str, subject: str, interaction_id: int,
-           answering: ParsedMail | None) -> EmailMessage:  # fmt: skip
+def answer(
+    support: str, to: str, subject: str, interaction_id: int, answering: ParsedMail | None
+) -> EmailMessage:
     """A mail from the support address on an interaction's thread: its token in the subject,
     and In-Reply-To / References to the mail it answers."""
     token = subject_token(interaction_id)
@@ -62,8 +63,9 @@ def written(message: EmailMessage, name: str) -> str:
     return next((str(v) for k, v in message.raw_items() if k.lower() == name.lower()), "")
 
 
-def acknowledgement(support: str, mail: ParsedMail, interaction_id: int,
-                    within_seconds: float | None) -> EmailMessage:  # fmt: skip
+def acknowledgement(
+    support: str, mail: ParsedMail, interaction_id: int, within_seconds: float | None
+) -> EmailMessage:
     """ "We have your mail": its reference and when to expect an answer. Marked
     Auto-Submitted (RFC 3834), so that well-behaved responders do not answer it."""
     assert mail.sender is not None

@@ -38,16 +38,22 @@ LONGEST_PAUSE = 3600.0
 
 class Outbox:
     def __init__(
-        self, db: Database, blobs: BlobStore, interactions: InteractionRecords, relay_host: str,
-        relay_port: int, *, poll_seconds: float = 5.0,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        db: Database,
+        blobs: BlobStore,
+        interactions: InteractionRecords,
+        relay_host: str,
+        relay_port: int,
+        poll_seconds: float = 5.0,
+    ) -> None:
         self.db = db
         self.blobs = blobs
         self.interactions = interactions
         self.relay_host = relay_host
         self.relay_port = relay_port
         self.first_pause = FIRST_PAUSE
-        self.rounds = Rounds("outbox", self.send_due, poll_seconds)
+        self.rounds = Rounds(name="outbox", round_=self.send_due, every=poll_seconds)
 
     async def put(self, message: EmailMessage, kind: str, interaction_id: int | None) -> int:
         """Keep `message` for delivery; the sender task is woken to deliver it now."""
@@ -60,18 +66,41 @@ class Outbox:
         digests = await asyncio.gather(*(self.blobs.put(m.as_bytes()) for m, _, _ in mails))
         at = now()
         rows = [
-            (interaction_id, kind, parseaddr(written(message, "From"))[1].lower(),
-             parseaddr(written(message, "To"))[1].lower(),
-             written(message, "Message-ID").strip("<>"), digest, "pending", 0, at, "", at)
+            (
+                interaction_id,
+                kind,
+                parseaddr(written(message, "From"))[1].lower(),
+                parseaddr(written(message, "To"))[1].lower(),
+                written(message, "Message-ID").strip("<>"),
+                digest,
+                "pending",
+                0,
+                at,
+                "",
+                at,
+            )
             for (message, kind, interaction_id), digest in zip(mails, digests, strict=True)
-        ]  # fmt: skip
+        ]
         async with self.db.begin() as conn:
             ids = await insert_rows(
-                conn, outbox,
-                ["interaction_id", "kind", "sender", "recipient", "message_id", "sha256",
-                 "status", "attempts", "next_attempt_at", "last_error", "created_at"],
-                rows, return_ids=True,
-            )  # fmt: skip
+                conn,
+                outbox,
+                [
+                    "interaction_id",
+                    "kind",
+                    "sender",
+                    "recipient",
+                    "message_id",
+                    "sha256",
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "last_error",
+                    "created_at",
+                ],
+                rows,
+                return_ids=True,
+            )
         self.rounds.wake()
         return ids
 
@@ -134,17 +163,20 @@ class Outbox:
         at = now()
         async with self.db.begin() as conn:
             await conn.execute(
-                update(outbox).where(outbox.c.id == bindparam("b_id"))
+                update(outbox)
+                .where(outbox.c.id == bindparam("b_id"))
                 .values(status="sent", sent_at=at, attempts=bindparam("b_attempts")),
                 [{"b_id": row.id, "b_attempts": row.attempts + 1} for row in rows],
-            )  # fmt: skip
+            )
             for row in rows:
                 if row.interaction_id is not None:
                     await self.interactions.add_event(
-                        row.interaction_id, "email.sent",
+                        row.interaction_id,
+                        "email.sent",
                         {"kind": row.kind, "to": row.recipient, "message_id": row.message_id},
-                        at=at, conn=conn,
-                    )  # fmt: skip
+                        at=at,
+                        conn=conn,
+                    )
         for row in rows:
             log.info("outbox.sent", outbox_id=row.id, kind=row.kind)
 
@@ -158,17 +190,24 @@ class Outbox:
                 update(outbox)
                 .where(outbox.c.id == row.id)
                 .values(
-                    attempts=attempts, last_error=error[:2000],
+                    attempts=attempts,
+                    last_error=error[:2000],
                     status="failed" if gave_up else "pending",
                     next_attempt_at=at + timedelta(seconds=pause),
                 )
-            )  # fmt: skip
+            )
             if row.interaction_id is not None:
                 await self.interactions.add_event(
                     row.interaction_id,
                     "email.send_failed",
-                    {"kind": row.kind, "to": row.recipient, "attempts": attempts,
-                     "error": error[:500], "gave_up": gave_up},
-                    at=at, conn=conn,
-                )  # fmt: skip
+                    {
+                        "kind": row.kind,
+                        "to": row.recipient,
+                        "attempts": attempts,
+                        "error": error[:500],
+                        "gave_up": gave_up,
+                    },
+                    at=at,
+                    conn=conn,
+                )
         log.warning("outbox.send_failed", outbox_id=row.id, attempts=attempts, error=error)

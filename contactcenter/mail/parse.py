@@ -28,8 +28,14 @@ from html import unescape
 from mailparser_reply import EmailReplyParser
 
 # Charsets that mail declares but writes in a superset of.
-_SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs",
-              "iso-8859-1": "cp1252", "us-ascii": "cp1252", "ascii": "cp1252"}  # fmt: skip
+_SUPERSETS = {
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "big5": "big5hkscs",
+    "iso-8859-1": "cp1252",
+    "us-ascii": "cp1252",
+    "ascii": "cp1252",
+}
 _NEVER_ANSWER = re.compile(
     r"^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|bounces?)([+.-].*)?$", re.I
 )
@@ -181,11 +187,19 @@ def _plain_mail(raw: bytes, problem: str) -> ParsedMail:
         message_id=ids[0] if ids else f"{digest[:32]}@no-message-id",
         in_reply_to=_MESSAGE_ID.findall(plain.get("in-reply-to", "")),
         references=_MESSAGE_ID.findall(plain.get("references", "")),
-        subject=" ".join(subject.split())[:500], sender=sender, sender_name=sender_name[:200],
-        recipients=[], date=_date(plain.get("date", "")), text=text, new_text=_new_part(text),
-        attachments=[], do_not_answer=_do_not_answer(plain, sender), problems=problems,
-        digest=digest, headers=plain,
-    )  # fmt: skip
+        subject=" ".join(subject.split())[:500],
+        sender=sender,
+        sender_name=sender_name[:200],
+        recipients=[],
+        date=_date(plain.get("date", "")),
+        text=text,
+        new_text=_new_part(text),
+        attachments=[],
+        do_not_answer=_do_not_answer(plain, sender),
+        problems=problems,
+        digest=digest,
+        headers=plain,
+    )
 
 
 def _without_nul(mail: ParsedMail) -> ParsedMail:
@@ -229,8 +243,10 @@ def _written(plain: dict[str, str], name: str, problems: list[str]) -> str:
 
 def _recipients(plain: dict[str, str], problems: list[str]) -> list[str]:
     """To, Cc and Delivered-To addresses, lower case; an unreadable list gives none."""
-    values = [_written(plain, name, problems)[:MAX_ADDRESS_HEADER]
-              for name in ("To", "Cc", "Delivered-To")]  # fmt: skip
+    values = [
+        _written(plain, name, problems)[:MAX_ADDRESS_HEADER]
+        for name in ("To", "Cc", "Delivered-To")
+    ]
     try:
         found = getaddresses(values)
     except Exception:
@@ -310,9 +326,14 @@ def _sender(value: str, problems: list[str]) -> tuple[str, str | None]:
 
 
 def _walk(
-    part: EmailMessage, texts: list[str], htmls: list[str], attachments: list[Attachment],
-    problems: list[str], depth: int, count: list[int],
-) -> None:  # fmt: skip
+    part: EmailMessage,
+    texts: list[str],
+    htmls: list[str],
+    attachments: list[Attachment],
+    problems: list[str],
+    depth: int,
+    count: list[int],
+) -> None:
     count[0] += 1
     if depth > MAX_DEPTH or count[0] > MAX_PARTS:
         if "too deeply nested or too many parts" not in problems:
@@ -333,14 +354,18 @@ def _walk(
         problems.append(f"unreadable part ({type(exc).__name__}); kept as a file")
         data = part.get_payload(decode=False)
         raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else b""
-        attachments.append(Attachment(f"attachment-{len(attachments) + 1}",
-                                      "application/octet-stream", raw))  # fmt: skip
+        attachments.append(
+            Attachment(f"attachment-{len(attachments) + 1}", "application/octet-stream", raw)
+        )
 
 
 def _leaf(
-    part: EmailMessage, texts: list[str], htmls: list[str], attachments: list[Attachment],
+    part: EmailMessage,
+    texts: list[str],
+    htmls: list[str],
+    attachments: list[Attachment],
     problems: list[str],
-) -> None:  # fmt: skip
+) -> None:
     content_type = part.get_content_type()
     filename = part.get_filename()
     if (

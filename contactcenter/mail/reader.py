@@ -40,20 +40,34 @@ def too_slow(raw: bytes, seconds: float) -> ParsedMail:
     """The mail given up on: no sender, so it is quarantined with this reason."""
     digest = hashlib.sha256(raw).hexdigest()
     return ParsedMail(
-        message_id=f"{digest[:32]}@no-message-id", in_reply_to=[], references=[], subject="",
-        sender=None, sender_name="", recipients=[], date=None, text="", new_text="",
-        attachments=[], do_not_answer="not read", digest=digest, content_digest=digest,
+        message_id=f"{digest[:32]}@no-message-id",
+        in_reply_to=[],
+        references=[],
+        subject="",
+        sender=None,
+        sender_name="",
+        recipients=[],
+        date=None,
+        text="",
+        new_text="",
+        attachments=[],
+        do_not_answer="not read",
+        digest=digest,
+        content_digest=digest,
         problems=[f"not read within {seconds:g} s: the mail was given up on"],
-    )  # fmt: skip
+    )
 
 
 class MailReader:
     """Reads raw mails in worker processes: `read` for one, `read_many` for a batch."""
 
     def __init__(
-        self, *, seconds: float = 10.0, seconds_per_mb: float = 2.0,
+        self,
+        *,
+        seconds: float = 10.0,
+        seconds_per_mb: float = 2.0,
         worker: Callable[[list[bytes]], list[ParsedMail]] = read_all,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.seconds = seconds
         self.seconds_per_mb = seconds_per_mb
         self.worker = worker  # a module-level function: the workers import it by name
@@ -98,10 +112,11 @@ class MailReader:
 
         pool = _pool if _pool is not None else await asyncio.to_thread(_shared_pool)
         pool.apply_async(
-            self.worker, (raws,),
+            self.worker,
+            (raws,),
             callback=lambda r: loop.call_soon_threadsafe(settle, r, False),
             error_callback=lambda e: loop.call_soon_threadsafe(settle, e, True),
-        )  # fmt: skip
+        )
         try:
             return await asyncio.wait_for(done, self.deadline(raws))
         except TimeoutError:

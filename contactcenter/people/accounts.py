@@ -68,7 +68,7 @@ def _digest(secret: str) -> str:
 
 
 class Accounts:
-    def __init__(self, db: Database, session_hours: float = 12.0) -> None:
+    def __init__(self, *, db: Database, session_hours: float = 12.0) -> None:
         self.db = db
         self.session_lifetime = timedelta(hours=session_hours)
 
@@ -127,10 +127,15 @@ class Accounts:
         async with self.db.connect() as conn:
             rows = await conn.execute(select(users).order_by(users.c.id))
             return [
-                {"id": r.id, "username": r.username, "role": r.role, "agent_id": r.agent_id,
-                 "active": r.active}
+                {
+                    "id": r.id,
+                    "username": r.username,
+                    "role": r.role,
+                    "agent_id": r.agent_id,
+                    "active": r.active,
+                }
                 for r in rows
-            ]  # fmt: skip
+            ]
 
     async def user_exists(self, username: str) -> bool:
         async with self.db.connect() as conn:
@@ -184,8 +189,9 @@ class Accounts:
             ).one_or_none()
         if row is None or row.expires_at <= now():
             return None
-        return Principal(row.id, row.username, Role(row.role), row.agent_id, "session",
-                         row.csrf_token)  # fmt: skip
+        return Principal(
+            row.id, row.username, Role(row.role), row.agent_id, "session", row.csrf_token
+        )
 
     async def create_token(self, user_id: int, name: str) -> tuple[str, dict[str, Any]]:
         """A new API token for the user; the secret is returned here and never again."""
@@ -210,18 +216,29 @@ class Accounts:
                     .returning(api_tokens.c.id)
                 )
             ).scalar_one()
-        return secret, {"id": token_id, "user_id": user_id, "name": name, "prefix": secret[:10],
-                        "created_at": at.isoformat()}  # fmt: skip
+        return secret, {
+            "id": token_id,
+            "user_id": user_id,
+            "name": name,
+            "prefix": secret[:10],
+            "created_at": at.isoformat(),
+        }
 
     async def list_tokens(self) -> list[dict[str, Any]]:
         async with self.db.connect() as conn:
             rows = await conn.execute(select(api_tokens).order_by(api_tokens.c.id))
             return [
-                {"id": r.id, "user_id": r.user_id, "name": r.name, "prefix": r.prefix,
-                 "created_at": r.created_at.isoformat(), "last_used_at": iso(r.last_used_at),
-                 "revoked_at": iso(r.revoked_at)}
+                {
+                    "id": r.id,
+                    "user_id": r.user_id,
+                    "name": r.name,
+                    "prefix": r.prefix,
+                    "created_at": r.created_at.isoformat(),
+                    "last_used_at": iso(r.last_used_at),
+                    "revoked_at": iso(r.revoked_at),
+                }
                 for r in rows
-            ]  # fmt: skip
+            ]
 
     async def revoke_token(self, token_id: int) -> None:
         async with self.db.begin() as conn:
@@ -259,5 +276,6 @@ class Accounts:
                     .where(api_tokens.c.id == row.token_id)
                     .values(last_used_at=at)
                 )
-        return Principal(row.id, row.username, Role(row.role), row.agent_id, "token",
-                         token_id=row.token_id)  # fmt: skip
+        return Principal(
+            row.id, row.username, Role(row.role), row.agent_id, "token", token_id=row.token_id
+        )

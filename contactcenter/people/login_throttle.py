@@ -28,9 +28,14 @@ class _Failures:
 
 class LoginThrottle:
     def __init__(
-        self, *, free_per_user: int = 5, free_per_address: int = 20, first_wait: float = 1.0,
-        longest_wait: float = 900.0, most_keys: int = 100_000,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        free_per_user: int = 5,
+        free_per_address: int = 20,
+        first_wait: float = 1.0,
+        longest_wait: float = 900.0,
+        most_keys: int = 100_000,
+    ) -> None:
         self.free = {"user": free_per_user, "address": free_per_address}
         self.first_wait, self.longest_wait, self.most_keys = first_wait, longest_wait, most_keys
         self._keys: OrderedDict[tuple[str, str], _Failures] = OrderedDict()

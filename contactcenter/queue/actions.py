@@ -1,12 +1,11 @@
 """What agents (and the channels on their behalf) do to queued work: presence, accept, reject,
 first response, complete, transfer, abandon. Each action is checked by the engine, stored, and
-its consequences applied through the queue's one path (`_run_async` / `_apply`)."""
+its consequences applied through the router's one path (`Router.run` / `Router.apply`)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,12 +18,12 @@ from contactcenter.interactions.records import InteractionRecords
 from contactcenter.model import InteractionStatus, Presence
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.persistence import store_presence
+from contactcenter.queue.router import Router
 from contactcenter.queue.translation import agent_spec, moment
 from contactcenter.store.db import Database
 from contactcenter.store.tables import interactions as interactions_table
-from routing.engine import Engine
 from routing.policy import Policy
-from routing.types import Abandoned, Decision, RoutingError, Target
+from routing.types import Abandoned, Decision, Target
 from routing.types import Presence as RoutingPresence
 
 S = InteractionStatus
@@ -38,30 +37,31 @@ _ACTED: dict[InteractionStatus, type[ev.AgentActed]] = {
 
 
 class AgentActions:
-    """Mixed into `InteractionQueue`, which provides the state and the one path below."""
+    """What agents do to work, each action through the router's one path (`Router.run`). The
+    queue holds one and answers for it."""
 
-    db: Database
-    interactions: InteractionRecords
-    customers: CustomerRecords
-    agents: AgentDirectory
-    policy: Policy
-    bus: EventBus
-    routing: Engine
-    clock: Callable[[], float]
-    callbacks: set[int]
-    _lock: asyncio.Lock
-
-    if TYPE_CHECKING:  # defined by InteractionQueue
-
-        async def _run_async(self, step: Callable[[float], Any]) -> None: ...
-
-        async def _apply(self, decisions: list[Decision], now: float) -> None: ...
-
-        async def _rebuild(self) -> None: ...
+    def __init__(
+        self,
+        *,
+        router: Router,
+        db: Database,
+        interactions: InteractionRecords,
+        customers: CustomerRecords,
+        agents: AgentDirectory,
+        policy: Policy,
+        bus: EventBus,
+    ) -> None:
+        self.router = router
+        self.db = db
+        self.interactions = interactions
+        self.customers = customers
+        self.agents = agents
+        self.policy = policy
+        self.bus = bus
 
     def presence_of(self, agent_id: int) -> Presence | None:
         """The agent's presence as routing knows it now (None: an agent it does not know)."""
-        agent = self.routing.agents.get(str(agent_id))
+        agent = self.router.engine.agents.get(str(agent_id))
         return None if agent is None else Presence(agent.presence.value)
 
     async def set_presence(self, agent_id: int, presence: Presence, reason: str = "") -> None:
@@ -74,11 +74,13 @@ class AgentActions:
             self.bus.publish(
                 ev.AgentPresence(agent_id=agent_id, presence=presence.value, reason=reason)
             )
-            if str(agent_id) not in self.routing.agents:
+            if str(agent_id) not in self.router.engine.agents:
                 await self._load_agent(agent_id, now)
-            return self.routing.set_presence(str(agent_id), RoutingPresence(presence.value), now)
+            return self.router.engine.set_presence(
+                str(agent_id), RoutingPresence(presence.value), now
+            )
 
-        await self._run_async(step)
+        await self.router.run(step)
 
     async def refresh_agent(self, agent_id: int) -> None:
         """The agent's groups, skills or capacity changed, or the agent was removed: the engine
@@ -88,14 +90,14 @@ class AgentActions:
             try:
                 agent = await self.agents.get_agent(agent_id)
             except NotFound:
-                if str(agent_id) not in self.routing.agents:
+                if str(agent_id) not in self.router.engine.agents:
                     return []
-                return self.routing.remove_agent(str(agent_id), now)
-            decisions = self.routing.upsert_agent(agent_spec(agent), now)
+                return self.router.engine.remove_agent(str(agent_id), now)
+            decisions = self.router.engine.upsert_agent(agent_spec(agent), now)
             presence = RoutingPresence(agent["presence"])
-            return decisions + self.routing.set_presence(str(agent_id), presence, now)
+            return decisions + self.router.engine.set_presence(str(agent_id), presence, now)
 
-        await self._run_async(step)
+        await self.router.run(step)
 
     async def accept(self, interaction_id: int, agent_id: int) -> None:
         await self._act(interaction_id, agent_id, "accept", S.ACTIVE)
@@ -116,11 +118,11 @@ class AgentActions:
                     )
                     .values(first_response_at=moment(now))
                 )
-            if result.rowcount and str(interaction_id) in self.routing.items:
-                return self.routing.responded(str(interaction_id), now)
+            if result.rowcount and str(interaction_id) in self.router.engine.items:
+                return self.router.engine.responded(str(interaction_id), now)
             return []
 
-        await self._run_async(step)
+        await self.router.run(step)
 
     async def complete(
         self,
@@ -136,7 +138,7 @@ class AgentActions:
         transition (and, for a call, how long it was talked); wrap-up follows where the policy
         gives the channel wrap-up time."""
         self.check_held(interaction_id, agent_id)
-        row = await self._row(interaction_id)
+        row = await self.row(interaction_id)
         wraps = self.policy.wrap_up.get(row.channel, 0.0) > 0
 
         async def record(conn: AsyncConnection) -> None:
@@ -153,9 +155,13 @@ class AgentActions:
         )
 
     async def transfer(
-        self, interaction_id: int, agent_id: int, *, to_group: str | None = None,
+        self,
+        interaction_id: int,
+        agent_id: int,
+        *,
+        to_group: str | None = None,
         to_agent: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         target = self._target(to_group, to_agent)
         self.check_held(interaction_id, agent_id)
 
@@ -165,12 +171,18 @@ class AgentActions:
             async with self.db.begin() as conn:
                 for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, requeued)):
                     await self.interactions.transition(
-                        interaction_id, status, at=moment(now), conn=conn, columns=columns,
-                        by_agent=agent_id, to_group=to_group, to_agent=to_agent,
-                    )  # fmt: skip
-            return self._engine_call(self.routing.transfer, str(interaction_id), target, now)
+                        interaction_id,
+                        status,
+                        at=moment(now),
+                        conn=conn,
+                        columns=columns,
+                        by_agent=agent_id,
+                        to_group=to_group,
+                        to_agent=to_agent,
+                    )
+            return self.router.call(self.router.engine.transfer, str(interaction_id), target, now)
 
-        await self._run_async(step)
+        await self.router.run(step)
         self.bus.publish(
             ev.InteractionTransferred(
                 interaction_id=interaction_id,
@@ -181,34 +193,45 @@ class AgentActions:
         )
 
     async def move(
-        self, interaction_id: int, *, to_group: str | None = None, to_agent: int | None = None,
+        self,
+        interaction_id: int,
+        *,
+        to_group: str | None = None,
+        to_agent: int | None = None,
         by_user: int | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """A supervisor sends waiting work to another group or agent; it keeps its place in the
         queue. Work offered, held or waiting for a callback is not moved (409)."""
         target = self._target(to_group, to_agent)
-        if interaction_id in self.callbacks:
-            raise Conflict(f"interaction {interaction_id} waits for a callback; it stays where "
-                           "it is", "status")  # fmt: skip
+        if interaction_id in self.router.callbacks:
+            raise Conflict(
+                f"interaction {interaction_id} waits for a callback; it stays where it is", "status"
+            )
 
         async def step(now: float) -> list[Decision]:
             # The engine refuses work that is not waiting before anything is written.
-            decisions = self._engine_call(self.routing.move, str(interaction_id), target, now)
+            decisions = self.router.call(self.router.engine.move, str(interaction_id), target, now)
             requeued = {"routing_step": 0, "routing_since": moment(now)}
             try:
                 async with self.db.begin() as conn:
                     for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, requeued)):
                         await self.interactions.transition(
-                            interaction_id, status, at=moment(now), conn=conn, columns=columns,
-                            by_user=by_user, to_group=to_group, to_agent=to_agent,
+                            interaction_id,
+                            status,
+                            at=moment(now),
+                            conn=conn,
+                            columns=columns,
+                            by_user=by_user,
+                            to_group=to_group,
+                            to_agent=to_agent,
                             reason="moved",
-                        )  # fmt: skip
+                        )
             except Exception:
-                await self._rebuild()  # the engine moved, the database did not
+                await self.router.rebuild()  # the engine moved, the database did not
                 raise
             return decisions
 
-        await self._run_async(step)
+        await self.router.run(step)
         self.bus.publish(
             ev.InteractionMoved(interaction_id=interaction_id, to_group=to_group, to_agent=to_agent)
         )
@@ -223,15 +246,15 @@ class AgentActions:
     async def schedule_callback(self, interaction_id: int) -> bool:
         """A waiting caller asked to be called back: the work keeps its place in the queue as
         callback_scheduled. False when it is no longer waiting (an agent is about to take it)."""
-        async with self._lock:
-            state = self.routing.state_of(str(interaction_id))
-            if state is None or state[0] != "waiting" or interaction_id in self.callbacks:
-                return interaction_id in self.callbacks
+        async with self.router.lock:
+            state = self.router.engine.state_of(str(interaction_id))
+            if state is None or state[0] != "waiting" or interaction_id in self.router.callbacks:
+                return interaction_id in self.router.callbacks
             async with self.db.begin() as conn:
                 await self.interactions.transition(
-                    interaction_id, S.CALLBACK_SCHEDULED, at=moment(self.clock()), conn=conn
+                    interaction_id, S.CALLBACK_SCHEDULED, at=moment(self.router.clock()), conn=conn
                 )
-            self.callbacks.add(interaction_id)
+            self.router.callbacks.add(interaction_id)
         self.bus.publish(ev.InteractionCallbackScheduled(interaction_id=interaction_id))
         return True
 
@@ -240,16 +263,20 @@ class AgentActions:
         goes back to its place in the queue, for someone else; `reason` is kept on the event."""
 
         async def step(now: float) -> list[Decision]:
-            decisions = self._engine_call(self.routing.requeue, str(interaction_id), now)
+            decisions = self.router.call(self.router.engine.requeue, str(interaction_id), now)
             async with self.db.begin() as conn:
                 for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, {"agent_id": None})):
                     await self.interactions.transition(
-                        interaction_id, status, at=moment(now), conn=conn, columns=columns,
+                        interaction_id,
+                        status,
+                        at=moment(now),
+                        conn=conn,
+                        columns=columns,
                         reason=reason,
-                    )  # fmt: skip
+                    )
             return decisions
 
-        await self._run_async(step)
+        await self.router.run(step)
         self.bus.publish(ev.InteractionRequeued(interaction_id=interaction_id, reason=reason))
 
     async def abandon(self, interaction_id: int) -> float:
@@ -259,13 +286,15 @@ class AgentActions:
     async def self_served(self, interaction_id: int, article_id: int) -> None:
         """The customer's question was answered by an article before any agent took it: the
         interaction leaves the queue (if it is there) as `self_served`, not abandoned."""
-        row = await self._row(interaction_id)
+        row = await self.row(interaction_id)
         if InteractionStatus(row.status) in (S.QUEUED, S.OFFERED):
             await self._leave(interaction_id, S.SELF_SERVED, article_id=article_id)
             return
         if row.agent_id is not None or InteractionStatus(row.status).is_final:
-            raise Conflict(f"interaction {interaction_id} is {row.status}; an agent has it or "
-                           "it is over", "status")  # fmt: skip
+            raise Conflict(
+                f"interaction {interaction_id} is {row.status}; an agent has it or it is over",
+                "status",
+            )
         await self.interactions.transition(interaction_id, S.SELF_SERVED, article_id=article_id)
         self.bus.publish(
             ev.InteractionSelfServed(interaction_id=interaction_id, article_id=article_id)
@@ -273,16 +302,16 @@ class AgentActions:
 
     async def _leave(self, interaction_id: int, to: InteractionStatus, **data: Any) -> float:
         """Waiting work leaves the queue without an agent; returns how long it waited."""
-        async with self._lock:
-            now = self.clock()
-            decisions = self._engine_call(self.routing.abandon, str(interaction_id), now)
+        async with self.router.lock:
+            now = self.router.clock()
+            decisions = self.router.call(self.router.engine.abandon, str(interaction_id), now)
             waited = next(d.waited for d in decisions if isinstance(d, Abandoned))
-            self.callbacks.discard(interaction_id)
+            self.router.callbacks.discard(interaction_id)
             async with self.db.begin() as conn:
                 await self.interactions.transition(
                     interaction_id, to, at=moment(now), conn=conn, waited=round(waited, 3), **data
                 )
-            await self._apply([d for d in decisions if not isinstance(d, Abandoned)], now)
+            await self.router.apply([d for d in decisions if not isinstance(d, Abandoned)], now)
             if to is S.ABANDONED:
                 self.bus.publish(
                     ev.InteractionAbandoned(interaction_id=interaction_id, waited=waited)
@@ -304,32 +333,32 @@ class AgentActions:
     ) -> None:
         """An agent's action: the engine checks it, then the transition (and `also`, in the
         same transaction) is stored, and the decisions that follow are applied."""
-        method = getattr(self.routing, verb)
         # complete() names no agent: the caller checked that the work is theirs.
         args: tuple[str, ...] = () if verb == "complete" else (str(agent_id),)
 
         async def step(now: float) -> list[Decision]:
-            decisions = self._engine_call(method, str(interaction_id), *args, now)
+            method = getattr(self.router.engine, verb)
+            decisions = self.router.call(method, str(interaction_id), *args, now)
             async with self.db.begin() as conn:
                 columns = {"agent_id": None} if to is S.QUEUED else None
                 await self.interactions.transition(
-                    interaction_id, to, at=moment(now), conn=conn, columns=columns,
-                    agent_id=agent_id, **data,
-                )  # fmt: skip
+                    interaction_id,
+                    to,
+                    at=moment(now),
+                    conn=conn,
+                    columns=columns,
+                    agent_id=agent_id,
+                    **data,
+                )
                 if also is not None:
                     await also(conn)
             return decisions
 
-        await self._run_async(step)
+        await self.router.run(step)
         self.bus.publish(_ACTED[to](interaction_id=interaction_id, agent_id=agent_id))
 
-    def _engine_call(self, method: Callable[..., list[Decision]], *args: Any) -> list[Decision]:
-        try:
-            return method(*args)
-        except RoutingError as exc:
-            raise Conflict(str(exc)) from None
-
-    async def _row(self, interaction_id: int) -> Any:
+    async def row(self, interaction_id: int) -> Any:
+        """The interaction's row (Conflict: no such interaction)."""
         async with self.db.connect() as conn:
             row = (
                 await conn.execute(
@@ -343,10 +372,10 @@ class AgentActions:
     async def _load_agent(self, agent_id: int, now: float) -> None:
         """An agent created after the queue started joins the engine."""
         agent = await self.agents.get_agent(agent_id)
-        self.routing.upsert_agent(agent_spec(agent), now)
+        self.router.engine.upsert_agent(agent_spec(agent), now)
 
     def check_held(self, interaction_id: int, agent_id: int) -> None:
         """Conflict unless the interaction is active with this agent (what answering needs)."""
-        state = self.routing.state_of(str(interaction_id))
+        state = self.router.engine.state_of(str(interaction_id))
         if state is None or state[1] != str(agent_id) or state[0] != "active":
             raise Conflict(f"interaction {interaction_id} is not active with agent {agent_id}")

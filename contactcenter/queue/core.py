@@ -1,19 +1,17 @@
 """The one queue: every channel enqueues here; every transition is stored, then routed and told.
 
-The routing engine decides; this shell keeps the engine and the database in step. Each engine
-call happens under one lock, and the decisions it returns are written in one transaction before
-they are published on the event bus, so what agents and channels hear has always been stored
-first. Should a write fail, the engine is rebuilt from the database, which is the truth. On start
-the engine is rebuilt the same way: waiting work keeps its place, open offers are offered again.
+The routing engine decides; `router.py` keeps it and the database in step, and `actions.py`
+holds what agents do. This class is the queue's front door: arrivals (one at a time or many,
+stored together), the agents' actions, and what routing knows now, as typed answers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -25,18 +23,25 @@ from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords
 from contactcenter.interactions.transitions import NewInteraction, open_many
-from contactcenter.model import Channel, Customer, Direction, Initiator, InteractionStatus
+from contactcenter.model import (
+    Channel,
+    Customer,
+    Direction,
+    Initiator,
+    InteractionStatus,
+    Presence,
+    Routed,
+    Staffing,
+)
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.actions import AgentActions
 from contactcenter.queue.persistence import (
     known_refs,
     store_decisions,
 )
-from contactcenter.queue.recovery import rebuild
-from contactcenter.queue.translation import event_of, moment, work_item
+from contactcenter.queue.router import Router
+from contactcenter.queue.translation import moment, work_item
 from contactcenter.store.db import Database
-from contactcenter.store.router_lock import RouterLock
-from routing.engine import Engine
 from routing.policy import Policy
 from routing.types import Decision
 
@@ -68,18 +73,10 @@ class Arrival:
             self.done.set_exception(exc)
 
 
-@dataclass(frozen=True, slots=True)
-class Routed:
-    """Where routing has an interaction: `waiting`, `offered`, `active` or `wrap_up`, and the
-    agent it is offered to or held by."""
-
-    state: str
-    agent_id: int | None
-
-
-class InteractionQueue(AgentActions):
+class InteractionQueue:
     def __init__(
         self,
+        *,
         db: Database,
         interactions: InteractionRecords,
         agents: AgentDirectory,
@@ -90,68 +87,42 @@ class InteractionQueue(AgentActions):
     ) -> None:
         self.db = db
         self.interactions = interactions
-        self.customers = customers or CustomerRecords(db)
-        self.agents = agents
         self.policy = policy
         self.bus = bus
-        self.clock = clock
-        self.routing = Engine(policy)
-        self._lock = asyncio.Lock()
-        self._wake = asyncio.Event()
-        self._sleeping_until: float | None = None
-        self._ticker: asyncio.Task[None] | None = None
+        self._router = Router(
+            db=db, interactions=interactions, agents=agents, policy=policy, bus=bus, clock=clock
+        )
+        self._actions = AgentActions(
+            router=self._router,
+            db=db,
+            interactions=interactions,
+            customers=customers or CustomerRecords(db=db),
+            agents=agents,
+            policy=policy,
+            bus=bus,
+        )
         self._arrivals: list[Arrival] = []
         self._admitter: asyncio.Task[None] | None = None
-        self._router = RouterLock(db)
-        # Callers who hung up to be called back: their work waits as callback_scheduled.
-        self.callbacks: set[int] = set()
 
     # -- life ---------------------------------------------------------------------------------
 
     async def start(self, run_timers: bool = True) -> None:
         """Rebuild from the database; then, unless told not to, run timers as they fall due."""
-        await self._router.acquire()
-        try:
-            async with self._lock:
-                await self._rebuild()
-        except BaseException:
-            await self._router.release()
-            raise
-        if run_timers:
-            self._ticker = asyncio.create_task(self._tick_loop(), name="queue-ticker")
+        await self._router.start(run_timers=run_timers)
 
     async def tick(self) -> None:
         """Act on every timer due by now: offer timeouts, overflows, SLA warnings, wrap-ups."""
-
-        async def step(now: float) -> list[Decision]:
-            return self.routing.tick(now)
-
-        await self._run_async(step)
+        await self._router.tick()
 
     async def stop(self) -> None:
         """Store what has arrived, then stop the timers."""
         if self._admitter is not None:
             await asyncio.gather(self._admitter, return_exceptions=True)
-        if self._ticker is not None:
-            self._ticker.cancel()
-            await asyncio.gather(self._ticker, return_exceptions=True)
-            self._ticker = None
-        await self._router.release()
+        await self._router.stop()
 
-    async def _tick_loop(self) -> None:
-        """Sleep until the engine's next timer, or until new work sets an earlier one."""
-        while True:
-            self._sleeping_until = due = self.routing.next_timer()
-            delay = None if due is None else max(0.0, due - self.clock())
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("queue.tick_failed")
+    def now(self) -> datetime:
+        """The queue's clock (aware UTC): what reports measure waits against."""
+        return moment(self._router.clock())
 
     # -- what channels and agents do ------------------------------------------------------------
 
@@ -184,41 +155,51 @@ class InteractionQueue(AgentActions):
     async def enqueue_started(self, interaction_id: int, customer: Customer) -> None:
         """Work that began outside the queue (a chat with the bot) enters it now, its wait
         starting now: stored as queued and routed in one transaction, as `enqueue` does."""
-        row = await self._row(interaction_id)
+        row = await self._actions.row(interaction_id)
         if row.status != InteractionStatus.BOT.value:
-            raise Conflict(f"interaction {interaction_id} is {row.status}, not with the bot",
-                           "status")  # fmt: skip
-        async with self._lock:
-            now = self.clock()
+            raise Conflict(
+                f"interaction {interaction_id} is {row.status}, not with the bot", "status"
+            )
+        async with self._router.lock:
+            now = self._router.clock()
             at = moment(now)
             work = work_item(interaction_id, row.channel, customer, row.topic, row.attributes, now)
-            decisions = self._engine_call(self.routing.enqueue, work, now)
+            decisions = self._router.call(self._router.engine.enqueue, work, now)
             try:
                 async with self.db.begin() as conn:
                     await self.interactions.transition(
-                        interaction_id, InteractionStatus.QUEUED, at=at, conn=conn,
+                        interaction_id,
+                        InteractionStatus.QUEUED,
+                        at=at,
+                        conn=conn,
                         columns={"queued_at": at, "routing_since": at},
-                    )  # fmt: skip
-                    await store_decisions(conn, self.interactions, decisions, now, self.callbacks)
+                    )
+                    await store_decisions(
+                        conn, self.interactions, decisions, now, self._router.callbacks
+                    )
             except Exception:
-                await self._rebuild()  # the engine moved, the database did not
+                await self._router.rebuild()  # the engine moved, the database did not
                 raise
             self.bus.publish(
                 ev.InteractionQueued(
                     interaction_id=interaction_id, customer_id=customer.id, channel=row.channel
                 )
             )
-            self._published(decisions)
+            self._router.published(decisions)
         log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
 
-    async def customer_message(self, interaction_id: int, body: str, *,
-                               external_id: str | None = None) -> int:  # fmt: skip
+    async def customer_message(
+        self, interaction_id: int, body: str, *, external_id: str | None = None
+    ) -> int:
         """A customer's message on their interaction (a chat line, a web form's text): stored,
         then published as `interaction.message`, which the knowledge-base suggestions follow."""
         message_id = await self.interactions.add_message(
-            interaction_id, body, direction=Direction.INBOUND, author=Initiator.CUSTOMER,
+            interaction_id,
+            body,
+            direction=Direction.INBOUND,
+            author=Initiator.CUSTOMER,
             external_id=external_id,
-        )  # fmt: skip
+        )
         self.bus.publish(
             ev.InteractionMessage(interaction_id=interaction_id, message_id=message_id)
         )
@@ -227,7 +208,7 @@ class InteractionQueue(AgentActions):
     async def _admit_waiting(self) -> None:
         """Admit arrivals batch by batch until none wait; each batch under the lock."""
         while self._arrivals:
-            async with self._lock:
+            async with self._router.lock:
                 batch = self._arrivals[:MAX_BATCH]
                 del self._arrivals[:MAX_BATCH]
                 await self._admit(batch)
@@ -252,7 +233,7 @@ class InteractionQueue(AgentActions):
                 arrival.resolve(existing)
 
     async def _admit_together(self, batch: list[Arrival]) -> None:
-        now = self.clock()
+        now = self._router.clock()
         routed = False
         try:
             async with self.db.begin() as conn:
@@ -269,14 +250,20 @@ class InteractionQueue(AgentActions):
                 routed = True
                 for arrival, interaction_id in zip(fresh, ids, strict=True):
                     work = work_item(
-                        interaction_id, arrival.new.channel.value, arrival.customer,
-                        arrival.new.topic, arrival.new.attributes, now,
-                    )  # fmt: skip
-                    decisions += self.routing.enqueue(work, now)
-                await store_decisions(conn, self.interactions, decisions, now, self.callbacks)
+                        interaction_id,
+                        arrival.new.channel.value,
+                        arrival.customer,
+                        arrival.new.topic,
+                        arrival.new.attributes,
+                        now,
+                    )
+                    decisions += self._router.engine.enqueue(work, now)
+                await store_decisions(
+                    conn, self.interactions, decisions, now, self._router.callbacks
+                )
         except Exception:
             if routed:  # the engine moved, the database did not: the database wins
-                await self._rebuild()
+                await self._router.rebuild()
             raise
         stored: dict[int, int] = {}
         for arrival, interaction_id in zip(fresh, ids, strict=True):
@@ -290,70 +277,140 @@ class InteractionQueue(AgentActions):
                     channel=arrival.new.channel.value,
                 )
             )
-        self._published(decisions)
+        self._router.published(decisions)
         for arrival in batch:
             arrival.resolve(stored.get(id(arrival)) or known[arrival.ref])  # type: ignore[index]
 
+    # -- what routing knows now -----------------------------------------------------------------
+
     def holder(self, interaction_id: int) -> int | None:
         """The agent the interaction is offered to or held by now, as routing knows it."""
-        found = self.routed(interaction_id)
+        found = self._router.routed(interaction_id)
         return None if found is None else found.agent_id
 
     def routed(self, interaction_id: int) -> Routed | None:
         """Where routing has the interaction now (None: not in routing, e.g. over)."""
-        state = self.routing.state_of(str(interaction_id))
-        if state is None:
-            return None
-        return Routed(state[0], None if state[1] is None else int(state[1]))
+        return self._router.routed(interaction_id)
 
     def position(self, interaction_id: int) -> int | None:
         """Where waiting work stands (1: next) where it waits; None when it is not waiting."""
-        return self.routing.position(str(interaction_id))
+        return self._router.position(interaction_id)
 
     def waiting(self) -> int:
         """How much work waits for an offer."""
-        return self.routing.waiting()
+        return self._router.waiting()
 
     def knows_agent(self, agent_id: int) -> bool:
         """Whether routing has seen this agent (every agent who set a presence)."""
-        return str(agent_id) in self.routing.agents
+        return self._router.knows_agent(agent_id)
 
-    # -- internals ----------------------------------------------------------------------------
+    def places(self, interaction_id: int) -> list[tuple[str, str]]:
+        """Where waiting work may go now: ("group", name) and ("agent", id), each once."""
+        return self._router.places(interaction_id)
 
-    async def _run_async(self, step: Callable[[float], Any]) -> None:
-        """Under the lock: run `step` (which asks the engine), then store and tell its decisions."""
-        async with self._lock:
-            now = self.clock()
-            decisions = await step(now)
-            await self._apply(decisions, now)
+    def offer_expires(self, interaction_id: int) -> float | None:
+        """When an open offer lapses (epoch seconds; None: no open offer)."""
+        return self._router.offer_expires(interaction_id)
 
-    async def _apply(self, decisions: list[Decision], now: float) -> None:
-        """Store the decisions in one transaction, then publish them. A failed write means the
-        engine is ahead of the database: rebuild it from the database and report the error."""
-        if decisions:
-            try:
-                async with self.db.begin() as conn:
-                    await store_decisions(conn, self.interactions, decisions, now, self.callbacks)
-            except Exception:
-                log.exception("queue.store_failed")
-                await self._rebuild()
-                raise
-        self._published(decisions)
+    def load(self, agent_id: int) -> dict[str, int]:
+        """Work the agent holds per channel they have room on (empty: not seen yet)."""
+        return self._router.load(agent_id)
 
-    def _published(self, decisions: list[Decision]) -> None:
-        """Tell listeners what was decided (and stored), and wake the ticker if need be."""
-        for decision in decisions:
-            self.bus.publish(event_of(decision))
-        due = self.routing.next_timer()
-        if due is not None and (self._sleeping_until is None or due < self._sleeping_until):
-            self._wake.set()
+    def staffing(self) -> Staffing:
+        """Agents with work, and agents available or with work, now."""
+        return self._router.staffing()
 
-    async def _rebuild(self) -> None:
-        """The engine anew from the database (see `queue_recovery`)."""
-        now = self.clock()
-        async with self.db.begin() as conn:
-            engine, decisions, callbacks = await rebuild(
-                conn, self.policy, self.agents, self.interactions, now
-            )
-        self.routing, self.callbacks = engine, callbacks
-        self._published(decisions)
+    def waiting_by_group(self) -> dict[str, int]:
+        """Waiting work per group it may go to now (work open to two groups counts in both)."""
+        return self._router.waiting_by_group()
+
+    def has_callback(self, interaction_id: int) -> bool:
+        """Whether a caller waits for a callback on this work."""
+        return interaction_id in self._router.callbacks
+
+    # -- what agents do (actions.py) ------------------------------------------------------------
+
+    def presence_of(self, agent_id: int) -> Presence | None:
+        """The agent's presence as routing knows it now (None: an agent it does not know)."""
+        return self._actions.presence_of(agent_id)
+
+    async def set_presence(self, agent_id: int, presence: Presence, reason: str = "") -> None:
+        """The agent's presence; `reason` when the service sets it itself."""
+        await self._actions.set_presence(agent_id, presence, reason)
+
+    async def refresh_agent(self, agent_id: int) -> None:
+        """The agent's groups, skills or capacity changed, or the agent was removed."""
+        await self._actions.refresh_agent(agent_id)
+
+    async def accept(self, interaction_id: int, agent_id: int) -> None:
+        await self._actions.accept(interaction_id, agent_id)
+
+    async def reject(self, interaction_id: int, agent_id: int) -> None:
+        await self._actions.reject(interaction_id, agent_id)
+
+    async def responded(self, interaction_id: int) -> None:
+        """The first agent reply went out (email and fax): it stops the service-level clock."""
+        await self._actions.responded(interaction_id)
+
+    async def complete(
+        self,
+        interaction_id: int,
+        agent_id: int,
+        *,
+        outcome: dict[str, Any] | None = None,
+        note: str | None = None,
+        author_user_id: int | None = None,
+        talk_seconds: int | None = None,
+    ) -> None:
+        """The agent is done: disposition, outcome, note and talk time are kept with it."""
+        await self._actions.complete(
+            interaction_id,
+            agent_id,
+            outcome=outcome,
+            note=note,
+            author_user_id=author_user_id,
+            talk_seconds=talk_seconds,
+        )
+
+    async def transfer(
+        self,
+        interaction_id: int,
+        agent_id: int,
+        *,
+        to_group: str | None = None,
+        to_agent: int | None = None,
+    ) -> None:
+        await self._actions.transfer(interaction_id, agent_id, to_group=to_group, to_agent=to_agent)
+
+    async def move(
+        self,
+        interaction_id: int,
+        *,
+        to_group: str | None = None,
+        to_agent: int | None = None,
+        by_user: int | None = None,
+    ) -> None:
+        """A supervisor sends waiting work to another group or agent; it keeps its place."""
+        await self._actions.move(
+            interaction_id, to_group=to_group, to_agent=to_agent, by_user=by_user
+        )
+
+    async def schedule_callback(self, interaction_id: int) -> bool:
+        """A waiting caller asked to be called back (False: no longer waiting)."""
+        return await self._actions.schedule_callback(interaction_id)
+
+    async def requeue(self, interaction_id: int, reason: str) -> None:
+        """Active work that never reached its agent goes back to its place in the queue."""
+        await self._actions.requeue(interaction_id, reason)
+
+    async def abandon(self, interaction_id: int) -> float:
+        """The customer left before an agent accepted; returns how long they waited."""
+        return await self._actions.abandon(interaction_id)
+
+    async def self_served(self, interaction_id: int, article_id: int) -> None:
+        """An article answered the customer before any agent took the work."""
+        await self._actions.self_served(interaction_id, article_id)
+
+    def check_held(self, interaction_id: int, agent_id: int) -> None:
+        """Conflict unless the interaction is active with this agent (what answering needs)."""
+        self._actions.check_held(interaction_id, agent_id)

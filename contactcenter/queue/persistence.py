@@ -45,11 +45,12 @@ async def known_refs(
     if not refs:
         return {}
     rows = await conn.execute(
-        select(interactions_table.c.channel, interactions_table.c.external_ref,
-               interactions_table.c.id)
-        .where(tuple_(interactions_table.c.channel, interactions_table.c.external_ref)
-               .in_(list(refs)))
-    )  # fmt: skip
+        select(
+            interactions_table.c.channel, interactions_table.c.external_ref, interactions_table.c.id
+        ).where(
+            tuple_(interactions_table.c.channel, interactions_table.c.external_ref).in_(list(refs))
+        )
+    )
     return {(row.channel, row.external_ref): row.id for row in rows}
 
 
@@ -134,20 +135,29 @@ async def _store_one(
         case OfferExpired(item_id, agent_id) | OfferRevoked(item_id, agent_id):
             reason = "offer_expired" if isinstance(decision, OfferExpired) else "agent_left"
             await records.transition(
-                int(item_id), S.QUEUED, at=at, conn=conn, columns={"agent_id": None},
-                agent_id=int(agent_id), reason=reason,
-            )  # fmt: skip
+                int(item_id),
+                S.QUEUED,
+                at=at,
+                conn=conn,
+                columns={"agent_id": None},
+                agent_id=int(agent_id),
+                reason=reason,
+            )
         case Overflowed(item_id, step, target):
             await records.add_event(
-                int(item_id), "routing.overflowed", {"step": step, "target": target},
-                at=at, conn=conn,
-            )  # fmt: skip
+                int(item_id),
+                "routing.overflowed",
+                {"step": step, "target": target},
+                at=at,
+                conn=conn,
+            )
             await set_columns(conn, item_id, routing_step=step, routing_since=at)
         case SlaWarning(item_id, threshold) | SlaBreached(item_id, threshold):
             kind = "sla.warning" if isinstance(decision, SlaWarning) else "sla.breach"
             await records.add_event(int(item_id), kind, {"threshold": threshold}, at=at, conn=conn)
         case AgentPaused(agent_id, missed):
-            await store_presence(conn, int(agent_id), Presence.AWAY, now,
-                                 f"missed {missed} offers in a row")  # fmt: skip
+            await store_presence(
+                conn, int(agent_id), Presence.AWAY, now, f"missed {missed} offers in a row"
+            )
         case WrapUpEnded(agent_id, item_id):
             await records.transition(int(item_id), S.CLOSED, at=at, conn=conn)

@@ -54,8 +54,9 @@ async def rebuild(
                 engine.restore_active(work, str(row.agent_id), now)
             continue
         if status is S.OFFERED:
-            moves.append(Move(row.id, S.OFFERED, S.QUEUED, {"reason": "restart"},
-                              {"agent_id": None}))  # fmt: skip
+            moves.append(
+                Move(row.id, S.OFFERED, S.QUEUED, {"reason": "restart"}, {"agent_id": None})
+            )
         since = (row.routing_since or row.queued_at or row.created_at).timestamp()
         decisions += engine.enqueue(work, now, step=row.routing_step, step_since=since)
     # The moves first: an offer made again starts from the queued status they set.

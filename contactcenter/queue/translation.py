@@ -28,9 +28,13 @@ def agent_spec(agent: dict[str, Any]) -> AgentSpec:
 
 
 def work_item(
-    interaction_id: int, channel: str, customer: Customer, topic: str | None,
-    attributes: dict[str, Any] | None, queued_at: float,
-) -> WorkItem:  # fmt: skip
+    interaction_id: int,
+    channel: str,
+    customer: Customer,
+    topic: str | None,
+    attributes: dict[str, Any] | None,
+    queued_at: float,
+) -> WorkItem:
     attrs: dict[str, Any] = {
         "segment": customer.segment.value if customer.segment else None,
         "language": customer.language,

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from contactcenter.reports.routing_now import RoutingNow
 from contactcenter.runtime.clock import iso
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, customers, interactions
-from routing.engine import SLA_WARNING_SHARE, Engine
+from routing.engine import SLA_WARNING_SHARE
 from routing.policy import Policy
 
 WAITING = ("queued", "callback_scheduled", "offered")
@@ -22,36 +23,43 @@ HELD = ("offered", "active", "wrap_up")
 WAITING_LIST = 200
 
 
-def _where(engine: Engine, interaction_id: int) -> list[tuple[str, str]]:
-    """Where waiting work may go now: ("group", name) and ("agent", id), each once, in order
-    (a group named by two targets at two levels is one place to a supervisor)."""
-    item = engine.items.get(str(interaction_id))
-    if item is None:
-        return []
-    return list(dict.fromkeys((spec[0], str(spec[1])) for spec in item.eligible()))
-
-
 def _work_json(row: Any, now: datetime) -> dict[str, Any]:
     queued = row.queued_at or row.created_at
     return {
-        "id": row.id, "channel": row.channel, "status": row.status, "subject": row.subject,
-        "topic": row.topic, "agent_id": row.agent_id, "customer_id": row.customer_id,
+        "id": row.id,
+        "channel": row.channel,
+        "status": row.status,
+        "subject": row.subject,
+        "topic": row.topic,
+        "agent_id": row.agent_id,
+        "customer_id": row.customer_id,
         "customer_name": row.name or row.organisation or f"Customer {row.customer_id}",
-        "organisation": row.organisation, "tier": row.tier, "queued_at": iso(queued),
+        "organisation": row.organisation,
+        "tier": row.tier,
+        "queued_at": iso(queued),
         "answered_at": iso(row.answered_at),
         "waited_seconds": round((now - queued).total_seconds(), 1),
-    }  # fmt: skip
+    }
 
 
 _COLUMNS = (
-    interactions.c.id, interactions.c.channel, interactions.c.status, interactions.c.subject,
-    interactions.c.topic, interactions.c.agent_id, interactions.c.customer_id,
-    interactions.c.queued_at, interactions.c.created_at, interactions.c.answered_at,
-    customers.c.name, customers.c.organisation, customers.c.tier,
-)  # fmt: skip
+    interactions.c.id,
+    interactions.c.channel,
+    interactions.c.status,
+    interactions.c.subject,
+    interactions.c.topic,
+    interactions.c.agent_id,
+    interactions.c.customer_id,
+    interactions.c.queued_at,
+    interactions.c.created_at,
+    interactions.c.answered_at,
+    customers.c.name,
+    customers.c.organisation,
+    customers.c.tier,
+)
 
 
-async def waiting_work(db: Database, engine: Engine, now: datetime) -> list[dict[str, Any]]:
+async def waiting_work(db: Database, routing: RoutingNow, now: datetime) -> list[dict[str, Any]]:
     """Waiting (and offered) work, longest wait first, with where it may go: group names and
     agents' names, each once."""
     queued = func.coalesce(interactions.c.queued_at, interactions.c.created_at)
@@ -63,17 +71,24 @@ async def waiting_work(db: Database, engine: Engine, now: datetime) -> list[dict
             .order_by(queued, interactions.c.id)
             .limit(WAITING_LIST)
         )
-        work = [(r, _where(engine, r.id)) for r in rows]
+        work = [(r, routing.places(r.id)) for r in rows]
         ids = {int(value) for _, places in work for kind, value in places if kind == "agent"}
         names = {}
         if ids:
-            found = await conn.execute(select(agents.c.id, agents.c.name)
-                                       .where(agents.c.id.in_(ids)))  # fmt: skip
+            found = await conn.execute(
+                select(agents.c.id, agents.c.name).where(agents.c.id.in_(ids))
+            )
             names = {str(agent_id): name for agent_id, name in found}
-    return [_work_json(r, now) | {"waits_for": [value if kind == "group"
-                                                else names.get(value, f"agent {value}")
-                                                for kind, value in places]}
-            for r, places in work]  # fmt: skip
+    return [
+        _work_json(r, now)
+        | {
+            "waits_for": [
+                value if kind == "group" else names.get(value, f"agent {value}")
+                for kind, value in places
+            ]
+        }
+        for r, places in work
+    ]
 
 
 async def held_work(
@@ -92,22 +107,10 @@ async def held_work(
         return [_work_json(r, now) for r in await conn.execute(stmt)]
 
 
-def offer_expiry(engine: Engine, interaction_id: int) -> float | None:
-    """When an open offer lapses (epoch seconds), as the engine timed it."""
-    item = engine.items.get(str(interaction_id))
-    if item is None or item.state.value != "offered":
-        return None
-    return item.offer_expires
-
-
-def agent_load(engine: Engine, agent: dict[str, Any]) -> dict[str, int]:
+def agent_load(routing: RoutingNow, agent: dict[str, Any]) -> dict[str, int]:
     """Work held per channel the agent has room on, as routing counts it (0 for an agent
     routing has not seen yet)."""
-    load = {ch: 0 for ch, room in agent["capacity"].items() if room}
-    routed = engine.agents.get(str(agent["id"]))
-    if routed is not None:
-        load |= {ch: lane.load for ch, lane in routed.lanes.items() if lane.capacity}
-    return load
+    return {ch: 0 for ch, room in agent["capacity"].items() if room} | routing.load(agent["id"])
 
 
 def sla_state(policy: Policy, work: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +128,7 @@ def sla_state(policy: Policy, work: dict[str, Any]) -> dict[str, Any]:
 
 
 async def agents_now(
-    db: Database, engine: Engine, listed: list[dict[str, Any]], now: datetime
+    db: Database, routing: RoutingNow, listed: list[dict[str, Any]], now: datetime
 ) -> list[dict[str, Any]]:
     """The directory's agents (`listed`) with time in presence, load per channel and work."""
     work = await held_work(db, now)
@@ -135,13 +138,18 @@ async def agents_now(
     out = []
     for agent in sorted(listed, key=lambda a: (a["name"], a["id"])):
         since = datetime.fromisoformat(agent["presence_since"])
-        out.append({
-            "id": agent["id"], "name": agent["name"], "presence": agent["presence"],
-            "presence_since": agent["presence_since"],
-            "presence_reason": agent["presence_reason"],
-            "seconds_in_presence": round((now - since).total_seconds()),
-            "groups": [g["name"] for g in agent["groups"]],
-            "capacity": agent["capacity"], "load": agent_load(engine, agent),
-            "work": by_agent.get(agent["id"], []),
-        })  # fmt: skip
+        out.append(
+            {
+                "id": agent["id"],
+                "name": agent["name"],
+                "presence": agent["presence"],
+                "presence_since": agent["presence_since"],
+                "presence_reason": agent["presence_reason"],
+                "seconds_in_presence": round((now - since).total_seconds()),
+                "groups": [g["name"] for g in agent["groups"]],
+                "capacity": agent["capacity"],
+                "load": agent_load(routing, agent),
+                "work": by_agent.get(agent["id"], []),
+            }
+        )
     return out

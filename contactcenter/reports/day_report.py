@@ -26,10 +26,25 @@ from routing.types import LIVE_CHANNELS
 
 TIERS = ("key_account", "relationship", "transactional")
 CSV_COLUMNS = (
-    "interaction_id", "channel", "tier", "customer_id", "status", "agent_id", "queued_at",
-    "answered_at", "first_response_at", "ended_at", "wait_seconds", "handle_seconds",
-    "target_seconds", "within_target", "disposition", "outcome", "complaint", "satisfaction",
-)  # fmt: skip
+    "interaction_id",
+    "channel",
+    "tier",
+    "customer_id",
+    "status",
+    "agent_id",
+    "queued_at",
+    "answered_at",
+    "first_response_at",
+    "ended_at",
+    "wait_seconds",
+    "handle_seconds",
+    "target_seconds",
+    "within_target",
+    "disposition",
+    "outcome",
+    "complaint",
+    "satisfaction",
+)
 
 
 def day_start(now: datetime, zone: str) -> datetime:
@@ -49,8 +64,9 @@ class HourPoint:
         return round(self.within / self.offered, 4) if self.offered else None
 
 
-def hourly(rows: list[Row], policy: Policy, start: datetime, now: datetime
-           ) -> dict[str, list[HourPoint]]:  # fmt: skip
+def hourly(
+    rows: list[Row], policy: Policy, start: datetime, now: datetime
+) -> dict[str, list[HourPoint]]:
     """Per tier, one point per hour from `start` to `now` that had work with a target."""
     counts: dict[str, dict[int, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     for row in rows:
@@ -82,8 +98,15 @@ async def day_rows(db: Database, start: datetime, end: datetime) -> list[Any]:
 
 
 def stats_row(row: Any) -> Row:
-    return Row(row.tier, row.channel, row.status, row.entered, row.answered_at,
-               row.first_response_at, row.ended_at)  # fmt: skip
+    return Row(
+        row.tier,
+        row.channel,
+        row.status,
+        row.entered,
+        row.answered_at,
+        row.first_response_at,
+        row.ended_at,
+    )
 
 
 def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
@@ -102,16 +125,28 @@ def csv_text(rows: list[Any], policy: Policy, now: datetime) -> str:
     for row in rows:
         sla = policy.sla(row.tier, row.channel)
         handled_from = row.answered_at
-        writer.writerow([
-            row.id, row.channel, row.tier, row.customer_id, row.status, row.agent_id or "",
-            iso(row.entered), iso(row.answered_at) or "", iso(row.first_response_at) or "",
-            iso(row.ended_at) or "", _blank(_seconds(row.answered_at, row.entered)),
-            _blank(_seconds(row.ended_at, handled_from)),
-            "" if sla is None else sla.seconds,
-            "" if sla is None else _met(stats_row(row), sla.seconds, now),
-            row.disposition or "", row.outcome or "", "yes" if row.complaint else "no",
-            _blank(row.satisfaction),
-        ])  # fmt: skip
+        writer.writerow(
+            [
+                row.id,
+                row.channel,
+                row.tier,
+                row.customer_id,
+                row.status,
+                row.agent_id or "",
+                iso(row.entered),
+                iso(row.answered_at) or "",
+                iso(row.first_response_at) or "",
+                iso(row.ended_at) or "",
+                _blank(_seconds(row.answered_at, row.entered)),
+                _blank(_seconds(row.ended_at, handled_from)),
+                "" if sla is None else sla.seconds,
+                "" if sla is None else _met(stats_row(row), sla.seconds, now),
+                row.disposition or "",
+                row.outcome or "",
+                "yes" if row.complaint else "no",
+                _blank(row.satisfaction),
+            ]
+        )
     return out.getvalue()
 
 
@@ -130,8 +165,9 @@ def live_targets(policy: Policy) -> dict[str, float]:
     the chart's dashed lines."""
     targets = {}
     for tier, spec in policy.tiers.items():
-        shares = [t.percent / 100 for ch, t in spec.sla.items() if ch in LIVE_CHANNELS
-                  and t.percent]  # fmt: skip
+        shares = [
+            t.percent / 100 for ch, t in spec.sla.items() if ch in LIVE_CHANNELS and t.percent
+        ]
         if shares:
             targets[tier] = min(shares)
     return targets

@@ -103,12 +103,14 @@ def summarise_occupancy(
             continue
         sums[0] += handled
         sums[1] += idle
-        by_agent.append({
-            "agent_id": agent_id,
-            "handling_seconds": round(handled, 1),
-            "available_idle_seconds": round(idle, 1),
-            "occupancy": round(handled / (handled + idle), 4),
-        })  # fmt: skip
+        by_agent.append(
+            {
+                "agent_id": agent_id,
+                "handling_seconds": round(handled, 1),
+                "available_idle_seconds": round(idle, 1),
+                "occupancy": round(handled / (handled + idle), 4),
+            }
+        )
     overall = sums[0] / (sums[0] + sums[1]) if sums[0] + sums[1] > 0 else None
     return {"occupancy": None if overall is None else round(overall, 4), "by_agent": by_agent}
 
@@ -135,14 +137,21 @@ async def occupancy(conn: AsyncConnection, start: datetime, end: datetime) -> di
     for row in rows:
         presence[row.agent_id].append((row.at.timestamp(), row.presence))
     events = await conn.execute(
-        select(interaction_events.c.interaction_id, interaction_events.c.to_status,
-               interaction_events.c.data, interaction_events.c.at)
+        select(
+            interaction_events.c.interaction_id,
+            interaction_events.c.to_status,
+            interaction_events.c.data,
+            interaction_events.c.at,
+        )
         .join(interactions, interactions.c.id == interaction_events.c.interaction_id)
-        .where(interactions.c.answered_at.is_not(None), interactions.c.answered_at < end,
-               or_(interactions.c.ended_at.is_(None), interactions.c.ended_at >= start),
-               interaction_events.c.to_status.is_not(None))
+        .where(
+            interactions.c.answered_at.is_not(None),
+            interactions.c.answered_at < end,
+            or_(interactions.c.ended_at.is_(None), interactions.c.ended_at >= start),
+            interaction_events.c.to_status.is_not(None),
+        )
         .order_by(interaction_events.c.interaction_id, interaction_events.c.id)
-    )  # fmt: skip
+    )
     status_events = [
         (row.interaction_id, row.to_status, (row.data or {}).get("agent_id"), row.at.timestamp())
         for row in events

@@ -19,11 +19,10 @@ from typing import Any
 from sqlalchemy import func, or_, select
 
 from contactcenter.reports.occupancy import occupancy
+from contactcenter.reports.routing_now import RoutingNow
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, customers, interactions
-from routing.engine import Engine
 from routing.policy import Policy
-from routing.state import ItemState
 
 _WAITING = ("queued", "callback_scheduled", "offered")
 _LIVE = ("voice", "chat")
@@ -60,8 +59,14 @@ def summarise(
         sla = policy.sla(tier, channel)
         waiting = [r for r in items if r.status in _WAITING]
         entered = [r for r in items if r.queued_at >= start]
-        short = [r for r in entered if short_abandon > 0 and r.status == "abandoned"
-                 and r.ended_at is not None and r.ended_at - r.queued_at < short_limit]  # fmt: skip
+        short = [
+            r
+            for r in entered
+            if short_abandon > 0
+            and r.status == "abandoned"
+            and r.ended_at is not None
+            and r.ended_at - r.queued_at < short_limit
+        ]
         offered = [r for r in entered if not any(r is s for s in short)]
         answered = [r for r in offered if r.answered_at is not None]
         abandoned = [r for r in offered if r.status == "abandoned"]
@@ -74,27 +79,35 @@ def summarise(
             decided = [r for r in offered if not pending(r, sla.seconds, now)]
         asa = _mean([(r.answered_at - r.queued_at).total_seconds() for r in answered])  # type: ignore[operator]
         aht = _mean([(r.ended_at - r.answered_at).total_seconds() for r in handled])  # type: ignore[operator]
-        out.append({
-            "tier": tier,
-            "channel": channel,
-            "waiting": len(waiting),
-            "longest_wait_seconds": round(max(((now - r.queued_at).total_seconds()
-                                               for r in waiting), default=0.0), 1),
-            "offered": len(offered),
-            "answered": len(answered),
-            "abandoned": len(abandoned),
-            "short_abandoned": len(short),
-            "short_abandons_excluded_under_seconds": short_abandon or None,
-            "service_level": None if within is None or not decided
-            else round(within / len(decided), 4),
-            "undecided": len(offered) - len(decided),
-            "service_level_target": None if sla is None else {
-                "seconds": sla.seconds, "percent": sla.percent,
-                "measure": "answered" if live else "first_response"},
-            "asa_seconds": asa,
-            "aht_seconds": aht,
-            "abandonment_rate": round(len(abandoned) / len(offered), 4) if offered else None,
-        })  # fmt: skip
+        out.append(
+            {
+                "tier": tier,
+                "channel": channel,
+                "waiting": len(waiting),
+                "longest_wait_seconds": round(
+                    max(((now - r.queued_at).total_seconds() for r in waiting), default=0.0), 1
+                ),
+                "offered": len(offered),
+                "answered": len(answered),
+                "abandoned": len(abandoned),
+                "short_abandoned": len(short),
+                "short_abandons_excluded_under_seconds": short_abandon or None,
+                "service_level": None
+                if within is None or not decided
+                else round(within / len(decided), 4),
+                "undecided": len(offered) - len(decided),
+                "service_level_target": None
+                if sla is None
+                else {
+                    "seconds": sla.seconds,
+                    "percent": sla.percent,
+                    "measure": "answered" if live else "first_response",
+                },
+                "asa_seconds": asa,
+                "aht_seconds": aht,
+                "abandonment_rate": round(len(abandoned) / len(offered), 4) if offered else None,
+            }
+        )
     return out
 
 
@@ -118,44 +131,46 @@ def _mean(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
-def waiting_by_group(engine: Engine) -> dict[str, int]:
-    """Waiting work per group it may go to now (work open to two groups counts in both)."""
-    counts: dict[str, int] = defaultdict(int)
-    for item in engine.items.values():
-        if item.state is ItemState.WAITING:
-            for name in {spec[1] for spec in item.eligible() if spec[0] == "group"}:
-                counts[name] += 1
-    return dict(sorted(counts.items()))
-
-
 async def queue_stats(
-    db: Database, engine: Engine, policy: Policy, now: datetime, window: timedelta,
+    db: Database,
+    routing: RoutingNow,
+    policy: Policy,
+    now: datetime,
+    window: timedelta,
     short_abandon: float = 0.0,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """The statistics over one window (see `queue_stats_over`)."""
-    (found,) = await queue_stats_over(db, engine, policy, now, [window], short_abandon)
+    (found,) = await queue_stats_over(db, routing, policy, now, [window], short_abandon)
     return found
 
 
 async def queue_stats_over(
-    db: Database, engine: Engine, policy: Policy, now: datetime, windows: list[timedelta],
+    db: Database,
+    routing: RoutingNow,
+    policy: Policy,
+    now: datetime,
+    windows: list[timedelta],
     short_abandon: float = 0.0,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[dict[str, Any]]:
     """The statistics over each of `windows`, from one read of the interactions (those of the
     longest window, and all work waiting)."""
     longest = max(windows)
     async with db.connect() as conn:
         result = await conn.execute(
             select(
-                customers.c.tier, interactions.c.channel, interactions.c.status,
+                customers.c.tier,
+                interactions.c.channel,
+                interactions.c.status,
                 func.coalesce(interactions.c.queued_at, interactions.c.created_at),
-                interactions.c.answered_at, interactions.c.first_response_at,
+                interactions.c.answered_at,
+                interactions.c.first_response_at,
                 interactions.c.ended_at,
             )
             .join(customers, customers.c.id == interactions.c.customer_id)
-            .where(or_(interactions.c.queued_at >= now - longest,
-                       interactions.c.status.in_(_WAITING)))
-        )  # fmt: skip
+            .where(
+                or_(interactions.c.queued_at >= now - longest, interactions.c.status.in_(_WAITING))
+            )
+        )
         rows = [Row(*r) for r in result]
         presence = dict(
             (
@@ -165,23 +180,25 @@ async def queue_stats_over(
             ).all()
         )
         over_time = [await occupancy(conn, now - window, now) for window in windows]
-    busy = sum(1 for a in engine.agents.values() if a.busy())
-    staffed = sum(1 for a in engine.agents.values()
-                  if a.presence.value == "available" or a.busy())  # fmt: skip
-    groups = waiting_by_group(engine)
+    staffing = routing.staffing()
+    busy, staffed = staffing.busy, staffing.staffed
+    groups = routing.waiting_by_group()
     by_presence = {p: presence.get(p, 0) for p in ("available", "away", "wrap_up", "offline")}
-    return [{
-        "generated_at": now.isoformat(),
-        "window_minutes": round(window.total_seconds() / 60, 2),
-        "by_tier_channel": summarise(rows, policy, now, window, short_abandon),
-        "waiting_by_group": groups,
-        "agents": {
-            "by_presence": by_presence,
-            "with_work": busy,
-            # Now: agents with work ÷ agents available or with work; over the window: time
-            # handling ÷ (time handling + time available and idle), from the presence history.
-            "occupancy_now": round(busy / staffed, 4) if staffed else None,
-            "occupancy": occupied["occupancy"],
-            "occupancy_by_agent": occupied["by_agent"],
-        },
-    } for window, occupied in zip(windows, over_time, strict=True)]  # fmt: skip
+    return [
+        {
+            "generated_at": now.isoformat(),
+            "window_minutes": round(window.total_seconds() / 60, 2),
+            "by_tier_channel": summarise(rows, policy, now, window, short_abandon),
+            "waiting_by_group": groups,
+            "agents": {
+                "by_presence": by_presence,
+                "with_work": busy,
+                # Now: agents with work ÷ agents available or with work; over the window: time
+                # handling ÷ (time handling + time available and idle), from the presence history.
+                "occupancy_now": round(busy / staffed, 4) if staffed else None,
+                "occupancy": occupied["occupancy"],
+                "occupancy_by_agent": occupied["by_agent"],
+            },
+        }
+        for window, occupied in zip(windows, over_time, strict=True)
+    ]

@@ -18,9 +18,12 @@ V = TypeVar("V")
 
 class Batches(Generic[K, V]):
     def __init__(
-        self, handle: Callable[[list[K]], Awaitable[dict[K, V]]], *, most: int = 100,
+        self,
+        handle: Callable[[list[K]], Awaitable[dict[K, V]]],
+        *,
+        most: int = 100,
         name: str = "batches",
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.handle = handle
         self.most = most
         self.name = name

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 class Pace:
     """Recent events per key; `admit` counts one and says whether it is within the limit."""
 
-    def __init__(self, limit: int, window: float) -> None:
+    def __init__(self, *, limit: int, window: float) -> None:
         if limit < 1 or window <= 0:
             raise ValueError("a pace needs a limit of at least 1 and a window above 0")
         self.limit = limit

@@ -13,7 +13,7 @@ log = structlog.get_logger(__name__)
 
 
 class Rounds:
-    def __init__(self, name: str, round_: Callable[[], Awaitable[object]], every: float) -> None:
+    def __init__(self, *, name: str, round_: Callable[[], Awaitable[object]], every: float) -> None:
         self.name = name
         self.round = round_
         self.every = every

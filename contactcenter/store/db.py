@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 class Database:
     """The engine; `begin()` is the one way to write, so related writes share a transaction."""
 
-    def __init__(self, url: str, pool_size: int = 10, echo: bool = False) -> None:
+    def __init__(self, *, url: str, pool_size: int = 10, echo: bool = False) -> None:
         self.url = make_url(url)
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}

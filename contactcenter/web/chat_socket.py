@@ -72,36 +72,49 @@ WIDGET = Path(__file__).with_name("static") / "widget.js"
 
 
 @routes.route(
-    "GET", "/widget.js", role=None, content_type="application/javascript",
+    "GET",
+    "/widget.js",
+    role=None,
+    content_type="application/javascript",
     summary="The chat widget, for a <script> tag on the pages of an allowed site",
-)  # fmt: skip
+)
 async def widget(call: Call) -> web.StreamResponse:
-    return web.FileResponse(WIDGET, headers={"Content-Type": "application/javascript",
-                                             "Cache-Control": "public, max-age=300"})  # fmt: skip
+    return web.FileResponse(
+        WIDGET,
+        headers={"Content-Type": "application/javascript", "Cache-Control": "public, max-age=300"},
+    )
 
 
 class LineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                           max_length=MAX_TEXT)]  # fmt: skip
+    text: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)
+    ]
 
 
 @routes.route(
-    "POST", LINE, summary="Write to the visitor of a chat you are in (shown as text, never markup)",
-    role=Role.AGENT, body=LineIn,
+    "POST",
+    LINE,
+    summary="Write to the visitor of a chat you are in (shown as text, never markup)",
+    role=Role.AGENT,
+    body=LineIn,
     responses={201: "Stored and sent; its sequence number", 409: "Not a chat you are in"},
-)  # fmt: skip
+)
 async def agent_line(call: Call) -> web.Response:
-    seq = await call.services.chat.agent_says(call.path_id("interaction_id"), agent_of(call),
-                                              call.body.text)  # fmt: skip
+    seq = await call.services.chat.agent_says(
+        call.path_id("interaction_id"), agent_of(call), call.body.text
+    )
     return web.json_response({"seq": seq}, status=201)
 
 
 @routes.route(
-    "POST", LINE + "/typing", summary="Tell the visitor of a chat you are in that you are typing",
-    role=Role.AGENT, responses={204: "Told", 409: "Not a chat you are in"},
-)  # fmt: skip
+    "POST",
+    LINE + "/typing",
+    summary="Tell the visitor of a chat you are in that you are typing",
+    role=Role.AGENT,
+    responses={204: "Told", 409: "Not a chat you are in"},
+)
 async def agent_typing(call: Call) -> web.Response:
     await call.services.chat.agent_typing(call.path_id("interaction_id"), agent_of(call))
     return web.Response(status=204)
@@ -111,9 +124,9 @@ class Pacing:
     """The chat sockets' pace, per connection and per client address (one per service)."""
 
     def __init__(self, per_address: int) -> None:
-        self.connections = Pace(FRAMES_PER_WINDOW, WINDOW_SECONDS)
-        self.addresses = Pace(per_address, WINDOW_SECONDS)
-        self.opening = Pace(OPENED_PER_WINDOW, WINDOW_SECONDS)
+        self.connections = Pace(limit=FRAMES_PER_WINDOW, window=WINDOW_SECONDS)
+        self.addresses = Pace(limit=per_address, window=WINDOW_SECONDS)
+        self.opening = Pace(limit=OPENED_PER_WINDOW, window=WINDOW_SECONDS)
         self.open: dict[str, int] = {}
 
     def admit(self, connection: int, address: str) -> bool:
@@ -153,28 +166,43 @@ def origin_allowed(request: web.Request, allowed: list[str]) -> bool:
 
 
 @routes.route(
-    "GET", "/chat/ws", role=None,
+    "GET",
+    "/chat/ws",
+    role=None,
     summary="The chat widget's WebSocket: JSON frames (see contactcenter/channels/chat/frames.py)",
     responses={101: "Switching to WebSocket", 403: "A page from a site that is not allowed"},
-)  # fmt: skip
+)
 async def chat_socket(call: Call) -> web.StreamResponse:
     request, services = call.request, call.services
     address, pacing = request.remote or "?", request.app[PACING]
     if not pacing.opened(address):  # before any work
-        raise ApiError(429, "too_many_requests", "too many chat connections from your address",
-                       headers={"Retry-After": str(int(WINDOW_SECONDS))})  # fmt: skip
+        raise ApiError(
+            429,
+            "too_many_requests",
+            "too many chat connections from your address",
+            headers={"Retry-After": str(int(WINDOW_SECONDS))},
+        )
     try:
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME_BYTES)
         await ws.prepare(request)
         if not origin_allowed(request, services.settings.chat_origin_list):
-            log.warning("chat.origin_refused", origin=request.headers.get("Origin", "")[:200],
-                        address=address)  # fmt: skip
-            await ws.send_json({"type": "error", "code": "origin", "field": None,
-                                "message": "chat is not open to pages of this site"})  # fmt: skip
+            log.warning(
+                "chat.origin_refused",
+                origin=request.headers.get("Origin", "")[:200],
+                address=address,
+            )
+            await ws.send_json(
+                {
+                    "type": "error",
+                    "code": "origin",
+                    "field": None,
+                    "message": "chat is not open to pages of this site",
+                }
+            )
             await ws.close(code=int(Close.POLICY), message=b"site not allowed")
             return ws
         request.app[SOCKETS].add(ws)  # closed with 1001 when the service stops
-        session = _Session(ws, services.chat, pacing, address)
+        session = _Session(ws=ws, chat=services.chat, pacing=pacing, address=address)
         try:
             await session.run()
         except asyncio.CancelledError:
@@ -190,8 +218,9 @@ async def chat_socket(call: Call) -> web.StreamResponse:
 class _Session:
     """One connection: its visitor, its chat, and the lines already sent."""
 
-    def __init__(self, ws: web.WebSocketResponse, chat: ChatChannel, pacing: Pacing,
-                 address: str) -> None:  # fmt: skip
+    def __init__(
+        self, *, ws: web.WebSocketResponse, chat: ChatChannel, pacing: Pacing, address: str
+    ) -> None:
         self.ws, self.chat, self.pacing, self.address = ws, chat, pacing, address
         self.visitor: Visitor | None = None
         self.inbox = Inbox()
@@ -241,8 +270,14 @@ class _Session:
         try:
             self.visitor = await self.chat.visitors.identify(hello)
         except IdentityError as exc:
-            await self.ws.send_json({"type": "error", "code": "identity", "message": str(exc),
-                                     "field": "identity_token"})  # fmt: skip
+            await self.ws.send_json(
+                {
+                    "type": "error",
+                    "code": "identity",
+                    "message": str(exc),
+                    "field": "identity_token",
+                }
+            )
             await self._close(Close.FORBIDDEN, "identity refused")
             return False
         if hello.chat_id is not None:
@@ -251,9 +286,15 @@ class _Session:
                 return False
             self._follow(hello.chat_id)
             self.sent_seq = hello.after_seq
-        await self.ws.send_json({"type": "welcome", "visitor_id": self.visitor.visitor_id,
-                                 "chat_id": self.chat_id, "verified": self.visitor.verified,
-                                 "name": self.visitor.name})  # fmt: skip
+        await self.ws.send_json(
+            {
+                "type": "welcome",
+                "visitor_id": self.visitor.visitor_id,
+                "chat_id": self.chat_id,
+                "verified": self.visitor.verified,
+                "name": self.visitor.name,
+            }
+        )
         if self.chat_id is not None:
             for line in await self.chat.lines_after(self.chat_id, self.sent_seq):
                 await self._send_line(line)
@@ -270,8 +311,9 @@ class _Session:
                     await self._close(Close.TOO_FAST, "too many messages")
                     return
                 self.warned = True
-                await self.ws.send_json(FrameError("too_fast", "slow down: too many messages "
-                                                   "in a short time").frame())  # fmt: skip
+                await self.ws.send_json(
+                    FrameError("too_fast", "slow down: too many messages in a short time").frame()
+                )
                 continue
             try:
                 frame = read_frame(message.data)
@@ -280,8 +322,9 @@ class _Session:
             except FrameError as exc:
                 await self.ws.send_json(exc.frame())
             except (Conflict, NotFound) as exc:
-                await self.ws.send_json({"type": "error", "code": "refused",
-                                         "message": str(exc), "field": None})  # fmt: skip
+                await self.ws.send_json(
+                    {"type": "error", "code": "refused", "message": str(exc), "field": None}
+                )
 
     async def _handle(self, frame: VisitorFrame) -> bool:
         """Do what the frame asks; True when the conversation is over for this socket."""

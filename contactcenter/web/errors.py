@@ -20,9 +20,14 @@ class ApiError(Exception):
     """An error raised in the web layer with its HTTP status."""
 
     def __init__(
-        self, status: int, code: str, message: str, field: str | None = None, *,
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        *,
         headers: dict[str, str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.headers = headers

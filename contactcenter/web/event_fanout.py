@@ -35,8 +35,14 @@ class OutletState(Enum):
 class Outlet:
     """One console's share of the stream: encoded events waiting to be written to its socket."""
 
-    def __init__(self, agent_id: int | None, everything: bool, limit: int = OUTLET_LIMIT,
-                 on_drop: Callable[[], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        agent_id: int | None,
+        everything: bool,
+        limit: int = OUTLET_LIMIT,
+        on_drop: Callable[[], None] | None = None,
+    ) -> None:
         self.agent_id = agent_id
         self.everything = everything
         self.limit = limit
@@ -88,16 +94,21 @@ class Fanout:
     """Reads the bus once and fills the outlets; `holder` names the agent holding an
     interaction now (or None)."""
 
-    def __init__(self, bus: EventBus, holder: Callable[[int], int | None]) -> None:
+    def __init__(self, *, bus: EventBus, holder: Callable[[int], int | None]) -> None:
         self.bus = bus
         self.holder = holder
         self.watchers: set[Outlet] = set()  # supervisors and admins
         self.by_agent: dict[int, set[Outlet]] = {}
         self._task: asyncio.Task[None] | None = None
 
-    def open(self, agent_id: int | None, everything: bool, limit: int = OUTLET_LIMIT,
-             on_drop: Callable[[], None] | None = None) -> Outlet:  # fmt: skip
-        outlet = Outlet(agent_id, everything, limit, on_drop)
+    def open(
+        self,
+        agent_id: int | None,
+        everything: bool,
+        limit: int = OUTLET_LIMIT,
+        on_drop: Callable[[], None] | None = None,
+    ) -> Outlet:
+        outlet = Outlet(agent_id=agent_id, everything=everything, limit=limit, on_drop=on_drop)
         if everything:
             self.watchers.add(outlet)
         elif agent_id is not None:

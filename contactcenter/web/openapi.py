@@ -63,10 +63,14 @@ def document(endpoints: list[Endpoint], version: str) -> dict[str, Any]:
             "responses": {},
         }
         parameters = [
-            {"name": name, "in": "path", "required": True,
-             "schema": {"type": "integer", "minimum": 0, "maximum": INT64}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0, "maximum": INT64},
+            }
             for name in re.findall(r"\{(\w+)", endpoint.path)
-        ]  # fmt: skip
+        ]
         if endpoint.query is not None:
             parameters += _query_parameters(endpoint.query, components)
         if parameters:

@@ -21,10 +21,12 @@ async def healthz(call: Call) -> web.Response:
 
 
 @routes.route(
-    "GET", "/readyz", role=None,
+    "GET",
+    "/readyz",
+    role=None,
     summary="The database answers; `search` says hybrid, or lexical without the semantic extra",
     responses={200: "Ready", 503: "The database does not answer"},
-)  # fmt: skip
+)
 async def readyz(call: Call) -> web.Response:
     try:
         await call.services.db.ping()
@@ -39,9 +41,12 @@ async def readyz(call: Call) -> web.Response:
 
 
 @routes.route(
-    "GET", "/metrics", summary="Prometheus metrics", role=None,
+    "GET",
+    "/metrics",
+    summary="Prometheus metrics",
+    role=None,
     content_type="text/plain",
-)  # fmt: skip
+)
 async def metrics(call: Call) -> web.Response:
     body = generate_latest(call.request.app[METRICS].registry)
     response = web.Response(body=body)

@@ -27,8 +27,11 @@ _CSP = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
-PAGES = {"/console": ("console.html", Role.AGENT), "/supervisor": ("supervisor.html",
-         Role.SUPERVISOR), "/settings": ("settings.html", Role.ADMIN)}  # fmt: skip
+PAGES = {
+    "/console": ("console.html", Role.AGENT),
+    "/supervisor": ("supervisor.html", Role.SUPERVISOR),
+    "/settings": ("settings.html", Role.ADMIN),
+}
 
 
 @cache
@@ -39,9 +42,13 @@ def _static(name: str) -> tuple[bytes, str]:
 
 
 def _headers() -> dict[str, str]:
-    return {"Content-Security-Policy": _CSP, "X-Frame-Options": "DENY",
-            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-            "Cache-Control": "no-store"}  # fmt: skip
+    return {
+        "Content-Security-Policy": _CSP,
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
 
 
 async def page(request: web.Request) -> web.StreamResponse:
@@ -55,8 +62,7 @@ async def page(request: web.Request) -> web.StreamResponse:
             f"<p>This page is for the {role} role; you are logged in as "
             f"{escape(principal.role.value)}. <a href=/console>Go to the console</a>"
         )
-        return web.Response(status=403, text=body, content_type="text/html",
-                            headers=_headers())  # fmt: skip
+        return web.Response(status=403, text=body, content_type="text/html", headers=_headers())
     shell = _static(name)[0].decode()
     user = principal.json() | {"csrf_token": principal.csrf_token}
     html = shell.replace("{{user}}", escape(json.dumps(user), quote=True))
@@ -68,16 +74,20 @@ async def page(request: web.Request) -> web.StreamResponse:
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
-    return web.Response(text=_static("login.html")[0].decode(), content_type="text/html",
-                        headers=_headers())  # fmt: skip
+    return web.Response(
+        text=_static("login.html")[0].decode(), content_type="text/html", headers=_headers()
+    )
 
 
 async def home(request: web.Request) -> web.StreamResponse:
     principal = request.get(PRINCIPAL_KEY)
     if principal is None or principal.via != "session":
         raise web.HTTPFound("/login")
-    raise web.HTTPFound("/supervisor" if principal.role.allows(Role.SUPERVISOR)
-                        and principal.agent_id is None else "/console")  # fmt: skip
+    raise web.HTTPFound(
+        "/supervisor"
+        if principal.role.allows(Role.SUPERVISOR) and principal.agent_id is None
+        else "/console"
+    )
 
 
 async def static_file(request: web.Request) -> web.StreamResponse:

@@ -63,8 +63,14 @@ class Call:
     queue: dict[str, str] = field(default_factory=dict)  # the Enqueue's waitUrl and action
 
     def params(self, **extra: Any) -> dict[str, str]:
-        base = {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": self.caller,
-                "To": self.called, "Direction": "inbound", "CallStatus": "in-progress"}  # fmt: skip
+        base = {
+            "CallSid": self.sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.caller,
+            "To": self.called,
+            "Direction": "inbound",
+            "CallStatus": "in-progress",
+        }
         return base | {k: str(v) for k, v in extra.items()}
 
     async def post(
@@ -81,8 +87,10 @@ class Call:
         root = ElementTree.fromstring(body) if status == 200 else ElementTree.Element("Error")
         self.last = TwiML(status, root, url)
         if status == 200 and root.find("Enqueue") is not None:
-            self.queue = {"wait": self.last.target("Enqueue", "waitUrl"),
-                          "action": self.last.target("Enqueue")}  # fmt: skip
+            self.queue = {
+                "wait": self.last.target("Enqueue", "waitUrl"),
+                "action": self.last.target("Enqueue"),
+            }
         return self.last
 
     async def dial(self) -> TwiML:
@@ -125,5 +133,7 @@ class Call:
         callback, as Twilio sends them."""
         if self.queue:
             await self.post(self.queue["action"], self.params(QueueResult="hangup", QueueTime=5))
-        await self.post(f"{self.base}/twilio/voice/status",
-                        self.params(CallStatus="completed", CallDuration=duration))  # fmt: skip
+        await self.post(
+            f"{self.base}/twilio/voice/status",
+            self.params(CallStatus="completed", CallDuration=duration),
+        )

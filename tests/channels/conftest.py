@@ -98,9 +98,13 @@ async def mailroom(database_url: str, tmp_path: Path) -> AsyncIterator[Mailroom]
     """The service with its SMTP receiver for support@ and help@example.com."""
     port = free_port()
     settings = load_settings(
-        {}, database_url=database_url, data_dir=tmp_path / "data", smtp_port=port,
-        support_addresses="support@example.com, help@example.com", smtp_max_bytes=200_000,
-    )  # fmt: skip
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        smtp_port=port,
+        support_addresses="support@example.com, help@example.com",
+        smtp_max_bytes=200_000,
+    )
     room = Mailroom(Services.build(settings), port)
     await room.start()
     yield room
@@ -121,10 +125,15 @@ async def phone(
     rest = TestServer(twilio.app())
     await rest.start_server()
     settings = load_settings(
-        {}, database_url=database_url, data_dir=tmp_path / "data", twilio_auth_token=TOKEN,
-        twilio_account_sid=ACCOUNT, public_url=PUBLIC,
-        twilio_api_url=str(rest.make_url("")).rstrip("/"), routing_policy=policy_file,
-    )  # fmt: skip
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        twilio_auth_token=TOKEN,
+        twilio_account_sid=ACCOUNT,
+        public_url=PUBLIC,
+        twilio_api_url=str(rest.make_url("")).rstrip("/"),
+        routing_policy=policy_file,
+    )
     services = Services.build(settings)
     services.voice.connector.rest.backoff = 0.01  # retries without the production pauses
     client = TestClient(TestServer(create_app(settings, services)))
@@ -140,10 +149,14 @@ async def desk(database_url: str, tmp_path: Path) -> AsyncIterator[Desk]:
     await sink.start()
     smtp_port = free_port()
     settings = load_settings(
-        {}, database_url=database_url, data_dir=tmp_path / "data", smtp_port=smtp_port,
-        support_addresses="support@example.com", mail_relay_host="127.0.0.1",
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        smtp_port=smtp_port,
+        support_addresses="support@example.com",
+        mail_relay_host="127.0.0.1",
         mail_relay_port=sink.port,
-    )  # fmt: skip
+    )
     services = Services.build(settings)
     client = TestClient(TestServer(create_app(settings, services)))
     await client.start_server()

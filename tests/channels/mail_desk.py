@@ -27,8 +27,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def mail(body: str = "My order has not arrived.", subject: str = "Order 1001",
-         sender: str = "Ann Lee <ann@example.org>", **headers: str) -> EmailMessage:  # fmt: skip
+def mail(
+    body: str = "My order has not arrived.",
+    subject: str = "Order 1001",
+    sender: str = "Ann Lee <ann@example.org>",
+    **headers: str,
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = "support@example.com"
@@ -81,8 +85,9 @@ class Desk:
     client: TestClient
 
     async def send(self, message: EmailMessage) -> None:
-        await aiosmtplib.send(message, hostname="127.0.0.1", port=self.smtp_port,
-                              recipients=["support@example.com"])  # fmt: skip
+        await aiosmtplib.send(
+            message, hostname="127.0.0.1", port=self.smtp_port, recipients=["support@example.com"]
+        )
 
     async def events(self, kind: str) -> list[dict]:  # type: ignore[type-arg]
         async with self.services.db.connect() as conn:
@@ -98,7 +103,6 @@ class Desk:
         agent = await services.agents.create_agent(
             AgentFields(name="Sam", groups=[Membership(group_id=group["id"])])
         )
-        user = await services.accounts.create_user("sam", "password-" * 2, Role.AGENT,
-                                                   agent["id"])  # fmt: skip
+        user = await services.accounts.create_user("sam", "password-" * 2, Role.AGENT, agent["id"])
         token, _ = await services.accounts.create_token(user["id"], "tests")
         return agent["id"], {"Authorization": f"Bearer {token}"}

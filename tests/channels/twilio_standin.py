@@ -39,16 +39,18 @@ class TwilioStandIn:
     async def _take(self, request: web.Request) -> web.Response | None:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if request.headers.get("Authorization") != f"Basic {expected}":
-            return web.json_response({"code": 20003, "message": "Authenticate", "status": 401},
-                                     status=401)  # fmt: skip
+            return web.json_response(
+                {"code": 20003, "message": "Authenticate", "status": 401}, status=401
+            )
         posted = await request.post()
         form = {k: str(v) for k, v in posted.items()}
         self.requests.append(Request(request.method, request.path, form))
         self._arrived.set()
         if self.fail_next > 0:
             self.fail_next -= 1
-            return web.json_response({"code": 20500, "message": "Internal Server Error",
-                                      "status": 500}, status=500)  # fmt: skip
+            return web.json_response(
+                {"code": 20500, "message": "Internal Server Error", "status": 500}, status=500
+            )
         return None
 
     async def update_call(self, request: web.Request) -> web.Response:
@@ -64,8 +66,12 @@ class TwilioStandIn:
         )
 
     def _call(self, sid: str, account: str) -> dict[str, str]:
-        return {"sid": sid, "account_sid": account, "status": "queued",
-                "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json"}  # fmt: skip
+        return {
+            "sid": sid,
+            "account_sid": account,
+            "status": "queued",
+            "uri": f"/2010-04-01/Accounts/{account}/Calls/{sid}.json",
+        }
 
     async def wait_for(self, count: int) -> list[Request]:
         """The requests once there are at least `count` of them (within 5 s)."""

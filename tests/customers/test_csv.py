@@ -24,14 +24,14 @@ Gus Hale,transactional,public_sector,,,,+44 20 7946 0958;+44 20 7946 0959,gus@ex
 @pytest.fixture
 async def importer(db, records: CustomerRecords) -> CustomerCsv:
     await AgentDirectory(db).create_agent(AgentFields(name="Mei", email="mei@example.com"))
-    return CustomerCsv(records)
+    return CustomerCsv(records=records)
 
 
 @pytest.mark.parametrize("batch", [BATCH, 2], ids=["in-process", "worker-processes"])
 async def test_import_reports_bad_rows_by_line_and_imports_the_good(
     importer: CustomerCsv, records: CustomerRecords, batch: int
 ) -> None:
-    importer = CustomerCsv(records, batch=batch)
+    importer = CustomerCsv(records=records, batch=batch)
     report = await importer.import_rows(io.StringIO(GOOD_AND_BAD))
     assert report.created == 2 and report.updated == 0
     lines = {line: message for line, message in report.errors}
@@ -46,8 +46,11 @@ async def test_import_reports_bad_rows_by_line_and_imports_the_good(
     assert ana.account_manager_id is not None and ana.verified
     gus = (await records.resolve("phone", "+442079460959")).customer
     assert {i.value for i in gus.identities} == {
-        "+442079460958", "+442079460959", "gus@example.com", "SF-9"
-    }  # fmt: skip
+        "+442079460958",
+        "+442079460959",
+        "gus@example.com",
+        "SF-9",
+    }
     assert len(await records.search()) == 2
 
 

@@ -92,9 +92,7 @@ async def test_merge_moves_everything_and_redirects(
 
     result = await merge_customers(records, keep.id, gone.id)
 
-    assert result.moved == {
-        "identities": 1, "interactions": 1, "notes": 1, "customer_events": 0
-    }  # fmt: skip
+    assert result.moved == {"identities": 1, "interactions": 1, "notes": 1, "customer_events": 0}
     survivor = result.survivor
     assert survivor.tier is Tier.KEY_ACCOUNT and survivor.organisation == "Acme"
     assert survivor.name == "Ana López" and survivor.tags == ["vip", "x"]
@@ -103,7 +101,7 @@ async def test_merge_moves_everything_and_redirects(
     with pytest.raises(Merged) as redirect:
         await records.get(gone.id)
     assert redirect.value.survivor_id == keep.id
-    page = await Timeline(records, interaction_records).page(keep.id)
+    page = await Timeline(customers=records, interactions=interaction_records).page(keep.id)
     kinds = [e["kind"] for e in page.entries]
     assert sorted(kinds) == ["event", "interaction", "note"]
     merged = next(e for e in page.entries if e["kind"] == "event")
@@ -156,7 +154,7 @@ async def test_timeline_is_newest_first_and_pages_by_cursor(
     await interaction_records.add_message(
         ids[1], "Where is my order?", direction=Direction.INBOUND, author=Initiator.CUSTOMER
     )
-    timeline = Timeline(records, interaction_records)
+    timeline = Timeline(customers=records, interactions=interaction_records)
     seen, cursor = [], None
     while True:
         page = await timeline.page(customer.id, limit=3, cursor=cursor)

@@ -47,9 +47,15 @@ async def shop(database_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any
     page_server = TestServer(page)
     await page_server.start_server()
     shop_origin = str(page_server.make_url("")).rstrip("/")
-    settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
-                             chat_origins=shop_origin, semantic_search=False,
-                             mail_relay_host="127.0.0.1", mail_relay_port=free_port())  # fmt: skip
+    settings = load_settings(
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        chat_origins=shop_origin,
+        semantic_search=False,
+        mail_relay_host="127.0.0.1",
+        mail_relay_port=free_port(),
+    )
     services = Services.build(settings)
     service = TestServer(create_app(settings, services))
     await service.start_server()
@@ -65,11 +71,16 @@ async def test_a_visitor_asks_the_bot_then_talks_with_an_agent(
     from playwright.async_api import async_playwright, expect
 
     services: Services = shop["services"]
-    await services.articles.create(ArticleFields(
-        title="When does a gift card arrive?", tags=["gift cards"], status=ArticleStatus.PUBLISHED,
-        short_answer="E-gift cards arrive by email within minutes.",
-        body="An e-gift card is emailed to the recipient within minutes of payment.",
-    ), None)  # fmt: skip
+    await services.articles.create(
+        ArticleFields(
+            title="When does a gift card arrive?",
+            tags=["gift cards"],
+            status=ArticleStatus.PUBLISHED,
+            short_answer="E-gift cards arrive by email within minutes.",
+            body="An e-gift card is emailed to the recipient within minutes of payment.",
+        ),
+        None,
+    )
     group = await services.agents.create_group(GroupFields(name="general"))
     agent = await services.agents.create_agent(
         AgentFields.model_validate({"name": "Ana", "groups": [{"group_id": group["id"]}]})

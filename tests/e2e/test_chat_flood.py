@@ -39,8 +39,11 @@ def demo(tmp_path: Path, database_url: str) -> Iterator[tuple[str, dict[str, str
     port = _free_port()
     service = subprocess.Popen(
         [sys.executable, "-m", "contactcenter.cli", "serve", "--demo", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         _wait_healthy(port, service)
         yield f"http://127.0.0.1:{port}", env
@@ -55,10 +58,21 @@ async def test_a_flood_from_one_address_leaves_others_answered_and_no_junk_custo
     base, env = demo
     before = _customers(env)
     flood = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.chat_flood", "--url", base, "--flood-only",
-        "--connections", "300", "--rate", "50", "--seconds", "8",
-        cwd=ROOT, stdout=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "bench.chat_flood",
+        "--url",
+        base,
+        "--flood-only",
+        "--connections",
+        "300",
+        "--rate",
+        "50",
+        "--seconds",
+        "8",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+    )
     await asyncio.sleep(1.5)
     waits, unanswered = await others(f"{base}/chat/ws", count=5, seconds=5, address="127.0.0.2")
     out, _ = await flood.communicate()

@@ -56,20 +56,35 @@ async def site(database_url: str, tmp_path: Path) -> AsyncIterator[dict[str, Any
     await sink.start()
     # The default policy, with a transactional chat's target short enough to miss in a test.
     policy = tmp_path / "policy.yaml"
-    policy.write_text(DEFAULT_POLICY.read_text().replace(
-        "chat: {percent: 80, seconds: 120}", "chat: {percent: 80, seconds: 4}"))  # fmt: skip
-    settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
-                             routing_policy=policy,
-                             chat_origins=str(shop.make_url("")).rstrip("/"),
-                             semantic_search=False, smtp_port=free_port(),
-                             mail_relay_host="127.0.0.1", mail_relay_port=sink.port)  # fmt: skip
+    policy.write_text(
+        DEFAULT_POLICY.read_text().replace(
+            "chat: {percent: 80, seconds: 120}", "chat: {percent: 80, seconds: 4}"
+        )
+    )
+    settings = load_settings(
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        routing_policy=policy,
+        chat_origins=str(shop.make_url("")).rstrip("/"),
+        semantic_search=False,
+        smtp_port=free_port(),
+        mail_relay_host="127.0.0.1",
+        mail_relay_port=sink.port,
+    )
     services = Services.build(settings)
     service = TestServer(create_app(settings, services))
     await service.start_server()
     where["base"] = str(service.make_url("")).rstrip("/")
     people = await _organisation(services)
-    yield {"services": services, "base": where["base"], "shop": str(shop.make_url("/")),
-           "sink": sink, "settings": settings, **people}  # fmt: skip
+    yield {
+        "services": services,
+        "base": where["base"],
+        "shop": str(shop.make_url("/")),
+        "sink": sink,
+        "settings": settings,
+        **people,
+    }
     await service.close()
     await sink.stop()
     await shop.close()
@@ -94,17 +109,27 @@ async def _organisation(services: Services) -> dict[str, Any]:
     past = await services.interactions.open(ann.id, Channel.EMAIL, subject="Invoice copy for March")
     await services.interactions.transition(past, InteractionStatus.CLOSED)
     ids["ann"] = ann.id
-    await services.articles.create(ArticleFields(
-        title="When does a gift card arrive?", tags=["gift cards"], status=ArticleStatus.PUBLISHED,
-        short_answer="E-gift cards arrive by email within minutes.",
-        body="An e-gift card is emailed to the recipient within minutes of payment.",
-    ), None)  # fmt: skip
-    await services.articles.create(ArticleFields(
-        title="My e-gift card has not arrived", tags=["gift cards"],
-        status=ArticleStatus.PUBLISHED,
-        short_answer="Check the spam folder; we resend the e-gift card from your account page.",
-        body="When an e-gift card does not arrive, look in the spam folder first, then resend it.",
-    ), None)  # fmt: skip
+    await services.articles.create(
+        ArticleFields(
+            title="When does a gift card arrive?",
+            tags=["gift cards"],
+            status=ArticleStatus.PUBLISHED,
+            short_answer="E-gift cards arrive by email within minutes.",
+            body="An e-gift card is emailed to the recipient within minutes of payment.",
+        ),
+        None,
+    )
+    await services.articles.create(
+        ArticleFields(
+            title="My e-gift card has not arrived",
+            tags=["gift cards"],
+            status=ArticleStatus.PUBLISHED,
+            short_answer="Check the spam folder; we resend the e-gift card from your account page.",
+            body="When an e-gift card does not arrive, look in the spam folder first, "
+            "then resend it.",
+        ),
+        None,
+    )
     return ids
 
 
@@ -207,19 +232,30 @@ async def test_an_email_reply_from_the_console_goes_out_on_the_thread(
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
-    question = mail("Could you send me the invoice for order 1001?\n\nOn Monday you wrote:\n"
-                    "> Thank you for your order.\n> It ships today.",
-                    subject="Invoice for order 1001")  # fmt: skip
-    await aiosmtplib.send(question, hostname="127.0.0.1", port=site["settings"].smtp_port,
-                          recipients=["support@example.com"])  # fmt: skip
+    question = mail(
+        "Could you send me the invoice for order 1001?\n\nOn Monday you wrote:\n"
+        "> Thank you for your order.\n> It ships today.",
+        subject="Invoice for order 1001",
+    )
+    await aiosmtplib.send(
+        question,
+        hostname="127.0.0.1",
+        port=site["settings"].smtp_port,
+        recipients=["support@example.com"],
+    )
     acknowledged = len(await site["sink"].wait_for(1))  # the acknowledgement
     follow_up = mail(
         "It is for my accounts department.\n\nOn Tuesday Ann Lee wrote:\n"
         "> Could you send me the invoice for order 1001?",
-        subject="Re: Invoice for order 1001", In_Reply_To=question["Message-ID"],
-    )  # fmt: skip
-    await aiosmtplib.send(follow_up, hostname="127.0.0.1", port=site["settings"].smtp_port,
-                          recipients=["support@example.com"])  # fmt: skip
+        subject="Re: Invoice for order 1001",
+        In_Reply_To=question["Message-ID"],
+    )
+    await aiosmtplib.send(
+        follow_up,
+        hostname="127.0.0.1",
+        port=site["settings"].smtp_port,
+        recipients=["support@example.com"],
+    )
     async with async_playwright() as pw:
         browser = await launch(pw, chromium)
         console = await _log_in(browser, site["base"], "ana", "/console")
@@ -281,8 +317,9 @@ async def test_a_supervisor_sees_the_queue_live_and_moves_work_to_another_group(
         await expect(alerts.get_by_text("At 80%")).to_be_visible(timeout=10_000)
         await expect(alerts.get_by_text("Breached")).to_be_visible(timeout=10_000)
         await expect(row.get_by_text("breached")).to_be_visible()
-        await board.screenshot(path=shot_path(f"supervisor-waiting-{_backend(site)}"),
-                               full_page=True)  # fmt: skip
+        await board.screenshot(
+            path=shot_path(f"supervisor-waiting-{_backend(site)}"), full_page=True
+        )
         await alerts.get_by_role("button", name="Open").first.click()  # one click away
         detail = board.get_by_role("dialog", name=f"Interaction #{chat}")
         await expect(detail.get_by_text("Order status")).to_be_visible()
@@ -323,8 +360,9 @@ async def test_an_admin_adds_a_login_and_a_token_on_the_settings_page(
 
     async with async_playwright() as pw:
         browser = await launch(pw, chromium)
-        page = await _log_in(browser, site["base"], "root", "/settings",
-                             shot=f"login-{_backend(site)}")  # fmt: skip
+        page = await _log_in(
+            browser, site["base"], "root", "/settings", shot=f"login-{_backend(site)}"
+        )
         await page.get_by_label("Username").fill("nora")
         await page.get_by_label("Role").select_option("agent")
         await page.get_by_label("Agent").select_option(label="Ana Souza")

@@ -33,15 +33,19 @@ AGENTS = 3
 
 def _start(env: dict[str, str], port: int) -> subprocess.Popen[str]:
     process = subprocess.Popen(
-        [COMMAND, "serve", "--port", str(port)], env=env, text=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [COMMAND, "serve", "--port", str(port)],
+        env=env,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     _wait_healthy(port, process)
     return process
 
 
-async def _json(session: aiohttp.ClientSession, method: str, url: str, token: str,
-                **kwargs: Any) -> tuple[int, Any]:  # fmt: skip
+async def _json(
+    session: aiohttp.ClientSession, method: str, url: str, token: str, **kwargs: Any
+) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {token}"}
     async with session.request(method, url, headers=headers, **kwargs) as response:
         return response.status, await response.json()
@@ -53,22 +57,51 @@ async def _set_up(base: str, admin: str) -> list[tuple[int, str]]:
     async with aiohttp.ClientSession(base) as s:
         _, group = await _json(s, "POST", "/api/v1/groups", admin, json={"name": "general"})
         for n in range(AGENTS):
-            _, agent = await _json(s, "POST", "/api/v1/agents", admin, json={
-                "name": f"agent {n}", "groups": [{"group_id": group["id"]}]})  # fmt: skip
-            _, user = await _json(s, "POST", "/api/v1/users", admin, json={
-                "username": f"agent{n}", "password": "a long password", "role": "agent",
-                "agent_id": agent["id"]})  # fmt: skip
-            _, token = await _json(s, "POST", "/api/v1/tokens", admin,
-                                   json={"user_id": user["id"], "name": "kill test"})  # fmt: skip
+            _, agent = await _json(
+                s,
+                "POST",
+                "/api/v1/agents",
+                admin,
+                json={"name": f"agent {n}", "groups": [{"group_id": group["id"]}]},
+            )
+            _, user = await _json(
+                s,
+                "POST",
+                "/api/v1/users",
+                admin,
+                json={
+                    "username": f"agent{n}",
+                    "password": "a long password",
+                    "role": "agent",
+                    "agent_id": agent["id"],
+                },
+            )
+            _, token = await _json(
+                s,
+                "POST",
+                "/api/v1/tokens",
+                admin,
+                json={"user_id": user["id"], "name": "kill test"},
+            )
             agents.append((agent["id"], token["token"]))
-            await _json(s, "PUT", f"/api/v1/agents/{agent['id']}/presence", token["token"],
-                        json={"presence": "available"})  # fmt: skip
+            await _json(
+                s,
+                "PUT",
+                f"/api/v1/agents/{agent['id']}/presence",
+                token["token"],
+                json={"presence": "available"},
+            )
     return agents
 
 
-async def _traffic(base: str, admin: str, agents: list[tuple[int, str]],
-                   acknowledged: dict[str, int], half: asyncio.Event,
-                   stop: asyncio.Event) -> None:  # fmt: skip
+async def _traffic(
+    base: str,
+    admin: str,
+    agents: list[tuple[int, str]],
+    acknowledged: dict[str, int],
+    half: asyncio.Event,
+    stop: asyncio.Event,
+) -> None:
     """Chats arrive; agents accept what is offered to them and complete half of it."""
 
     async def arrive(s: aiohttp.ClientSession) -> None:
@@ -76,8 +109,11 @@ async def _traffic(base: str, admin: str, agents: list[tuple[int, str]],
             if stop.is_set():
                 return
             ref = f"chat-{n}"
-            body = {"identity": {"kind": "chat_visitor", "value": f"visitor-{n % 40}"},
-                    "channel": "chat", "external_ref": ref}  # fmt: skip
+            body = {
+                "identity": {"kind": "chat_visitor", "value": f"visitor-{n % 40}"},
+                "channel": "chat",
+                "external_ref": ref,
+            }
             status, made = await _json(s, "POST", "/api/v1/interactions", admin, json=body)
             if status in (200, 201):
                 acknowledged[ref] = made["id"]
@@ -91,11 +127,17 @@ async def _traffic(base: str, admin: str, agents: list[tuple[int, str]],
             for item in page["interactions"]:
                 if item["agent_id"] != agent_id:
                     continue
-                status, _ = await _json(s, "POST", f"/api/v1/interactions/{item['id']}/accept",
-                                        token)  # fmt: skip
+                status, _ = await _json(
+                    s, "POST", f"/api/v1/interactions/{item['id']}/accept", token
+                )
                 if status == 200 and done % 2 == 0:
-                    await _json(s, "POST", f"/api/v1/interactions/{item['id']}/complete",
-                                token, json={"disposition": "resolved"})  # fmt: skip
+                    await _json(
+                        s,
+                        "POST",
+                        f"/api/v1/interactions/{item['id']}/complete",
+                        token,
+                        json={"disposition": "resolved"},
+                    )
                 done += 1
             await asyncio.sleep(0.01)
 
@@ -116,8 +158,16 @@ async def test_sigkill_mid_traffic_loses_nothing_and_duplicates_nothing(
     env = _env(tmp_path, database_url)
     if "postgresql" in database_url:
         assert _run(env, "migrate").returncode == 0
-    made = _run(env, "createuser", "ops", "--role", "admin", "--token", "kill",
-                stdin="a long enough password\n")  # fmt: skip
+    made = _run(
+        env,
+        "createuser",
+        "ops",
+        "--role",
+        "admin",
+        "--token",
+        "kill",
+        stdin="a long enough password\n",
+    )
     admin = made.stdout.strip().rsplit(" ", 1)[-1]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -144,8 +194,11 @@ async def test_sigkill_mid_traffic_loses_nothing_and_duplicates_nothing(
         async with aiohttp.ClientSession(base) as s:
             for n in range(CHATS):
                 ref = f"chat-{n}"
-                body = {"identity": {"kind": "chat_visitor", "value": f"visitor-{n % 40}"},
-                        "channel": "chat", "external_ref": ref}  # fmt: skip
+                body = {
+                    "identity": {"kind": "chat_visitor", "value": f"visitor-{n % 40}"},
+                    "channel": "chat",
+                    "external_ref": ref,
+                }
                 status, made = await _json(s, "POST", "/api/v1/interactions", admin, json=body)
                 assert status in (200, 201), made
                 resent[ref] = made["id"]
@@ -154,7 +207,7 @@ async def test_sigkill_mid_traffic_loses_nothing_and_duplicates_nothing(
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
 
-    db = Database(database_url)
+    db = Database(url=database_url)
     try:
         async with db.connect() as conn:
             rows = (await conn.execute(select(interactions))).all()

@@ -58,15 +58,26 @@ def _wait_healthy(port: int, process: subprocess.Popen[str]) -> None:
 @pytest.fixture
 def served(tmp_path: Path, database_url: str) -> Iterator[tuple[int, subprocess.Popen[str], str]]:
     env = _env(tmp_path, database_url, CONTACTCENTER_SHUTDOWN_TIMEOUT="10")
-    made = _run(env, "createuser", "ops", "--role", "admin", "--token", "e2e",
-                stdin="a long enough password\n")  # fmt: skip
+    made = _run(
+        env,
+        "createuser",
+        "ops",
+        "--role",
+        "admin",
+        "--token",
+        "e2e",
+        stdin="a long enough password\n",
+    )
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().rsplit(" ", 1)[-1]
     port = _free_port()
     process = subprocess.Popen(
-        [COMMAND, "serve", "--port", str(port)], env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [COMMAND, "serve", "--port", str(port)],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_healthy(port, process)
         yield port, process, token
@@ -78,8 +89,9 @@ def served(tmp_path: Path, database_url: str) -> Iterator[tuple[int, subprocess.
 
 def test_serve_answers_and_a_request_in_flight_finishes_after_sigterm(served) -> None:
     port, process, token = served
-    body = json.dumps({"name": "Late Arrival", "identities": [
-        {"kind": "email", "value": "late@example.com"}]}).encode()  # fmt: skip
+    body = json.dumps(
+        {"name": "Late Arrival", "identities": [{"kind": "email", "value": "late@example.com"}]}
+    ).encode()
     sock = socket.create_connection(("127.0.0.1", port), timeout=10)
     sock.sendall(
         b"POST /api/v1/customers HTTP/1.1\r\nHost: localhost\r\n"
@@ -139,12 +151,15 @@ def test_customers_import_and_export_commands(tmp_path: Path, database_url: str)
 def test_routing_check_validates_a_policy_file(tmp_path: Path) -> None:
     good = subprocess.run(
         [COMMAND, "routing", "check", str(DEFAULT_POLICY)],
-        capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert good.returncode == 0 and "valid; 3 groups, 3 tiers" in good.stdout
     bad = tmp_path / "policy.yaml"
-    bad.write_text("groups: [general]\ntiers:\n  t: {priority: 1}\nrules:\n"
-                   "  - targets: [{group: generl}]\n")  # fmt: skip
+    bad.write_text(
+        "groups: [general]\ntiers:\n  t: {priority: 1}\nrules:\n  - targets: [{group: generl}]\n"
+    )
     result = subprocess.run(
         [COMMAND, "routing", "check", str(bad)], capture_output=True, text=True, timeout=30
     )
@@ -156,13 +171,15 @@ def test_routing_check_validates_a_policy_file(tmp_path: Path) -> None:
 
 
 def test_the_demo_has_a_knowledge_base_and_kb_commands_round_trip(tmp_path: Path) -> None:
-    env = _env(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}",
-               CONTACTCENTER_SEMANTIC_SEARCH="false")  # fmt: skip
+    env = _env(tmp_path, f"sqlite:///{tmp_path / 'demo.db'}", CONTACTCENTER_SEMANTIC_SEARCH="false")
     port = _free_port()
     process = subprocess.Popen(
-        [COMMAND, "serve", "--demo", "--port", str(port)], env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [COMMAND, "serve", "--demo", "--port", str(port)],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         _wait_healthy(port, process)
         assert process.stdout is not None
@@ -170,14 +187,17 @@ def test_the_demo_has_a_knowledge_base_and_kb_commands_round_trip(tmp_path: Path
         [password] = [ln.split()[3] for ln in lines if ln.split()[:2] == ["login", "agent"]]
         base = f"http://127.0.0.1:{port}"
         login = urllib.request.Request(
-            f"{base}/api/v1/auth/login", method="POST",
+            f"{base}/api/v1/auth/login",
+            method="POST",
             data=json.dumps({"username": "agent", "password": password}).encode(),
             headers={"Content-Type": "application/json"},
-        )  # fmt: skip
+        )
         with urllib.request.urlopen(login, timeout=5) as answer:
             cookie = answer.headers["Set-Cookie"].split(";")[0]
-        for question, title in [("forgot my password", "Reset your password"),
-                                ("怎么开发票", "开具发票")]:  # fmt: skip
+        for question, title in [
+            ("forgot my password", "Reset your password"),
+            ("怎么开发票", "开具发票"),
+        ]:
             asked = urllib.request.Request(
                 f"{base}/api/v1/kb/search?q={urllib.parse.quote(question)}",
                 headers={"Cookie": cookie},

@@ -13,15 +13,19 @@ from tests.conftest import Api
 
 ARTICLES = "/api/v1/kb/articles"
 RETURNS = {
-    "title": "Return an item", "status": "published", "tags": ["returns"],
-    "products": ["web shop"], "body": "Start the return under Orders within 30 days.",
-}  # fmt: skip
+    "title": "Return an item",
+    "status": "published",
+    "tags": ["returns"],
+    "products": ["web shop"],
+    "body": "Start the return under Orders within 30 days.",
+}
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
-                         semantic_search=False)  # fmt: skip
+    return load_settings(
+        {}, database_url=database_url, data_dir=tmp_path / "data", semantic_search=False
+    )
 
 
 async def test_supervisors_and_admins_write_agents_read(api: Api) -> None:
@@ -51,14 +55,17 @@ async def test_search_filters_and_says_its_mode(api: Api) -> None:
     found = await api.json("GET", "/api/v1/kb/search", "agent", params={"q": "return"})
     assert found["mode"] == "lexical"
     assert [h["title"] for h in found["hits"]] == ["Return an item"]
-    every = await api.json("GET", "/api/v1/kb/search", "agent",
-                           params={"q": "returns", "status": "any"})  # fmt: skip
+    every = await api.json(
+        "GET", "/api/v1/kb/search", "agent", params={"q": "returns", "status": "any"}
+    )
     assert {h["title"] for h in every["hits"]} == {"Return an item", "Holiday returns"}
-    chinese = await api.json("GET", "/api/v1/kb/search", "agent",
-                             params={"q": "退货", "locale": "zh"})  # fmt: skip
+    chinese = await api.json(
+        "GET", "/api/v1/kb/search", "agent", params={"q": "退货", "locale": "zh"}
+    )
     assert [h["title"] for h in chinese["hits"]] == ["退货"]
-    other = await api.json("GET", "/api/v1/kb/search", "agent",
-                           params={"q": "return", "product": "printer"})  # fmt: skip
+    other = await api.json(
+        "GET", "/api/v1/kb/search", "agent", params={"q": "return", "product": "printer"}
+    )
     assert other["hits"] == []
     assert (await api.json("GET", "/readyz", None))["search"] == "lexical"
 
@@ -88,8 +95,7 @@ async def test_bad_input_is_named_and_changes_nothing(api: Api) -> None:
 async def test_articles_with_the_same_long_title_get_slugs_within_their_length(api: Api) -> None:
     slugs = []
     for _ in range(3):
-        made = await api.json("POST", ARTICLES, json={"title": "0" * 300, "body": "x"},
-                              status=201)  # fmt: skip
+        made = await api.json("POST", ARTICLES, json={"title": "0" * 300, "body": "x"}, status=201)
         slugs.append(made["slug"])
     assert len(set(slugs)) == 3 and all(len(slug) <= 120 for slug in slugs)
     assert slugs[1].endswith("-2") and slugs[2].endswith("-3")

@@ -33,7 +33,7 @@ async def test_good_files_import_and_bad_ones_are_named_with_their_line(
     (folder / "password.md").write_text(GOOD, encoding="utf-8")
     (folder / "broken.md").write_text(BAD_FIELD, encoding="utf-8")
     (folder / "plain.md").write_text(NO_FENCE, encoding="utf-8")
-    records = ArticleRecords(db, ArticleSearch(db))
+    records = ArticleRecords(db=db, search=ArticleSearch(db=db))
     report = await records.import_dir(folder, None)
     assert report.created == ["reset-your-password"]
     assert report.errors[0].startswith("broken.md:3: status:")

@@ -16,19 +16,31 @@ from knowledge_base.semantic import Embedder, VectorIndex, load_embedder, semant
 from tests.conftest import Api
 
 ARTICLES = [
-    ArticleFields(title="When does a gift card arrive?", tags=["gift cards"],
-                  body="E-gift cards are emailed within minutes; printed ones are posted.",
-                  status=ArticleStatus.PUBLISHED),
-    ArticleFields(title="Update the card for a subscription", tags=["payment"],
-                  body="Change saved payment cards under Account > Payment methods.",
-                  status=ArticleStatus.PUBLISHED),
-    ArticleFields(title="Laptop gets hot or the fan is loud", tags=["laptop"],
-                  body="Use it on a hard surface, update the BIOS, choose Balanced power.",
-                  status=ArticleStatus.PUBLISHED),
-    ArticleFields(title="Where is my order?", tags=["delivery", "tracking"],
-                  body="Track the parcel with the link in the shipping email.",
-                  status=ArticleStatus.PUBLISHED),
-]  # fmt: skip
+    ArticleFields(
+        title="When does a gift card arrive?",
+        tags=["gift cards"],
+        body="E-gift cards are emailed within minutes; printed ones are posted.",
+        status=ArticleStatus.PUBLISHED,
+    ),
+    ArticleFields(
+        title="Update the card for a subscription",
+        tags=["payment"],
+        body="Change saved payment cards under Account > Payment methods.",
+        status=ArticleStatus.PUBLISHED,
+    ),
+    ArticleFields(
+        title="Laptop gets hot or the fan is loud",
+        tags=["laptop"],
+        body="Use it on a hard surface, update the BIOS, choose Balanced power.",
+        status=ArticleStatus.PUBLISHED,
+    ),
+    ArticleFields(
+        title="Where is my order?",
+        tags=["delivery", "tracking"],
+        body="Track the parcel with the link in the shipping email.",
+        status=ArticleStatus.PUBLISHED,
+    ),
+]
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +57,7 @@ def embedder() -> Embedder:
 
 @pytest.fixture
 async def kb(db: Database, embedder: Embedder) -> ArticleRecords:
-    records = ArticleRecords(db, ArticleSearch(db, VectorIndex(embedder)))
+    records = ArticleRecords(db=db, search=ArticleSearch(db=db, vectors=VectorIndex(embedder)))
     for fields in ARTICLES:
         await records.create(fields, None)
     return records
@@ -67,9 +79,15 @@ async def test_an_article_in_other_words_is_found_by_meaning(kb: ArticleRecords)
 async def test_embeddings_follow_edits_and_filters_hold(kb: ArticleRecords) -> None:
     [hit] = await kb.search.search("voucher for a birthday present", limit=1, mode=Mode.SEMANTIC)
     assert hit.title == "When does a gift card arrive?"
-    await kb.update(hit.article_id, {"title": "Printer paper jam",
-                                     "body": "Open the rear door and pull the paper out.",
-                                     "tags": ["printer"]}, None)  # fmt: skip
+    await kb.update(
+        hit.article_id,
+        {
+            "title": "Printer paper jam",
+            "body": "Open the rear door and pull the paper out.",
+            "tags": ["printer"],
+        },
+        None,
+    )
     question = "sheet of paper stuck inside the printer"
     assert (await titles(kb, question, Mode.SEMANTIC))[0] == "Printer paper jam"
     await kb.update(hit.article_id, {"status": "draft"}, None)

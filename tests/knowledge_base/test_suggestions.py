@@ -17,25 +17,31 @@ from knowledge_base.suggestions import content_of
 from tests.conftest import Api
 
 GIFT_CARD = {
-    "title": "When does a gift card arrive?", "status": "published", "tags": ["gift cards"],
+    "title": "When does a gift card arrive?",
+    "status": "published",
+    "tags": ["gift cards"],
     "short_answer": "E-gift cards arrive by email within minutes; printed ones in 2 to 4 days.",
     "body": "An e-gift card is emailed to the recipient within minutes of payment. Printed gift "
-            "cards are posted and arrive in 2 to 4 working days. Check the spam folder.",
-}  # fmt: skip
+    "cards are posted and arrive in 2 to 4 working days. Check the spam folder.",
+}
 ORDER = {
-    "title": "Where is my order?", "status": "published", "tags": ["delivery", "tracking"],
+    "title": "Where is my order?",
+    "status": "published",
+    "tags": ["delivery", "tracking"],
     "short_answer": "Track it under Orders in your account.",
     "body": "Sign in and open Orders to see the status and the parcel's tracking link.",
-}  # fmt: skip
+}
 DRAFT = {
-    "title": "Gift card never arrived: new process (draft)", "status": "draft",
+    "title": "Gift card never arrived: new process (draft)",
+    "status": "draft",
     "tags": ["gift cards"],
     "body": "Draft: gift card never arrived, resend it from the back office.",
-}  # fmt: skip
+}
 
 
-async def pushed_suggestions(ws: aiohttp.ClientWebSocketResponse,
-                             interaction_id: int) -> dict[str, Any]:  # fmt: skip
+async def pushed_suggestions(
+    ws: aiohttp.ClientWebSocketResponse, interaction_id: int
+) -> dict[str, Any]:
     """The first `interaction.suggestions` event with articles for the interaction (an offer
     made before the customer's first line pushes an empty one), or fail after five seconds."""
     async with asyncio.timeout(5):
@@ -50,19 +56,27 @@ async def pushed_suggestions(ws: aiohttp.ClientWebSocketResponse,
 
 
 def articles_used(timeline: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e["event"]["data"] for e in timeline["entries"]
-            if e["kind"] == "event" and e["event"]["type"] == "kb.article_used"]  # fmt: skip
+    return [
+        e["event"]["data"]
+        for e in timeline["entries"]
+        if e["kind"] == "event" and e["event"]["type"] == "kb.article_used"
+    ]
 
 
 async def write(api: Api, *articles: dict[str, Any]) -> list[int]:
-    return [(await api.json("POST", "/api/v1/kb/articles", "supervisor", 201, json=a))["id"]
-            for a in articles]  # fmt: skip
+    return [
+        (await api.json("POST", "/api/v1/kb/articles", "supervisor", 201, json=a))["id"]
+        for a in articles
+    ]
 
 
 async def chat(api: Api, line: str, visitor: str = "visitor-1") -> dict[str, Any]:
     """A chat as the chat channel queues one: the visitor's first line as the customer's."""
-    body = {"channel": "chat", "identity": {"kind": "chat_visitor", "value": visitor},
-            "message": line}  # fmt: skip
+    body = {
+        "channel": "chat",
+        "identity": {"kind": "chat_visitor", "value": visitor},
+        "message": line,
+    }
     return await api.json("POST", "/api/v1/interactions", "agent", 201, json=body)  # type: ignore[no-any-return]
 
 
@@ -75,8 +89,12 @@ async def test_a_new_chat_gets_published_suggestions_and_never_drafts(api: Api) 
     assert draft not in [s["article_id"] for s in shown]
     assert shown[0]["short_answer"].startswith("E-gift cards") and "<mark>" in shown[0]["snippet"]
     # The draft is there for agents who search with status=any, never for customers' work.
-    found = await api.json("GET", "/api/v1/kb/search", "agent",
-                           params={"q": "gift card never arrived", "status": "any"})  # fmt: skip
+    found = await api.json(
+        "GET",
+        "/api/v1/kb/search",
+        "agent",
+        params={"q": "gift card never arrived", "status": "any"},
+    )
     assert draft in [h["article_id"] for h in found["hits"]]
 
 
@@ -114,13 +132,15 @@ async def test_feedback_replaces_dismissed_articles_and_records_used_ones(api: A
     before = [s["article_id"] for s in await api.json("GET", path, "agent")]
     assert set(before) == {gift, order}
 
-    await api.json("POST", f"{path}/{order}/feedback", "agent", 204,
-                   json={"verdict": "not_relevant"})  # fmt: skip
+    await api.json(
+        "POST", f"{path}/{order}/feedback", "agent", 204, json={"verdict": "not_relevant"}
+    )
     assert [s["article_id"] for s in await api.json("GET", path, "agent")] == [gift]
     await api.json("POST", f"{path}/{gift}/feedback", "agent", 204, json={"verdict": "used"})
 
-    timeline = await api.json("GET", f"/api/v1/customers/{interaction['customer_id']}/timeline",
-                              "agent")  # fmt: skip
+    timeline = await api.json(
+        "GET", f"/api/v1/customers/{interaction['customer_id']}/timeline", "agent"
+    )
     used = articles_used(timeline)
     assert used and used[0]["article_id"] == gift
     assert used[0]["interaction_id"] == interaction["id"] and used[0]["by"] == "agent"
@@ -137,8 +157,11 @@ async def test_feedback_moves_an_article_up_for_later_questions(api: Api) -> Non
         "status": "published",
         "body": "Reset the password with Forgot password on the sign-in page.",
     }
-    app = {"title": "Reset a password in the app", "status": "published",
-           "body": "Reset it with Forgot password on the app's sign-in screen."}  # fmt: skip
+    app = {
+        "title": "Reset a password in the app",
+        "status": "published",
+        "body": "Reset it with Forgot password on the app's sign-in screen.",
+    }
     web_id, app_id = await write(api, web, app)
     search = api.services.articles.search
     question = "reset password forgot"
@@ -159,8 +182,9 @@ async def test_a_customer_helped_by_an_article_is_self_served(api: Api) -> None:
 
     done = await api.json("GET", f"/api/v1/interactions/{interaction['id']}", "agent")
     assert done["status"] == "self_served"
-    timeline = await api.json("GET", f"/api/v1/customers/{interaction['customer_id']}/timeline",
-                              "agent")  # fmt: skip
+    timeline = await api.json(
+        "GET", f"/api/v1/customers/{interaction['customer_id']}/timeline", "agent"
+    )
     [used] = articles_used(timeline)
     assert used["by"] == "customer"
 
@@ -176,9 +200,13 @@ async def test_a_customer_not_helped_gets_other_articles(api: Api) -> None:
 
 
 def test_an_interactions_question_reads_the_latest_message_first() -> None:
-    call = SimpleNamespace(subject="", topic="order_status",
-                           attributes={"ivr_path": ["said:where is my parcel", "menu:queue:returns",
-                                                    "menu:no_choice"]})  # fmt: skip
+    call = SimpleNamespace(
+        subject="",
+        topic="order_status",
+        attributes={
+            "ivr_path": ["said:where is my parcel", "menu:queue:returns", "menu:no_choice"]
+        },
+    )
     assert content_of(call, []) == "order status where is my parcel returns"
     mail = SimpleNamespace(subject="Card statement", topic=None, attributes={})
     thread = ["My bank statement shows two amounts for one order, why?", "ok", "and the refund?"]

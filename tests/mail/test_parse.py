@@ -64,8 +64,10 @@ def test_a_reply_keeps_its_thread_and_its_new_text_apart_from_the_quote() -> Non
     reply = mail(
         "Thanks, that fixed it.\n\nOn Tue, Nov 24, 2026 at 10:00 AM Support "
         "<support@example.com> wrote:\n> Please restart the router.\n> Regards\n",
-        subject="Re: [#CC-1042] Router", In_Reply_To=first, References=first,
-    )  # fmt: skip
+        subject="Re: [#CC-1042] Router",
+        In_Reply_To=first,
+        References=first,
+    )
     parsed = parse_mail(reply.as_bytes())
     assert parsed.in_reply_to == ["1234@support.example.com"]
     assert parsed.headers_for_threading() == ["1234@support.example.com"] * 2
@@ -76,8 +78,9 @@ def test_a_reply_keeps_its_thread_and_its_new_text_apart_from_the_quote() -> Non
 def test_a_forwarded_chain_is_read_with_its_forwarded_mail_kept_as_the_new_text() -> None:
     """A customer forwarding the shop's mail writes above it; the forwarded mail is theirs to
     show us, so the whole of it stays in the new text rather than being cut as a quote."""
-    original = mail("Your order 1001 has shipped.", subject="Shipped",
-                    sender="Shop <orders@shop.example>")  # fmt: skip
+    original = mail(
+        "Your order 1001 has shipped.", subject="Shipped", sender="Shop <orders@shop.example>"
+    )
     forward = mail("This says shipped but nothing came.", subject="Fwd: Shipped")
     forward.add_attachment(original)  # a message/rfc822 part, as mail programs forward
     inline = mail(
@@ -85,7 +88,7 @@ def test_a_forwarded_chain_is_read_with_its_forwarded_mail_kept_as_the_new_text(
         "From: Shop <orders@shop.example>\nDate: Mon, 23 Nov 2026\nSubject: Shipped\n"
         "To: <ann@example.org>\n\nYour order 1001 has shipped.\n",
         subject="Fwd: Shipped",
-    )  # fmt: skip
+    )
     attached = parse_mail(forward.as_bytes())
     assert attached.sender == "ann@example.com" and attached.subject == "Fwd: Shipped"
     assert "This says shipped but nothing came." in attached.new_text
@@ -97,8 +100,9 @@ def test_a_forwarded_chain_is_read_with_its_forwarded_mail_kept_as_the_new_text(
 
 def test_attachments_with_names_types_and_bytes() -> None:
     message = mail("See attached")
-    message.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf",
-                           filename="invoice 42.pdf")  # fmt: skip
+    message.add_attachment(
+        b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="invoice 42.pdf"
+    )
     [attachment] = parse_mail(message.as_bytes()).attachments
     assert attachment.filename == "invoice 42.pdf"
     assert attachment.content_type == "application/pdf" and attachment.data == b"%PDF-1.4 fake"
@@ -110,9 +114,10 @@ def test_mail_that_must_not_be_answered() -> None:
         "Precedence: bulk": mail(Precedence="bulk"),
         "List-Id header": mail(List_Id="<news.example.com>"),
         "sender mailer-daemon@example.com is a robot address": mail(
-            sender="MAILER-DAEMON@example.com"),
+            sender="MAILER-DAEMON@example.com"
+        ),
         "sender no-reply@shop.example is a robot address": mail(sender="no-reply@shop.example"),
-    }  # fmt: skip
+    }
     for reason, message in cases.items():
         assert parse_mail(message.as_bytes()).do_not_answer == reason
     assert parse_mail(mail(Auto_Submitted="no").as_bytes()).do_not_answer is None

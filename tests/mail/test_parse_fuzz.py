@@ -52,9 +52,16 @@ ODD = [
 
 def _check(mail: ParsedMail) -> None:
     assert isinstance(mail, ParsedMail)
-    texts = [mail.message_id, mail.subject, mail.sender_name, mail.text, mail.new_text,
-             *mail.in_reply_to, *mail.references,
-             *(a.filename for a in mail.attachments)]  # fmt: skip
+    texts = [
+        mail.message_id,
+        mail.subject,
+        mail.sender_name,
+        mail.text,
+        mail.new_text,
+        *mail.in_reply_to,
+        *mail.references,
+        *(a.filename for a in mail.attachments),
+    ]
     assert not any("\0" in t for t in texts), "NUL kept"
     assert mail.sender is None or "@" in mail.sender
     assert len(mail.subject) <= 500 and mail.content_digest

@@ -49,7 +49,14 @@ async def setup(db: Database, interaction_records: InteractionRecords) -> AsyncI
         ids[name] = made["id"]
     clock = Clock()
     bus = EventBus()
-    queue = InteractionQueue(db, interaction_records, directory, load_policy(), bus, clock)
+    queue = InteractionQueue(
+        db=db,
+        interactions=interaction_records,
+        agents=directory,
+        policy=load_policy(),
+        bus=bus,
+        clock=clock,
+    )
     await queue.start(run_timers=False)
     yield queue, ids, clock, bus
     await queue.stop()
@@ -145,7 +152,14 @@ async def test_a_restart_keeps_places_reoffers_open_offers_and_restores_active_w
 
     # A new process: the engine comes back from the database alone.
     clock.now += 5
-    again = InteractionQueue(db, interaction_records, AgentDirectory(db), load_policy(), bus, clock)
+    again = InteractionQueue(
+        db=db,
+        interactions=interaction_records,
+        agents=AgentDirectory(db),
+        policy=load_policy(),
+        bus=bus,
+        clock=clock,
+    )
     await again.start(run_timers=False)
     assert await _status(interaction_records, active) == ("active", ids["ana"])
     assert await _status(interaction_records, offered) == ("offered", ids["kim"])
@@ -181,7 +195,7 @@ async def test_arrivals_at_once_are_stored_together_each_once(
         assert history in (["created"], ["created", "status.offered"])
     assert [e.interaction_id for e in seen if isinstance(e, InteractionQueued)] == made
     assert sorted(e.interaction_id for e in seen if isinstance(e, Offered)) == made[:5]
-    assert queue.routing.waiting() == 35
+    assert queue.waiting() == 35
 
 
 async def test_a_bad_arrival_fails_alone_and_references_are_kept_within_a_batch(
@@ -205,7 +219,7 @@ async def test_a_bad_arrival_fails_alone_and_references_are_kept_within_a_batch(
     assert isinstance(results[4], int) and results[4] not in (results[1], before)
     listed = await interaction_records.list(InteractionFilter(customer_id=customer.id))
     assert sorted(i["id"] for i in listed) == sorted({before, results[1], results[4]})
-    assert queue.routing.waiting() == 3
+    assert queue.waiting() == 3
 
 
 async def test_a_caller_that_stops_waiting_still_has_its_interaction_stored(
@@ -220,7 +234,7 @@ async def test_a_caller_that_stops_waiting_still_has_its_interaction_stored(
         await task
     await queue.stop()
     stored = await interaction_records.find_by_ref(Channel.EMAIL, "<gone@x>")
-    assert stored is not None and queue.routing.state_of(str(stored)) is not None
+    assert stored is not None and queue.routed(stored) is not None
 
 
 async def test_occupancy_over_the_window_follows_presence_and_handled_work(
@@ -240,11 +254,15 @@ async def test_occupancy_over_the_window_follows_presence_and_handled_work(
     await queue.tick()
     clock.now = start + 600
     now = datetime.fromtimestamp(clock.now, UTC)
-    stats = await queue_stats(db, queue.routing, queue.policy, now, timedelta(minutes=30))
+    stats = await queue_stats(db, queue, queue.policy, now, timedelta(minutes=30))
     (ana,) = stats["agents"]["occupancy_by_agent"]
     # Available for the last 600 s, handling from the accept to the end of wrap-up (310 s).
-    assert ana == {"agent_id": ids["ana"], "handling_seconds": 310.0,
-                   "available_idle_seconds": 290.0, "occupancy": round(310 / 600, 4)}  # fmt: skip
+    assert ana == {
+        "agent_id": ids["ana"],
+        "handling_seconds": 310.0,
+        "available_idle_seconds": 290.0,
+        "occupancy": round(310 / 600, 4),
+    }
     assert stats["agents"]["occupancy"] == round(310 / 600, 4)
 
 
@@ -276,9 +294,11 @@ async def test_a_chat_the_bot_could_not_answer_enters_the_queue_once(
     assert kinds == ["interaction.queued", "routing.Offer"]
     assert await _status(interaction_records, chat) == ("offered", ids["ana"])
     async with queue.db.connect() as conn:  # its wait starts when it entered the queue
-        queued_at = (await conn.execute(
-            select(interactions_table.c.queued_at).where(interactions_table.c.id == chat)
-        )).scalar_one()  # fmt: skip
+        queued_at = (
+            await conn.execute(
+                select(interactions_table.c.queued_at).where(interactions_table.c.id == chat)
+            )
+        ).scalar_one()
     assert queued_at == datetime.fromtimestamp(clock.now, UTC)
     with pytest.raises(Conflict, match="not with the bot"):
         await queue.enqueue_started(chat, customer)

@@ -27,14 +27,28 @@ def test_a_day_begins_at_midnight_where_the_contact_center_is() -> None:
 def test_hourly_service_level_per_tier_leaves_out_work_not_yet_decided() -> None:
     # Transactional chat: 80% within 120 s in the default policy.
     rows = [
-        Row("transactional", "chat", "closed", at(9.1), at(9.1) + timedelta(seconds=30), None,
-            at(9.3)),
+        Row(
+            "transactional",
+            "chat",
+            "closed",
+            at(9.1),
+            at(9.1) + timedelta(seconds=30),
+            None,
+            at(9.3),
+        ),
         Row("transactional", "chat", "abandoned", at(9.5), None, None, at(9.6)),
-        Row("transactional", "chat", "closed", at(10.2), at(10.2) + timedelta(seconds=60), None,
-            at(10.4)),
+        Row(
+            "transactional",
+            "chat",
+            "closed",
+            at(10.2),
+            at(10.2) + timedelta(seconds=60),
+            None,
+            at(10.4),
+        ),
         Row("transactional", "chat", "queued", at(10.99), None, None, None),  # 36 s in: pending
         Row("key_account", "email", "closed", at(10.5), at(10.5), at(10.6), at(10.7)),
-    ]  # fmt: skip
+    ]
     now = at(11)
     series = hourly(rows, load_policy(), START, now)
     hours = [(p.hour, p.offered, p.within) for p in series["transactional"]]

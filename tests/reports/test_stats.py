@@ -40,8 +40,11 @@ def test_email_service_level_is_first_response_within_the_threshold() -> None:
     ]
     (email,) = summarise(rows, load_policy(), NOW, timedelta(hours=3))
     assert email["service_level"] == 0.5
-    assert email["service_level_target"] == {"seconds": 3600.0, "percent": None,
-                                             "measure": "first_response"}  # fmt: skip
+    assert email["service_level_target"] == {
+        "seconds": 3600.0,
+        "percent": None,
+        "measure": "first_response",
+    }
 
 
 def test_short_abandons_are_left_out_only_when_the_setting_says_so() -> None:
@@ -87,8 +90,10 @@ def test_occupancy_counts_concurrent_work_once_and_idle_only_while_available() -
     assert agents[1]["handling_seconds"] == 350.0
     assert agents[1]["available_idle_seconds"] == 450.0
     assert agents[2] == {
-        "agent_id": 2, "handling_seconds": 40.0, "available_idle_seconds": 100.0,
+        "agent_id": 2,
+        "handling_seconds": 40.0,
+        "available_idle_seconds": 100.0,
         "occupancy": round(40 / 140, 4),
-    }  # fmt: skip
+    }
     assert 3 not in agents
     assert summary["occupancy"] == round(390 / (390 + 550), 4)

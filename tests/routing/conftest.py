@@ -46,7 +46,8 @@ def engine(policy: Policy) -> Engine:
     return Engine(policy)
 
 
-def agent(agent_id: str, *groups: str, level: int = 1, skills: tuple[str, ...] = (),
-          **capacity: int) -> AgentSpec:  # fmt: skip
+def agent(
+    agent_id: str, *groups: str, level: int = 1, skills: tuple[str, ...] = (), **capacity: int
+) -> AgentSpec:
     caps = {"voice": 1, "chat": 3, "email": 5, "fax": 5} | capacity
     return AgentSpec(agent_id, {g: level for g in groups}, frozenset(skills), caps)

@@ -28,8 +28,9 @@ def offers(decisions) -> list[tuple[str, str]]:
     return [(d.item_id, d.agent_id) for d in decisions if isinstance(d, Offer)]
 
 
-def item(item_id: str, tier: str = "transactional", channel: str = "voice", at: float = 0.0,
-         **attributes) -> WorkItem:  # fmt: skip
+def item(
+    item_id: str, tier: str = "transactional", channel: str = "voice", at: float = 0.0, **attributes
+) -> WorkItem:
     return WorkItem(item_id, channel, tier, at, attributes)
 
 
@@ -285,8 +286,9 @@ def test_restored_work_keeps_its_place_and_step(engine: Engine) -> None:
     engine.upsert_agent(agent("g", "general"), 0)
     engine.set_presence("g", AVAILABLE, 0)
     engine.enqueue(item("new", at=1000), 1000)  # offered to g at once
-    out = engine.enqueue(item("k", "key_account", at=0, account_manager="am"), 1000,
-                         step=2, step_since=900)  # fmt: skip
+    out = engine.enqueue(
+        item("k", "key_account", at=0, account_manager="am"), 1000, step=2, step_since=900
+    )
     assert offers(out) == []  # g is busy on a call
     engine.accept("new", "g", 1001)
     engine.complete("new", 1002)

@@ -29,24 +29,42 @@ def test_rules_match_on_attributes_in_order(policy) -> None:
 
 BAD = [
     ("tiers:\n  gold: {priority: high}\n", "groups is required"),
-    (POLICY.replace("priority: 50", "priority: lots"),
-     ":10: tiers.relationship.priority: must be a number, not 'lots'"),
-    (POLICY.replace("{group: senior, min_level: 2, timeout: 60}", "{group: seniors, timeout: 60}"),
-     ":20: rules[1].targets[0].group: unknown group 'seniors'"),
-    (POLICY.replace("- {group: key, timeout: 60}", "- {group: key}"),
-     ":16: rules[0].targets[1]: timeout is required on every target but the last"),
-    (POLICY.replace("missed_before_away: 2", "missed_before_away: 2\n  ring: 3"),
-     ":6: offers.ring: unknown field"),
-    (POLICY.replace("voice: {percent: 90, seconds: 20}", "voice: {seconds: 20}"),
-     ":9: tiers.key_account.sla.voice: percent is required for live channels"),
-    (POLICY + "  - match: {tier: x}\n    targets: [{group: general}]\n",
-     "the last rule must have no match"),
-    (POLICY.replace("{agent: account_manager, timeout: 30}", "{agent: am, group: key}"),
-     "give either agent or group"),
-    ("groups: [a]\ntiers: {t: {priority: 1}}\nrules:\n  - targets: [{agent: x}]\n",
-     "the last target must be a group"),
+    (
+        POLICY.replace("priority: 50", "priority: lots"),
+        ":10: tiers.relationship.priority: must be a number, not 'lots'",
+    ),
+    (
+        POLICY.replace(
+            "{group: senior, min_level: 2, timeout: 60}", "{group: seniors, timeout: 60}"
+        ),
+        ":20: rules[1].targets[0].group: unknown group 'seniors'",
+    ),
+    (
+        POLICY.replace("- {group: key, timeout: 60}", "- {group: key}"),
+        ":16: rules[0].targets[1]: timeout is required on every target but the last",
+    ),
+    (
+        POLICY.replace("missed_before_away: 2", "missed_before_away: 2\n  ring: 3"),
+        ":6: offers.ring: unknown field",
+    ),
+    (
+        POLICY.replace("voice: {percent: 90, seconds: 20}", "voice: {seconds: 20}"),
+        ":9: tiers.key_account.sla.voice: percent is required for live channels",
+    ),
+    (
+        POLICY + "  - match: {tier: x}\n    targets: [{group: general}]\n",
+        "the last rule must have no match",
+    ),
+    (
+        POLICY.replace("{agent: account_manager, timeout: 30}", "{agent: am, group: key}"),
+        "give either agent or group",
+    ),
+    (
+        "groups: [a]\ntiers: {t: {priority: 1}}\nrules:\n  - targets: [{agent: x}]\n",
+        "the last target must be a group",
+    ),
     ("groups: [a\n", "not valid YAML"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("text", "message"), BAD)

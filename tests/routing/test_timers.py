@@ -30,8 +30,10 @@ def test_lines_and_late_timers_come_out_in_order() -> None:
     assert timers.next_at() is None and len(timers) == 0
 
 
-@given(st.lists(st.tuples(st.floats(0, 100), st.sampled_from([5.0, 20.0, 60.0])), max_size=60),
-       st.randoms())  # fmt: skip
+@given(
+    st.lists(st.tuples(st.floats(0, 100), st.sampled_from([5.0, 20.0, 60.0])), max_size=60),
+    st.randoms(),
+)
 def test_same_order_as_one_heap(steps: list[tuple[float, float]], rng: random.Random) -> None:
     """Set at times that mostly move forward and taken at random moments, timers come out as
     from one heap ordered by (due, order set)."""

@@ -24,7 +24,7 @@ async def test_rounds_stop_even_when_a_round_swallows_the_cancel() -> None:
         except asyncio.CancelledError:  # as a library cut half-way may do
             return
 
-    rounds = Rounds("stubborn", stubborn_round, every=0.01)
+    rounds = Rounds(name="stubborn", round_=stubborn_round, every=0.01)
     rounds.start()
     await started.wait()
     async with asyncio.timeout(2):
@@ -55,8 +55,7 @@ async def test_a_bad_item_fails_alone_and_a_missing_result_is_an_error() -> None
         return {item: item for item in items if item != 7}
 
     batches: Batches[int, int] = Batches(picky)
-    done = await asyncio.gather(*(batches.submit(n) for n in (1, 13, 7, 2)),
-                                return_exceptions=True)  # fmt: skip
+    done = await asyncio.gather(*(batches.submit(n) for n in (1, 13, 7, 2)), return_exceptions=True)
     assert done[0] == 1 and done[3] == 2
     assert isinstance(done[1], ValueError)
     assert isinstance(done[2], RuntimeError) and "no result for 7" in str(done[2])
@@ -76,7 +75,7 @@ async def test_a_wake_during_a_round_runs_the_next_one_at_once() -> None:
         else:
             second.set()
 
-    rounds = Rounds("test", round_, every=3600)
+    rounds = Rounds(name="test", round_=round_, every=3600)
     rounds.start()
     await asyncio.sleep(0.01)
     rounds.wake()

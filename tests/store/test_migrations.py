@@ -42,7 +42,7 @@ async def test_migrated_schema_matches_the_tables(db: Database) -> None:
 
 
 async def test_sqlite_from_an_empty_file(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'fresh' / 'cc.db'}")
+    db = Database(url=f"sqlite+aiosqlite:///{tmp_path / 'fresh' / 'cc.db'}")
     try:
         assert await current_revision(db) is None
         await migrate(db)
@@ -60,7 +60,7 @@ async def test_postgresql_from_an_empty_database(pg_database: str) -> None:
     name = f"cc_empty_{uuid.uuid4().hex[:8]}"
     conn = await asyncpg.connect(admin_dsn)
     await conn.execute(f'CREATE DATABASE "{name}"')
-    db = Database(make_url(pg_database).set(database=name).render_as_string(False))
+    db = Database(url=make_url(pg_database).set(database=name).render_as_string(False))
     try:
         assert await current_revision(db) is None
         await migrate(db)
@@ -85,10 +85,14 @@ async def test_a_chat_with_the_bot_is_stored_and_moves_on(
     """Migration 0011: `bot` is a status both backends keep; from it a chat is queued, served
     by an article, or left; and nothing else (it never skips to an agent)."""
     customer = (await records.resolve("chat_visitor", "visitor-0011")).customer
-    for ending in (InteractionStatus.QUEUED, InteractionStatus.SELF_SERVED,
-                   InteractionStatus.ABANDONED):  # fmt: skip
-        chat = await interaction_records.open(customer.id, Channel.CHAT,
-                                              status=InteractionStatus.BOT)  # fmt: skip
+    for ending in (
+        InteractionStatus.QUEUED,
+        InteractionStatus.SELF_SERVED,
+        InteractionStatus.ABANDONED,
+    ):
+        chat = await interaction_records.open(
+            customer.id, Channel.CHAT, status=InteractionStatus.BOT
+        )
         assert (await interaction_records.get(chat))["status"] == "bot"
         await interaction_records.transition(chat, ending)
         assert (await interaction_records.get(chat))["status"] == ending.value

@@ -31,7 +31,7 @@ def _drain(outlet) -> list[str]:  # type: ignore[no-untyped-def]
 
 async def test_agents_get_events_about_them_and_their_work_supervisors_everything() -> None:
     holders = {7: 1}  # interaction 7 is held by agent 1
-    fanout = Fanout(EventBus(), holders.get)
+    fanout = Fanout(bus=EventBus(), holder=holders.get)
     boss, one, two = fanout.open(None, True), fanout.open(1, False), fanout.open(2, False)
     fanout.deliver(Offered(interaction_id=9, agent_id=2, expires_at=0.0))
     fanout.deliver(InteractionMessage(interaction_id=7))  # names no agent
@@ -42,7 +42,7 @@ async def test_agents_get_events_about_them_and_their_work_supervisors_everythin
 
 
 async def test_a_console_that_falls_behind_is_dropped_and_the_others_get_everything() -> None:
-    fanout = Fanout(EventBus(), lambda _: None)
+    fanout = Fanout(bus=EventBus(), holder=lambda _: None)
     dropped: list[bool] = []
     slow = fanout.open(None, True, limit=10, on_drop=lambda: dropped.append(True))
     fast = fanout.open(None, True, limit=1000)

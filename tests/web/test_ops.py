@@ -76,8 +76,9 @@ async def test_interactions_are_listed_with_filters_and_read_in_full(api: Api) -
     ]:
         found = await api.json("GET", "/api/v1/interactions", "agent", params=params)
         assert [i["id"] for i in found["interactions"]] == expected, params
-    naive = await api.json("GET", "/api/v1/interactions", "agent", status=422,
-                           params={"since": "2020-01-01T00:00:00"})  # fmt: skip
+    naive = await api.json(
+        "GET", "/api/v1/interactions", "agent", status=422, params={"since": "2020-01-01T00:00:00"}
+    )
     assert naive["error"]["field"] == "since"
 
     full = await api.json("GET", f"/api/v1/interactions/{mail}", "agent")

@@ -14,8 +14,9 @@ async def _session(api: Api, role: Role) -> None:
     """Log the test client in (a cookie session) as a new user of `role`."""
     name = f"page-{role.value}"
     await api.services.accounts.create_user(name, "password-" * 2, role)
-    login = await api.client.post("/api/v1/auth/login",
-                                  json={"username": name, "password": "password-" * 2})  # fmt: skip
+    login = await api.client.post(
+        "/api/v1/auth/login", json={"username": name, "password": "password-" * 2}
+    )
     assert login.status == 200
 
 

@@ -47,6 +47,7 @@ from contactcenter.interactions.records import InteractionRecords
 from contactcenter.mail.compose import build, subject_token
 from contactcenter.mail.outbox import Outbox
 from contactcenter.model import Channel, Direction, Initiator, InteractionStatus
+from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.core import InteractionQueue
 from contactcenter.runtime.clock import now
 from contactcenter.runtime.rounds import Rounds
@@ -92,19 +93,33 @@ class Inbox(asyncio.Queue[ChatLine | ChatTyping | ChatEnded]):
 class ChatChannel:
     """What visitors do in a chat; the WebSocket (`web/chat_socket.py`) carries it."""
 
-    def __init__(self, customers: CustomerRecords, records: InteractionRecords,
-                 queue: InteractionQueue, search: ArticleSearch, suggestions: Suggestions,
-                 bus: EventBus, identity_secret: str, reconnect_seconds: float = 60.0,
-                 idle_minutes: float = 15.0, outbox: Outbox | None = None,
-                 mail_from: str = "",
-                 clock: Callable[[], float] = time.time) -> None:  # fmt: skip
-        self.agents = queue.agents
+    def __init__(
+        self,
+        *,
+        customers: CustomerRecords,
+        records: InteractionRecords,
+        queue: InteractionQueue,
+        agents: AgentDirectory,
+        search: ArticleSearch,
+        suggestions: Suggestions,
+        bus: EventBus,
+        identity_secret: str,
+        reconnect_seconds: float = 60.0,
+        idle_minutes: float = 15.0,
+        outbox: Outbox | None = None,
+        mail_from: str = "",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.agents = agents
         self.outbox = outbox
         self.mail_from = mail_from
         self.reconnect_seconds = reconnect_seconds
         self.idle_minutes = idle_minutes
-        self.sweeps = Rounds("chat sweep", self.sweep, min(30.0, idle_minutes * 60 / 4,
-                                                            reconnect_seconds))  # fmt: skip
+        self.sweeps = Rounds(
+            name="chat sweep",
+            round_=self.sweep,
+            every=min(30.0, idle_minutes * 60 / 4, reconnect_seconds),
+        )
         self._task: asyncio.Task[None] | None = None
         self._sockets: dict[int, set[Inbox]] = {}  # chat id: its visitor's open connections
         self._gone: dict[int, asyncio.Task[None]] = {}  # chats waiting for their visitor
@@ -114,7 +129,9 @@ class ChatChannel:
         self.search = search
         self.suggestions = suggestions
         self.bus = bus
-        self.visitors = ChatVisitors(customers, identity_secret, clock)
+        self.visitors = ChatVisitors(
+            customers=customers, identity_secret=identity_secret, clock=clock
+        )
         self.clock = clock
 
     async def start(self) -> None:
@@ -131,16 +148,25 @@ class ChatChannel:
         gone_since = datetime.fromtimestamp(at - self.reconnect_seconds, UTC)
         # The last line of each open chat only (by the messages' interaction index), not an
         # aggregate of every message ever written.
-        last = (select(func.max(messages.c.created_at))
-                .where(messages.c.interaction_id == interactions.c.id)
-                .scalar_subquery().label("last"))  # fmt: skip
+        last = (
+            select(func.max(messages.c.created_at))
+            .where(messages.c.interaction_id == interactions.c.id)
+            .scalar_subquery()
+            .label("last")
+        )
         open_ = [S.BOT.value, S.ACTIVE.value, *(s.value for s in _WAITING)]
         async with self.records.db.connect() as conn:
-            rows = (await conn.execute(
-                select(interactions.c.id, interactions.c.status, interactions.c.agent_id, last)
-                .where(interactions.c.channel == Channel.CHAT.value,
-                       interactions.c.status.in_(open_), last < gone_since)
-            )).all()  # fmt: skip
+            rows = (
+                await conn.execute(
+                    select(
+                        interactions.c.id, interactions.c.status, interactions.c.agent_id, last
+                    ).where(
+                        interactions.c.channel == Channel.CHAT.value,
+                        interactions.c.status.in_(open_),
+                        last < gone_since,
+                    )
+                )
+            ).all()
         for row in rows:
             status = S(row.status)
             try:
@@ -153,9 +179,13 @@ class ChatChannel:
 
     async def _close_idle(self, chat_id: int, status: S, agent_id: int | None) -> None:
         minutes = f"{self.idle_minutes:g}"
-        await self._line(chat_id, f"This chat was closed after {minutes} minutes without a "
-                         "message. Write again at any time.", Initiator.SYSTEM,
-                         agent_id=agent_id)  # fmt: skip
+        await self._line(
+            chat_id,
+            f"This chat was closed after {minutes} minutes without a "
+            "message. Write again at any time.",
+            Initiator.SYSTEM,
+            agent_id=agent_id,
+        )
         if status is S.BOT:
             await self.records.transition(chat_id, S.CLOSED, reason="idle")
         elif agent_id is not None:
@@ -184,8 +214,9 @@ class ChatChannel:
             return
         self._sockets.pop(chat_id, None)
         if wait and chat_id not in self._gone:
-            self._gone[chat_id] = asyncio.create_task(self._wait_for_visitor(chat_id),
-                                                      name=f"chat-{chat_id}-gone")  # fmt: skip
+            self._gone[chat_id] = asyncio.create_task(
+                self._wait_for_visitor(chat_id), name=f"chat-{chat_id}-gone"
+            )
 
     async def _wait_for_visitor(self, chat_id: int) -> None:
         try:
@@ -216,9 +247,13 @@ class ChatChannel:
         """Whether the visitor may go back to `chat_id` (its lines replayed after a reload):
         theirs, a chat, and not over for them (its agent may still be wrapping it up)."""
         row = await self._row(chat_id)
-        return (row is not None and visitor.customer is not None
-                and row.customer_id == visitor.customer.id and row.channel == Channel.CHAT.value
-                and not S(row.status).is_final)  # fmt: skip
+        return (
+            row is not None
+            and visitor.customer is not None
+            and row.customer_id == visitor.customer.id
+            and row.channel == Channel.CHAT.value
+            and not S(row.status).is_final
+        )
 
     async def chat_for(self, visitor: Visitor, chat_id: int | None, text: str) -> int:
         """The chat a line goes to: `chat_id` while someone is there to read it (the bot, the
@@ -230,15 +265,24 @@ class ChatChannel:
             if await self._status(chat_id) in _LISTENING:
                 return chat_id
             earlier = chat_id
-        attributes = {"visitor_id": visitor.visitor_id, "verified": visitor.verified,
-                      **({"visitor_name": visitor.name} if visitor.name else {}),
-                      **({"follows": earlier} if earlier is not None else {})}  # fmt: skip
-        chat_id = await self.records.open(visitor.customer.id, Channel.CHAT, status=S.BOT,
-                                          subject=text[:200], attributes=attributes)  # fmt: skip
+        attributes = {
+            "visitor_id": visitor.visitor_id,
+            "verified": visitor.verified,
+            **({"visitor_name": visitor.name} if visitor.name else {}),
+            **({"follows": earlier} if earlier is not None else {}),
+        }
+        chat_id = await self.records.open(
+            visitor.customer.id,
+            Channel.CHAT,
+            status=S.BOT,
+            subject=text[:200],
+            attributes=attributes,
+        )
         if earlier is not None:
             await self.records.link(chat_id, earlier)
-        log.info("chat.opened", interaction_id=chat_id, customer_id=visitor.customer.id,
-                 follows=earlier)  # fmt: skip
+        log.info(
+            "chat.opened", interaction_id=chat_id, customer_id=visitor.customer.id, follows=earlier
+        )
         return chat_id
 
     async def say(self, visitor: Visitor, chat_id: int, text: str) -> None:
@@ -260,8 +304,11 @@ class ChatChannel:
 
     async def _held(self, chat_id: int, agent_id: int) -> None:
         row = await self._existing(chat_id)
-        if row.channel != Channel.CHAT.value or S(row.status) is not S.ACTIVE \
-                or row.agent_id != agent_id:  # fmt: skip
+        if (
+            row.channel != Channel.CHAT.value
+            or S(row.status) is not S.ACTIVE
+            or row.agent_id != agent_id
+        ):
             raise Conflict(f"interaction {chat_id} is not a chat you are in", "interaction_id")
 
     async def typing(self, chat_id: int, by: str, agent_id: int | None = None) -> None:
@@ -292,13 +339,13 @@ class ChatChannel:
         if row is None or row.channel != Channel.CHAT.value:
             return
         name = (await self.agents.get_agent(agent_id))["name"]
-        await self._line(chat_id, _NOTICES[kind].format(name=name), Initiator.SYSTEM,
-                         agent_id=agent_id)  # fmt: skip
+        await self._line(
+            chat_id, _NOTICES[kind].format(name=name), Initiator.SYSTEM, agent_id=agent_id
+        )
         if kind in _CLOSING:
             self._ended(chat_id, S.CLOSED)
 
-    async def answered(self, visitor: Visitor, chat_id: int, article_id: int,
-                       helped: bool) -> None:  # fmt: skip
+    async def answered(self, visitor: Visitor, chat_id: int, article_id: int, helped: bool) -> None:
         """The visitor's answer to "did this help?"."""
         if await self._status(chat_id) is not S.BOT:
             return  # a person has it (or it is over): the question is behind them
@@ -335,20 +382,26 @@ class ChatChannel:
         if self.outbox is None or not self.mail_from:
             raise Conflict("the transcript by mail is not offered: no mail is sent", "type")
         async with self.records.db.connect() as conn:
-            sent = (await conn.execute(
-                select(func.count()).select_from(outbox)
-                .where(outbox.c.interaction_id == chat_id, outbox.c.kind == "transcript")
-            )).scalar_one()  # fmt: skip
+            sent = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(outbox)
+                    .where(outbox.c.interaction_id == chat_id, outbox.c.kind == "transcript")
+                )
+            ).scalar_one()
         if sent >= TRANSCRIPTS:
             raise Conflict(f"a chat's transcript is mailed at most {TRANSCRIPTS} times", "email")
         body = transcript(await self.lines_after(chat_id, 0))
-        message = build({
-            "From": self.mail_from, "To": to,
-            "Subject": f"Your chat with us {subject_token(chat_id)}",
-            "Date": formatdate(localtime=False),
-            "Message-ID": make_msgid(domain=self.mail_from.rsplit("@", 1)[-1]),
-            "Auto-Submitted": "auto-generated",  # nobody's robot answers it
-        })  # fmt: skip
+        message = build(
+            {
+                "From": self.mail_from,
+                "To": to,
+                "Subject": f"Your chat with us {subject_token(chat_id)}",
+                "Date": formatdate(localtime=False),
+                "Message-ID": make_msgid(domain=self.mail_from.rsplit("@", 1)[-1]),
+                "Auto-Submitted": "auto-generated",  # nobody's robot answers it
+            }
+        )
         message.set_content(f"Here is our conversation, as you asked.\n\n{body}\n")
         await self.outbox.put(message, "transcript", chat_id)
         log.info("chat.transcript_mailed", interaction_id=chat_id)
@@ -357,9 +410,10 @@ class ChatChannel:
         """The chat's lines after `after_seq`, in order, as the widget shows them."""
         async with self.records.db.connect() as conn:
             rows = await conn.execute(
-                select(messages).where(messages.c.interaction_id == chat_id,
-                                       messages.c.id > after_seq).order_by(messages.c.id)
-            )  # fmt: skip
+                select(messages)
+                .where(messages.c.interaction_id == chat_id, messages.c.id > after_seq)
+                .order_by(messages.c.id)
+            )
             return [stored_line(row) for row in rows]
 
     async def _bot_answers(self, visitor: Visitor, chat_id: int, text: str) -> None:
@@ -368,23 +422,33 @@ class ChatChannel:
             await self.queue.enqueue_started(chat_id, visitor.customer)
             await self._line(chat_id, SAYS["nothing"], Initiator.SYSTEM)
             return
-        offered = [{"article_id": h.article_id, "title": h.title, "answer": h.short_answer}
-                   for h in hits]  # fmt: skip
+        offered = [
+            {"article_id": h.article_id, "title": h.title, "answer": h.short_answer} for h in hits
+        ]
         text_ = SAYS["answers"] + "".join(f"\n• {a['title']} — {a['answer']}" for a in offered)
         await self._line(chat_id, text_, Initiator.SYSTEM, articles=offered)
 
-    async def _line(self, chat_id: int, text: str, author: Initiator,
-                    articles: list[dict[str, Any]] | None = None,
-                    agent_id: int | None = None) -> int:  # fmt: skip
+    async def _line(
+        self,
+        chat_id: int,
+        text: str,
+        author: Initiator,
+        articles: list[dict[str, Any]] | None = None,
+        agent_id: int | None = None,
+    ) -> int:
         """Store a line, then publish it (the visitor's as `interaction.message` too, which
         the agent's suggestions follow)."""
         direction = Direction.INBOUND if author is Initiator.CUSTOMER else Direction.OUTBOUND
         at = now()
         seq = await self.records.add_message(
-            chat_id, text, direction=direction, author=author, at=at,
+            chat_id,
+            text,
+            direction=direction,
+            author=author,
+            at=at,
             agent_id=agent_id if author is Initiator.AGENT else None,
             external_id=offered_ref(articles),
-        )  # fmt: skip
+        )
         # With the agent who has the chat, so that their console hears it too.
         self._tell(
             chat_id,

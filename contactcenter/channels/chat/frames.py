@@ -113,9 +113,14 @@ class End(_Frame):
 
 VisitorFrame = Hello | Message | Typing | Answer | AskAgent | Transcript | End
 _BY_TYPE: dict[str, type[_Frame]] = {
-    "hello": Hello, "message": Message, "typing": Typing, "answer": Answer,
-    "agent": AskAgent, "transcript": Transcript, "end": End,
-}  # fmt: skip
+    "hello": Hello,
+    "message": Message,
+    "typing": Typing,
+    "answer": Answer,
+    "agent": AskAgent,
+    "transcript": Transcript,
+    "end": End,
+}
 
 
 class FrameError(ValueError):

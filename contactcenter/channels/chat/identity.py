@@ -45,8 +45,9 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def sign(secret: str, subject: str, expires: int, email: str | None = None,
-         name: str | None = None) -> str:  # fmt: skip
+def sign(
+    secret: str, subject: str, expires: int, email: str | None = None, name: str | None = None
+) -> str:
     """A token as the host site makes one (its server side, with the shared secret)."""
     claims = (
         {"sub": subject, "exp": expires}
@@ -85,5 +86,9 @@ def verify(token: str, secret: str, now: float) -> VerifiedVisitor:
     if expires > now + MAX_LIFETIME:
         raise IdentityError(f"the identity token lives longer than {MAX_LIFETIME} seconds")
     email, name = claims.get("email"), claims.get("name")
-    return VerifiedVisitor(subject, email if isinstance(email, str) else None,
-                           name if isinstance(name, str) else None, expires)  # fmt: skip
+    return VerifiedVisitor(
+        subject,
+        email if isinstance(email, str) else None,
+        name if isinstance(name, str) else None,
+        expires,
+    )

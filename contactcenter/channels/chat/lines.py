@@ -12,8 +12,11 @@ from typing import Any
 
 from contactcenter.model import Initiator
 
-AUTHORS = {Initiator.CUSTOMER.value: "visitor", Initiator.SYSTEM.value: "bot",
-           Initiator.AGENT.value: "agent"}  # fmt: skip
+AUTHORS = {
+    Initiator.CUSTOMER.value: "visitor",
+    Initiator.SYSTEM.value: "bot",
+    Initiator.AGENT.value: "agent",
+}
 _SPEAKERS = {"visitor": "You", "bot": "Assistant", "agent": "Agent"}
 _OFFERED = "kb:"
 
@@ -25,11 +28,16 @@ def offered_ref(articles: list[dict[str, Any]] | None) -> str | None:
     return _OFFERED + ",".join(str(a["article_id"]) for a in articles)
 
 
-def line(seq: int, author: str, text: str, at: datetime,
-         articles: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+def line(
+    seq: int, author: str, text: str, at: datetime, articles: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A line as the widget receives it; `author` as stored (customer, system, agent)."""
-    found: dict[str, Any] = {"seq": seq, "author": AUTHORS.get(author, author), "text": text,
-                             "at": at.isoformat()}  # fmt: skip
+    found: dict[str, Any] = {
+        "seq": seq,
+        "author": AUTHORS.get(author, author),
+        "text": text,
+        "at": at.isoformat(),
+    }
     if articles:
         found["articles"] = articles
     return found
@@ -38,13 +46,17 @@ def line(seq: int, author: str, text: str, at: datetime,
 def stored_line(row: Any) -> dict[str, Any]:
     """A line from its message row (replays and transcripts)."""
     ref = row.external_id or ""
-    ids = [int(i) for i in ref.removeprefix(_OFFERED).split(",") if i.isdigit()] \
-        if ref.startswith(_OFFERED) else []  # fmt: skip
-    return line(row.id, row.author, row.body, row.created_at,
-                [{"article_id": i} for i in ids])  # fmt: skip
+    ids = (
+        [int(i) for i in ref.removeprefix(_OFFERED).split(",") if i.isdigit()]
+        if ref.startswith(_OFFERED)
+        else []
+    )
+    return line(row.id, row.author, row.body, row.created_at, [{"article_id": i} for i in ids])
 
 
 def transcript(lines: list[dict[str, Any]]) -> str:
     """The conversation as a mail tells it: who, when (UTC) and what, line by line."""
-    return "\n\n".join(f"{_SPEAKERS.get(x['author'], x['author'])} ({x['at'][11:16]} UTC):\n"
-                       f"{x['text']}" for x in lines)  # fmt: skip
+    return "\n\n".join(
+        f"{_SPEAKERS.get(x['author'], x['author'])} ({x['at'][11:16]} UTC):\n{x['text']}"
+        for x in lines
+    )

@@ -38,8 +38,9 @@ class Visitor:
 
 
 class ChatVisitors:
-    def __init__(self, customers: CustomerRecords, identity_secret: str,
-                 clock: Callable[[], float]) -> None:  # fmt: skip
+    def __init__(
+        self, *, customers: CustomerRecords, identity_secret: str, clock: Callable[[], float]
+    ) -> None:
         self.customers = customers
         self.identity_secret = identity_secret
         self.clock = clock
@@ -76,8 +77,9 @@ class ChatVisitors:
             customer = await self.customers.update(customer.id, {"name": name[:200]})
         if not any(i.kind == "chat_visitor" and i.value == visitor_id for i in customer.identities):
             try:
-                customer = await self.customers.add_identity(customer.id, "chat_visitor",
-                                                             visitor_id)  # fmt: skip
+                customer = await self.customers.add_identity(
+                    customer.id, "chat_visitor", visitor_id
+                )
             except Conflict:  # the browser was another customer's: that one keeps it
                 log.info("chat.visitor_id_taken", customer_id=customer.id)
         return customer

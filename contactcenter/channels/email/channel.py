@@ -12,16 +12,18 @@ never processed again; a mail stored but not yet processed is processed at start
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 import structlog
 from sqlalchemy import select
 
 from contactcenter.channels.email.intake import MailIntake
-from contactcenter.channels.fax.channel import FaxChannel
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict
+from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords
+from contactcenter.mail.claims import MailClaimant
 from contactcenter.mail.compose import answer, reply_address, written
 from contactcenter.mail.outbox import Outbox
 from contactcenter.mail.parse import ParsedMail
@@ -41,16 +43,18 @@ log = structlog.get_logger(__name__)
 class EmailChannel:
     def __init__(
         self,
+        *,
         db: Database,
         blobs: BlobStore,
         customers: CustomerRecords,
         interactions: InteractionRecords,
         queue: InteractionQueue,
+        bus: EventBus,
         support: list[str],
         outbox: Outbox,
         ack_period: timedelta = timedelta(hours=1),
         follow_up_period: timedelta = timedelta(days=7),
-        fax: FaxChannel | None = None,
+        claimants: Sequence[MailClaimant] = (),
         reader: MailReader | None = None,
     ) -> None:
         self.db = db
@@ -62,9 +66,21 @@ class EmailChannel:
         self.support = frozenset(support)
         self.answer_from = reply_address(support)
         self.outbox = outbox
-        self.intake = MailIntake(db, blobs, customers, queue, outbox, fax, self.answer_from,
-                                 ack_period, follow_up_period, self.reader,
-                                 self.support, interactions)  # fmt: skip
+        self.intake = MailIntake(
+            db=db,
+            blobs=blobs,
+            customers=customers,
+            queue=queue,
+            bus=bus,
+            outbox=outbox,
+            claimants=claimants,
+            answer_from=self.answer_from,
+            ack_period=ack_period,
+            follow_up_period=follow_up_period,
+            reader=self.reader,
+            support=self.support,
+            interactions=interactions,
+        )
         self._stored: Batches[tuple[str, int, str], int] = Batches(self._store, name="email-store")
         self._batches: Batches[int, int | None] = Batches(
             self.intake.process_many, name="email-intake"
@@ -92,11 +108,12 @@ class EmailChannel:
             ids = {digest: inbox_id for digest, inbox_id in found}
             new = {digest: (size, source) for digest, size, source in mails if digest not in ids}
             made = await insert_rows(
-                conn, mail_inbox,
+                conn,
+                mail_inbox,
                 ["sha256", "size", "source", "status", "reason", "received_at"],
                 [(digest, size, source, "new", "", at) for digest, (size, source) in new.items()],
                 return_ids=True,
-            )  # fmt: skip
+            )
         ids |= dict(zip(new, made, strict=True))
         return {mail: ids[mail[0]] for mail in mails}
 
@@ -109,10 +126,14 @@ class EmailChannel:
         """Process every mail stored but not yet processed (after a crash or restart)."""
         async with self.db.connect() as conn:
             ids = (
-                await conn.execute(
-                    select(mail_inbox.c.id).where(mail_inbox.c.status == "new").order_by("id")
+                (
+                    await conn.execute(
+                        select(mail_inbox.c.id).where(mail_inbox.c.status == "new").order_by("id")
+                    )
                 )
-            ).scalars().all()  # fmt: skip
+                .scalars()
+                .all()
+            )
         for start in range(0, len(ids), self._batches.most):
             await self.intake.process_many(list(ids[start : start + self._batches.most]))
         return len(ids)
@@ -133,32 +154,50 @@ class EmailChannel:
         latest = await self._latest_mail(interaction_id, interaction["customer_id"])
         if latest is None or latest.sender is None:
             raise Conflict(f"interaction {interaction_id} has no mail from its customer to answer")
-        message = answer(self.answer_from, latest.sender, interaction["subject"] or latest.subject,
-                         interaction_id, latest)  # fmt: skip
+        message = answer(
+            self.answer_from,
+            latest.sender,
+            interaction["subject"] or latest.subject,
+            interaction_id,
+            latest,
+        )
         message.set_content(body)
         await self.outbox.put(message, "reply", interaction_id)
         message_id = await self.interactions.add_message(
-            interaction_id, body, direction=Direction.OUTBOUND, author=Initiator.AGENT,
-            agent_id=agent_id, external_id=written(message, "Message-ID").strip("<>"),
-        )  # fmt: skip
+            interaction_id,
+            body,
+            direction=Direction.OUTBOUND,
+            author=Initiator.AGENT,
+            agent_id=agent_id,
+            external_id=written(message, "Message-ID").strip("<>"),
+        )
         await self.queue.responded(interaction_id)
         return message_id
 
     async def _latest_mail(self, interaction_id: int, customer_id: int) -> ParsedMail | None:
         """The latest mail on the interaction from one of its customer's own addresses, read
         again from the inbox: an answer goes to the customer, never to whoever wrote last."""
-        addresses = {i.value for i in (await self.customers.get(customer_id)).identities
-                     if i.kind == IdentityKind.EMAIL}  # fmt: skip
+        addresses = {
+            i.value
+            for i in (await self.customers.get(customer_id)).identities
+            if i.kind == IdentityKind.EMAIL
+        }
         async with self.db.connect() as conn:
             digests = (
-                await conn.execute(
-                    select(mail_inbox.c.sha256)
-                    .where(mail_inbox.c.interaction_id == interaction_id,
-                           mail_inbox.c.status != "new")
-                    .order_by(mail_inbox.c.id.desc())
-                    .limit(20)
+                (
+                    await conn.execute(
+                        select(mail_inbox.c.sha256)
+                        .where(
+                            mail_inbox.c.interaction_id == interaction_id,
+                            mail_inbox.c.status != "new",
+                        )
+                        .order_by(mail_inbox.c.id.desc())
+                        .limit(20)
+                    )
                 )
-            ).scalars().all()  # fmt: skip
+                .scalars()
+                .all()
+            )
         for digest in digests:
             mail = await self.reader.read(await self.blobs.get(digest))
             if mail.sender in addresses:

@@ -25,10 +25,10 @@ _FLAGS = re.compile(rb"UID (\d+) FLAGS \(([^)]*)\)")
 
 
 class ImapPoller:
-    def __init__(self, channel: EmailChannel, mailbox: Mailbox, every: float = 60.0) -> None:
+    def __init__(self, *, channel: EmailChannel, mailbox: Mailbox, every: float = 60.0) -> None:
         self.channel = channel
         self.mailbox = mailbox
-        self.rounds = Rounds(f"imap {mailbox}", self.poll, every)
+        self.rounds = Rounds(name=f"imap {mailbox}", round_=self.poll, every=every)
 
     async def start(self) -> None:
         self.rounds.start()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -37,12 +38,12 @@ import structlog
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from contactcenter.channels.fax.channel import FaxChannel, Received
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.customers.resolve import resolve_many
 from contactcenter.errors import Invalid
-from contactcenter.events import InteractionMessage
-from contactcenter.interactions.records import InteractionRecords
+from contactcenter.events import EventBus, InteractionMessage
+from contactcenter.interactions.records import InteractionRecords, NewMessage
+from contactcenter.mail.claims import MailClaimant, Received
 from contactcenter.mail.compose import acknowledgement
 from contactcenter.mail.outbox import Outbox
 from contactcenter.mail.parse import ParsedMail
@@ -55,12 +56,18 @@ from contactcenter.store.blobs import BlobStore
 from contactcenter.store.bulk import insert_rows
 from contactcenter.store.db import Database
 from contactcenter.store.tables import attachments, interactions, mail_inbox, messages, outbox
+from workflows.acknowledgement import why_not_acknowledged
 
 log = structlog.get_logger(__name__)
 TOKEN = re.compile(r"\[#CC-(\d{1,18})\]")
 _FRESH = 500  # mails' bytes kept between storing and reading them
-_THREAD = (interactions.c.id, interactions.c.status, interactions.c.agent_id,
-           interactions.c.ended_at, interactions.c.customer_id)  # fmt: skip
+_THREAD = (
+    interactions.c.id,
+    interactions.c.status,
+    interactions.c.agent_id,
+    interactions.c.ended_at,
+    interactions.c.customer_id,
+)
 
 
 @dataclass(slots=True)
@@ -68,6 +75,7 @@ class _Mail:
     inbox_id: int
     parsed: ParsedMail
     received: Received | None = None
+    claimant: MailClaimant | None = None  # who took it instead of the email channel
     customer: Customer | None = None
     reused_id: bool = False  # its Message-ID came before on another mail
 
@@ -90,16 +98,28 @@ class _Mail:
 
 class MailIntake:
     def __init__(
-        self, db: Database, blobs: BlobStore, customers: CustomerRecords,
-        queue: InteractionQueue, outbox: Outbox, fax: FaxChannel | None, answer_from: str,
-        ack_period: timedelta, follow_up_period: timedelta, reader: MailReader,
-        support: frozenset[str], interactions: InteractionRecords,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        db: Database,
+        blobs: BlobStore,
+        customers: CustomerRecords,
+        queue: InteractionQueue,
+        bus: EventBus,
+        outbox: Outbox,
+        claimants: Sequence[MailClaimant],
+        answer_from: str,
+        ack_period: timedelta,
+        follow_up_period: timedelta,
+        reader: MailReader,
+        support: frozenset[str],
+        interactions: InteractionRecords,
+    ) -> None:
         self.db, self.blobs, self.customers, self.queue = db, blobs, customers, queue
         self.reader = reader
+        self.bus = bus
         self.support = support  # our own addresses: never acknowledged
         self.interactions = interactions
-        self.outbox, self.fax, self.answer_from = outbox, fax, answer_from
+        self.outbox, self.claimants, self.answer_from = outbox, list(claimants), answer_from
         self.ack_period, self.follow_up_period = ack_period, follow_up_period
         # Bytes just stored, by digest, so that a mail read at once is not read back from disk.
         self._fresh: OrderedDict[str, bytes] = OrderedDict()
@@ -161,14 +181,15 @@ class MailIntake:
         earlier = await self._earlier([m.message_id for m in mails])
         emails: list[_Mail] = []
         for mail in mails:
-            gateway = self.fax.gateways.of(mail.parsed) if self.fax is not None else None
+            claimant = next((c for c in self.claimants if c.claims(mail.parsed)), None)
             seen = earlier.get(mail.message_id, {})
             # "" is a mail read before its content was kept (migration 0012): the same mail.
             same = next((d for d in (mail.parsed.content_digest, "") if d in seen), None)
             if same is not None:  # the same mail by another way in (SMTP and IMAP), or again
                 mail.received = Received(seen[same], "", [], note="duplicate")
-            elif gateway is not None and self.fax is not None:
-                mail.received = await self.fax.receive(mail.parsed, gateway)
+            elif claimant is not None:
+                mail.claimant = claimant
+                mail.received = await claimant.receive(mail.parsed)
             else:
                 mail.reused_id = bool(seen)
                 emails.append(mail)
@@ -176,14 +197,17 @@ class MailIntake:
         await self._record(mails)
         for mail in mails:
             received = mail.result
-            bound = log.bind(inbox_id=mail.inbox_id, message_id=mail.parsed.message_id,
-                             interaction_id=received.interaction_id)  # fmt: skip
+            bound = log.bind(
+                inbox_id=mail.inbox_id,
+                message_id=mail.parsed.message_id,
+                interaction_id=received.interaction_id,
+            )
             if received.problems:
                 bound.warning("email.quarantined", reason="; ".join(received.problems))
             bound.info("email.received", customer_id=received.customer_id, note=received.note)
             if received.interaction_id is not None and not received.note:
                 # On the timeline now: what reads an interaction's messages may read this one.
-                self.queue.bus.publish(
+                self.bus.publish(
                     InteractionMessage(
                         interaction_id=received.interaction_id,
                         customer_id=received.customer_id,
@@ -195,11 +219,14 @@ class MailIntake:
         of the first with that content."""
         async with self.db.connect() as conn:
             found = await conn.execute(
-                select(mail_inbox.c.message_id, mail_inbox.c.interaction_id,
-                       mail_inbox.c.content_sha256)
+                select(
+                    mail_inbox.c.message_id,
+                    mail_inbox.c.interaction_id,
+                    mail_inbox.c.content_sha256,
+                )
                 .where(mail_inbox.c.message_id.in_(message_ids), mail_inbox.c.status != "new")
                 .order_by(mail_inbox.c.id)
-            )  # fmt: skip
+            )
             earlier: dict[str, dict[str, int | None]] = {}
             for message_id, interaction_id, content in found:
                 earlier.setdefault(message_id, {}).setdefault(content, interaction_id)
@@ -211,8 +238,9 @@ class MailIntake:
         for mail in mails:
             if mail.parsed.sender is None:
                 mail.received = Received(None, mail.parsed.new_text, mail.parsed.problems)
-        found = await resolve_many(self.customers, IdentityKind.EMAIL,
-                                   [m.parsed.sender or "" for m in sent])  # fmt: skip
+        found = await resolve_many(
+            self.customers, IdentityKind.EMAIL, [m.parsed.sender or "" for m in sent]
+        )
         known: list[_Mail] = []
         for mail, resolution in zip(sent, found, strict=True):
             if isinstance(resolution, Invalid):
@@ -228,8 +256,12 @@ class MailIntake:
             thread = threads.get(mail.inbox_id)
             assert mail.customer is not None
             if thread is not None and thread.customer_id != mail.customer.id:
-                log.warning("email.thread_claimed", inbox_id=mail.inbox_id, thread=thread.id,
-                            sender=mail.parsed.sender)  # fmt: skip
+                log.warning(
+                    "email.thread_claimed",
+                    inbox_id=mail.inbox_id,
+                    thread=thread.id,
+                    sender=mail.parsed.sender,
+                )
                 opening.append((mail, thread))
             elif thread is not None and not S(thread.status).is_final:
                 mail.received = self._received(mail, thread.id)
@@ -254,8 +286,9 @@ class MailIntake:
 
     def _received(self, mail: _Mail, interaction_id: int) -> Received:
         customer_id = mail.customer.id if mail.customer else None
-        return Received(interaction_id, mail.parsed.new_text, mail.parsed.problems,
-                        customer_id=customer_id)  # fmt: skip
+        return Received(
+            interaction_id, mail.parsed.new_text, mail.parsed.problems, customer_id=customer_id
+        )
 
     async def _open(self, mail: _Mail, thread: Row[Any] | None) -> int:
         assert mail.customer is not None
@@ -268,10 +301,12 @@ class MailIntake:
             if recent and thread.agent_id is not None:
                 follows["previous_agent"] = thread.agent_id
         interaction_id = await self.queue.enqueue(
-            mail.customer, Channel.EMAIL, subject=TOKEN.sub("", mail.parsed.subject).strip()[:500],
+            mail.customer,
+            Channel.EMAIL,
+            subject=TOKEN.sub("", mail.parsed.subject).strip()[:500],
             attributes={"message_id": mail.parsed.message_id, **follows},
             external_ref=mail.external_ref,
-        )  # fmt: skip
+        )
         if thread is not None:
             await self.interactions.link(interaction_id, thread.id)
         return interaction_id
@@ -296,13 +331,18 @@ class MailIntake:
                 hits = [by_ref[r] for r in refs[mail.inbox_id] if r in by_ref]
                 if hits:
                     found[mail.inbox_id] = max(hits, key=lambda row: row.id)
-            tokens = {m.inbox_id: int(t.group(1)) for m in mails if m.inbox_id not in found
-                      and (t := TOKEN.search(m.parsed.subject))}  # fmt: skip
+            tokens = {
+                m.inbox_id: int(t.group(1))
+                for m in mails
+                if m.inbox_id not in found and (t := TOKEN.search(m.parsed.subject))
+            }
             if tokens:
                 rows = await conn.execute(
-                    select(*_THREAD).where(interactions.c.id.in_(set(tokens.values())),
-                                           interactions.c.channel == Channel.EMAIL.value)
-                )  # fmt: skip
+                    select(*_THREAD).where(
+                        interactions.c.id.in_(set(tokens.values())),
+                        interactions.c.channel == Channel.EMAIL.value,
+                    )
+                )
                 by_id = {row.id: row for row in rows}
                 found |= {i: by_id[t] for i, t in tokens.items() if t in by_id}
         return found
@@ -317,28 +357,31 @@ class MailIntake:
             async with self.db.connect() as conn:
                 recent = await conn.execute(
                     select(outbox.c.recipient).where(
-                        outbox.c.recipient.in_(senders), outbox.c.kind == "ack",
+                        outbox.c.recipient.in_(senders),
+                        outbox.c.kind == "ack",
                         outbox.c.created_at >= now() - self.ack_period,
                     )
-                )  # fmt: skip
+                )
                 acknowledged = set(recent.scalars())
         acks = []
         for mail in mails:
             assert mail.customer is not None
             interaction_id = mail.result.interaction_id
             assert interaction_id is not None
-            reason = mail.parsed.do_not_answer
-            if reason is None and mail.parsed.sender in self.support:
-                reason = "sent from one of our own support addresses"
-            elif reason is None and mail.parsed.sender in acknowledged:
-                reason = "acknowledged within the last period"
+            reason = why_not_acknowledged(
+                do_not_answer=mail.parsed.do_not_answer,
+                sender=mail.parsed.sender,
+                support=self.support,
+                acknowledged=acknowledged,
+            )
             if reason is not None:
                 log.info("email.not_acknowledged", interaction_id=interaction_id, reason=reason)
                 continue
             acknowledged.add(mail.parsed.sender)
             sla = self.queue.policy.sla(mail.customer.tier.value, Channel.EMAIL.value)
-            message = acknowledgement(self.answer_from, mail.parsed, interaction_id,
-                                      sla.seconds if sla else None)  # fmt: skip
+            message = acknowledgement(
+                self.answer_from, mail.parsed, interaction_id, sla.seconds if sla else None
+            )
             acks.append((message, "ack", interaction_id))
         await self.outbox.put_many(acks)
 
@@ -346,45 +389,78 @@ class MailIntake:
         """In one transaction: each mail on its interaction's timeline (text, attachments, and
         documents' pages) and its stored mail marked processed, quarantined with its problems
         if it had any. A crash before it leaves the mails to be processed again at start."""
-        on_timeline = [m for m in mails
-                       if m.result.interaction_id is not None and not m.result.note]  # fmt: skip
+        on_timeline = [
+            m for m in mails if m.result.interaction_id is not None and not m.result.note
+        ]
         files = [(m, i, a) for m in on_timeline for i, a in enumerate(m.parsed.attachments)]
         digests = await asyncio.gather(*(self.blobs.put(a.data) for _, _, a in files))
         at = now()
         async with self.db.begin() as conn:
-            message_ids = await insert_rows(
-                conn, messages,
-                ["interaction_id", "direction", "author", "body", "external_id", "created_at"],
-                [(m.result.interaction_id, Direction.INBOUND.value, Initiator.CUSTOMER.value,
-                  m.result.body, m.message_id, at) for m in on_timeline],
-                return_ids=True,
-            )  # fmt: skip
+            message_ids = await self.interactions.add_messages(
+                [
+                    NewMessage(
+                        interaction_id=m.result.interaction_id,
+                        body=m.result.body,
+                        direction=Direction.INBOUND,
+                        author=Initiator.CUSTOMER,
+                        external_id=m.message_id,
+                        at=at,
+                    )
+                    for m in on_timeline
+                    if m.result.interaction_id is not None
+                ],
+                conn=conn,
+            )
             message_of = {m.inbox_id: mid for m, mid in zip(on_timeline, message_ids, strict=True)}
             rows = []
             for (mail, index, attachment), digest in zip(files, digests, strict=True):
                 document = mail.result.documents.get(index)
                 pages = document.pages if document and not document.problem else None
-                rows.append((mail.result.interaction_id, message_of[mail.inbox_id],
-                             attachment.filename, attachment.content_type, len(attachment.data),
-                             digest, at, pages))  # fmt: skip
+                rows.append(
+                    (
+                        mail.result.interaction_id,
+                        message_of[mail.inbox_id],
+                        attachment.filename,
+                        attachment.content_type,
+                        len(attachment.data),
+                        digest,
+                        at,
+                        pages,
+                    )
+                )
             attachment_ids = await insert_rows(
-                conn, attachments,
-                ["interaction_id", "message_id", "filename", "content_type", "size", "sha256",
-                 "created_at", "pages"],
-                rows, return_ids=True,
-            )  # fmt: skip
+                conn,
+                attachments,
+                [
+                    "interaction_id",
+                    "message_id",
+                    "filename",
+                    "content_type",
+                    "size",
+                    "sha256",
+                    "created_at",
+                    "pages",
+                ],
+                rows,
+                return_ids=True,
+            )
             for (mail, index, _), attachment_id in zip(files, attachment_ids, strict=True):
                 document = mail.result.documents.get(index)
-                if document is not None and self.fax is not None:
-                    await self.fax.previews.add(attachment_id, document.previews, conn)
+                if document is not None and mail.claimant is not None:
+                    await mail.claimant.keep_pages(attachment_id, document, conn)
             await conn.execute(
-                update(mail_inbox).where(mail_inbox.c.id == bindparam("b_id")).values(
-                    status=bindparam("b_status"), reason=bindparam("b_reason"),
-                    interaction_id=bindparam("b_interaction"), message_id=bindparam("b_message"),
-                    content_sha256=bindparam("b_content"), processed_at=at,
+                update(mail_inbox)
+                .where(mail_inbox.c.id == bindparam("b_id"))
+                .values(
+                    status=bindparam("b_status"),
+                    reason=bindparam("b_reason"),
+                    interaction_id=bindparam("b_interaction"),
+                    message_id=bindparam("b_message"),
+                    content_sha256=bindparam("b_content"),
+                    processed_at=at,
                 ),
                 [_finished(m) for m in mails],
-            )  # fmt: skip
+            )
 
 
 # Failures that say nothing of the mail: the database is away. The mail stays `new`.
@@ -400,9 +476,14 @@ def _reason(exc: Exception) -> str:
 def _finished(mail: _Mail) -> dict[str, Any]:
     received = mail.result
     problems = "; ".join(received.problems)
-    return {"b_id": mail.inbox_id, "b_status": "quarantined" if problems else "done",
-            "b_reason": problems or received.note, "b_interaction": received.interaction_id,
-            "b_message": mail.message_id, "b_content": mail.parsed.content_digest}  # fmt: skip
+    return {
+        "b_id": mail.inbox_id,
+        "b_status": "quarantined" if problems else "done",
+        "b_reason": problems or received.note,
+        "b_interaction": received.interaction_id,
+        "b_message": mail.message_id,
+        "b_content": mail.parsed.content_digest,
+    }
 
 
 def _split(mails: list[_Mail]) -> tuple[list[_Mail], list[_Mail]]:

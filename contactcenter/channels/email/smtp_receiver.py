@@ -28,10 +28,10 @@ log = structlog.get_logger(__name__)
 class _Clients:
     """Sessions and recent messages per client address."""
 
-    def __init__(self, max_connections: int, per_minute: int) -> None:
+    def __init__(self, *, max_connections: int, per_minute: int) -> None:
         self.max_connections = max_connections
         self.sessions: dict[str, int] = defaultdict(int)
-        self.pace = Pace(per_minute, 60.0)
+        self.pace = Pace(limit=per_minute, window=60.0)
 
     def opened(self, peer: str) -> bool:
         """Count a new session; True when it is one more than the address may hold."""
@@ -74,14 +74,18 @@ class _Session(SMTP):
 
 
 class _Handler:
-    def __init__(self, channel: EmailChannel, clients: _Clients) -> None:
+    def __init__(self, *, channel: EmailChannel, clients: _Clients) -> None:
         self.channel = channel
         self.clients = clients
 
     async def handle_MAIL(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         mail_options: list[str],
-    ) -> str:  # fmt: skip
+    ) -> str:
         if isinstance(server, _Session) and server.extra:
             return "421 4.7.0 too many connections from your address; try again later"
         envelope.mail_from = address
@@ -89,9 +93,13 @@ class _Handler:
         return "250 OK"
 
     async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
-    ) -> str:  # fmt: skip
+    ) -> str:
         if not self.channel.accepts(address):
             return f"550 5.1.1 <{address}>: no such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -120,23 +128,35 @@ class _Handler:
 
 class SmtpReceiver:
     def __init__(
-        self, channel: EmailChannel, host: str, port: int, max_bytes: int, *,
-        max_connections: int = 10, per_minute: int = 120,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        channel: EmailChannel,
+        host: str,
+        port: int,
+        max_bytes: int,
+        max_connections: int = 10,
+        per_minute: int = 120,
+    ) -> None:
         self.channel = channel
         self.host, self.port, self.max_bytes = host, port, max_bytes
-        self.clients = _Clients(max_connections, per_minute)
+        self.clients = _Clients(max_connections=max_connections, per_minute=per_minute)
         self._server: asyncio.Server | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        handler = _Handler(self.channel, self.clients)
+        handler = _Handler(channel=self.channel, clients=self.clients)
         self._server = await loop.create_server(
-            lambda: _Session(handler, data_size_limit=self.max_bytes, enable_SMTPUTF8=True,
-                             hostname="contactcenter", ident="contactcenter ESMTP",
-                             clients=self.clients),
-            self.host, self.port,
-        )  # fmt: skip
+            lambda: _Session(
+                handler,
+                data_size_limit=self.max_bytes,
+                enable_SMTPUTF8=True,
+                hostname="contactcenter",
+                ident="contactcenter ESMTP",
+                clients=self.clients,
+            ),
+            self.host,
+            self.port,
+        )
         log.info("smtp.listening", host=self.host, port=self.port)
 
     async def stop(self) -> None:

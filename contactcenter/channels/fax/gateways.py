@@ -84,8 +84,10 @@ class _Reader(YamlReader[GatewayError]):
     def gateways(self, root: Node) -> Gateways:
         top = self.mapping(root, "gateways file", {"gateways"})
         self.require(top, root, "gateways file", "gateways")
-        found = [self.gateway(n, f"gateways[{i}]")
-                 for i, n in enumerate(self.sequence(top["gateways"], "gateways"))]  # fmt: skip
+        found = [
+            self.gateway(n, f"gateways[{i}]")
+            for i, n in enumerate(self.sequence(top["gateways"], "gateways"))
+        ]
         names = [g.name for g in found]
         for index, name in enumerate(names):
             if name in names[:index]:
@@ -99,14 +101,20 @@ class _Reader(YamlReader[GatewayError]):
             raise self.fail(node, path, "from_domains or headers is required")
         domains = frozenset(
             d.lower().lstrip("@")
-            for d in (self.strings(fields["from_domains"], f"{path}.from_domains")
-                      if "from_domains" in fields else [])
-        )  # fmt: skip
+            for d in (
+                self.strings(fields["from_domains"], f"{path}.from_domains")
+                if "from_domains" in fields
+                else []
+            )
+        )
         headers = tuple(
             (name, self.pattern(value, f"{path}.headers.{name}"))
-            for name, value in (self.mapping(fields["headers"], f"{path}.headers", set()).items()
-                                if "headers" in fields else [])
-        )  # fmt: skip
+            for name, value in (
+                self.mapping(fields["headers"], f"{path}.headers", set()).items()
+                if "headers" in fields
+                else []
+            )
+        )
         number = self.pattern(fields["number"], f"{path}.number")
         if "number" not in number.groupindex:
             raise self.fail(fields["number"], f"{path}.number", "needs a group (?P<number>...)")
@@ -114,13 +122,18 @@ class _Reader(YamlReader[GatewayError]):
         try:
             example = send_to.format(e164="+15550100", digits="15550100")
         except (KeyError, IndexError, ValueError):
-            raise self.fail(fields["send_to"], f"{path}.send_to",
-                            "may use only {digits} and {e164}") from None  # fmt: skip
+            raise self.fail(
+                fields["send_to"], f"{path}.send_to", "may use only {digits} and {e164}"
+            ) from None
         if example == send_to or "@" not in example:
-            raise self.fail(fields["send_to"], f"{path}.send_to",
-                            "must be an address with {digits} or {e164} in it")  # fmt: skip
-        return Gateway(self.scalar(fields["name"], f"{path}.name"), domains, headers, number,
-                       send_to)  # fmt: skip
+            raise self.fail(
+                fields["send_to"],
+                f"{path}.send_to",
+                "must be an address with {digits} or {e164} in it",
+            )
+        return Gateway(
+            self.scalar(fields["name"], f"{path}.name"), domains, headers, number, send_to
+        )
 
     def pattern(self, node: Node, path: str) -> re.Pattern[str]:
         text = self.scalar(node, path)

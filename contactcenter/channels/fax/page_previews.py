@@ -13,7 +13,7 @@ from contactcenter.store.tables import page_previews
 
 
 class PagePreviews:
-    def __init__(self, db: Database, blobs: BlobStore) -> None:
+    def __init__(self, *, db: Database, blobs: BlobStore) -> None:
         self.db = db
         self.blobs = blobs
 
@@ -25,11 +25,16 @@ class PagePreviews:
         await conn.execute(
             insert(page_previews),
             [
-                {"attachment_id": attachment_id, "page": n, "sha256": digest,
-                 "width": p.width, "height": p.height}
+                {
+                    "attachment_id": attachment_id,
+                    "page": n,
+                    "sha256": digest,
+                    "width": p.width,
+                    "height": p.height,
+                }
                 for n, (p, digest) in enumerate(zip(previews, digests, strict=True), start=1)
             ],
-        )  # fmt: skip
+        )
 
     async def png(self, attachment_id: int, page: int) -> bytes:
         if not 1 <= page <= MAX_PREVIEWS:  # no preview beyond those drawn (and no int4 overflow)

@@ -39,10 +39,20 @@ class CallRecord:
 
 def _record(row: Any) -> CallRecord:
     return CallRecord(
-        row.id, row.call_sid, row.customer_id, row.interaction_id, row.from_number,
-        row.to_number, row.language, CallStage(row.stage), row.attempts, list(row.path or []),
-        row.announced_at, row.created_at, row.ended_at,
-    )  # fmt: skip
+        row.id,
+        row.call_sid,
+        row.customer_id,
+        row.interaction_id,
+        row.from_number,
+        row.to_number,
+        row.language,
+        CallStage(row.stage),
+        row.attempts,
+        list(row.path or []),
+        row.announced_at,
+        row.created_at,
+        row.ended_at,
+    )
 
 
 class CallRecords:
@@ -69,22 +79,36 @@ class CallRecords:
         return None if row is None else _record(row)
 
     async def start(
-        self, call_sid: str, customer_id: int, from_number: str, to_number: str,
-        language: str, stage: CallStage,
-    ) -> tuple[CallRecord, bool]:  # fmt: skip
+        self,
+        call_sid: str,
+        customer_id: int,
+        from_number: str,
+        to_number: str,
+        language: str,
+        stage: CallStage,
+    ) -> tuple[CallRecord, bool]:
         """The call's row, new; or the one stored already (a retried webhook), with False."""
         at = now()
         try:
             async with self.db.begin() as conn:
                 row = (
                     await conn.execute(
-                        insert(calls).values(
-                            call_sid=call_sid, customer_id=customer_id, from_number=from_number,
-                            to_number=to_number, language=language, stage=stage.value,
-                            attempts=0, path=[], created_at=at, updated_at=at,
-                        ).returning(*calls.c)
+                        insert(calls)
+                        .values(
+                            call_sid=call_sid,
+                            customer_id=customer_id,
+                            from_number=from_number,
+                            to_number=to_number,
+                            language=language,
+                            stage=stage.value,
+                            attempts=0,
+                            path=[],
+                            created_at=at,
+                            updated_at=at,
+                        )
+                        .returning(*calls.c)
                     )
-                ).one()  # fmt: skip
+                ).one()
         except IntegrityError:
             found = await self.get(call_sid)
             if found is None:

@@ -10,13 +10,11 @@ Whatever goes wrong, the caller gets spoken TwiML and a routed call, never an er
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import func, select
 from twilio.twiml.voice_response import VoiceResponse
 
 from contactcenter.channels.voice import twiml
@@ -38,8 +36,21 @@ from contactcenter.model import CallStage, Channel, Customer, IdentityKind, Inte
 from contactcenter.queue.core import InteractionQueue
 from contactcenter.queue.translation import work_item
 from contactcenter.runtime.clock import now
-from contactcenter.store.tables import interactions as interactions_table
-from workflows.ivr import Action, Flow
+from workflows.call_steps import (
+    AskAgain,
+    AskOrder,
+    CallBack,
+    NoNumber,
+    ReadBack,
+    Route,
+    announce_due,
+    expected_minutes,
+    hold_step,
+    menu_step,
+    order_number,
+    order_step,
+)
+from workflows.ivr import Flow
 
 log = structlog.get_logger(__name__)
 # What Twilio puts in From when the caller hides their number.
@@ -51,6 +62,7 @@ ANSWER_RATE_WINDOW = timedelta(minutes=30)
 class VoiceChannel:
     def __init__(
         self,
+        *,
         customers: CustomerRecords,
         interactions: InteractionRecords,
         queue: InteractionQueue,
@@ -74,6 +86,21 @@ class VoiceChannel:
         self._rate: tuple[float, int] = (0.0, 0)  # (when counted, voice answers in the window)
 
     # -- the webhooks -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start putting accepted calls through to their agents."""
+        await self.connector.start()
+
+    async def stop(self) -> None:
+        await self.connector.stop()
+
+    async def hang_up(self, interaction_id: int, agent_id: int) -> None:
+        """The agent ends the call of an interaction they hold (see `CallConnector.hang_up`)."""
+        await self.connector.hang_up(interaction_id, agent_id)
+
+    def heard_at(self, origin: str) -> None:
+        """The address Twilio's webhooks arrive at (used when no public URL is set)."""
+        self.connector.heard_at(origin)
 
     async def incoming(self, form: Form) -> VoiceResponse:
         """A new call: recognise the caller, greet them, then the menu (key accounts go
@@ -124,9 +151,7 @@ class VoiceChannel:
         speaker = Speaker(self.flow, call.language)
         position = self.queue.position(call.interaction_id)
         at = now()
-        due = call.announced_at is None or (at - call.announced_at).total_seconds() >= (
-            self.announce_seconds - 1  # a round of music is rarely exact to the second
-        )
+        due = announce_due(call.announced_at, at, self.announce_seconds)
         callback = bool(call.from_number)
         if position is None or not due:
             return twiml.hold(speaker, None, None, pause, callback=callback)
@@ -196,32 +221,22 @@ class VoiceChannel:
     async def _menu_choice(
         self, call: CallRecord, speaker: Speaker, digits: str, speech: str
     ) -> VoiceResponse:
-        option = self.flow.choose(digits, speech)
-        if option is None:
-            attempts = call.attempts + 1
-            if attempts < self.flow.menu_attempts:
+        match menu_step(self.flow, call.attempts, call.path, digits, speech):
+            case AskAgain(attempts):
                 await self.calls.update(call.call_sid, attempts=attempts)
                 return twiml.menu(speaker, greet=False, retry=True)
-            customer = await self.customers.get(call.customer_id)
-            path = [*call.path, "menu:no_choice"]
-            await self.calls.update(call.call_sid, attempts=attempts, path=path)
-            return await self._route(call, customer, self.flow.no_choice_topic, path=path)
-        # What the caller said stays on the path: the knowledge base suggests from it.
-        said = [f"said:{speech[:300]}"] if speech else []
-        path = [*call.path, *said, f"menu:{option.action.value}:{option.topic or ''}".rstrip(":")]
-        if option.action is Action.ORDER_STATUS:
-            await self.calls.update(call.call_sid, stage=CallStage.ORDER, attempts=0, path=path)
-            return twiml.order_prompt(speaker, retry=False)
-        customer = await self.customers.get(call.customer_id)
-        assert option.topic is not None
-        return await self._route(call, customer, option.topic, path=path)
+            case AskOrder(path):
+                await self.calls.update(call.call_sid, stage=CallStage.ORDER, attempts=0, path=path)
+                return twiml.order_prompt(speaker, retry=False)
+            case Route() as route:
+                return await self._routed(call, route)
 
     async def _order(self, call: CallRecord, speaker: Speaker, digits: str) -> VoiceResponse:
         """Self-service: read the order's status back; after failed tries, or when the order
         service cannot answer, the caller goes to an agent."""
-        order = "".join(ch for ch in digits if ch.isdigit())[:20]
+        order = order_number(digits)
         customer = await self.customers.get(call.customer_id)
-        status = None
+        status, unavailable = None, False
         if order:
             try:
                 status = await self.orders.status(order, customer, speaker.language)
@@ -229,45 +244,75 @@ class VoiceChannel:
                 log.warning(
                     "voice.order_status_unavailable", call_sid=call.call_sid, error=str(exc)
                 )
-                path = [*call.path, "order:unavailable"]
-                return await self._route(call, customer, "order_status", path=path, trouble=True)
-        if status is None:
-            attempts = call.attempts + 1
-            if attempts < self.flow.order_attempts:
+                unavailable = True
+        step = order_step(
+            self.flow,
+            call.attempts,
+            call.path,
+            order,
+            found=status is not None,
+            unavailable=unavailable,
+        )
+        match step:
+            case AskAgain(attempts):
                 await self.calls.update(call.call_sid, attempts=attempts)
                 return twiml.order_prompt(speaker, retry=True)
-            path = [*call.path, "order:not_found"]
-            return await self._route(call, customer, "order_status", path=path)
-        # Answered: unless the caller asks for an agent now, the call was served here.
-        await self.calls.update(call.call_sid, path=[*call.path, f"order:answered:{order}"])
-        return twiml.order_answer(speaker, order, status)
+            case ReadBack(path):
+                # Unless the caller asks for an agent now, the call was served here.
+                assert status is not None
+                await self.calls.update(call.call_sid, path=path)
+                return twiml.order_answer(speaker, order, status)
+            case Route() as route:
+                return await self._routed(call, route, customer)
 
     async def _hold_key(self, call: CallRecord, speaker: Speaker, digits: str) -> VoiceResponse:
         """A key pressed while holding: 1 asks to be called back, keeping the place."""
-        if not digits.startswith("1") or call.interaction_id is None:
-            return twiml.back_to_hold()
-        if not call.from_number:
+        step = hold_step(
+            digits,
+            queued=call.interaction_id is not None,
+            from_number=call.from_number,
+            path=call.path,
+        )
+        if isinstance(step, NoNumber):
             response = VoiceResponse()
             speaker.say(response, self.flow.callback_no_number)
             response.redirect(f"{twiml.HOOKS}/wait")
             return response
+        if not isinstance(step, CallBack) or call.interaction_id is None:
+            return twiml.back_to_hold()
         if not await self.queue.schedule_callback(call.interaction_id):
             return twiml.back_to_hold()  # an agent is taking the call right now
-        await self.calls.update(
-            call.call_sid, stage=CallStage.CALLBACK, path=[*call.path, "hold:callback"]
+        await self.calls.update(call.call_sid, stage=CallStage.CALLBACK, path=step.path)
+        log.info(
+            "voice.callback_scheduled", call_sid=call.call_sid, interaction_id=call.interaction_id
         )
-        log.info("voice.callback_scheduled", call_sid=call.call_sid,
-                 interaction_id=call.interaction_id)  # fmt: skip
         return twiml.leave()
 
     async def recording(self, form: Form, kind: str) -> VoiceResponse:
         """A recording is ready (see `recordings.py`)."""
         return await self.recordings.ready(form, kind)
 
+    async def _routed(
+        self, call: CallRecord, route: Route, customer: Customer | None = None
+    ) -> VoiceResponse:
+        """A workflow's `Route`: its tries kept on the call, then `_route`."""
+        if route.attempts is not None:
+            await self.calls.update(call.call_sid, attempts=route.attempts, path=route.path)
+        if customer is None:
+            customer = await self.customers.get(call.customer_id)
+        return await self._route(
+            call, customer, route.topic, path=route.path, trouble=route.trouble
+        )
+
     async def _route(
-        self, call: CallRecord, customer: Customer, topic: str, *, path: list[str] | None = None,
+        self,
+        call: CallRecord,
+        customer: Customer,
+        topic: str,
+        *,
+        path: list[str] | None = None,
         trouble: bool = False,
-    ) -> VoiceResponse:  # fmt: skip
+    ) -> VoiceResponse:
         """Into the queue, or, when every group the call would go to is closed, to voicemail."""
         path = call.path if path is None else path
         policy = self.queue.policy
@@ -280,18 +325,26 @@ class VoiceChannel:
         return twiml.voicemail(Speaker(self.flow, call.language))
 
     async def _enqueue(
-        self, call: CallRecord, customer: Customer, topic: str, *, path: list[str] | None = None,
+        self,
+        call: CallRecord,
+        customer: Customer,
+        topic: str,
+        *,
+        path: list[str] | None = None,
         trouble: bool = False,
-    ) -> VoiceResponse:  # fmt: skip
+    ) -> VoiceResponse:
         """Into the one queue as a voice interaction (once per call: the CallSid is its
         reference), then into Twilio's hold."""
         path = call.path if path is None else path
         number = call.from_number or "a hidden number"
         interaction_id = await self.queue.enqueue(
-            customer, Channel.VOICE, subject=f"Call from {number}", topic=topic,
+            customer,
+            Channel.VOICE,
+            subject=f"Call from {number}",
+            topic=topic,
             attributes={"call_sid": call.call_sid, "ivr_path": path},
             external_ref=call.call_sid,
-        )  # fmt: skip
+        )
         await self.calls.update(
             call.call_sid, stage=CallStage.QUEUED, interaction_id=interaction_id, path=path
         )
@@ -321,13 +374,18 @@ class VoiceChannel:
             served = any(step.startswith("order:answered") for step in call.path)
             status = InteractionStatus.SELF_SERVED if served else InteractionStatus.ABANDONED
             interaction_id = await self.interactions.open(
-                call.customer_id, Channel.VOICE, status=status,
+                call.customer_id,
+                Channel.VOICE,
+                status=status,
                 subject=f"Call from {call.from_number or 'a hidden number'}",
                 topic="order_status" if served else None,
-                attributes={"call_sid": call.call_sid, "ivr_path": call.path,
-                            "duration_seconds": seconds_of(form.get("CallDuration"))},
+                attributes={
+                    "call_sid": call.call_sid,
+                    "ivr_path": call.path,
+                    "duration_seconds": seconds_of(form.get("CallDuration")),
+                },
                 external_ref=call.call_sid,
-            )  # fmt: skip
+            )
             await self.calls.update(call.call_sid, interaction_id=interaction_id)
             log.info("voice.ended_in_menu", call_sid=call.call_sid, status=status.value)
             return
@@ -352,20 +410,9 @@ class VoiceChannel:
         counted_at, answered = self._rate
         if time.monotonic() - counted_at > 15:
             since = now() - ANSWER_RATE_WINDOW
-            async with self.queue.db.connect() as conn:
-                answered = (
-                    await conn.execute(
-                        select(func.count()).where(
-                            interactions_table.c.channel == Channel.VOICE.value,
-                            interactions_table.c.answered_at >= since,
-                        )
-                    )
-                ).scalar_one()
+            answered = await self.interactions.answered_since(Channel.VOICE, since)
             self._rate = (time.monotonic(), answered)
-        if not answered:
-            return None
-        seconds = position * ANSWER_RATE_WINDOW.total_seconds() / answered
-        return max(1, math.ceil(seconds / 60))
+        return expected_minutes(position, answered, ANSWER_RATE_WINDOW)
 
 
 def _greeted(speaker: Speaker, response: VoiceResponse) -> VoiceResponse:

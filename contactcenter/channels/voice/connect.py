@@ -27,22 +27,22 @@ from contactcenter.events import EventBus, InteractionActive, VoiceConnectFailed
 from contactcenter.model import CallStage
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.core import InteractionQueue
+from workflows.call_steps import CannotConnect, PlaceCall, Talked, connect_step, dial_step
 from workflows.ivr import Flow
 
 log = structlog.get_logger(__name__)
-ANSWERED = frozenset({"completed", "answered"})
 
 
 class CallConnector:
     def __init__(
         self,
+        *,
         calls: CallRecords,
         agents: AgentDirectory,
         queue: InteractionQueue,
         bus: EventBus,
         flow: Flow,
         rest: TwilioRest,
-        *,
         public_url: str = "",
         record: bool = False,
         callback_from: str = "",
@@ -60,6 +60,11 @@ class CallConnector:
         self.callback_from = callback_from
         self._listener: asyncio.Task[None] | None = None
         self._working: set[asyncio.Task[None]] = set()
+
+    def heard_at(self, origin: str) -> None:
+        """Without a public URL set, TwiML sent through the REST API points at the address
+        Twilio's webhooks arrive at."""
+        self.base_url = origin
 
     async def start(self) -> None:
         self._listener = asyncio.create_task(self._listen(), name="voice-connector")
@@ -96,31 +101,45 @@ class CallConnector:
         except NotFound:
             agent = {}
         endpoint = _endpoint(agent)
-        if endpoint is None:
-            await self._failed(call, "the agent has no phone number or voice client")
+        step = connect_step(
+            endpoint=endpoint,
+            callback=call.stage is CallStage.CALLBACK,
+            from_number=call.from_number,
+            callback_from=self.callback_from,
+            to_number=call.to_number,
+        )
+        if isinstance(step, CannotConnect):
+            await self._failed(call, step.reason)
             return
+        assert endpoint is not None  # connect_step refuses a missing endpoint
         speaker = Speaker(self.flow, call.language)
-        callback = call.stage is CallStage.CALLBACK
+        callback = isinstance(step, PlaceCall)
         response = twiml.connect(
             speaker, self.base_url, endpoint, record=self.record, callback=callback
         )
         try:
-            if not callback:
+            if not isinstance(step, PlaceCall):
                 await self.calls.update(call.call_sid, stage=CallStage.CONNECTING)
                 await self.rest.redirect(call.call_sid, str(response))
                 log_.info("voice.putting_through", endpoint=endpoint[0])
                 return
             sid = await self.rest.place(
-                call.from_number, self.callback_from or call.to_number, str(response),
+                step.to,
+                step.caller_id,
+                str(response),
                 status_callback=f"{self.base_url}{twiml.HOOKS}/status",
-            )  # fmt: skip
+            )
         except TwilioUnavailable as exc:
             await self._failed(call, str(exc))
             return
         placed, _ = await self.calls.start(
-            sid, call.customer_id, call.from_number, self.callback_from or call.to_number,
-            call.language, CallStage.CONNECTING,
-        )  # fmt: skip
+            sid,
+            call.customer_id,
+            call.from_number,
+            step.caller_id,
+            call.language,
+            CallStage.CONNECTING,
+        )
         await self.calls.update(placed.call_sid, interaction_id=interaction_id, path=call.path)
         log_.info("voice.callback_placed", placed_sid=sid)
 
@@ -142,8 +161,12 @@ class CallConnector:
             await self.rest.redirect(call.call_sid, str(twiml.goodbye()))
         except TwilioUnavailable as exc:
             raise Conflict(f"Twilio did not take the hang-up: {exc}") from None
-        log.info("voice.hung_up_by_agent", call_sid=call.call_sid,
-                 interaction_id=interaction_id, agent_id=agent_id)  # fmt: skip
+        log.info(
+            "voice.hung_up_by_agent",
+            call_sid=call.call_sid,
+            interaction_id=interaction_id,
+            agent_id=agent_id,
+        )
 
     async def dial_ended(self, call: CallRecord, form: Mapping[str, str]) -> VoiceResponse:
         """The agent's leg ended (the Dial's action): talked, so the interaction is complete
@@ -152,24 +175,28 @@ class CallConnector:
         if call.interaction_id is None:
             return twiml.goodbye()
         routed = self.queue.routed(call.interaction_id)
-        status = form.get("DialCallStatus", "").lower()
         if routed is None or routed.state != "active" or routed.agent_id is None:
             return twiml.goodbye()
-        if status in ANSWERED:
+        step = dial_step(form.get("DialCallStatus", ""))
+        if isinstance(step, Talked):
             talk = seconds_of(form.get("DialCallDuration"))
             await self.calls.update(call.call_sid, stage=CallStage.CONNECTED)
             with contextlib.suppress(Conflict):
                 await self.queue.complete(call.interaction_id, routed.agent_id, talk_seconds=talk)
             return twiml.goodbye()
-        await self.queue.requeue(call.interaction_id, f"agent leg {status or 'failed'}")
+        await self.queue.requeue(call.interaction_id, step.reason)
         await self.calls.update(call.call_sid, stage=CallStage.QUEUED)
         speaker = Speaker(self.flow, call.language)
         return twiml.enqueue(speaker, call.interaction_id, trouble=True)
 
     async def _failed(self, call: CallRecord, error: str) -> None:
         assert call.interaction_id is not None
-        log.warning("voice.connect_failed", call_sid=call.call_sid,
-                    interaction_id=call.interaction_id, error=error)  # fmt: skip
+        log.warning(
+            "voice.connect_failed",
+            call_sid=call.call_sid,
+            interaction_id=call.interaction_id,
+            error=error,
+        )
         await self.calls.update(call.call_sid, stage=call.stage)
         with contextlib.suppress(Conflict):
             await self.queue.requeue(call.interaction_id, "connect_failed")

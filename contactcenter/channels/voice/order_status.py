@@ -31,7 +31,7 @@ class HttpOrderStatus:
     """`GET {url}?order=N&customer_id=C&language=L`: 200 with JSON `{"status": "..."}`, or
     404 for an order it does not know."""
 
-    def __init__(self, url: str, timeout: float = 3.0) -> None:
+    def __init__(self, *, url: str, timeout: float = 3.0) -> None:
         self.url = url
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
@@ -70,4 +70,4 @@ class DemoOrderStatus:
 
 
 def order_status_provider(url: str) -> OrderStatusProvider:
-    return HttpOrderStatus(url) if url else DemoOrderStatus()
+    return HttpOrderStatus(url=url) if url else DemoOrderStatus()

@@ -27,9 +27,14 @@ class Recordings:
     """Recordings and voicemail, with the parts of the phone channel they need."""
 
     def __init__(
-        self, *, calls: CallRecords, flow: Flow, customers: CustomerRecords,
-        queue: InteractionQueue, interactions: InteractionRecords,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        calls: CallRecords,
+        flow: Flow,
+        customers: CustomerRecords,
+        queue: InteractionQueue,
+        interactions: InteractionRecords,
+    ) -> None:
         self.calls, self.flow, self.customers = calls, flow, customers
         self.queue, self.interactions = queue, interactions
 
@@ -55,16 +60,21 @@ class Recordings:
     async def _voicemail_left(
         self, call: CallRecord, speaker: Speaker, recording: dict[str, object]
     ) -> VoiceResponse:
-        topic = next((p.split(":", 1)[1] for p in call.path if p.startswith("voicemail:")),
-                     self.flow.no_choice_topic)  # fmt: skip
+        topic = next(
+            (p.split(":", 1)[1] for p in call.path if p.startswith("voicemail:")),
+            self.flow.no_choice_topic,
+        )
         if not recording["url"] or not call.from_number:
             return twiml.goodbye(speaker, self.flow.voicemail_thanks)  # nothing to call back
         customer = await self.customers.get(call.customer_id)
         interaction_id = await self.queue.enqueue(
-            customer, Channel.VOICE, subject=f"Voicemail from {call.from_number}", topic=topic,
+            customer,
+            Channel.VOICE,
+            subject=f"Voicemail from {call.from_number}",
+            topic=topic,
             attributes={"call_sid": call.call_sid, "ivr_path": call.path, "voicemail": True},
             external_ref=call.call_sid,
-        )  # fmt: skip
+        )
         await self.queue.schedule_callback(interaction_id)
         await self._keep_recording(interaction_id, recording)
         await self.calls.update(
@@ -75,5 +85,6 @@ class Recordings:
 
     async def _keep_recording(self, interaction_id: int, recording: dict[str, object]) -> None:
         """The recording as an event of the interaction, once per recording."""
-        await self.interactions.add_event_once(interaction_id, "voice.recording", recording,
-                                               key="sid")  # fmt: skip
+        await self.interactions.add_event_once(
+            interaction_id, "voice.recording", recording, key="sid"
+        )

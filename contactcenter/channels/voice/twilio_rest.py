@@ -29,9 +29,15 @@ class TwilioUnavailable(RuntimeError):
 
 class TwilioRest:
     def __init__(
-        self, account_sid: str, auth_token: str, api_url: str, *, attempts: int = 3,
-        backoff: float = 0.5, timeout: float = 10.0,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        api_url: str,
+        attempts: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 10.0,
+    ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.api_url = api_url
@@ -60,10 +66,13 @@ class TwilioRest:
         created = await self._retry(
             "place",
             lambda: self.client().calls.create_async(
-                to=to, from_=from_, twiml=twiml, status_callback=status_callback,
+                to=to,
+                from_=from_,
+                twiml=twiml,
+                status_callback=status_callback,
                 status_callback_event=["completed"],
             ),
-        )  # fmt: skip
+        )
         return str(created.sid)
 
     async def close(self) -> None:

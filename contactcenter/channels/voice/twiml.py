@@ -25,8 +25,15 @@ class Speaker:
             voice=self.voice.voice or None,
         )
 
-    def gather(self, step: str, *, timeout: int, digits: int | None = None,
-               speech: bool = False, on_empty: bool = True) -> Gather:  # fmt: skip
+    def gather(
+        self,
+        step: str,
+        *,
+        timeout: int,
+        digits: int | None = None,
+        speech: bool = False,
+        on_empty: bool = True,
+    ) -> Gather:
         """Keys (and words, with `speech`) posted to the gather hook for `step`; `digits` None
         reads until the caller presses #. With `on_empty`, no answer is posted too."""
         return Gather(
@@ -91,9 +98,13 @@ def enqueue(speaker: Speaker, interaction_id: int, *, trouble: bool = False) -> 
 
 
 def hold(
-    speaker: Speaker, position: int | None, minutes: int | None, pause_seconds: int,
-    *, callback: bool,
-) -> VoiceResponse:  # fmt: skip
+    speaker: Speaker,
+    position: int | None,
+    minutes: int | None,
+    pause_seconds: int,
+    *,
+    callback: bool,
+) -> VoiceResponse:
     """One round of holding: where the caller stands (when given) and, for a caller we can
     call back, the offer to be; then music, or silence of `pause_seconds` when the flow has no
     music. A key pressed during the round is posted to the gather hook's `hold` step."""

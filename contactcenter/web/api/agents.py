@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contactcenter.model import Role
 from contactcenter.people.agents import AgentFields, GroupFields
-from contactcenter.web.endpoints import Call, RouteTable, parse_patch, read_json_bytes
+from contactcenter.web.endpoints import Call, RouteTable
 
 routes = RouteTable("agents")
 AGENT = r"/api/v1/agents/{agent_id:\d+}"
@@ -36,9 +36,13 @@ async def list_agents(call: Call) -> web.Response:
 
 
 @routes.route(
-    "POST", "/api/v1/agents", summary="Create an agent", role=Role.SUPERVISOR, body=AgentFields,
+    "POST",
+    "/api/v1/agents",
+    summary="Create an agent",
+    role=Role.SUPERVISOR,
+    body=AgentFields,
     responses={201: "Created", 409: "Email taken"},
-)  # fmt: skip
+)
 async def create_agent(call: Call) -> web.Response:
     agent = await call.services.agents.create_agent(call.body)
     await call.services.queue.refresh_agent(agent["id"])
@@ -51,14 +55,17 @@ async def get_agent(call: Call) -> web.Response:
 
 
 @routes.route(
-    "PATCH", AGENT, summary="Change an agent", role=Role.SUPERVISOR, body=AgentFields,
+    "PATCH",
+    AGENT,
+    summary="Change an agent",
+    role=Role.SUPERVISOR,
+    body=AgentFields,
     partial=True,
-)  # fmt: skip
+)
 async def update_agent(call: Call) -> web.Response:
     agent_id = call.path_id("agent_id")
-    raw = await read_json_bytes(call.request)
     directory = call.services.agents
-    changes = parse_patch(AgentFields, _agent_fields(await directory.get_agent(agent_id)), raw)
+    changes = await call.changes(AgentFields, _agent_fields(await directory.get_agent(agent_id)))
     agent = await directory.update_agent(agent_id, changes)
     # Presence changes go through the queue's own path, which stores and routes them together.
     await call.services.queue.refresh_agent(agent_id)
@@ -81,9 +88,13 @@ async def list_groups(call: Call) -> web.Response:
 
 
 @routes.route(
-    "POST", "/api/v1/groups", summary="Create a group", role=Role.SUPERVISOR, body=GroupFields,
+    "POST",
+    "/api/v1/groups",
+    summary="Create a group",
+    role=Role.SUPERVISOR,
+    body=GroupFields,
     responses={201: "Created", 409: "Name taken"},
-)  # fmt: skip
+)
 async def create_group(call: Call) -> web.Response:
     return web.json_response(await call.services.agents.create_group(call.body), status=201)
 
@@ -94,18 +105,19 @@ async def get_group(call: Call) -> web.Response:
 
 
 @routes.route(
-    "PATCH", GROUP, summary="Rename or describe a group", role=Role.SUPERVISOR, body=GroupFields,
+    "PATCH",
+    GROUP,
+    summary="Rename or describe a group",
+    role=Role.SUPERVISOR,
+    body=GroupFields,
     partial=True,
-)  # fmt: skip
+)
 async def update_group(call: Call) -> web.Response:
     group_id = call.path_id("group_id")
-    raw = await read_json_bytes(call.request)
     directory = call.services.agents
     group = await directory.get_group(group_id)
-    current = {k: group[k] for k in GroupFields.model_fields}
-    return web.json_response(
-        await directory.update_group(group_id, parse_patch(GroupFields, current, raw))
-    )
+    changes = await call.changes(GroupFields, {k: group[k] for k in GroupFields.model_fields})
+    return web.json_response(await directory.update_group(group_id, changes))
 
 
 @routes.route(

@@ -46,23 +46,36 @@ class TokenIn(BaseModel):
 
 
 @routes.route(
-    "POST", "/api/v1/auth/login", summary="Log in; sets the session cookie, returns the CSRF token",
-    role=None, body=LoginIn,
-    responses={200: "Logged in", 401: "Wrong username or password",
-               429: "Too many wrong passwords: try again after Retry-After seconds"},
-)  # fmt: skip
+    "POST",
+    "/api/v1/auth/login",
+    summary="Log in; sets the session cookie, returns the CSRF token",
+    role=None,
+    body=LoginIn,
+    responses={
+        200: "Logged in",
+        401: "Wrong username or password",
+        429: "Too many wrong passwords: try again after Retry-After seconds",
+    },
+)
 async def login(call: Call) -> web.Response:
     body: LoginIn = call.body
     throttle = call.request.app[THROTTLE]
     address = call.request.remote or "?"
     wait = throttle.wait(address, body.username, time.monotonic())
     if wait > 0:
-        log.warning("auth.login_throttled", address=address, username=body.username[:100],
-                    wait=round(wait, 1))  # fmt: skip
+        log.warning(
+            "auth.login_throttled",
+            address=address,
+            username=body.username[:100],
+            wait=round(wait, 1),
+        )
         seconds = math.ceil(wait)
-        raise ApiError(429, "too_many_requests",
-                       f"too many wrong passwords; try again in {seconds} s",
-                       headers={"Retry-After": str(seconds)})  # fmt: skip
+        raise ApiError(
+            429,
+            "too_many_requests",
+            f"too many wrong passwords; try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+        )
     found = await call.services.accounts.login(body.username, body.password)
     if found is None:
         throttle.failed(address, body.username, time.monotonic())
@@ -84,9 +97,12 @@ async def login(call: Call) -> web.Response:
 
 
 @routes.route(
-    "POST", "/api/v1/auth/logout", summary="End the session", role=Role.AGENT,
+    "POST",
+    "/api/v1/auth/logout",
+    summary="End the session",
+    role=Role.AGENT,
     responses={204: "Logged out"},
-)  # fmt: skip
+)
 async def logout(call: Call) -> web.Response:
     if secret := call.request.cookies.get(SESSION_COOKIE):
         await call.services.accounts.logout(secret)
@@ -106,9 +122,13 @@ async def list_users(call: Call) -> web.Response:
 
 
 @routes.route(
-    "POST", "/api/v1/users", summary="Create a user", role=Role.ADMIN, body=UserIn,
+    "POST",
+    "/api/v1/users",
+    summary="Create a user",
+    role=Role.ADMIN,
+    body=UserIn,
     responses={201: "Created", 409: "Username taken"},
-)  # fmt: skip
+)
 async def create_user(call: Call) -> web.Response:
     body: UserIn = call.body
     user = await call.services.accounts.create_user(
@@ -117,16 +137,21 @@ async def create_user(call: Call) -> web.Response:
     return web.json_response(user, status=201)
 
 
-@routes.route("GET", "/api/v1/tokens", summary="List API tokens (never their secrets)",
-              role=Role.ADMIN)  # fmt: skip
+@routes.route(
+    "GET", "/api/v1/tokens", summary="List API tokens (never their secrets)", role=Role.ADMIN
+)
 async def list_tokens(call: Call) -> web.Response:
     return web.json_response({"tokens": await call.services.accounts.list_tokens()})
 
 
 @routes.route(
-    "POST", "/api/v1/tokens", summary="Create an API token; its secret is shown only here",
-    role=Role.ADMIN, body=TokenIn, responses={201: "Created"},
-)  # fmt: skip
+    "POST",
+    "/api/v1/tokens",
+    summary="Create an API token; its secret is shown only here",
+    role=Role.ADMIN,
+    body=TokenIn,
+    responses={201: "Created"},
+)
 async def create_token(call: Call) -> web.Response:
     body: TokenIn = call.body
     secret, token = await call.services.accounts.create_token(body.user_id, body.name)
@@ -134,14 +159,24 @@ async def create_token(call: Call) -> web.Response:
 
 
 @routes.route(
-    "DELETE", r"/api/v1/tokens/{token_id:\d+}", summary="Revoke an API token", role=Role.ADMIN,
-    responses={204: "Revoked", 404: "No such active token",
-               409: "The token this request is made with (revoke it with another)"},
-)  # fmt: skip
+    "DELETE",
+    r"/api/v1/tokens/{token_id:\d+}",
+    summary="Revoke an API token",
+    role=Role.ADMIN,
+    responses={
+        204: "Revoked",
+        404: "No such active token",
+        409: "The token this request is made with (revoke it with another)",
+    },
+)
 async def revoke_token(call: Call) -> web.Response:
     token_id = call.path_id("token_id")
     if call.user.token_id == token_id:  # an integration does not lock itself out by mistake
-        raise ApiError(409, "conflict", "this request is made with that token; revoke it with "
-                       "another token or from a login", "token_id")  # fmt: skip
+        raise ApiError(
+            409,
+            "conflict",
+            "this request is made with that token; revoke it with another token or from a login",
+            "token_id",
+        )
     await call.services.accounts.revoke_token(token_id)
     return web.Response(status=204)

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from contactcenter.customers.merge import merge_customers
 from contactcenter.customers.records import CustomerFields
 from contactcenter.model import Customer, IdentityKind, Role, Segment, Tier
-from contactcenter.web.endpoints import Call, RouteTable, parse_patch, read_json_bytes
+from contactcenter.web.endpoints import Call, RouteTable
 
 routes = RouteTable("customers")
 CUSTOMER = r"/api/v1/customers/{customer_id:\d+}"
@@ -89,9 +89,12 @@ def editable(customer: Customer) -> dict[str, Any]:
 
 
 @routes.route(
-    "GET", "/api/v1/customers", summary="Search customers by name, organisation or any identity",
-    role=Role.AGENT, query=CustomerQuery,
-)  # fmt: skip
+    "GET",
+    "/api/v1/customers",
+    summary="Search customers by name, organisation or any identity",
+    role=Role.AGENT,
+    query=CustomerQuery,
+)
 async def search_customers(call: Call) -> web.Response:
     q: CustomerQuery = call.query
     found = await call.services.customers.search(q.q, q.tier, q.segment, q.after, q.limit)
@@ -102,44 +105,60 @@ async def search_customers(call: Call) -> web.Response:
 
 
 @routes.route(
-    "POST", "/api/v1/customers", summary="Create a customer with identities", role=Role.AGENT,
-    body=CustomerCreate, responses={201: "Created", 409: "An identity belongs to another customer"},
-)  # fmt: skip
+    "POST",
+    "/api/v1/customers",
+    summary="Create a customer with identities",
+    role=Role.AGENT,
+    body=CustomerCreate,
+    responses={201: "Created", 409: "An identity belongs to another customer"},
+)
 async def create_customer(call: Call) -> web.Response:
     body: CustomerCreate = call.body
     records = call.services.customers
-    idents = [records.normalize(i.kind, i.value, f"identities.{n}.value")
-              for n, i in enumerate(body.identities)]  # fmt: skip
+    idents = [
+        records.normalize(i.kind, i.value, f"identities.{n}.value")
+        for n, i in enumerate(body.identities)
+    ]
     fields = CustomerFields.model_validate(body.model_dump(exclude={"identities"}))
     customer = await records.create(fields, idents)
     return web.json_response(customer_json(customer), status=201)
 
 
 @routes.route(
-    "GET", CUSTOMER, summary="Read a customer (a merged id redirects to the survivor)",
-    role=Role.AGENT, responses={200: "OK", 308: "Merged into another customer", 404: "No such"},
-)  # fmt: skip
+    "GET",
+    CUSTOMER,
+    summary="Read a customer (a merged id redirects to the survivor)",
+    role=Role.AGENT,
+    responses={200: "OK", 308: "Merged into another customer", 404: "No such"},
+)
 async def get_customer(call: Call) -> web.Response:
     customer = await call.services.customers.get(call.path_id("customer_id"))
     return web.json_response(customer_json(customer))
 
 
 @routes.route(
-    "PATCH", CUSTOMER, summary="Change some fields of a customer", role=Role.AGENT,
-    body=CustomerFields, partial=True,
-)  # fmt: skip
+    "PATCH",
+    CUSTOMER,
+    summary="Change some fields of a customer",
+    role=Role.AGENT,
+    body=CustomerFields,
+    partial=True,
+)
 async def update_customer(call: Call) -> web.Response:
     customer_id = call.path_id("customer_id")
-    raw = await read_json_bytes(call.request)
     records = call.services.customers
-    changes = parse_patch(CustomerFields, editable(await records.get(customer_id)), raw)
+    changes = await call.changes(CustomerFields, editable(await records.get(customer_id)))
     return web.json_response(customer_json(await records.update(customer_id, changes)))
 
 
 @routes.route(
-    "POST", CUSTOMER + "/identities", summary="Add an identity to a customer", role=Role.AGENT,
-    body=IdentityIn, responses={201: "Created", 409: "The identity belongs to another customer"},
-)  # fmt: skip
+    "POST",
+    CUSTOMER + "/identities",
+    summary="Add an identity to a customer",
+    role=Role.AGENT,
+    body=IdentityIn,
+    responses={201: "Created", 409: "The identity belongs to another customer"},
+)
 async def add_identity(call: Call) -> web.Response:
     body: IdentityIn = call.body
     customer = await call.services.customers.add_identity(
@@ -149,25 +168,35 @@ async def add_identity(call: Call) -> web.Response:
 
 
 @routes.route(
-    "POST", CUSTOMER + "/merge", summary="Merge another customer into this one",
-    role=Role.SUPERVISOR, body=MergeIn,
+    "POST",
+    CUSTOMER + "/merge",
+    summary="Merge another customer into this one",
+    role=Role.SUPERVISOR,
+    body=MergeIn,
     responses={200: "Merged", 409: "Different CRM ids, or already merged"},
-)  # fmt: skip
+)
 async def merge_customer(call: Call) -> web.Response:
     body: MergeIn = call.body
     result = await merge_customers(
         call.services.customers, call.path_id("customer_id"), body.merge_id
     )
     return web.json_response(
-        {"customer": customer_json(result.survivor), "merged_id": result.merged_id,
-         "moved": result.moved}
-    )  # fmt: skip
+        {
+            "customer": customer_json(result.survivor),
+            "merged_id": result.merged_id,
+            "moved": result.moved,
+        }
+    )
 
 
 @routes.route(
-    "POST", CUSTOMER + "/notes", summary="Add a note to a customer's record", role=Role.AGENT,
-    body=NoteIn, responses={201: "Created"},
-)  # fmt: skip
+    "POST",
+    CUSTOMER + "/notes",
+    summary="Add a note to a customer's record",
+    role=Role.AGENT,
+    body=NoteIn,
+    responses={201: "Created"},
+)
 async def add_note(call: Call) -> web.Response:
     body: NoteIn = call.body
     note_id = await call.services.customers.add_note(
@@ -177,9 +206,12 @@ async def add_note(call: Call) -> web.Response:
 
 
 @routes.route(
-    "GET", CUSTOMER + "/timeline", summary="Every interaction, note and record event, newest first",
-    role=Role.AGENT, query=TimelineQuery,
-)  # fmt: skip
+    "GET",
+    CUSTOMER + "/timeline",
+    summary="Every interaction, note and record event, newest first",
+    role=Role.AGENT,
+    query=TimelineQuery,
+)
 async def timeline(call: Call) -> web.Response:
     q: TimelineQuery = call.query
     page = await call.services.timeline.page(call.path_id("customer_id"), q.limit, q.cursor)

@@ -21,11 +21,13 @@ class ReplyIn(BaseModel):
 
 
 @routes.route(
-    "POST", INTERACTION + "/reply",
+    "POST",
+    INTERACTION + "/reply",
     summary="Answer an email interaction you hold; sent on its thread from the support address",
-    role=Role.AGENT, body=ReplyIn,
+    role=Role.AGENT,
+    body=ReplyIn,
     responses={201: "Kept in the outbox and on the timeline", 409: "Not yours, or not an email"},
-)  # fmt: skip
+)
 async def reply(call: Call) -> web.Response:
     interaction_id = call.path_id("interaction_id")
     await call.services.email.reply(interaction_id, agent_of(call), call.body.body)

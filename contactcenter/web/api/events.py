@@ -44,10 +44,12 @@ def _same_origin(request: web.Request) -> bool:
 
 
 @routes.route(
-    "GET", "/api/v1/events", summary="Live events as JSON frames over a WebSocket",
+    "GET",
+    "/api/v1/events",
+    summary="Live events as JSON frames over a WebSocket",
     role=Role.AGENT,
     responses={101: "Switching to WebSocket", 403: "A cookie login from another origin"},
-)  # fmt: skip
+)
 async def events(call: Call) -> web.StreamResponse:
     user = call.user
     if user.via == "session" and not _same_origin(call.request):

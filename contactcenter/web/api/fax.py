@@ -13,13 +13,18 @@ routes = RouteTable("fax")
 
 
 @routes.route(
-    "POST", INTERACTION + "/fax",
+    "POST",
+    INTERACTION + "/fax",
     summary="Answer a fax interaction you hold: a multipart form with `document` (a PDF or "
     "TIFF file) and an optional `note` (the cover text), mailed to the fax gateway",
     role=Role.AGENT,
-    responses={201: "Kept in the outbox and on the timeline", 409: "Not yours, or not a fax",
-               413: "Larger than the body limit", 422: "Not a readable PDF or TIFF"},
-)  # fmt: skip
+    responses={
+        201: "Kept in the outbox and on the timeline",
+        409: "Not yours, or not a fax",
+        413: "Larger than the body limit",
+        422: "Not a readable PDF or TIFF",
+    },
+)
 async def send_fax(call: Call) -> web.Response:
     interaction_id = call.path_id("interaction_id")
     filename, document, note = await _form(call.request)
@@ -28,16 +33,19 @@ async def send_fax(call: Call) -> web.Response:
 
 
 @routes.route(
-    "GET", r"/api/v1/attachments/{attachment_id:\d+}/pages/{page:\d+}",
+    "GET",
+    r"/api/v1/attachments/{attachment_id:\d+}/pages/{page:\d+}",
     summary="A PNG preview of one page of a PDF or TIFF attachment (a fax), from page 1",
-    role=Role.AGENT, responses={200: "The page as PNG", 404: "No such page"},
+    role=Role.AGENT,
+    responses={200: "The page as PNG", 404: "No such page"},
     content_type="image/png",
-)  # fmt: skip
+)
 async def page_preview(call: Call) -> web.Response:
     page = call.path_id("page")
     png = await call.services.fax.previews.png(call.path_id("attachment_id"), page)
-    return web.Response(body=png, content_type="image/png",
-                        headers={"Cache-Control": "private, max-age=86400"})  # fmt: skip
+    return web.Response(
+        body=png, content_type="image/png", headers={"Cache-Control": "private, max-age=86400"}
+    )
 
 
 async def _form(request: web.Request) -> tuple[str, bytes, str]:

@@ -55,11 +55,13 @@ class InteractionIn(BaseModel):
 
 
 @routes.route(
-    "POST", "/api/v1/interactions",
+    "POST",
+    "/api/v1/interactions",
     summary="Queue an interaction for a customer (by id or by any identity)",
-    role=Role.AGENT, body=InteractionIn,
+    role=Role.AGENT,
+    body=InteractionIn,
     responses={201: "Queued", 200: "Already queued under this external_ref"},
-)  # fmt: skip
+)
 async def create_interaction(call: Call) -> web.Response:
     body: InteractionIn = call.body
     services = call.services
@@ -76,9 +78,13 @@ async def create_interaction(call: Call) -> web.Response:
         # Work for a merged customer is the survivor's: other systems may hold the old id.
         customer = await services.customers.survivor(body.customer_id)
     interaction_id = await services.queue.enqueue(
-        customer, body.channel, subject=body.subject, topic=body.topic,
-        attributes=body.attributes, external_ref=body.external_ref,
-    )  # fmt: skip
+        customer,
+        body.channel,
+        subject=body.subject,
+        topic=body.topic,
+        attributes=body.attributes,
+        external_ref=body.external_ref,
+    )
     if body.message:
         await services.queue.customer_message(interaction_id, body.message)
     return web.json_response(await services.interactions.get(interaction_id), status=201)
@@ -98,9 +104,12 @@ class InteractionQuery(BaseModel):
 
 
 @routes.route(
-    "GET", "/api/v1/interactions", summary="List interactions, newest first, with filters",
-    role=Role.AGENT, query=InteractionQuery,
-)  # fmt: skip
+    "GET",
+    "/api/v1/interactions",
+    summary="List interactions, newest first, with filters",
+    role=Role.AGENT,
+    query=InteractionQuery,
+)
 async def list_interactions(call: Call) -> web.Response:
     q: InteractionQuery = call.query
     since: datetime | None = q.since
@@ -114,19 +123,24 @@ async def list_interactions(call: Call) -> web.Response:
 
 
 @routes.route(
-    "GET", r"/api/v1/interactions/{interaction_id:\d+}",
-    summary="Read an interaction with its messages, attachments and events", role=Role.AGENT,
+    "GET",
+    r"/api/v1/interactions/{interaction_id:\d+}",
+    summary="Read an interaction with its messages, attachments and events",
+    role=Role.AGENT,
     responses={200: "OK", 404: "No such interaction"},
-)  # fmt: skip
+)
 async def get_interaction(call: Call) -> web.Response:
     return web.json_response(await call.services.interactions.get(call.path_id("interaction_id")))
 
 
 @routes.route(
-    "GET", r"/api/v1/attachments/{attachment_id:\d+}", summary="Download an attachment's bytes",
-    role=Role.AGENT, responses={200: "The file", 404: "No such attachment"},
+    "GET",
+    r"/api/v1/attachments/{attachment_id:\d+}",
+    summary="Download an attachment's bytes",
+    role=Role.AGENT,
+    responses={200: "The file", 404: "No such attachment"},
     content_type="application/octet-stream",
-)  # fmt: skip
+)
 async def get_attachment(call: Call) -> web.Response:
     row, data = await call.services.interactions.attachment(call.path_id("attachment_id"))
     safe_name = row.filename.replace('"', "").replace("\\", "")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contactcenter.model import Role
 from contactcenter.web.api.queue import INTERACTION
-from contactcenter.web.endpoints import Call, RouteTable, parse_patch, read_json_bytes
+from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
 from knowledge_base.articles import Article, ArticleFields, ArticleStatus
 from knowledge_base.feedback import AGENT_VERDICTS, Verdict
@@ -24,9 +24,12 @@ ARTICLE = ARTICLES + r"/{article_id:\d+}"
 
 def article_json(article: Article) -> dict[str, Any]:
     found = asdict(article)
-    found |= {"tags": list(article.tags), "products": list(article.products),
-              "created_at": article.created_at.isoformat(),
-              "updated_at": article.updated_at.isoformat()}  # fmt: skip
+    found |= {
+        "tags": list(article.tags),
+        "products": list(article.products),
+        "created_at": article.created_at.isoformat(),
+        "updated_at": article.updated_at.isoformat(),
+    }
     return found
 
 
@@ -59,8 +62,9 @@ class FeedbackIn(BaseModel):
     )
 
 
-@routes.route("GET", ARTICLES, summary="List articles, oldest first", role=Role.AGENT,
-              query=ArticleQuery)  # fmt: skip
+@routes.route(
+    "GET", ARTICLES, summary="List articles, oldest first", role=Role.AGENT, query=ArticleQuery
+)
 async def list_articles(call: Call) -> web.Response:
     q: ArticleQuery = call.query
     found = await call.services.articles.list(q.status, q.locale, q.after, q.limit)
@@ -68,49 +72,69 @@ async def list_articles(call: Call) -> web.Response:
 
 
 @routes.route(
-    "POST", ARTICLES, summary="Write a new article (version 1)", role=Role.SUPERVISOR,
-    body=ArticleFields, responses={201: "Created", 409: "The slug is taken"},
-)  # fmt: skip
+    "POST",
+    ARTICLES,
+    summary="Write a new article (version 1)",
+    role=Role.SUPERVISOR,
+    body=ArticleFields,
+    responses={201: "Created", 409: "The slug is taken"},
+)
 async def create_article(call: Call) -> web.Response:
     article = await call.services.articles.create(call.body, call.user.user_id)
     return web.json_response(article_json(article), status=201)
 
 
-@routes.route("GET", ARTICLE, summary="One article", role=Role.AGENT,
-              responses={200: "OK", 404: "No such article"})  # fmt: skip
+@routes.route(
+    "GET",
+    ARTICLE,
+    summary="One article",
+    role=Role.AGENT,
+    responses={200: "OK", 404: "No such article"},
+)
 async def get_article(call: Call) -> web.Response:
     return web.json_response(article_json(await call.services.articles.get(_id(call))))
 
 
 @routes.route(
-    "PATCH", ARTICLE, summary="Change an article; a new version when anything changed",
-    role=Role.SUPERVISOR, body=ArticleFields, partial=True,
+    "PATCH",
+    ARTICLE,
+    summary="Change an article; a new version when anything changed",
+    role=Role.SUPERVISOR,
+    body=ArticleFields,
+    partial=True,
     responses={200: "OK", 404: "No such article", 409: "The slug is taken"},
-)  # fmt: skip
+)
 async def update_article(call: Call) -> web.Response:
     article_id, records = _id(call), call.services.articles
-    raw = await read_json_bytes(call.request)
     current = article_json(await records.get(article_id))
-    editable = {key: current[key] for key in ArticleFields.model_fields}
-    changes = parse_patch(ArticleFields, editable, raw)
+    changes = await call.changes(
+        ArticleFields, {key: current[key] for key in ArticleFields.model_fields}
+    )
     if "slug" in changes and not changes["slug"]:  # made from the title when created only
         raise ApiError(422, "invalid", "slug: an article keeps a slug; give a new one", "slug")
     article = await records.update(article_id, changes, call.user.user_id)
     return web.json_response(article_json(article))
 
 
-@routes.route("GET", ARTICLE + "/versions", summary="Every version of an article, who and when",
-              role=Role.AGENT, responses={200: "OK", 404: "No such article"})  # fmt: skip
+@routes.route(
+    "GET",
+    ARTICLE + "/versions",
+    summary="Every version of an article, who and when",
+    role=Role.AGENT,
+    responses={200: "OK", 404: "No such article"},
+)
 async def article_versions(call: Call) -> web.Response:
     return web.json_response(await call.services.articles.versions(_id(call)))
 
 
 @routes.route(
-    "GET", "/api/v1/kb/search",
+    "GET",
+    "/api/v1/kb/search",
     summary="Search articles by words (and meaning, with the semantic extra); published ones "
     "unless `status` says otherwise; snippets are HTML with the matches in <mark>",
-    role=Role.AGENT, query=SearchQuery,
-)  # fmt: skip
+    role=Role.AGENT,
+    query=SearchQuery,
+)
 async def search_articles(call: Call) -> web.Response:
     q: SearchQuery = call.query
     status = None if q.status == "any" else ArticleStatus(q.status)
@@ -120,22 +144,26 @@ async def search_articles(call: Call) -> web.Response:
 
 
 @routes.route(
-    "GET", INTERACTION + "/suggestions",
+    "GET",
+    INTERACTION + "/suggestions",
     summary="The best published articles for an interaction's content, best first",
-    role=Role.AGENT, responses={200: "OK", 404: "No such interaction"},
-)  # fmt: skip
+    role=Role.AGENT,
+    responses={200: "OK", 404: "No such interaction"},
+)
 async def suggestions(call: Call) -> web.Response:
     found = await call.services.suggestions.refresh(call.path_id("interaction_id"))
     return web.json_response([asdict(s) for s in found])
 
 
 @routes.route(
-    "POST", INTERACTION + r"/suggestions/{article_id:\d+}/feedback",
+    "POST",
+    INTERACTION + r"/suggestions/{article_id:\d+}/feedback",
     summary="Say whether a suggested article served: used, helpful or not relevant (which "
     "replaces it); used articles go on the customer's timeline",
-    role=Role.AGENT, body=FeedbackIn,
+    role=Role.AGENT,
+    body=FeedbackIn,
     responses={204: "Kept", 404: "No such interaction or article"},
-)  # fmt: skip
+)
 async def feedback(call: Call) -> web.Response:
     verdict = Verdict(call.body.verdict)
     assert verdict in AGENT_VERDICTS

@@ -7,7 +7,8 @@ presence. Actions the queue refuses (an offer that is not theirs, work that is n
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from contactcenter.model import Presence, Role
 from contactcenter.people.agents import GroupName
+from contactcenter.queue import InteractionQueue
 from contactcenter.reports.stats import queue_stats
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
@@ -56,6 +58,24 @@ class TransferIn(BaseModel):
         return self
 
 
+async def target(call: Call) -> TransferIn:
+    """The body's group or agent; an agent that does not exist is a 404."""
+    body: TransferIn = call.body
+    if body.to_agent is not None:
+        await call.services.agents.get_agent(body.to_agent)
+    return body
+
+
+async def acted(
+    call: Call, action: Callable[[InteractionQueue, int], Awaitable[None]]
+) -> web.Response:
+    """An action on the path's interaction through the queue, answered with the interaction
+    as it now stands."""
+    interaction_id = call.path_id("interaction_id")
+    await action(call.services.queue, interaction_id)
+    return web.json_response(await call.services.interactions.get(interaction_id))
+
+
 def agent_of(call: Call) -> int:
     if call.user.agent_id is None:
         raise ApiError(403, "forbidden", "this login is not an agent's; it takes no work")
@@ -63,10 +83,13 @@ def agent_of(call: Call) -> int:
 
 
 @routes.route(
-    "PUT", r"/api/v1/agents/{agent_id:\d+}/presence", summary="Set an agent's presence",
-    role=Role.AGENT, body=PresenceIn,
+    "PUT",
+    r"/api/v1/agents/{agent_id:\d+}/presence",
+    summary="Set an agent's presence",
+    role=Role.AGENT,
+    body=PresenceIn,
     responses={200: "Set", 403: "Agents set only their own presence"},
-)  # fmt: skip
+)
 async def set_presence(call: Call) -> web.Response:
     agent_id = call.path_id("agent_id")
     if not call.user.role.allows(Role.SUPERVISOR) and call.user.agent_id != agent_id:
@@ -79,55 +102,69 @@ async def set_presence(call: Call) -> web.Response:
 
 
 @routes.route(
-    "POST", INTERACTION + "/accept", summary="Accept an offer made to you", role=Role.AGENT,
+    "POST",
+    INTERACTION + "/accept",
+    summary="Accept an offer made to you",
+    role=Role.AGENT,
     responses={200: "Accepted", 409: "Not offered to you"},
-)  # fmt: skip
+)
 async def accept(call: Call) -> web.Response:
-    interaction_id = call.path_id("interaction_id")
-    await call.services.queue.accept(interaction_id, agent_of(call))
-    return web.json_response(await call.services.interactions.get(interaction_id))
-
-
-@routes.route(
-    "POST", INTERACTION + "/reject", summary="Decline an offer; it goes back at its place",
-    role=Role.AGENT, responses={200: "Declined", 409: "Not offered to you"},
-)  # fmt: skip
-async def reject(call: Call) -> web.Response:
-    interaction_id = call.path_id("interaction_id")
-    await call.services.queue.reject(interaction_id, agent_of(call))
-    return web.json_response(await call.services.interactions.get(interaction_id))
-
-
-@routes.route(
-    "POST", INTERACTION + "/complete",
-    summary="Finish your interaction with disposition, outcome, complaint flag and notes",
-    role=Role.AGENT, body=CompleteIn, responses={200: "Completed", 409: "Not active with you"},
-)  # fmt: skip
-async def complete(call: Call) -> web.Response:
-    interaction_id = call.path_id("interaction_id")
-    body: CompleteIn = call.body
-    outcome = body.model_dump(exclude={"notes"}, exclude_none=True)
-    await call.services.queue.complete(
-        interaction_id, agent_of(call), outcome=outcome, note=body.notes,
-        author_user_id=call.user.user_id,
-    )  # fmt: skip
-    return web.json_response(await call.services.interactions.get(interaction_id))
-
-
-@routes.route(
-    "POST", INTERACTION + "/transfer",
-    summary="Hand your interaction to a group or an agent; it keeps its place in the queue",
-    role=Role.AGENT, body=TransferIn, responses={200: "Transferred", 409: "Not active with you"},
-)  # fmt: skip
-async def transfer(call: Call) -> web.Response:
-    interaction_id = call.path_id("interaction_id")
-    body: TransferIn = call.body
-    if body.to_agent is not None:
-        await call.services.agents.get_agent(body.to_agent)
-    await call.services.queue.transfer(
-        interaction_id, agent_of(call), to_group=body.to_group, to_agent=body.to_agent
+    return await acted(
+        call, lambda queue, interaction_id: queue.accept(interaction_id, agent_of(call))
     )
-    return web.json_response(await call.services.interactions.get(interaction_id))
+
+
+@routes.route(
+    "POST",
+    INTERACTION + "/reject",
+    summary="Decline an offer; it goes back at its place",
+    role=Role.AGENT,
+    responses={200: "Declined", 409: "Not offered to you"},
+)
+async def reject(call: Call) -> web.Response:
+    return await acted(
+        call, lambda queue, interaction_id: queue.reject(interaction_id, agent_of(call))
+    )
+
+
+@routes.route(
+    "POST",
+    INTERACTION + "/complete",
+    summary="Finish your interaction with disposition, outcome, complaint flag and notes",
+    role=Role.AGENT,
+    body=CompleteIn,
+    responses={200: "Completed", 409: "Not active with you"},
+)
+async def complete(call: Call) -> web.Response:
+    body: CompleteIn = call.body
+    return await acted(
+        call,
+        lambda queue, interaction_id: queue.complete(
+            interaction_id,
+            agent_of(call),
+            outcome=body.model_dump(exclude={"notes"}, exclude_none=True),
+            note=body.notes,
+            author_user_id=call.user.user_id,
+        ),
+    )
+
+
+@routes.route(
+    "POST",
+    INTERACTION + "/transfer",
+    summary="Hand your interaction to a group or an agent; it keeps its place in the queue",
+    role=Role.AGENT,
+    body=TransferIn,
+    responses={200: "Transferred", 409: "Not active with you"},
+)
+async def transfer(call: Call) -> web.Response:
+    to = await target(call)
+    return await acted(
+        call,
+        lambda queue, interaction_id: queue.transfer(
+            interaction_id, agent_of(call), to_group=to.to_group, to_agent=to.to_agent
+        ),
+    )
 
 
 class StatsQuery(BaseModel):
@@ -137,15 +174,17 @@ class StatsQuery(BaseModel):
 
 
 @routes.route(
-    "GET", "/api/v1/stats",
+    "GET",
+    "/api/v1/stats",
     summary="Queue statistics: waiting, longest wait, service level, ASA, AHT, abandonment",
-    role=Role.AGENT, query=StatsQuery,
-)  # fmt: skip
+    role=Role.AGENT,
+    query=StatsQuery,
+)
 async def stats(call: Call) -> web.Response:
     queue = call.services.queue
-    now = datetime.fromtimestamp(queue.clock(), UTC)
+    now = queue.now()
     window = timedelta(minutes=call.query.window_minutes)
     short = call.services.settings.short_abandon_seconds
     return web.json_response(
-        await queue_stats(call.services.db, queue.routing, queue.policy, now, window, short)
+        await queue_stats(call.services.db, queue, queue.policy, now, window, short)
     )

@@ -12,12 +12,14 @@ routes = RouteTable("phone")
 
 
 @routes.route(
-    "POST", INTERACTION + "/hangup",
+    "POST",
+    INTERACTION + "/hangup",
     summary="End the call of a voice interaction you hold (talking or in wrap-up); Twilio "
     "hangs up the caller and your leg, and reports the end as for any call",
-    role=Role.AGENT, responses={202: "Asked of Twilio", 409: "Not yours, or no call in progress"},
-)  # fmt: skip
+    role=Role.AGENT,
+    responses={202: "Asked of Twilio", 409: "Not yours, or no call in progress"},
+)
 async def hang_up(call: Call) -> web.Response:
     interaction_id = call.path_id("interaction_id")
-    await call.services.voice.connector.hang_up(interaction_id, agent_of(call))
+    await call.services.voice.hang_up(interaction_id, agent_of(call))
     return web.json_response({"interaction_id": interaction_id, "hanging_up": True}, status=202)

@@ -8,18 +8,24 @@ the URL the request arrived at). A bad or missing signature gets 403 and changes
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
+
 from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import VoiceResponse
 
 from contactcenter.channels.voice.calls import Form
+from contactcenter.channels.voice.channel import VoiceChannel
 from contactcenter.settings import Settings
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
 
 routes = RouteTable("phone")
-_RESPONSES = {200: "TwiML", 403: "Missing or wrong X-Twilio-Signature",
-              503: "The phone channel is not configured"}  # fmt: skip
+_RESPONSES = {
+    200: "TwiML",
+    403: "Missing or wrong X-Twilio-Signature",
+    503: "The phone channel is not configured",
+}
 
 
 def signed_url(settings: Settings, request: web.Request) -> str:
@@ -32,14 +38,16 @@ def signed_url(settings: Settings, request: web.Request) -> str:
 async def _signed_form(call: Call) -> Form:
     settings = call.services.settings
     if not settings.twilio_auth_token:
-        raise ApiError(503, "phone_not_configured",
-                       "set CONTACTCENTER_TWILIO_AUTH_TOKEN to take calls")  # fmt: skip
+        raise ApiError(
+            503, "phone_not_configured", "set CONTACTCENTER_TWILIO_AUTH_TOKEN to take calls"
+        )
     signature = call.request.headers.get("X-Twilio-Signature", "")
     if not signature:  # refused before the body is read
         raise ApiError(403, "bad_signature", "X-Twilio-Signature is missing")
     if call.request.content_type != "application/x-www-form-urlencoded":  # as Twilio posts
-        raise ApiError(415, "unsupported_media_type",
-                       "Twilio's webhooks are application/x-www-form-urlencoded")  # fmt: skip
+        raise ApiError(
+            415, "unsupported_media_type", "Twilio's webhooks are application/x-www-form-urlencoded"
+        )
     try:
         posted = await call.request.post()
     except ValueError as exc:
@@ -49,56 +57,67 @@ async def _signed_form(call: Call) -> Form:
     if not signature or not validator.validate(signed_url(settings, call.request), form, signature):
         raise ApiError(403, "bad_signature", "X-Twilio-Signature does not match this request")
     if not settings.public_url:  # TwiML sent through the REST API needs absolute URLs
-        call.services.voice.connector.base_url = str(call.request.url.origin())
+        call.services.voice.heard_at(str(call.request.url.origin()))
     return form
 
 
-def _twiml(response: VoiceResponse) -> web.Response:
-    return web.Response(text=str(response), content_type="text/xml")
+Step = Callable[[VoiceChannel, Form, Mapping[str, str]], Awaitable[VoiceResponse]]
 
 
-@routes.route("POST", "/twilio/voice/incoming", summary="A call comes in (Twilio)", role=None,
-              responses=_RESPONSES, content_type="text/xml")  # fmt: skip
-async def incoming(call: Call) -> web.Response:
-    form = await _signed_form(call)
-    voice = call.services.voice
-    return _twiml(await voice.safely(form, lambda: voice.incoming(form)))
+def _webhook(
+    name: str, summary: str, step: Step, *, live: Callable[[Mapping[str, str]], bool]
+) -> None:
+    """`POST /twilio/voice/{name}`: the signed form, then the voice channel's `step` (with the
+    query Twilio was given), run `safely`; `live` says whether a caller is on the line."""
+
+    async def handle(call: Call) -> web.Response:
+        form = await _signed_form(call)
+        voice, query = call.services.voice, call.request.query
+        response = await voice.safely(form, lambda: step(voice, form, query), live=live(query))
+        return web.Response(text=str(response), content_type="text/xml")
+
+    handle.__name__ = name
+    routes.route(
+        "POST",
+        f"/twilio/voice/{name}",
+        summary=summary,
+        role=None,
+        responses=_RESPONSES,
+        content_type="text/xml",
+    )(handle)
 
 
-@routes.route("POST", "/twilio/voice/gather", summary="Keys or words from the caller (Twilio)",
-              role=None, responses=_RESPONSES, content_type="text/xml")  # fmt: skip
-async def gather(call: Call) -> web.Response:
-    form = await _signed_form(call)
-    voice = call.services.voice
-    step = call.request.query.get("step", "menu")
-    return _twiml(await voice.safely(form, lambda: voice.gather(form, step)))
+def _on_the_line(_query: Mapping[str, str]) -> bool:
+    return True
 
 
-@routes.route("POST", "/twilio/voice/wait", summary="A round of holding (Twilio's waitUrl)",
-              role=None, responses=_RESPONSES, content_type="text/xml")  # fmt: skip
-async def wait(call: Call) -> web.Response:
-    form = await _signed_form(call)
-    voice = call.services.voice
-    return _twiml(await voice.safely(form, lambda: voice.wait(form)))
-
-
-@routes.route("POST", "/twilio/voice/status",
-              summary="The call left the hold or ended (Twilio's action and status callbacks)",
-              role=None, responses=_RESPONSES, content_type="text/xml")  # fmt: skip
-async def status(call: Call) -> web.Response:
-    form = await _signed_form(call)
-    voice = call.services.voice
-    leg = call.request.query.get("leg", "call")
-    return _twiml(await voice.safely(form, lambda: voice.status(form, leg), live=False))
-
-
-@routes.route("POST", "/twilio/voice/recording",
-              summary="A recording is ready: a call's, or a voicemail (Twilio)",
-              role=None, responses=_RESPONSES, content_type="text/xml")  # fmt: skip
-async def recording(call: Call) -> web.Response:
-    form = await _signed_form(call)
-    voice = call.services.voice
-    kind = call.request.query.get("kind", "call")
-    return _twiml(
-        await voice.safely(form, lambda: voice.recording(form, kind), live=kind == "voicemail")
-    )
+_webhook(
+    "incoming",
+    "A call comes in (Twilio)",
+    lambda voice, form, _query: voice.incoming(form),
+    live=_on_the_line,
+)
+_webhook(
+    "gather",
+    "Keys or words from the caller (Twilio)",
+    lambda voice, form, query: voice.gather(form, query.get("step", "menu")),
+    live=_on_the_line,
+)
+_webhook(
+    "wait",
+    "A round of holding (Twilio's waitUrl)",
+    lambda voice, form, _query: voice.wait(form),
+    live=_on_the_line,
+)
+_webhook(
+    "status",
+    "The call left the hold or ended (Twilio's action and status callbacks)",
+    lambda voice, form, query: voice.status(form, query.get("leg", "call")),
+    live=lambda _query: False,
+)
+_webhook(
+    "recording",
+    "A recording is ready: a call's, or a voicemail (Twilio)",
+    lambda voice, form, query: voice.recording(form, query.get("kind", "call")),
+    live=lambda query: query.get("kind", "call") == "voicemail",
+)

@@ -29,17 +29,24 @@ from ..mail_desk import Sink, free_port
 
 SECRET = "host-site-secret"
 GIFT_CARD = ArticleFields(
-    title="When does a gift card arrive?", tags=["gift cards"], status=ArticleStatus.PUBLISHED,
+    title="When does a gift card arrive?",
+    tags=["gift cards"],
+    status=ArticleStatus.PUBLISHED,
     short_answer="E-gift cards arrive by email within minutes; printed ones in 2 to 4 days.",
     body="An e-gift card is emailed to the recipient within minutes of payment.",
-)  # fmt: skip
+)
 
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Any) -> Settings:
-    return load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
-                         chat_origins="https://shop.example.com", chat_identity_secret=SECRET,
-                         semantic_search=False)  # fmt: skip
+    return load_settings(
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        chat_origins="https://shop.example.com",
+        chat_identity_secret=SECRET,
+        semantic_search=False,
+    )
 
 
 async def frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
@@ -140,8 +147,9 @@ async def test_a_reconnect_replays_what_was_missed_and_nothing_twice(api: Api) -
         await api.services.chat.visitors.identify(_hello(welcome["visitor_id"])), chat_id
     )
 
-    again, resumed = await visit(api, visitor_id=welcome["visitor_id"], chat_id=chat_id,
-                                 after_seq=first["seq"])  # fmt: skip
+    again, resumed = await visit(
+        api, visitor_id=welcome["visitor_id"], chat_id=chat_id, after_seq=first["seq"]
+    )
     assert resumed["chat_id"] == chat_id
     replayed = [await frame(again, "line") for _ in range(2)]
     assert [line["author"] for line in replayed] == ["bot", "bot"]
@@ -273,8 +281,13 @@ async def test_a_visitor_who_never_comes_back_abandons_a_waiting_chat(
     database_url: str, tmp_path: Any
 ) -> None:
     """Gone for `chat_reconnect_seconds`: abandoned, with the wait; back in time: kept."""
-    settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
-                             semantic_search=False, chat_reconnect_seconds=0.3)  # fmt: skip
+    settings = load_settings(
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        semantic_search=False,
+        chat_reconnect_seconds=0.3,
+    )
     services = Services.build(settings)
     client = TestClient(TestServer(create_app(settings, services)))
     await client.start_server()
@@ -298,8 +311,14 @@ async def test_a_visitor_who_never_comes_back_abandons_a_waiting_chat(
         ws, back = await chat_waiting()
         await ws.close()
         again = await client.ws_connect("/chat/ws")
-        await again.send_json({"type": "hello", "visitor_id": back["visitor_id"],
-                               "chat_id": back["chat_id"], "after_seq": back["seq"]})  # fmt: skip
+        await again.send_json(
+            {
+                "type": "hello",
+                "visitor_id": back["visitor_id"],
+                "chat_id": back["chat_id"],
+                "after_seq": back["seq"],
+            }
+        )
         await frame(again, "welcome")
         await asyncio.sleep(0.6)
         assert (await services.interactions.get(back["chat_id"]))["status"] == "queued"
@@ -311,9 +330,14 @@ async def test_a_visitor_who_never_comes_back_abandons_a_waiting_chat(
 async def test_idle_chats_close_with_a_notice_and_unattended_waiting_ones_are_abandoned(
     database_url: str, tmp_path: Any
 ) -> None:
-    settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
-                             semantic_search=False, chat_reconnect_seconds=0.2,
-                             chat_idle_minutes=0.01)  # fmt: skip
+    settings = load_settings(
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        semantic_search=False,
+        chat_reconnect_seconds=0.2,
+        chat_idle_minutes=0.01,
+    )
     services = Services.build(settings)
     await services.articles.create(GIFT_CARD, None)
     client = TestClient(TestServer(create_app(settings, services)))
@@ -324,8 +348,10 @@ async def test_idle_chats_close_with_a_notice_and_unattended_waiting_ones_are_ab
         await frame(ws, "welcome")
         await ws.send_json({"type": "message", "text": "when does a gift card arrive?"})
         with_bot = (await bot_line(ws))["chat_id"]  # the bot answered; the visitor says no more
-        closing = await line_saying(ws, "This chat was closed after 0.01 minutes without a "
-                                        "message. Write again at any time.")  # fmt: skip
+        closing = await line_saying(
+            ws,
+            "This chat was closed after 0.01 minutes without a message. Write again at any time.",
+        )
         assert closing["author"] == "bot"
         assert (await frame(ws, "ended"))["status"] == "closed"
         assert (await services.interactions.get(with_bot))["status"] == "closed"
@@ -367,9 +393,14 @@ async def test_the_transcript_goes_by_mail_a_few_times_at_most(
 ) -> None:
     sink = Sink(free_port())
     await sink.start()
-    settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data",
-                             semantic_search=False, mail_relay_host="127.0.0.1",
-                             mail_relay_port=sink.port)  # fmt: skip
+    settings = load_settings(
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        semantic_search=False,
+        mail_relay_host="127.0.0.1",
+        mail_relay_port=sink.port,
+    )
     services = Services.build(settings)
     await services.articles.create(GIFT_CARD, None)
     client = TestClient(TestServer(create_app(settings, services)))
@@ -466,6 +497,9 @@ async def test_a_line_after_the_agent_wrapped_up_reaches_a_new_chat_linked_to_it
     assert late["chat_id"] != first
     after = await services.interactions.get(late["chat_id"])
     assert after["linked_interaction_id"] == first and after["status"] in ("bot", "queued")
-    assert [m["body"] for m in (await services.interactions.get(first))["messages"]
-            if m["author"] == "customer"] == ["zzqx a person please"]  # fmt: skip
+    assert [
+        m["body"]
+        for m in (await services.interactions.get(first))["messages"]
+        if m["author"] == "customer"
+    ] == ["zzqx a person please"]
     await ws.close()

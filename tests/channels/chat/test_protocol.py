@@ -23,11 +23,17 @@ NOW = 1_790_000_000
 
 
 def test_frames_are_read_as_written() -> None:
-    sent = {"type": "hello", "visitor_id": "v-1234567890", "chat_id": 7, "after_seq": 120,
-            "email": " Ann@Example.ORG "}  # fmt: skip
+    sent = {
+        "type": "hello",
+        "visitor_id": "v-1234567890",
+        "chat_id": 7,
+        "after_seq": 120,
+        "email": " Ann@Example.ORG ",
+    }
     hello = read_frame(json.dumps(sent))
-    assert hello == Hello(type="hello", visitor_id="v-1234567890", chat_id=7, after_seq=120,
-                          email="ann@example.org")  # fmt: skip
+    assert hello == Hello(
+        type="hello", visitor_id="v-1234567890", chat_id=7, after_seq=120, email="ann@example.org"
+    )
     script = "<script>alert(1)</script> where is my order?"
     message = read_frame(json.dumps({"type": "message", "text": f"  {script}  "}).encode())
     assert message == Message(type="message", text=script)  # kept as text, only trimmed
@@ -64,8 +70,11 @@ def test_bad_frames_are_named(raw: str | bytes, code: str, field: str | None) ->
 def test_a_signed_identity_is_verified() -> None:
     token = sign(SECRET, "user-42", NOW + 600, email="ann@example.org", name="Ann Lee")
     visitor = verify(token, SECRET, NOW)
-    assert (visitor.subject, visitor.email, visitor.name) == ("user-42", "ann@example.org",
-                                                              "Ann Lee")  # fmt: skip
+    assert (visitor.subject, visitor.email, visitor.name) == (
+        "user-42",
+        "ann@example.org",
+        "Ann Lee",
+    )
 
 
 @pytest.mark.parametrize(

@@ -22,8 +22,9 @@ from ..mail_desk import mail
 
 async def test_a_new_mail_is_stored_and_queued_on_the_senders_record(mailroom: Mailroom) -> None:
     message = mail()
-    message.add_attachment(b"%PDF-1.4 receipt", maintype="application", subtype="pdf",
-                           filename="receipt.pdf")  # fmt: skip
+    message.add_attachment(
+        b"%PDF-1.4 receipt", maintype="application", subtype="pdf", filename="receipt.pdf"
+    )
     await mailroom.send(message)
     interaction = await mailroom.interaction_of(message)
     assert interaction["channel"] == "email" and interaction["status"] == "queued"
@@ -42,8 +43,11 @@ async def test_replies_join_their_thread_by_headers_or_by_the_subject_token(
     first = mail()
     await mailroom.send(first)
     interaction = await mailroom.interaction_of(first)
-    reply = mail("Any news?\n\nOn Monday Ann wrote:\n> My order has not arrived.",
-                 subject="Re: Order 1001", In_Reply_To=first["Message-ID"])  # fmt: skip
+    reply = mail(
+        "Any news?\n\nOn Monday Ann wrote:\n> My order has not arrived.",
+        subject="Re: Order 1001",
+        In_Reply_To=first["Message-ID"],
+    )
     await mailroom.send(reply)
     by_token = mail("It is order 1001.", subject=f"Re: [#CC-{interaction['id']}] Order")
     await mailroom.send(by_token)
@@ -67,8 +71,9 @@ async def test_a_reply_to_a_closed_thread_opens_a_new_linked_interaction(
     old = await mailroom.interaction_of(first)
     await services.queue.abandon(old["id"])  # the thread ends; say Bo had handled it
     async with services.db.begin() as conn:
-        await conn.execute(update(interactions).where(interactions.c.id == old["id"])
-                           .values(agent_id=agent["id"]))  # fmt: skip
+        await conn.execute(
+            update(interactions).where(interactions.c.id == old["id"]).values(agent_id=agent["id"])
+        )
     recent = mail("Still nothing.", subject="Re: Order 1001", References=first["Message-ID"])
     await mailroom.send(recent)
     new = await mailroom.interaction_of(recent)
@@ -78,8 +83,11 @@ async def test_a_reply_to_a_closed_thread_opens_a_new_linked_interaction(
     assert new["attributes"]["previous_agent"] == agent["id"]
 
     async with services.db.begin() as conn:  # the thread closed eight days ago
-        await conn.execute(update(interactions).where(interactions.c.id == old["id"])
-                           .values(ended_at=now() - timedelta(days=8)))  # fmt: skip
+        await conn.execute(
+            update(interactions)
+            .where(interactions.c.id == old["id"])
+            .values(ended_at=now() - timedelta(days=8))
+        )
     late = mail("Hello again.", subject="Re: Order 1001", References=first["Message-ID"])
     await mailroom.send(late)
     later = await mailroom.interaction_of(late)

@@ -32,7 +32,8 @@ async def imap(
     services = Services.build(settings)
     await services.queue.start(run_timers=False)
     poller = ImapPoller(
-        services.email, Mailbox.from_url(f"imap://{USER}:secret@127.0.0.1:{port}/INBOX")
+        channel=services.email,
+        mailbox=Mailbox.from_url(f"imap://{USER}:secret@127.0.0.1:{port}/INBOX"),
     )
     yield services, server, poller
     await services.queue.stop()

@@ -72,12 +72,17 @@ async def test_an_agent_answers_on_the_thread_and_the_answer_is_on_the_timeline(
     services = desk.services
     first = mail()
     await desk.send(first)
-    follow_up = mail("Also, the invoice is wrong.", subject="Re: Order 1001 [#CC-1]",
-                     In_Reply_To=first["Message-ID"], References=first["Message-ID"])  # fmt: skip
+    follow_up = mail(
+        "Also, the invoice is wrong.",
+        subject="Re: Order 1001 [#CC-1]",
+        In_Reply_To=first["Message-ID"],
+        References=first["Message-ID"],
+    )
     await desk.send(follow_up)
     agent_id, headers = await desk.agent()
-    too_early = await desk.client.post("/api/v1/interactions/1/reply", headers=headers,
-                                       json={"body": "Hello"})  # fmt: skip
+    too_early = await desk.client.post(
+        "/api/v1/interactions/1/reply", headers=headers, json={"body": "Hello"}
+    )
     assert too_early.status == 409  # not theirs yet
     await services.queue.set_presence(agent_id, Presence.AVAILABLE)
     await services.queue.accept(1, agent_id)

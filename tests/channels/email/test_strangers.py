@@ -41,21 +41,27 @@ async def poison_trigger(mailroom: Mailroom) -> AsyncIterator[None]:
     db = mailroom.services.db
     async with db.begin() as conn:
         if db.dialect == "sqlite":
-            await conn.execute(text(
-                "CREATE TRIGGER poison BEFORE INSERT ON messages "
-                "WHEN NEW.body LIKE '%POISON-PILL%' "
-                "BEGIN SELECT RAISE(ABORT, 'poison pill refused'); END"
-            ))  # fmt: skip
+            await conn.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON messages "
+                    "WHEN NEW.body LIKE '%POISON-PILL%' "
+                    "BEGIN SELECT RAISE(ABORT, 'poison pill refused'); END"
+                )
+            )
         else:
-            await conn.execute(text(
-                "CREATE OR REPLACE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
-                "IF NEW.body LIKE '%POISON-PILL%' THEN RAISE EXCEPTION 'poison pill refused'; "
-                "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
-            ))  # fmt: skip
-            await conn.execute(text(
-                "CREATE TRIGGER poison BEFORE INSERT ON messages "
-                "FOR EACH ROW EXECUTE FUNCTION poison()"
-            ))  # fmt: skip
+            await conn.execute(
+                text(
+                    "CREATE OR REPLACE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.body LIKE '%POISON-PILL%' THEN RAISE EXCEPTION 'poison pill refused'; "
+                    "END IF; RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            await conn.execute(
+                text(
+                    "CREATE TRIGGER poison BEFORE INSERT ON messages "
+                    "FOR EACH ROW EXECUTE FUNCTION poison()"
+                )
+            )
     yield
     async with db.begin() as conn:
         on = "" if db.dialect == "sqlite" else " ON messages"
@@ -73,9 +79,12 @@ async def _check_outcome(room: Mailroom, good: list[bytes], bad: list[bytes]) ->
     by_raw = {}
     for row in await room.inbox():
         stored = (await room.services.blobs.get(row.sha256)).replace(b"\r\n", b"\n")
-        by_raw |= {raw: row for raw in [*good, *bad]
-                   if stored.endswith(raw.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n")
-                   or stored.endswith(raw.replace(b"\r\n", b"\n"))}  # fmt: skip
+        by_raw |= {
+            raw: row
+            for raw in [*good, *bad]
+            if stored.endswith(raw.replace(b"\r\n", b"\n").rstrip(b"\n") + b"\n")
+            or stored.endswith(raw.replace(b"\r\n", b"\n"))
+        }
     for raw in good:
         row = by_raw[raw]
         assert row.status == "done" and row.interaction_id is not None, row
@@ -125,8 +134,11 @@ async def test_a_stranger_naming_anothers_thread_opens_an_interaction_of_their_o
     victim = mail("My invoice is wrong", subject="Invoice", sender="Vic <vic@example.org>")
     await mailroom.send(victim)
     thread = await mailroom.interaction_of(victim)
-    hijack = mail("Send the invoice to me instead", subject=f"Re: [#CC-{thread['id']}] update",
-                  sender="mallory@evil.example")  # fmt: skip
+    hijack = mail(
+        "Send the invoice to me instead",
+        subject=f"Re: [#CC-{thread['id']}] update",
+        sender="mallory@evil.example",
+    )
     await mailroom.send(hijack)
     own = await mailroom.interaction_of(hijack)
     assert own["id"] != thread["id"] and own["customer_id"] != thread["customer_id"]
@@ -146,8 +158,9 @@ async def test_an_agents_reply_goes_to_the_customer_never_to_a_stranger(desk: De
     agent_id, headers = await desk.agent()
     await desk.services.queue.set_presence(agent_id, Presence.AVAILABLE)
     await desk.services.queue.accept(1, agent_id)
-    answered = await desk.client.post("/api/v1/interactions/1/reply", headers=headers,
-                                      json={"body": "It ships today."})  # fmt: skip
+    answered = await desk.client.post(
+        "/api/v1/interactions/1/reply", headers=headers, json={"body": "It ships today."}
+    )
     assert answered.status == 201
     sent = await desk.sink.wait_for(3)  # two acknowledgements and the reply
     [reply] = [m for m in sent if "ships today" in m.get_body(("plain",)).get_content()]  # type: ignore[union-attr]
@@ -220,8 +233,11 @@ async def test_a_mail_not_read_in_time_is_given_up_on_alone(mailroom: Mailroom) 
     from ..slow_reader import read_all_but_hang
 
     reader = MailReader(seconds=1.0, seconds_per_mb=0, worker=read_all_but_hang)
-    raws = [mail("fine").as_bytes(), b"From: a@b.example\r\nSubject: HANG\r\n\r\nx",
-            mail("also fine").as_bytes()]  # fmt: skip
+    raws = [
+        mail("fine").as_bytes(),
+        b"From: a@b.example\r\nSubject: HANG\r\n\r\nx",
+        mail("also fine").as_bytes(),
+    ]
     found = await reader.read_many(raws)
     assert [m.sender for m in found] == ["ann@example.org", None, "ann@example.org"]
     assert "not read within 1 s" in found[1].problems[0]

@@ -40,18 +40,22 @@ def pdf(count: int) -> bytes:
 def tiff(count: int) -> bytes:
     out = io.BytesIO()
     first, *rest = pages(count)
-    first.save(out, "TIFF", save_all=True, append_images=rest, compression="group4",
-               dpi=(204, 196))  # fmt: skip
+    first.save(out, "TIFF", save_all=True, append_images=rest, compression="group4", dpi=(204, 196))
     return out.getvalue()
 
 
-def fax_mail(document: bytes | None, filename: str = "fax.pdf", subject: str = EFAX_SUBJECT,
-             sender: str = "eFax <message@inbound.efax.com>",
-             content_type: tuple[str, str] = ("application", "pdf")) -> EmailMessage:  # fmt: skip
+def fax_mail(
+    document: bytes | None,
+    filename: str = "fax.pdf",
+    subject: str = EFAX_SUBJECT,
+    sender: str = "eFax <message@inbound.efax.com>",
+    content_type: tuple[str, str] = ("application", "pdf"),
+) -> EmailMessage:
     message = mail("You have received a fax. See the attachment.", subject=subject, sender=sender)
     if document is not None:
-        message.add_attachment(document, maintype=content_type[0], subtype=content_type[1],
-                               filename=filename)  # fmt: skip
+        message.add_attachment(
+            document, maintype=content_type[0], subtype=content_type[1], filename=filename
+        )
     return message
 
 
@@ -88,9 +92,12 @@ async def test_a_gateway_mail_with_a_pdf_is_a_fax_with_its_pages(desk: Desk) -> 
 
 async def test_a_multi_page_tiff_from_another_gateway_counts_every_page(desk: Desk) -> None:
     message = fax_mail(
-        tiff(4), "scan.tif", "New Fax Message from (650) 555-0182 on 11/24/2026 at 9:15 AM",
-        "RingCentral <service@ringcentral.com>", ("image", "tiff"),
-    )  # fmt: skip
+        tiff(4),
+        "scan.tif",
+        "New Fax Message from (650) 555-0182 on 11/24/2026 at 9:15 AM",
+        "RingCentral <service@ringcentral.com>",
+        ("image", "tiff"),
+    )
     await desk.send(message)
     row = await inbox_row(desk, message)
     fax = await desk.services.interactions.get(row.interaction_id)

@@ -20,8 +20,12 @@ gateways:
 
 
 def parsed(**headers: str):  # type: ignore[no-untyped-def]
-    message = mail("CSID: +49 30 901820\nPages: 2", subject="Fax received",
-                   sender="fax@office.example", **headers)  # fmt: skip
+    message = mail(
+        "CSID: +49 30 901820\nPages: 2",
+        subject="Fax received",
+        sender="fax@office.example",
+        **headers,
+    )
     return parse_mail(message.as_bytes())
 
 
@@ -47,20 +51,32 @@ def test_the_shipped_gateways_know_their_senders_by_domain_and_subdomain() -> No
 @pytest.mark.parametrize(
     ("text", "error"),
     [
-        ("gateways:\n  - {name: a, number: '(?P<number>1)', send_to: '{digits}@x'}",
-         "<fax gateways>:2: gateways[0]: from_domains or headers is required"),
-        ("gateways:\n  - {name: a, from_domains: x, number: '([0-9]+)', send_to: '{digits}@x'}",
-         "gateways[0].number: needs a group (?P<number>...)"),
-        ("gateways:\n  - {name: a, from_domains: x, number: '(?P<number>[', send_to: 'a@x'}",
-         "gateways[0].number: not a regular expression"),
-        ("gateways:\n  - {name: a, from_domains: x, number: '(?P<number>1)', send_to: 'fax@x'}",
-         "gateways[0].send_to: must be an address with {digits} or {e164} in it"),
-        ("gateways:\n  - {name: a, from_domains: x, number: '(?P<number>1)', send_to: '{n}@x'}",
-         "gateways[0].send_to: may use only {digits} and {e164}"),
-        ("gateways:\n  - {name: a, from_domains: x, numbr: '1', send_to: '{digits}@x'}",
-         "gateways[0].numbr: unknown field"),
+        (
+            "gateways:\n  - {name: a, number: '(?P<number>1)', send_to: '{digits}@x'}",
+            "<fax gateways>:2: gateways[0]: from_domains or headers is required",
+        ),
+        (
+            "gateways:\n  - {name: a, from_domains: x, number: '([0-9]+)', send_to: '{digits}@x'}",
+            "gateways[0].number: needs a group (?P<number>...)",
+        ),
+        (
+            "gateways:\n  - {name: a, from_domains: x, number: '(?P<number>[', send_to: 'a@x'}",
+            "gateways[0].number: not a regular expression",
+        ),
+        (
+            "gateways:\n  - {name: a, from_domains: x, number: '(?P<number>1)', send_to: 'fax@x'}",
+            "gateways[0].send_to: must be an address with {digits} or {e164} in it",
+        ),
+        (
+            "gateways:\n  - {name: a, from_domains: x, number: '(?P<number>1)', send_to: '{n}@x'}",
+            "gateways[0].send_to: may use only {digits} and {e164}",
+        ),
+        (
+            "gateways:\n  - {name: a, from_domains: x, numbr: '1', send_to: '{digits}@x'}",
+            "gateways[0].numbr: unknown field",
+        ),
     ],
-)  # fmt: skip
+)
 def test_errors_name_the_line_and_field(text: str, error: str) -> None:
     with pytest.raises(GatewayError) as caught:
         parse_gateways(text)

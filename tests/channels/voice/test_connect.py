@@ -156,8 +156,14 @@ async def test_a_callback_keeps_the_place_and_is_placed_when_an_agent_accepts(
     assert placed is not None and placed.call_sid != call.sid
 
     # The customer does not pick up: the interaction is closed, saying so.
-    outbound = Call(phone.session, call.auth_token, PUBLIC, phone.http_base, caller=call.caller,
-                    sid=placed.call_sid)  # fmt: skip
+    outbound = Call(
+        phone.session,
+        call.auth_token,
+        PUBLIC,
+        phone.http_base,
+        caller=call.caller,
+        sid=placed.call_sid,
+    )
     await outbound.post(f"{PUBLIC}/twilio/voice/status", outbound.params(CallStatus="no-answer"))
     interaction = await phone.interaction(call)
     assert interaction["status"] in ("wrap_up", "closed")

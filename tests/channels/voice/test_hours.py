@@ -79,8 +79,12 @@ async def test_a_calls_recording_is_kept_on_its_interaction_once(phone: Phone) -
     record = call.params(RecordingUrl=RECORDING, RecordingDuration=7, RecordingSid="RE9")
     await call.post(closed.target("Record"), record)
     interaction = await phone.interaction(call)
-    status = call.params(RecordingUrl=RECORDING + "x", RecordingDuration=95, RecordingSid="RE10",
-                         RecordingStatus="completed")  # fmt: skip
+    status = call.params(
+        RecordingUrl=RECORDING + "x",
+        RecordingDuration=95,
+        RecordingSid="RE10",
+        RecordingStatus="completed",
+    )
     for _ in range(2):
         answer = await call.post(f"{PUBLIC}/twilio/voice/recording", status)
         assert answer.status == 200

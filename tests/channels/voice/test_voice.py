@@ -156,8 +156,9 @@ async def test_missing_or_garbage_fields_get_a_polite_answer_and_a_routed_call(
 
     garbage = phone.call("not a number at all")
     assert (await garbage.dial()).status == 200
-    answer = await garbage.post(f"{PUBLIC}/twilio/voice/gather?step=nonsense",
-                                garbage.params(Digits="<script>"))  # fmt: skip
+    answer = await garbage.post(
+        f"{PUBLIC}/twilio/voice/gather?step=nonsense", garbage.params(Digits="<script>")
+    )
     assert answer.status == 200 and answer.find("Gather") is not None  # back to the menu
 
     nothing = await hidden.post(f"{PUBLIC}/twilio/voice/incoming", {})

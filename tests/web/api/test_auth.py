@@ -9,9 +9,12 @@ from tests.conftest import Api
 
 async def test_login_session_and_csrf(api: Api) -> None:
     await api.json(
-        "POST", "/api/v1/users", "admin", status=201,
+        "POST",
+        "/api/v1/users",
+        "admin",
+        status=201,
         json={"username": "sam", "password": "correct horse battery", "role": "supervisor"},
-    )  # fmt: skip
+    )
     client = api.client
     wrong = await client.post(
         "/api/v1/auth/login", json={"username": "sam", "password": "wrong password!"}
@@ -46,9 +49,12 @@ async def test_tokens_are_shown_once_and_can_be_revoked(api: Api) -> None:
     users = await api.json("GET", "/api/v1/users", "admin")
     agent_user = next(u for u in users["users"] if u["role"] == "agent")
     made = await api.json(
-        "POST", "/api/v1/tokens", "admin", status=201,
+        "POST",
+        "/api/v1/tokens",
+        "admin",
+        status=201,
         json={"user_id": agent_user["id"], "name": "crm sync"},
-    )  # fmt: skip
+    )
     secret = made["token"]
     listed = await api.json("GET", "/api/v1/tokens", "admin")
     assert secret not in str(listed) and made["prefix"] in str(listed)
@@ -92,14 +98,20 @@ async def test_every_endpoint_refuses_the_roles_below_its_own(api: Api) -> None:
 
 async def test_password_rules_and_taken_usernames(api: Api) -> None:
     short = await api.json(
-        "POST", "/api/v1/users", "admin", status=422,
+        "POST",
+        "/api/v1/users",
+        "admin",
+        status=422,
         json={"username": "kim", "password": "short", "role": "agent"},
-    )  # fmt: skip
+    )
     assert short["error"]["field"] == "password"
     taken = await api.json(
-        "POST", "/api/v1/users", "admin", status=409,
+        "POST",
+        "/api/v1/users",
+        "admin",
+        status=409,
         json={"username": "agent-user", "password": "long enough pw", "role": "agent"},
-    )  # fmt: skip
+    )
     assert taken["error"]["field"] == "username"
 
 

@@ -19,8 +19,9 @@ async def _queued(api: Api, channel: Channel = Channel.CHAT, who: str = "+121255
 
 
 async def _available(api: Api, team: dict[str, Any], name: str) -> None:
-    await api.json("PUT", f"/api/v1/agents/{team[name]}/presence", name,
-                   json={"presence": "available"})  # fmt: skip
+    await api.json(
+        "PUT", f"/api/v1/agents/{team[name]}/presence", name, json={"presence": "available"}
+    )
 
 
 async def test_the_desk_shows_an_offer_with_its_countdown_then_the_work(
@@ -31,7 +32,11 @@ async def test_the_desk_shows_an_offer_with_its_countdown_then_the_work(
     desk = await api.json("GET", "/api/v1/console", "ana")
     (offer,) = desk["offers"]
     assert (offer["id"], offer["channel"], offer["customer_name"], offer["tier"]) == (
-        chat, "chat", "Ann Lee", "transactional")  # fmt: skip
+        chat,
+        "chat",
+        "Ann Lee",
+        "transactional",
+    )
     left = offer["expires_at"] - time.time()
     assert 0 < left <= desk["offer_seconds"]["chat"]
     assert desk["agent"]["presence"] == "available" and desk["agent"]["load"]["chat"] == 1
@@ -54,7 +59,11 @@ async def test_the_board_has_waiting_work_agents_and_both_windows(
     assert work["sla_state"] == "ok" and work["sla_seconds"] == 86400
     (tile,) = board["today"]["by_tier_channel"]
     assert (tile["tier"], tile["channel"], tile["waiting"], tile["offered"]) == (
-        "transactional", "email", 1, 1)  # fmt: skip
+        "transactional",
+        "email",
+        1,
+        1,
+    )
     # Inside its threshold the mail is not counted either way yet.
     assert tile["service_level"] is None and tile["undecided"] == 1
     assert {a["name"] for a in board["agents"]} == {"ana", "bo", "sue"}
@@ -72,20 +81,36 @@ async def test_a_supervisor_moves_waiting_work_to_another_group(
     await _available(api, team, "sue")  # senior: the chat does not reach her by policy
     chat = await _queued(api)
     assert (await api.json("GET", f"/api/v1/interactions/{chat}"))["status"] == "queued"
-    refused = await api.json("POST", f"/api/v1/interactions/{chat}/move", "agent", status=403,
-                             json={"to_group": "senior"})  # fmt: skip
+    refused = await api.json(
+        "POST",
+        f"/api/v1/interactions/{chat}/move",
+        "agent",
+        status=403,
+        json={"to_group": "senior"},
+    )
     assert "supervisor" in refused["error"]["message"]
-    unknown = await api.json("POST", f"/api/v1/interactions/{chat}/move", "supervisor",
-                             status=409, json={"to_group": "nobody"})  # fmt: skip
+    unknown = await api.json(
+        "POST",
+        f"/api/v1/interactions/{chat}/move",
+        "supervisor",
+        status=409,
+        json={"to_group": "nobody"},
+    )
     assert "no group nobody" in unknown["error"]["message"]
-    moved = await api.json("POST", f"/api/v1/interactions/{chat}/move", "supervisor",
-                           json={"to_group": "senior"})  # fmt: skip
+    moved = await api.json(
+        "POST", f"/api/v1/interactions/{chat}/move", "supervisor", json={"to_group": "senior"}
+    )
     assert moved["status"] == "offered" and moved["agent_id"] == team["sue"]
     kinds = [e["type"] for e in moved["events"]]
     assert kinds[-3:] == ["status.transferred", "status.queued", "status.offered"]
     # Offered (or held) work is not waiting, so it does not move.
-    again = await api.json("POST", f"/api/v1/interactions/{chat}/move", "supervisor",
-                           status=409, json={"to_agent": team["ana"]})  # fmt: skip
+    again = await api.json(
+        "POST",
+        f"/api/v1/interactions/{chat}/move",
+        "supervisor",
+        status=409,
+        json={"to_agent": team["ana"]},
+    )
     assert "only waiting work moves" in again["error"]["message"]
 
 
@@ -93,8 +118,9 @@ async def test_a_waiting_item_moved_to_an_agent_goes_to_that_agent(
     api: Api, team: dict[str, Any]
 ) -> None:
     chat = await _queued(api)
-    await api.json("POST", f"/api/v1/interactions/{chat}/move", "supervisor",
-                   json={"to_agent": team["bo"]})  # fmt: skip
+    await api.json(
+        "POST", f"/api/v1/interactions/{chat}/move", "supervisor", json={"to_agent": team["bo"]}
+    )
     await _available(api, team, "ana")  # longest idle, but the work waits for bo first
     assert (await api.json("GET", f"/api/v1/interactions/{chat}"))["status"] == "queued"
     await _available(api, team, "bo")
@@ -106,14 +132,21 @@ async def test_the_days_csv_and_chart(api: Api, team: dict[str, Any]) -> None:
     chat = await _queued(api)
     await _available(api, team, "ana")
     await api.json("POST", f"/api/v1/interactions/{chat}/accept", "ana")
-    await api.json("POST", f"/api/v1/interactions/{chat}/complete", "ana",
-                   json={"disposition": "resolved", "complaint": True})  # fmt: skip
+    await api.json(
+        "POST",
+        f"/api/v1/interactions/{chat}/complete",
+        "ana",
+        json={"disposition": "resolved", "complaint": True},
+    )
     response = await api.call("GET", "/api/v1/reports/today.csv", "supervisor")
     assert response.status == 200 and response.content_type == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
     (row,) = list(csv.DictReader(io.StringIO(await response.text())))
-    assert (row["interaction_id"], row["channel"], row["tier"]) == (str(chat), "chat",
-                                                                    "transactional")  # fmt: skip
+    assert (row["interaction_id"], row["channel"], row["tier"]) == (
+        str(chat),
+        "chat",
+        "transactional",
+    )
     assert row["within_target"] == "yes" and row["disposition"] == "resolved"
     assert row["complaint"] == "yes" and float(row["wait_seconds"]) < 120
     chart = await api.call("GET", "/api/v1/reports/today/service-level.svg", "supervisor")
@@ -132,12 +165,14 @@ async def test_the_csv_calls_work_inside_its_target_undecided(api: Api) -> None:
 
 async def test_waiting_work_names_where_it_may_go_once_each(api: Api, team: dict[str, Any]) -> None:
     chat = await _queued(api)
-    await api.json("POST", f"/api/v1/interactions/{chat}/move", "supervisor",
-                   json={"to_agent": team["bo"]})  # fmt: skip
+    await api.json(
+        "POST", f"/api/v1/interactions/{chat}/move", "supervisor", json={"to_agent": team["bo"]}
+    )
     board = await api.json("GET", "/api/v1/board", "supervisor")
     (work,) = board["waiting"]
     assert work["waits_for"] == ["bo"]
-    await api.json("POST", f"/api/v1/interactions/{chat}/move", "supervisor",
-                   json={"to_group": "senior"})  # fmt: skip
+    await api.json(
+        "POST", f"/api/v1/interactions/{chat}/move", "supervisor", json={"to_group": "senior"}
+    )
     (work,) = (await api.json("GET", "/api/v1/board", "supervisor"))["waiting"]
     assert work["waits_for"] == ["senior"]

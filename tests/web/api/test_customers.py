@@ -27,9 +27,11 @@ async def test_create_read_update_and_search(api: Api) -> None:
     assert got == ana
 
     changed = await api.json(
-        "PATCH", f"/api/v1/customers/{ana['id']}", "agent",
+        "PATCH",
+        f"/api/v1/customers/{ana['id']}",
+        "agent",
         json={"tier": "key_account", "segment": None, "tags": ["renewal"]},
-    )  # fmt: skip
+    )
     assert changed["tier"] == "key_account" and changed["segment"] is None
     assert changed["name"] == "Ana López" and changed["tags"] == ["renewal"]
 
@@ -58,14 +60,20 @@ async def test_identities_are_added_and_taken_ones_refused(api: Api) -> None:
     a = await _create(api, name="A")
     b = await _create(api, name="B", identities=[{"kind": "fax", "value": "+1 212 555 0199"}])
     added = await api.json(
-        "POST", f"/api/v1/customers/{a['id']}/identities", "agent", status=201,
+        "POST",
+        f"/api/v1/customers/{a['id']}/identities",
+        "agent",
+        status=201,
         json={"kind": "chat_visitor", "value": "v-123"},
-    )  # fmt: skip
+    )
     assert added["identities"][0]["value"] == "v-123"
     clash = await api.json(
-        "POST", f"/api/v1/customers/{a['id']}/identities", "agent", status=409,
+        "POST",
+        f"/api/v1/customers/{a['id']}/identities",
+        "agent",
+        status=409,
         json={"kind": "fax", "value": "(212) 555-0199"},
-    )  # fmt: skip
+    )
     assert clash["error"]["code"] == "conflict" and str(b["id"]) in clash["error"]["message"]
 
 
@@ -73,13 +81,18 @@ async def test_merge_redirects_the_merged_id(api: Api) -> None:
     keep = await _create(api, name="Keep", identities=[{"kind": "email", "value": "k@x.example"}])
     gone = await _create(api, name="Gone", identities=[{"kind": "phone", "value": "2125550100"}])
     await api.json(
-        "POST", f"/api/v1/customers/{gone['id']}/notes", "agent", status=201,
+        "POST",
+        f"/api/v1/customers/{gone['id']}/notes",
+        "agent",
+        status=201,
         json={"body": "prefers email"},
-    )  # fmt: skip
+    )
     result = await api.json(
-        "POST", f"/api/v1/customers/{keep['id']}/merge", "supervisor",
+        "POST",
+        f"/api/v1/customers/{keep['id']}/merge",
+        "supervisor",
         json={"merge_id": gone["id"]},
-    )  # fmt: skip
+    )
     assert result["moved"]["identities"] == 1 and result["moved"]["notes"] == 1
 
     response = await api.call(

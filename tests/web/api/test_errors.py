@@ -28,19 +28,28 @@ BAD_CREATES = [
     (b'{"name": "x", "colour": "red"}', "application/json", 422, "unknown_field", "colour"),
     (
         b'{"name": "x", "identities": [{"kind": "email", "value": "nope"}]}',
-        "application/json", 422, "invalid", "identities.0.value",
+        "application/json",
+        422,
+        "invalid",
+        "identities.0.value",
     ),
     (
         b'{"name": "x", "identities": [{"kind": "phone", "value": "12"}]}',
-        "application/json", 422, "invalid", "identities.0.value",
+        "application/json",
+        422,
+        "invalid",
+        "identities.0.value",
     ),
     (
         b'{"identities": [{"kind": "pager", "value": "1"}]}',
-        "application/json", 422, "invalid", "identities.0.kind",
+        "application/json",
+        422,
+        "invalid",
+        "identities.0.kind",
     ),
     (b'{"account_manager_id": 77}', "application/json", 404, "not_found", "account_manager_id"),
     (b"name=x", "application/x-www-form-urlencoded", 415, "unsupported_media_type", None),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("body", "ctype", "status", "code", "field"), BAD_CREATES)
@@ -58,15 +67,27 @@ async def test_bad_create_is_refused_and_writes_nothing(
 
 
 async def test_conflicting_identity_writes_nothing(api: Api) -> None:
-    await api.json("POST", "/api/v1/customers", "agent", status=201,
-                   json={"identities": [{"kind": "email", "value": "a@x.example"}]})  # fmt: skip
+    await api.json(
+        "POST",
+        "/api/v1/customers",
+        "agent",
+        status=201,
+        json={"identities": [{"kind": "email", "value": "a@x.example"}]},
+    )
     before = await _counts(api)
     clash = await api.json(
-        "POST", "/api/v1/customers", "agent", status=409,
-        json={"name": "second", "identities": [
-            {"kind": "phone", "value": "+12125550100"}, {"kind": "email", "value": "A@x.example"}
-        ]},
-    )  # fmt: skip
+        "POST",
+        "/api/v1/customers",
+        "agent",
+        status=409,
+        json={
+            "name": "second",
+            "identities": [
+                {"kind": "phone", "value": "+12125550100"},
+                {"kind": "email", "value": "A@x.example"},
+            ],
+        },
+    )
     assert clash["error"]["field"] == "identities"
     assert await _counts(api) == before
 
@@ -75,9 +96,12 @@ async def test_oversized_body_is_413(api: Api) -> None:
     limit = api.services.settings.max_body_bytes
     body = json.dumps({"name": "x" * (limit + 10)}).encode()
     response = await api.call(
-        "POST", "/api/v1/customers", "agent", data=body,
+        "POST",
+        "/api/v1/customers",
+        "agent",
+        data=body,
         headers={"Content-Type": "application/json"},
-    )  # fmt: skip
+    )
     error = (await response.json())["error"]
     assert response.status == 413 and error["code"] == "too_large"
     assert await _counts(api) == (0, 0)
@@ -86,8 +110,12 @@ async def test_oversized_body_is_413(api: Api) -> None:
 async def test_bad_patch_changes_nothing(api: Api) -> None:
     made = await api.json("POST", "/api/v1/customers", "agent", status=201, json={"name": "Ann"})
     path = f"/api/v1/customers/{made['id']}"
-    for body, field in [({"name": None}, "name"), ({"tier": "vip"}, "tier"), ({"x": 1}, "x"),
-                        ({"tags": ["ok", ""]}, "tags.1")]:  # fmt: skip
+    for body, field in [
+        ({"name": None}, "name"),
+        ({"tier": "vip"}, "tier"),
+        ({"x": 1}, "x"),
+        ({"tags": ["ok", ""]}, "tags.1"),
+    ]:
         error = await api.json("PATCH", path, "agent", status=422, json=body)
         assert error["error"]["field"] == field, error
     assert await api.json("GET", path, "agent") == made
@@ -96,9 +124,11 @@ async def test_bad_patch_changes_nothing(api: Api) -> None:
 async def test_not_found_and_bad_query(api: Api) -> None:
     missing = await api.json("GET", "/api/v1/customers/424242", "agent", status=404)
     assert missing["error"] == {
-        "code": "not_found", "message": "customer 424242 does not exist", "field": None,
+        "code": "not_found",
+        "message": "customer 424242 does not exist",
+        "field": None,
         "request_id": missing["error"]["request_id"],
-    }  # fmt: skip
+    }
     assert (await api.json("GET", "/api/v1/nowhere", "agent", status=404))["error"]["code"]
     bad = await api.json("GET", "/api/v1/customers", "agent", status=422, params={"limit": "0"})
     assert bad["error"]["field"] == "limit"
@@ -106,9 +136,12 @@ async def test_not_found_and_bad_query(api: Api) -> None:
     assert unknown["error"]["code"] == "unknown_field"
     made = await api.json("POST", "/api/v1/customers", "agent", status=201, json={})
     cursor = await api.json(
-        "GET", f"/api/v1/customers/{made['id']}/timeline", "agent", status=422,
+        "GET",
+        f"/api/v1/customers/{made['id']}/timeline",
+        "agent",
+        status=422,
         params={"cursor": "zz"},
-    )  # fmt: skip
+    )
     assert cursor["error"]["field"] == "cursor"
     wrong = await api.json("DELETE", "/api/v1/customers", "admin", status=405)
     assert wrong["error"]["code"] == "method_not_allowed"
@@ -165,18 +198,25 @@ async def test_numbers_and_text_no_database_can_store_are_4xx_naming_the_field(
 
 
 async def test_a_kb_article_patched_with_a_null_slug_is_refused(api: Api) -> None:
-    created = await api.json("POST", "/api/v1/kb/articles", json={
-        "title": "Reset your password", "body": "Use the link on the login page."
-    }, status=201)  # fmt: skip
-    response = await api.call("PATCH", f"/api/v1/kb/articles/{created['id']}",
-                              json={"slug": None})  # fmt: skip
+    created = await api.json(
+        "POST",
+        "/api/v1/kb/articles",
+        json={"title": "Reset your password", "body": "Use the link on the login page."},
+        status=201,
+    )
+    response = await api.call("PATCH", f"/api/v1/kb/articles/{created['id']}", json={"slug": None})
     error = (await response.json())["error"]
     assert response.status == 422 and error["field"] == "slug", error
 
 
 async def test_a_multipart_upload_without_a_boundary_is_400(api: Api) -> None:
-    response = await api.call("POST", "/api/v1/interactions/1/fax", "admin", data=b"--x--",
-                              headers={"Content-Type": "multipart/form-data"})  # fmt: skip
+    response = await api.call(
+        "POST",
+        "/api/v1/interactions/1/fax",
+        "admin",
+        data=b"--x--",
+        headers={"Content-Type": "multipart/form-data"},
+    )
     error = (await response.json())["error"]
     assert response.status == 400 and "boundary" in error["message"], error
 
@@ -184,8 +224,9 @@ async def test_a_multipart_upload_without_a_boundary_is_400(api: Api) -> None:
 async def test_work_for_a_merged_customer_goes_to_the_survivor(api: Api) -> None:
     keep = await api.json("POST", "/api/v1/customers", json={"name": "Kim"}, status=201)
     gone = await api.json("POST", "/api/v1/customers", json={"name": "Kim L."}, status=201)
-    await api.json("POST", f"/api/v1/customers/{keep['id']}/merge", "supervisor",
-                   json={"merge_id": gone["id"]})  # fmt: skip
+    await api.json(
+        "POST", f"/api/v1/customers/{keep['id']}/merge", "supervisor", json={"merge_id": gone["id"]}
+    )
     made = await api.json(
         "POST",
         "/api/v1/interactions",
@@ -199,7 +240,8 @@ async def test_work_for_a_merged_customer_goes_to_the_survivor(api: Api) -> None
 async def test_a_language_longer_than_its_column_is_refused(api: Api) -> None:
     made = await api.json("POST", "/api/v1/customers", "agent", json={"name": "Lin"}, status=201)
     long_tag = "tfu-ZUaonhqt-aHk0ye-9Un-V5NG80X0-Im0-kf0mqeKe-S2q"
-    response = await api.call("PATCH", f"/api/v1/customers/{made['id']}", "agent",
-                              json={"language": long_tag})  # fmt: skip
+    response = await api.call(
+        "PATCH", f"/api/v1/customers/{made['id']}", "agent", json={"language": long_tag}
+    )
     error = (await response.json())["error"]
     assert response.status == 422 and error["field"] == "language", error

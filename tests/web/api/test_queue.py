@@ -23,21 +23,32 @@ async def test_an_agent_goes_available_accepts_and_completes_with_an_outcome(
     api: Api, team: dict[str, Any]
 ) -> None:
     call = await _queued(api)
-    await api.json("PUT", f"/api/v1/agents/{team['ana']}/presence", "ana",
-                   json={"presence": "available"})  # fmt: skip
+    await api.json(
+        "PUT", f"/api/v1/agents/{team['ana']}/presence", "ana", json={"presence": "available"}
+    )
     offered = await api.json("GET", f"/api/v1/interactions/{call}", "ana")
     assert offered["status"] == "offered" and offered["agent_id"] == team["ana"]
     active = await api.json("POST", f"/api/v1/interactions/{call}/accept", "ana")
     assert active["status"] == "active" and active["answered_at"]
     done = await api.json(
-        "POST", f"/api/v1/interactions/{call}/complete", "ana",
-        json={"disposition": "resolved", "outcome": "order located", "complaint": True,
-              "satisfaction": 4, "notes": "wants delivery before Friday"},
-    )  # fmt: skip
+        "POST",
+        f"/api/v1/interactions/{call}/complete",
+        "ana",
+        json={
+            "disposition": "resolved",
+            "outcome": "order located",
+            "complaint": True,
+            "satisfaction": 4,
+            "notes": "wants delivery before Friday",
+        },
+    )
     assert done["status"] == "wrap_up"  # voice has wrap-up time in the default policy
     assert (done["disposition"], done["outcome"], done["complaint"], done["satisfaction"]) == (
-        "resolved", "order located", True, 4
-    )  # fmt: skip
+        "resolved",
+        "order located",
+        True,
+        4,
+    )
     timeline = await api.json("GET", f"/api/v1/customers/{done['customer_id']}/timeline", "ana")
     notes = [e["note"]["body"] for e in timeline["entries"] if e["kind"] == "note"]
     assert notes == ["wants delivery before Friday"]
@@ -46,18 +57,21 @@ async def test_an_agent_goes_available_accepts_and_completes_with_an_outcome(
 async def test_reject_and_transfer_keep_the_work_moving(api: Api, team: dict[str, Any]) -> None:
     call = await _queued(api)
     for name in ("ana", "bo"):
-        await api.json("PUT", f"/api/v1/agents/{team[name]}/presence", name,
-                       json={"presence": "available"})  # fmt: skip
+        await api.json(
+            "PUT", f"/api/v1/agents/{team[name]}/presence", name, json={"presence": "available"}
+        )
     first = (await api.json("GET", f"/api/v1/interactions/{call}", "ana"))["agent_id"]
     mine, other = ("ana", "bo") if first == team["ana"] else ("bo", "ana")
     after = await api.json("POST", f"/api/v1/interactions/{call}/reject", mine)
     assert after["status"] == "offered" and after["agent_id"] == team[other]
     await api.json("POST", f"/api/v1/interactions/{call}/accept", other)
-    moved = await api.json("POST", f"/api/v1/interactions/{call}/transfer", other,
-                           json={"to_group": "senior"})  # fmt: skip
+    moved = await api.json(
+        "POST", f"/api/v1/interactions/{call}/transfer", other, json={"to_group": "senior"}
+    )
     assert moved["status"] == "queued"
-    await api.json("PUT", f"/api/v1/agents/{team['sue']}/presence", "sue",
-                   json={"presence": "available"})  # fmt: skip
+    await api.json(
+        "PUT", f"/api/v1/agents/{team['sue']}/presence", "sue", json={"presence": "available"}
+    )
     taken = await api.json("GET", f"/api/v1/interactions/{call}", "sue")
     assert taken["status"] == "offered" and taken["agent_id"] == team["sue"]
     kinds = [e["type"] for e in taken["events"]]
@@ -68,15 +82,26 @@ async def test_refusals_name_the_reason_and_change_nothing(api: Api, team: dict[
     call = await _queued(api)
     refused = await api.json("POST", f"/api/v1/interactions/{call}/accept", "ana", status=409)
     assert "not offered" in refused["error"]["message"]
-    other = await api.json("PUT", f"/api/v1/agents/{team['bo']}/presence", "ana", status=403,
-                           json={"presence": "available"})  # fmt: skip
+    other = await api.json(
+        "PUT",
+        f"/api/v1/agents/{team['bo']}/presence",
+        "ana",
+        status=403,
+        json={"presence": "available"},
+    )
     assert "own presence" in other["error"]["message"]
-    await api.json("PUT", f"/api/v1/agents/{team['bo']}/presence", "supervisor",
-                   json={"presence": "away"})  # fmt: skip
+    await api.json(
+        "PUT", f"/api/v1/agents/{team['bo']}/presence", "supervisor", json={"presence": "away"}
+    )
     not_agent = await api.json("POST", f"/api/v1/interactions/{call}/accept", "admin", status=403)
     assert "not an agent" in not_agent["error"]["message"]
-    both = await api.json("POST", f"/api/v1/interactions/{call}/transfer", "ana", status=422,
-                          json={"to_group": "senior", "to_agent": team["bo"]})  # fmt: skip
+    both = await api.json(
+        "POST",
+        f"/api/v1/interactions/{call}/transfer",
+        "ana",
+        status=422,
+        json={"to_group": "senior", "to_agent": team["bo"]},
+    )
     assert "either" in both["error"]["message"]
     assert (await api.json("GET", f"/api/v1/interactions/{call}", "ana"))["status"] == "queued"
 
@@ -118,20 +143,33 @@ async def test_the_service_expires_offers_on_its_own_clock(settings, tmp_path) -
 
 
 async def test_other_systems_queue_work_once_per_reference(api: Api, team: dict[str, Any]) -> None:
-    body = {"identity": {"kind": "phone", "value": "(617) 555-0143"}, "channel": "email",
-            "subject": "Callback about order 1042", "external_ref": "crm-case-77"}  # fmt: skip
+    body = {
+        "identity": {"kind": "phone", "value": "(617) 555-0143"},
+        "channel": "email",
+        "subject": "Callback about order 1042",
+        "external_ref": "crm-case-77",
+    }
     made = await api.json("POST", "/api/v1/interactions", "agent", status=201, json=body)
     assert made["status"] == "queued" and made["subject"] == "Callback about order 1042"
     again = await api.json("POST", "/api/v1/interactions", "agent", status=200, json=body)
     assert again["id"] == made["id"]
     listed = await api.json("GET", "/api/v1/interactions", "agent")
     assert [i["id"] for i in listed["interactions"]] == [made["id"]]
-    bad = await api.json("POST", "/api/v1/interactions", "agent", status=422,
-                         json=body | {"identity": {"kind": "phone", "value": "12"},
-                                      "external_ref": "other"})  # fmt: skip
+    bad = await api.json(
+        "POST",
+        "/api/v1/interactions",
+        "agent",
+        status=422,
+        json=body | {"identity": {"kind": "phone", "value": "12"}, "external_ref": "other"},
+    )
     assert "not a valid number" in bad["error"]["message"]
-    both = await api.json("POST", "/api/v1/interactions", "agent", status=422,
-                          json=body | {"customer_id": made["customer_id"]})  # fmt: skip
+    both = await api.json(
+        "POST",
+        "/api/v1/interactions",
+        "agent",
+        status=422,
+        json=body | {"customer_id": made["customer_id"]},
+    )
     assert "either" in both["error"]["message"]
     assert len((await api.json("GET", "/api/v1/interactions", "agent"))["interactions"]) == 1
 
@@ -141,8 +179,9 @@ async def test_stats_show_waiting_work_and_what_was_answered(
 ) -> None:
     call = await _queued(api)
     await _queued(api, Channel.CHAT)
-    await api.json("PUT", f"/api/v1/agents/{team['ana']}/presence", "ana",
-                   json={"presence": "available"})  # fmt: skip
+    await api.json(
+        "PUT", f"/api/v1/agents/{team['ana']}/presence", "ana", json={"presence": "available"}
+    )
     await api.json("POST", f"/api/v1/interactions/{call}/accept", "ana")
     stats = await api.json("GET", "/api/v1/stats", "agent", params={"window_minutes": "60"})
     rows = {(r["tier"], r["channel"]): r for r in stats["by_tier_channel"]}
@@ -152,8 +191,9 @@ async def test_stats_show_waiting_work_and_what_was_answered(
     assert stats["waiting_by_group"] == {"general": 1}
     assert stats["agents"]["with_work"] == 1
     assert stats["agents"]["by_presence"]["available"] == 1
-    bad = await api.json("GET", "/api/v1/stats", "agent", status=422,
-                         params={"window_minutes": "0"})  # fmt: skip
+    bad = await api.json(
+        "GET", "/api/v1/stats", "agent", status=422, params={"window_minutes": "0"}
+    )
     assert bad["error"]["field"] == "window_minutes"
 
 
@@ -163,8 +203,10 @@ async def test_changes_to_an_agent_reach_the_running_queue(api: Api, team: dict[
     path = f"/api/v1/agents/{team['ana']}"
     await api.json("PATCH", path, "supervisor", json={"capacity": {"chat": 1}})
     await api.json("PUT", f"{path}/presence", "ana", json={"presence": "available"})
-    states = [(await api.json("GET", f"/api/v1/interactions/{i}", "ana"))["status"]
-              for i in (first, second)]  # fmt: skip
+    states = [
+        (await api.json("GET", f"/api/v1/interactions/{i}", "ana"))["status"]
+        for i in (first, second)
+    ]
     assert states == ["offered", "queued"]  # room for one chat only
     await api.json("PATCH", path, "supervisor", json={"capacity": {"chat": 2}})
     assert (await api.json("GET", f"/api/v1/interactions/{second}", "ana"))["status"] == "offered"

@@ -31,11 +31,13 @@ def upgrade() -> None:
             name=op.f("ck_agent_presence_presence_valid"),
         ),
         sa.ForeignKeyConstraint(
-            ["agent_id"], ["agents.id"], name=op.f("fk_agent_presence_agent_id_agents"),
+            ["agent_id"],
+            ["agents.id"],
+            name=op.f("fk_agent_presence_agent_id_agents"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agent_presence")),
-    )  # fmt: skip
+    )
     op.create_index(
         op.f("ix_agent_presence_agent_id_at"), "agent_presence", ["agent_id", "at"], unique=False
     )

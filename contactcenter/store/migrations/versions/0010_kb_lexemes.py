@@ -82,8 +82,10 @@ def downgrade() -> None:
             "CREATE VIRTUAL TABLE kb_search_trigram USING fts5(title, tags, body, "
             "tokenize = 'trigram')"
         )
-        op.execute("INSERT INTO kb_search_trigram (rowid, title, tags, body) "
-                   "SELECT rowid, title, tags, body FROM kb_search")  # fmt: skip
+        op.execute(
+            "INSERT INTO kb_search_trigram (rowid, title, tags, body) "
+            "SELECT rowid, title, tags, body FROM kb_search"
+        )
         op.execute("DROP TABLE kb_lexemes_trigram")
     else:
         op.execute("ALTER TABLE kb_search ADD COLUMN plain TEXT NOT NULL DEFAULT ''")

@@ -13,8 +13,17 @@ down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_STATUSES = ["queued", "offered", "active", "wrap_up", "closed", "abandoned", "self_served",
-             "callback_scheduled", "transferred"]  # fmt: skip
+_STATUSES = [
+    "queued",
+    "offered",
+    "active",
+    "wrap_up",
+    "closed",
+    "abandoned",
+    "self_served",
+    "callback_scheduled",
+    "transferred",
+]
 
 
 def _check(statuses: list[str]) -> str:
