@@ -49,7 +49,7 @@ import asyncpg  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from contactcenter.customers.records import CustomerRecords  # noqa: E402
-from contactcenter.events import EventBus  # noqa: E402
+from contactcenter.events import EventBus, Offered  # noqa: E402
 from contactcenter.interactions.records import InteractionRecords  # noqa: E402
 from contactcenter.model import Channel  # noqa: E402
 from contactcenter.model import Presence as AgentPresence  # noqa: E402
@@ -241,8 +241,8 @@ async def run_service(label: str, url: str, count: int, producers: int) -> None:
 
         async def listen() -> None:
             async for event in events:
-                if event["type"] == "routing.Offer":
-                    offered_at[event["interaction_id"]] = time.perf_counter()
+                if isinstance(event, Offered):
+                    offered_at[event.interaction_id] = time.perf_counter()
 
         listener = asyncio.create_task(listen())
         due: dict[int, float] = {}

@@ -181,6 +181,7 @@ class Services:
             articles=ArticleRecords(db=db, search=search),
             suggestions=suggestions,
             chat=ChatChannel(
+                db=db,
                 customers=customers,
                 records=interactions,
                 queue=queue,

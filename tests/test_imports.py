@@ -135,3 +135,35 @@ def test_channels_never_import_each_other() -> None:
         if _channel(name) and _channel(target) and _channel(name) != _channel(target)
     )
     assert crossing == []
+
+
+EDGES = (
+    "contactcenter.channels",
+    "contactcenter.web",
+    "contactcenter.wiring",
+    "contactcenter.app",
+    "contactcenter.cli",
+)
+INNER = (
+    "contactcenter.customers",
+    "contactcenter.interactions",
+    "contactcenter.people",
+    "contactcenter.mail",
+    "contactcenter.queue",
+    "contactcenter.reports",
+    "knowledge_base",
+)
+
+
+def test_the_inner_rooms_never_reach_the_edges() -> None:
+    """Records, the queue, mail and reports know nothing of the channels, the web or the
+    wiring: the edges use them, not the other way round; and reports ask the queue through
+    `reports/routing_now.py` rather than importing it."""
+    wrong = sorted(
+        (name, target)
+        for name, targets in _imports().items()
+        for target in targets
+        if (name.startswith(INNER) and target.startswith(EDGES))
+        or (name.startswith("contactcenter.reports") and target.startswith("contactcenter.queue"))
+    )
+    assert wrong == []

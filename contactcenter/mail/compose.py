@@ -1,5 +1,5 @@
-"""Mail the service writes: acknowledgements, and the threading headers every answer carries.
-Pure: the outbox sends what these build."""
+"""Mail the service writes: acknowledgements, chat transcripts, and the threading headers every
+answer carries. Pure: the outbox sends what these build."""
 
 from __future__ import annotations
 
@@ -92,3 +92,19 @@ def _duration(seconds: float) -> str:
         return f"{whole} hour{'s' if whole > 1 else ''}"
     minutes = max(1, round(seconds / 60))
     return f"{minutes} minutes"
+
+
+def transcript_mail(mail_from: str, to: str, chat_id: int, body: str) -> EmailMessage:
+    """A chat's conversation so far, mailed to the visitor who asked for it."""
+    message = build(
+        {
+            "From": mail_from,
+            "To": to,
+            "Subject": f"Your chat with us {subject_token(chat_id)}",
+            "Date": formatdate(localtime=False),
+            "Message-ID": make_msgid(domain=mail_from.rsplit("@", 1)[-1]),
+            "Auto-Submitted": "auto-generated",  # nobody's robot answers it
+        }
+    )
+    message.set_content(f"Here is our conversation, as you asked.\n\n{body}\n")
+    return message

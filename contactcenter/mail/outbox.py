@@ -19,7 +19,7 @@ from typing import Any
 
 import aiosmtplib
 import structlog
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 
 from contactcenter.interactions.records import InteractionRecords
 from contactcenter.mail.compose import written
@@ -58,6 +58,17 @@ class Outbox:
     async def put(self, message: EmailMessage, kind: str, interaction_id: int | None) -> int:
         """Keep `message` for delivery; the sender task is woken to deliver it now."""
         return (await self.put_many([(message, kind, interaction_id)]))[0]
+
+    async def count(self, interaction_id: int, kind: str) -> int:
+        """How many mails of `kind` were kept for an interaction (sent or not yet)."""
+        async with self.db.connect() as conn:
+            return (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(outbox)
+                    .where(outbox.c.interaction_id == interaction_id, outbox.c.kind == kind)
+                )
+            ).scalar_one()
 
     async def put_many(self, mails: list[tuple[EmailMessage, str, int | None]]) -> list[int]:
         """Keep many mails (message, kind, interaction id) in one transaction; their ids."""

@@ -169,17 +169,15 @@ class AgentActions:
             # Back in the queue at its place, with its targets starting over from now.
             requeued = {"agent_id": None, "routing_step": 0, "routing_since": moment(now)}
             async with self.db.begin() as conn:
-                for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, requeued)):
-                    await self.interactions.transition(
-                        interaction_id,
-                        status,
-                        at=moment(now),
-                        conn=conn,
-                        columns=columns,
-                        by_agent=agent_id,
-                        to_group=to_group,
-                        to_agent=to_agent,
-                    )
+                await self._back_in_queue(
+                    conn,
+                    interaction_id,
+                    now,
+                    requeued,
+                    by_agent=agent_id,
+                    to_group=to_group,
+                    to_agent=to_agent,
+                )
             return self.router.call(self.router.engine.transfer, str(interaction_id), target, now)
 
         await self.router.run(step)
@@ -214,18 +212,16 @@ class AgentActions:
             requeued = {"routing_step": 0, "routing_since": moment(now)}
             try:
                 async with self.db.begin() as conn:
-                    for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, requeued)):
-                        await self.interactions.transition(
-                            interaction_id,
-                            status,
-                            at=moment(now),
-                            conn=conn,
-                            columns=columns,
-                            by_user=by_user,
-                            to_group=to_group,
-                            to_agent=to_agent,
-                            reason="moved",
-                        )
+                    await self._back_in_queue(
+                        conn,
+                        interaction_id,
+                        now,
+                        requeued,
+                        by_user=by_user,
+                        to_group=to_group,
+                        to_agent=to_agent,
+                        reason="moved",
+                    )
             except Exception:
                 await self.router.rebuild()  # the engine moved, the database did not
                 raise
@@ -235,6 +231,21 @@ class AgentActions:
         self.bus.publish(
             ev.InteractionMoved(interaction_id=interaction_id, to_group=to_group, to_agent=to_agent)
         )
+
+    async def _back_in_queue(
+        self,
+        conn: AsyncConnection,
+        interaction_id: int,
+        now: float,
+        columns: dict[str, Any],
+        **data: Any,
+    ) -> None:
+        """Work handed on: `transferred`, then `queued` again with `columns` changed; both
+        events carry `data` (who, to where, why)."""
+        for status, changed in ((S.TRANSFERRED, None), (S.QUEUED, columns)):
+            await self.interactions.transition(
+                interaction_id, status, at=moment(now), conn=conn, columns=changed, **data
+            )
 
     def _target(self, to_group: str | None, to_agent: int | None) -> Target:
         if (to_group is None) == (to_agent is None):
@@ -265,15 +276,9 @@ class AgentActions:
         async def step(now: float) -> list[Decision]:
             decisions = self.router.call(self.router.engine.requeue, str(interaction_id), now)
             async with self.db.begin() as conn:
-                for status, columns in ((S.TRANSFERRED, None), (S.QUEUED, {"agent_id": None})):
-                    await self.interactions.transition(
-                        interaction_id,
-                        status,
-                        at=moment(now),
-                        conn=conn,
-                        columns=columns,
-                        reason=reason,
-                    )
+                await self._back_in_queue(
+                    conn, interaction_id, now, {"agent_id": None}, reason=reason
+                )
             return decisions
 
         await self.router.run(step)

@@ -7,22 +7,19 @@ stored together), the agents' actions, and what routing knows now, as typed answ
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from contactcenter import events as ev
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords
-from contactcenter.interactions.transitions import NewInteraction, open_many
+from contactcenter.interactions.transitions import NewInteraction
 from contactcenter.model import (
     Channel,
     Customer,
@@ -35,45 +32,23 @@ from contactcenter.model import (
 )
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.actions import AgentActions
+from contactcenter.queue.arrivals import Arrivals
 from contactcenter.queue.persistence import (
-    known_refs,
     store_decisions,
 )
 from contactcenter.queue.router import Router
 from contactcenter.queue.translation import moment, work_item
 from contactcenter.store.db import Database
 from routing.policy import Policy
-from routing.types import Decision
 
 log = structlog.get_logger(__name__)
 S = InteractionStatus
-# Arrivals admitted in one transaction at most; more wait for the next.
-MAX_BATCH = 256
-
-
-@dataclass(slots=True)
-class Arrival:
-    """One interaction a channel asked to enqueue, waiting for its batch to be stored."""
-
-    new: NewInteraction
-    customer: Customer
-    done: asyncio.Future[int]
-
-    @property
-    def ref(self) -> tuple[str, str] | None:
-        ref = self.new.external_ref
-        return (self.new.channel.value, ref) if ref else None
-
-    def resolve(self, interaction_id: int) -> None:
-        if not self.done.done():  # the caller may have given up waiting
-            self.done.set_result(interaction_id)
-
-    def fail(self, exc: BaseException) -> None:
-        if not self.done.done():
-            self.done.set_exception(exc)
 
 
 class InteractionQueue:
+    """The one queue. Ask it through its methods; `policy` (the routing policy it runs) is
+    read by the channels and the consoles for targets and opening hours, and never changed."""
+
     def __init__(
         self,
         *,
@@ -101,8 +76,7 @@ class InteractionQueue:
             policy=policy,
             bus=bus,
         )
-        self._arrivals: list[Arrival] = []
-        self._admitter: asyncio.Task[None] | None = None
+        self._arrivals = Arrivals(router=self._router, db=db, interactions=interactions, bus=bus)
 
     # -- life ---------------------------------------------------------------------------------
 
@@ -116,8 +90,7 @@ class InteractionQueue:
 
     async def stop(self) -> None:
         """Store what has arrived, then stop the timers."""
-        if self._admitter is not None:
-            await asyncio.gather(self._admitter, return_exceptions=True)
+        await self._arrivals.drain()
         await self._router.stop()
 
     def now(self) -> datetime:
@@ -143,12 +116,7 @@ class InteractionQueue:
         channel stored before (a retried webhook, a mail fetched twice) returns that
         interaction instead of queuing it again."""
         new = NewInteraction(customer.id, channel, subject, topic, attributes, external_ref)
-        arrival = Arrival(new, customer, asyncio.get_running_loop().create_future())
-        self._arrivals.append(arrival)
-        if self._admitter is None or self._admitter.done():
-            self._admitter = asyncio.create_task(self._admit_waiting(), name="queue-admit")
-        # Shielded: a caller that stops waiting leaves its arrival in the batch, stored.
-        interaction_id = await asyncio.shield(arrival.done)
+        interaction_id = await self._arrivals.admit(new, customer)
         log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
         return interaction_id
 
@@ -204,82 +172,6 @@ class InteractionQueue:
             ev.InteractionMessage(interaction_id=interaction_id, message_id=message_id)
         )
         return message_id
-
-    async def _admit_waiting(self) -> None:
-        """Admit arrivals batch by batch until none wait; each batch under the lock."""
-        while self._arrivals:
-            async with self._router.lock:
-                batch = self._arrivals[:MAX_BATCH]
-                del self._arrivals[:MAX_BATCH]
-                await self._admit(batch)
-
-    async def _admit(self, batch: list[Arrival]) -> None:
-        """Store and route a batch in one transaction; if it fails, each arrival alone, so
-        that one bad arrival fails by itself."""
-        try:
-            await self._admit_together(batch)
-        except Exception as exc:
-            if len(batch) > 1:
-                for arrival in batch:
-                    await self._admit([arrival])
-                return
-            arrival = batch[0]
-            existing = None
-            if isinstance(exc, IntegrityError) and arrival.ref:
-                existing = await self.interactions.find_by_ref(arrival.new.channel, arrival.ref[1])
-            if existing is None:
-                arrival.fail(exc)
-            else:
-                arrival.resolve(existing)
-
-    async def _admit_together(self, batch: list[Arrival]) -> None:
-        now = self._router.clock()
-        routed = False
-        try:
-            async with self.db.begin() as conn:
-                known = await known_refs(conn, [a.ref for a in batch if a.ref])
-                fresh: list[Arrival] = []
-                for arrival in batch:
-                    # A ref stored before, or twice in this batch, is the one interaction.
-                    if arrival.ref is None or arrival.ref not in known:
-                        fresh.append(arrival)
-                        if arrival.ref:
-                            known[arrival.ref] = 0
-                ids = await open_many(conn, [a.new for a in fresh], moment(now), queued=True)
-                decisions: list[Decision] = []
-                routed = True
-                for arrival, interaction_id in zip(fresh, ids, strict=True):
-                    work = work_item(
-                        interaction_id,
-                        arrival.new.channel.value,
-                        arrival.customer,
-                        arrival.new.topic,
-                        arrival.new.attributes,
-                        now,
-                    )
-                    decisions += self._router.engine.enqueue(work, now)
-                await store_decisions(
-                    conn, self.interactions, decisions, now, self._router.callbacks
-                )
-        except Exception:
-            if routed:  # the engine moved, the database did not: the database wins
-                await self._router.rebuild()
-            raise
-        stored: dict[int, int] = {}
-        for arrival, interaction_id in zip(fresh, ids, strict=True):
-            stored[id(arrival)] = interaction_id
-            if arrival.ref:
-                known[arrival.ref] = interaction_id
-            self.bus.publish(
-                ev.InteractionQueued(
-                    interaction_id=interaction_id,
-                    customer_id=arrival.customer.id,
-                    channel=arrival.new.channel.value,
-                )
-            )
-        self._router.published(decisions)
-        for arrival in batch:
-            arrival.resolve(stored.get(id(arrival)) or known[arrival.ref])  # type: ignore[index]
 
     # -- what routing knows now -----------------------------------------------------------------
 

@@ -31,7 +31,7 @@ import structlog
 from aiohttp import WSMsgType, web
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from contactcenter.channels.chat.channel import ChatChannel, Inbox
+from contactcenter.channels.chat.channel import ChatChannel
 from contactcenter.channels.chat.frames import (
     MAX_FRAME_BYTES,
     MAX_TEXT,
@@ -48,6 +48,7 @@ from contactcenter.channels.chat.frames import (
     read_frame,
 )
 from contactcenter.channels.chat.identity import IdentityError
+from contactcenter.channels.chat.sockets import Inbox
 from contactcenter.channels.chat.visitors import Visitor
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.events import ChatEnded, ChatLine, ChatTyping

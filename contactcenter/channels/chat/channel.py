@@ -20,13 +20,13 @@ import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import formatdate, make_msgid
 from typing import Any
 
 import structlog
 from sqlalchemy import func, select
 
 from contactcenter.channels.chat.lines import line, offered_ref, stored_line, transcript
+from contactcenter.channels.chat.sockets import Inbox, VisitorSockets
 from contactcenter.channels.chat.visitors import ChatVisitors, Visitor
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict, NotFound
@@ -44,14 +44,15 @@ from contactcenter.events import (
     InteractionWrapUp,
 )
 from contactcenter.interactions.records import InteractionRecords
-from contactcenter.mail.compose import build, subject_token
+from contactcenter.mail.compose import transcript_mail
 from contactcenter.mail.outbox import Outbox
 from contactcenter.model import Channel, Direction, Initiator, InteractionStatus
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.core import InteractionQueue
 from contactcenter.runtime.clock import now
 from contactcenter.runtime.rounds import Rounds
-from contactcenter.store.tables import interactions, messages, outbox
+from contactcenter.store.db import Database
+from contactcenter.store.tables import interactions, messages
 from knowledge_base.search import PUBLISHED, ArticleSearch
 from knowledge_base.suggestions import Suggestions
 
@@ -59,7 +60,6 @@ log = structlog.get_logger(__name__)
 S = InteractionStatus
 BOT_ANSWERS = 3
 TRANSCRIPTS = 3  # mails of one chat's transcript at most
-INBOX_LIMIT = 500  # lines a connection may fall behind before it is told to reconnect
 _WAITING = (S.QUEUED, S.OFFERED, S.CALLBACK_SCHEDULED)
 # Statuses in which someone reads the visitor's lines (the bot, the queue, an agent).
 _LISTENING = frozenset({S.BOT, S.QUEUED, S.OFFERED, S.ACTIVE, S.TRANSFERRED})
@@ -79,23 +79,13 @@ SAYS = {
 }
 
 
-class Inbox(asyncio.Queue[ChatLine | ChatTyping | ChatEnded]):
-    """What one connection is to send its visitor, at most `INBOX_LIMIT` behind."""
-
-    def __init__(self) -> None:
-        super().__init__(maxsize=INBOX_LIMIT)
-        self.overflowed = False
-
-    def put_nowait_overflow(self) -> None:
-        self.overflowed = True
-
-
 class ChatChannel:
     """What visitors do in a chat; the WebSocket (`web/chat_socket.py`) carries it."""
 
     def __init__(
         self,
         *,
+        db: Database,
         customers: CustomerRecords,
         records: InteractionRecords,
         queue: InteractionQueue,
@@ -110,6 +100,7 @@ class ChatChannel:
         mail_from: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.db = db
         self.agents = agents
         self.outbox = outbox
         self.mail_from = mail_from
@@ -121,8 +112,7 @@ class ChatChannel:
             every=min(30.0, idle_minutes * 60 / 4, reconnect_seconds),
         )
         self._task: asyncio.Task[None] | None = None
-        self._sockets: dict[int, set[Inbox]] = {}  # chat id: its visitor's open connections
-        self._gone: dict[int, asyncio.Task[None]] = {}  # chats waiting for their visitor
+        self.sockets = VisitorSockets(reconnect_seconds=reconnect_seconds, gone=self._visitor_gone)
         self.customers = customers
         self.records = records
         self.queue = queue
@@ -155,7 +145,7 @@ class ChatChannel:
             .label("last")
         )
         open_ = [S.BOT.value, S.ACTIVE.value, *(s.value for s in _WAITING)]
-        async with self.records.db.connect() as conn:
+        async with self.db.connect() as conn:
             rows = (
                 await conn.execute(
                     select(
@@ -170,7 +160,7 @@ class ChatChannel:
         for row in rows:
             status = S(row.status)
             try:
-                if status in _WAITING and row.id not in self._sockets and row.id not in self._gone:
+                if status in _WAITING and not self.sockets.connected(row.id):
                     await self.leave(row.id)
                 elif status in (S.BOT, S.ACTIVE) and row.last < idle_since:
                     await self._close_idle(row.id, status, row.agent_id)
@@ -196,47 +186,22 @@ class ChatChannel:
         log.info("chat.closed_idle", interaction_id=chat_id, agent_id=agent_id)
 
     def attach(self, chat_id: int, inbox: Inbox) -> None:
-        """A connection of the chat's visitor is open: the chat's lines go to its `inbox`
-        (only to the connections of that chat: a line is not handed to every visitor's socket
-        to be filtered), and a reconnect stops the wait for the visitor."""
-        self._sockets.setdefault(chat_id, set()).add(inbox)
-        waiting = self._gone.pop(chat_id, None)
-        if waiting is not None:
-            waiting.cancel()
+        """A connection of the chat's visitor is open (see `VisitorSockets.attach`)."""
+        self.sockets.attach(chat_id, inbox)
 
     def detach(self, chat_id: int, inbox: Inbox, wait: bool = True) -> None:
         """A connection closed; with none left, the visitor has `reconnect_seconds` to come
         back before a chat still with the bot or waiting is abandoned (`wait`: False when the
         visitor ended it)."""
-        inboxes = self._sockets.get(chat_id, set())
-        inboxes.discard(inbox)
-        if inboxes:
-            return
-        self._sockets.pop(chat_id, None)
-        if wait and chat_id not in self._gone:
-            self._gone[chat_id] = asyncio.create_task(
-                self._wait_for_visitor(chat_id), name=f"chat-{chat_id}-gone"
-            )
+        self.sockets.detach(chat_id, inbox, wait)
 
-    async def _wait_for_visitor(self, chat_id: int) -> None:
-        try:
-            await asyncio.sleep(self.reconnect_seconds)
-            if chat_id not in self._sockets:
-                status = await self.leave(chat_id)
-                log.info("chat.visitor_gone", interaction_id=chat_id, status=status.value)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("chat.visitor_gone_failed", interaction_id=chat_id)
-        finally:
-            if self._gone.get(chat_id) is asyncio.current_task():
-                del self._gone[chat_id]
+    async def _visitor_gone(self, chat_id: int) -> None:
+        status = await self.leave(chat_id)
+        log.info("chat.visitor_gone", interaction_id=chat_id, status=status.value)
 
     async def stop(self) -> None:
         await self.sweeps.stop()
-        for waiting in list(self._gone.values()):
-            waiting.cancel()
-        self._gone.clear()
+        self.sockets.stop()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -381,34 +346,16 @@ class ChatChannel:
         takes it); at most `TRANSCRIPTS` a chat, so that a visitor cannot mail anyone at will."""
         if self.outbox is None or not self.mail_from:
             raise Conflict("the transcript by mail is not offered: no mail is sent", "type")
-        async with self.records.db.connect() as conn:
-            sent = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(outbox)
-                    .where(outbox.c.interaction_id == chat_id, outbox.c.kind == "transcript")
-                )
-            ).scalar_one()
-        if sent >= TRANSCRIPTS:
+        if await self.outbox.count(chat_id, "transcript") >= TRANSCRIPTS:
             raise Conflict(f"a chat's transcript is mailed at most {TRANSCRIPTS} times", "email")
         body = transcript(await self.lines_after(chat_id, 0))
-        message = build(
-            {
-                "From": self.mail_from,
-                "To": to,
-                "Subject": f"Your chat with us {subject_token(chat_id)}",
-                "Date": formatdate(localtime=False),
-                "Message-ID": make_msgid(domain=self.mail_from.rsplit("@", 1)[-1]),
-                "Auto-Submitted": "auto-generated",  # nobody's robot answers it
-            }
-        )
-        message.set_content(f"Here is our conversation, as you asked.\n\n{body}\n")
+        message = transcript_mail(self.mail_from, to, chat_id, body)
         await self.outbox.put(message, "transcript", chat_id)
         log.info("chat.transcript_mailed", interaction_id=chat_id)
 
     async def lines_after(self, chat_id: int, after_seq: int) -> list[dict[str, Any]]:
         """The chat's lines after `after_seq`, in order, as the widget shows them."""
-        async with self.records.db.connect() as conn:
+        async with self.db.connect() as conn:
             rows = await conn.execute(
                 select(messages)
                 .where(messages.c.interaction_id == chat_id, messages.c.id > after_seq)
@@ -466,17 +413,13 @@ class ChatChannel:
         self._tell(chat_id, ChatEnded(interaction_id=chat_id, status=status.value))
 
     def _tell(self, chat_id: int, event: ChatLine | ChatTyping | ChatEnded) -> None:
-        """An event of the chat: on the bus (agents, supervisors) and to its visitor's sockets.
-        A socket that has fallen `INBOX_LIMIT` behind is told to reconnect (and replay)."""
+        """An event of the chat: on the bus (agents, supervisors) and to its visitor's
+        connections."""
         self.bus.publish(event)
-        for inbox in list(self._sockets.get(chat_id, ())):
-            if inbox.full():
-                inbox.put_nowait_overflow()
-            else:
-                inbox.put_nowait(event)
+        self.sockets.tell(chat_id, event)
 
     async def _row(self, chat_id: int) -> Any:
-        async with self.records.db.connect() as conn:
+        async with self.db.connect() as conn:
             found = await conn.execute(select(interactions).where(interactions.c.id == chat_id))
             return found.one_or_none()
 

@@ -27,73 +27,39 @@ reuses a Message-ID with other content is processed as a mail of its own.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, bindparam, select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from contactcenter.channels.email.recording import record_mails
+from contactcenter.channels.email.stored_mail import StoredMail
+from contactcenter.channels.email.threads import TOKEN, MailThreads
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.customers.resolve import resolve_many
 from contactcenter.errors import Invalid
 from contactcenter.events import EventBus, InteractionMessage
-from contactcenter.interactions.records import InteractionRecords, NewMessage
+from contactcenter.interactions.records import InteractionRecords
 from contactcenter.mail.claims import MailClaimant, Received
 from contactcenter.mail.compose import acknowledgement
 from contactcenter.mail.outbox import Outbox
-from contactcenter.mail.parse import ParsedMail
 from contactcenter.mail.reader import MailReader
-from contactcenter.model import Channel, Customer, Direction, IdentityKind, Initiator
+from contactcenter.model import Channel, IdentityKind
 from contactcenter.model import InteractionStatus as S
 from contactcenter.queue.core import InteractionQueue
 from contactcenter.runtime.clock import now
 from contactcenter.store.blobs import BlobStore
-from contactcenter.store.bulk import insert_rows
 from contactcenter.store.db import Database
-from contactcenter.store.tables import attachments, interactions, mail_inbox, messages, outbox
+from contactcenter.store.tables import mail_inbox, outbox
 from workflows.acknowledgement import why_not_acknowledged
 
 log = structlog.get_logger(__name__)
-TOKEN = re.compile(r"\[#CC-(\d{1,18})\]")
 _FRESH = 500  # mails' bytes kept between storing and reading them
-_THREAD = (
-    interactions.c.id,
-    interactions.c.status,
-    interactions.c.agent_id,
-    interactions.c.ended_at,
-    interactions.c.customer_id,
-)
-
-
-@dataclass(slots=True)
-class _Mail:
-    inbox_id: int
-    parsed: ParsedMail
-    received: Received | None = None
-    claimant: MailClaimant | None = None  # who took it instead of the email channel
-    customer: Customer | None = None
-    reused_id: bool = False  # its Message-ID came before on another mail
-
-    @property
-    def external_ref(self) -> str:
-        """Its interaction's idempotency key: the Message-ID, or with the content for a reuse."""
-        if self.reused_id:
-            return f"{self.parsed.message_id[:150]}#{self.parsed.content_digest[:16]}"
-        return self.parsed.message_id[:200]
-
-    @property
-    def message_id(self) -> str:
-        return self.parsed.message_id[:998]
-
-    @property
-    def result(self) -> Received:
-        assert self.received is not None, "a mail is recorded only once received"
-        return self.received
 
 
 class MailIntake:
@@ -116,6 +82,7 @@ class MailIntake:
     ) -> None:
         self.db, self.blobs, self.customers, self.queue = db, blobs, customers, queue
         self.reader = reader
+        self.threads = MailThreads(db=db)
         self.bus = bus
         self.support = support  # our own addresses: never acknowledged
         self.interactions = interactions
@@ -170,16 +137,16 @@ class MailIntake:
         fresh = [row for row in rows if row.status == "new"]
         raws = await asyncio.gather(*(self._bytes(row.sha256) for row in fresh))
         parsed = await self.reader.read_many(list(raws))
-        waiting = [_Mail(row.id, mail) for row, mail in zip(fresh, parsed, strict=True)]
+        waiting = [StoredMail(row.id, mail) for row, mail in zip(fresh, parsed, strict=True)]
         while waiting:
             now_, waiting = _split(waiting)
             await self._pass(now_)
             results |= {mail.inbox_id: mail.result.interaction_id for mail in now_}
         return results
 
-    async def _pass(self, mails: list[_Mail]) -> None:
-        earlier = await self._earlier([m.message_id for m in mails])
-        emails: list[_Mail] = []
+    async def _pass(self, mails: list[StoredMail]) -> None:
+        earlier = await self.threads.earlier([m.message_id for m in mails])
+        emails: list[StoredMail] = []
         for mail in mails:
             claimant = next((c for c in self.claimants if c.claims(mail.parsed)), None)
             seen = earlier.get(mail.message_id, {})
@@ -194,7 +161,9 @@ class MailIntake:
                 mail.reused_id = bool(seen)
                 emails.append(mail)
         await self._receive(emails)
-        await self._record(mails)
+        await record_mails(
+            db=self.db, blobs=self.blobs, interactions=self.interactions, mails=mails
+        )
         for mail in mails:
             received = mail.result
             bound = log.bind(
@@ -214,25 +183,7 @@ class MailIntake:
                     )
                 )
 
-    async def _earlier(self, message_ids: list[str]) -> dict[str, dict[str, tuple[int | None]]]:
-        """Mails processed before under these Message-IDs: by content digest, the interaction
-        of the first with that content."""
-        async with self.db.connect() as conn:
-            found = await conn.execute(
-                select(
-                    mail_inbox.c.message_id,
-                    mail_inbox.c.interaction_id,
-                    mail_inbox.c.content_sha256,
-                )
-                .where(mail_inbox.c.message_id.in_(message_ids), mail_inbox.c.status != "new")
-                .order_by(mail_inbox.c.id)
-            )
-            earlier: dict[str, dict[str, int | None]] = {}
-            for message_id, interaction_id, content in found:
-                earlier.setdefault(message_id, {}).setdefault(content, interaction_id)
-            return earlier
-
-    async def _receive(self, mails: list[_Mail]) -> None:
+    async def _receive(self, mails: list[StoredMail]) -> None:
         """Senders to customers; each mail into its thread's interaction or a new one."""
         sent = [m for m in mails if m.parsed.sender is not None]
         for mail in mails:
@@ -241,7 +192,7 @@ class MailIntake:
         found = await resolve_many(
             self.customers, IdentityKind.EMAIL, [m.parsed.sender or "" for m in sent]
         )
-        known: list[_Mail] = []
+        known: list[StoredMail] = []
         for mail, resolution in zip(sent, found, strict=True):
             if isinstance(resolution, Invalid):
                 problems = [*mail.parsed.problems, f"sender: {resolution.message}"]
@@ -250,8 +201,8 @@ class MailIntake:
                 mail.customer = resolution.customer
                 known.append(mail)
         await self._name_customers(known)
-        threads = await self._threads(known)
-        opening: list[tuple[_Mail, Row[Any] | None]] = []
+        threads = await self.threads.answered({m.inbox_id: m.parsed for m in known})
+        opening: list[tuple[StoredMail, Row[Any] | None]] = []
         for mail in known:
             thread = threads.get(mail.inbox_id)
             assert mail.customer is not None
@@ -272,7 +223,7 @@ class MailIntake:
             mail.received = self._received(mail, interaction_id)
         await self._acknowledge([mail for mail, _ in opening])
 
-    async def _name_customers(self, mails: list[_Mail]) -> None:
+    async def _name_customers(self, mails: list[StoredMail]) -> None:
         """The From header's display name saved on unverified customers that have none."""
         names: dict[int, str] = {}
         for mail in mails:
@@ -284,13 +235,13 @@ class MailIntake:
             mail.customer = replace(customer, name=names[customer.id])
         await self.customers.name_unnamed(names)
 
-    def _received(self, mail: _Mail, interaction_id: int) -> Received:
+    def _received(self, mail: StoredMail, interaction_id: int) -> Received:
         customer_id = mail.customer.id if mail.customer else None
         return Received(
             interaction_id, mail.parsed.new_text, mail.parsed.problems, customer_id=customer_id
         )
 
-    async def _open(self, mail: _Mail, thread: Row[Any] | None) -> int:
+    async def _open(self, mail: StoredMail, thread: Row[Any] | None) -> int:
         assert mail.customer is not None
         follows: dict[str, Any] = {}
         if thread is not None and thread.customer_id != mail.customer.id:
@@ -311,43 +262,7 @@ class MailIntake:
             await self.interactions.link(interaction_id, thread.id)
         return interaction_id
 
-    async def _threads(self, mails: list[_Mail]) -> dict[int, Row[Any]]:
-        """The interaction each mail answers, by its headers, or else by its subject's token."""
-        refs = {m.inbox_id: [i[:998] for i in m.parsed.headers_for_threading()] for m in mails}
-        every = list({ref for found in refs.values() for ref in found})
-        found: dict[int, Row[Any]] = {}
-        async with self.db.connect() as conn:
-            by_ref: dict[str, Row[Any]] = {}
-            if every:
-                rows = await conn.execute(
-                    select(messages.c.external_id, *_THREAD)
-                    .join(messages, messages.c.interaction_id == interactions.c.id)
-                    .where(messages.c.external_id.in_(every))
-                )
-                for row in rows:
-                    if row.external_id not in by_ref or row.id > by_ref[row.external_id].id:
-                        by_ref[row.external_id] = row
-            for mail in mails:
-                hits = [by_ref[r] for r in refs[mail.inbox_id] if r in by_ref]
-                if hits:
-                    found[mail.inbox_id] = max(hits, key=lambda row: row.id)
-            tokens = {
-                m.inbox_id: int(t.group(1))
-                for m in mails
-                if m.inbox_id not in found and (t := TOKEN.search(m.parsed.subject))
-            }
-            if tokens:
-                rows = await conn.execute(
-                    select(*_THREAD).where(
-                        interactions.c.id.in_(set(tokens.values())),
-                        interactions.c.channel == Channel.EMAIL.value,
-                    )
-                )
-                by_id = {row.id: row for row in rows}
-                found |= {i: by_id[t] for i, t in tokens.items() if t in by_id}
-        return found
-
-    async def _acknowledge(self, mails: list[_Mail]) -> None:
+    async def _acknowledge(self, mails: list[StoredMail]) -> None:
         """Tell each sender we have their mail, unless that could feed a mail loop: mail that
         says not to be answered (RFC 3834), or a sender acknowledged within `ack_period` (or
         already in this batch)."""
@@ -385,83 +300,6 @@ class MailIntake:
             acks.append((message, "ack", interaction_id))
         await self.outbox.put_many(acks)
 
-    async def _record(self, mails: list[_Mail]) -> None:
-        """In one transaction: each mail on its interaction's timeline (text, attachments, and
-        documents' pages) and its stored mail marked processed, quarantined with its problems
-        if it had any. A crash before it leaves the mails to be processed again at start."""
-        on_timeline = [
-            m for m in mails if m.result.interaction_id is not None and not m.result.note
-        ]
-        files = [(m, i, a) for m in on_timeline for i, a in enumerate(m.parsed.attachments)]
-        digests = await asyncio.gather(*(self.blobs.put(a.data) for _, _, a in files))
-        at = now()
-        async with self.db.begin() as conn:
-            message_ids = await self.interactions.add_messages(
-                [
-                    NewMessage(
-                        interaction_id=m.result.interaction_id,
-                        body=m.result.body,
-                        direction=Direction.INBOUND,
-                        author=Initiator.CUSTOMER,
-                        external_id=m.message_id,
-                        at=at,
-                    )
-                    for m in on_timeline
-                    if m.result.interaction_id is not None
-                ],
-                conn=conn,
-            )
-            message_of = {m.inbox_id: mid for m, mid in zip(on_timeline, message_ids, strict=True)}
-            rows = []
-            for (mail, index, attachment), digest in zip(files, digests, strict=True):
-                document = mail.result.documents.get(index)
-                pages = document.pages if document and not document.problem else None
-                rows.append(
-                    (
-                        mail.result.interaction_id,
-                        message_of[mail.inbox_id],
-                        attachment.filename,
-                        attachment.content_type,
-                        len(attachment.data),
-                        digest,
-                        at,
-                        pages,
-                    )
-                )
-            attachment_ids = await insert_rows(
-                conn,
-                attachments,
-                [
-                    "interaction_id",
-                    "message_id",
-                    "filename",
-                    "content_type",
-                    "size",
-                    "sha256",
-                    "created_at",
-                    "pages",
-                ],
-                rows,
-                return_ids=True,
-            )
-            for (mail, index, _), attachment_id in zip(files, attachment_ids, strict=True):
-                document = mail.result.documents.get(index)
-                if document is not None and mail.claimant is not None:
-                    await mail.claimant.keep_pages(attachment_id, document, conn)
-            await conn.execute(
-                update(mail_inbox)
-                .where(mail_inbox.c.id == bindparam("b_id"))
-                .values(
-                    status=bindparam("b_status"),
-                    reason=bindparam("b_reason"),
-                    interaction_id=bindparam("b_interaction"),
-                    message_id=bindparam("b_message"),
-                    content_sha256=bindparam("b_content"),
-                    processed_at=at,
-                ),
-                [_finished(m) for m in mails],
-            )
-
 
 # Failures that say nothing of the mail: the database is away. The mail stays `new`.
 _UNREACHABLE = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
@@ -473,23 +311,10 @@ def _reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _finished(mail: _Mail) -> dict[str, Any]:
-    received = mail.result
-    problems = "; ".join(received.problems)
-    return {
-        "b_id": mail.inbox_id,
-        "b_status": "quarantined" if problems else "done",
-        "b_reason": problems or received.note,
-        "b_interaction": received.interaction_id,
-        "b_message": mail.message_id,
-        "b_content": mail.parsed.content_digest,
-    }
-
-
-def _split(mails: list[_Mail]) -> tuple[list[_Mail], list[_Mail]]:
+def _split(mails: list[StoredMail]) -> tuple[list[StoredMail], list[StoredMail]]:
     """The mails to process now, and those that answer (or repeat) one of them, for after."""
-    now_: list[_Mail] = []
-    later: list[_Mail] = []
+    now_: list[StoredMail] = []
+    later: list[StoredMail] = []
     seen: set[str] = set()
     for mail in mails:
         refs = {mail.message_id, *(r[:998] for r in mail.parsed.headers_for_threading())}

@@ -1,6 +1,6 @@
 """Benchmark: inbound mail over SMTP, from the client's DATA to the receiver's 250.
 
-    .venv/bin/python bench/email.py [--clients 50] [--messages 40]
+    .venv/bin/python bench/mail.py [--clients 50] [--messages 40]
                                     [--backend sqlite|postgresql|both]
 
 A real `contactcenter serve` runs as a subprocess with its SMTP receiver on, and its outbox
@@ -21,9 +21,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-# This file shares its name with the standard library's `email`, and bench/routing.py with the
-# engine: with this folder on the import path, `import email` or `import routing` would find
-# them. The folder is dropped, and its `served` helper loaded from its file.
+# bench/routing.py shares its name with the routing engine: with this folder on the import path,
+# `import routing` would find it. The folder is dropped, and its `served` helper loaded from its
+# file. (This file was bench/email.py, which hid the standard library's `email` from every
+# benchmark beside it.)
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 

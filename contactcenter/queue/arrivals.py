@@ -1,0 +1,154 @@
+"""Arrivals stored and routed together (group commit): every channel's enqueue waits here.
+
+Arrivals that come while the queue is busy are stored together in one transaction, each still
+answered only once it is stored; a batch that fails is tried again one arrival at a time, so
+that one bad arrival fails by itself. An `external_ref` stored before (a retried webhook, a mail
+fetched twice) answers with that interaction instead of queuing it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+
+from contactcenter import events as ev
+from contactcenter.events import EventBus
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.interactions.transitions import NewInteraction, open_many
+from contactcenter.model import Customer
+from contactcenter.queue.persistence import known_refs, store_decisions
+from contactcenter.queue.router import Router
+from contactcenter.queue.translation import moment, work_item
+from contactcenter.store.db import Database
+from routing.types import Decision
+
+# Arrivals admitted in one transaction at most; more wait for the next.
+MAX_BATCH = 256
+
+
+@dataclass(slots=True)
+class Arrival:
+    """One interaction a channel asked to enqueue, waiting for its batch to be stored."""
+
+    new: NewInteraction
+    customer: Customer
+    done: asyncio.Future[int]
+
+    @property
+    def ref(self) -> tuple[str, str] | None:
+        ref = self.new.external_ref
+        return (self.new.channel.value, ref) if ref else None
+
+    def resolve(self, interaction_id: int) -> None:
+        if not self.done.done():  # the caller may have given up waiting
+            self.done.set_result(interaction_id)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)
+
+
+class Arrivals:
+    """The arrivals waiting to be stored, and the one task that admits them."""
+
+    def __init__(
+        self, *, router: Router, db: Database, interactions: InteractionRecords, bus: EventBus
+    ) -> None:
+        self.router = router
+        self.db = db
+        self.interactions = interactions
+        self.bus = bus
+        self._waiting: list[Arrival] = []
+        self._admitter: asyncio.Task[None] | None = None
+
+    async def admit(self, new: NewInteraction, customer: Customer) -> int:
+        """The interaction's id once it is stored and routed."""
+        arrival = Arrival(new, customer, asyncio.get_running_loop().create_future())
+        self._waiting.append(arrival)
+        if self._admitter is None or self._admitter.done():
+            self._admitter = asyncio.create_task(self._admit_waiting(), name="queue-admit")
+        # Shielded: a caller that stops waiting leaves its arrival in the batch, stored.
+        return await asyncio.shield(arrival.done)
+
+    async def drain(self) -> None:
+        """Wait until what has arrived is stored."""
+        if self._admitter is not None:
+            await asyncio.gather(self._admitter, return_exceptions=True)
+
+    async def _admit_waiting(self) -> None:
+        """Admit arrivals batch by batch until none wait; each batch under the lock."""
+        while self._waiting:
+            async with self.router.lock:
+                batch = self._waiting[:MAX_BATCH]
+                del self._waiting[:MAX_BATCH]
+                await self._admit(batch)
+
+    async def _admit(self, batch: list[Arrival]) -> None:
+        """Store and route a batch in one transaction; if it fails, each arrival alone, so
+        that one bad arrival fails by itself."""
+        try:
+            await self._admit_together(batch)
+        except Exception as exc:
+            if len(batch) > 1:
+                for arrival in batch:
+                    await self._admit([arrival])
+                return
+            arrival = batch[0]
+            existing = None
+            if isinstance(exc, IntegrityError) and arrival.ref:
+                existing = await self.interactions.find_by_ref(arrival.new.channel, arrival.ref[1])
+            if existing is None:
+                arrival.fail(exc)
+            else:
+                arrival.resolve(existing)
+
+    async def _admit_together(self, batch: list[Arrival]) -> None:
+        now = self.router.clock()
+        routed = False
+        try:
+            async with self.db.begin() as conn:
+                known = await known_refs(conn, [a.ref for a in batch if a.ref])
+                fresh: list[Arrival] = []
+                for arrival in batch:
+                    # A ref stored before, or twice in this batch, is the one interaction.
+                    if arrival.ref is None or arrival.ref not in known:
+                        fresh.append(arrival)
+                        if arrival.ref:
+                            known[arrival.ref] = 0
+                ids = await open_many(conn, [a.new for a in fresh], moment(now), queued=True)
+                decisions: list[Decision] = []
+                routed = True
+                for arrival, interaction_id in zip(fresh, ids, strict=True):
+                    work = work_item(
+                        interaction_id,
+                        arrival.new.channel.value,
+                        arrival.customer,
+                        arrival.new.topic,
+                        arrival.new.attributes,
+                        now,
+                    )
+                    decisions += self.router.engine.enqueue(work, now)
+                await store_decisions(
+                    conn, self.interactions, decisions, now, self.router.callbacks
+                )
+        except Exception:
+            if routed:  # the engine moved, the database did not: the database wins
+                await self.router.rebuild()
+            raise
+        stored: dict[int, int] = {}
+        for arrival, interaction_id in zip(fresh, ids, strict=True):
+            stored[id(arrival)] = interaction_id
+            if arrival.ref:
+                known[arrival.ref] = interaction_id
+            self.bus.publish(
+                ev.InteractionQueued(
+                    interaction_id=interaction_id,
+                    customer_id=arrival.customer.id,
+                    channel=arrival.new.channel.value,
+                )
+            )
+        self.router.published(decisions)
+        for arrival in batch:
+            arrival.resolve(stored.get(id(arrival)) or known[arrival.ref])  # type: ignore[index]
