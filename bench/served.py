@@ -63,12 +63,71 @@ def _descendants(pid: int) -> list[int]:
 class Service:
     base: str
     process: asyncio.subprocess.Process
+    env: dict[str, str]  # what the service was started with: the CLI's commands reach its data
+
+    async def run(self, *args: str, stdin: str = "") -> str:
+        """`contactcenter ARGS` against the service's database; what it printed."""
+        process = await asyncio.create_subprocess_exec(
+            command(),
+            *args,
+            env=self.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        out, err = await process.communicate(stdin.encode())
+        assert process.returncode == 0, err.decode()
+        return out.decode()
+
+    async def api_token(self) -> str:
+        """A new admin login with an API token; the token."""
+        name = f"bench{uuid.uuid4().hex[:6]}"
+        printed = await self.run(
+            "createuser", name, "--role", "admin", "--token", name, stdin="a long password\n"
+        )
+        return printed.strip().rsplit(" ", 1)[-1]
 
     def cpu_seconds(self, *, workers: bool = False) -> float:
         """User and system CPU time the service process has used so far; with `workers`, its
         child processes' too (mail is read in worker processes), those still running."""
         pids = [self.process.pid, *(_descendants(self.process.pid) if workers else [])]
         return sum(_cpu(pid) for pid in pids)
+
+    @contextlib.asynccontextmanager
+    async def profiled(self, out: str | None, seconds: float) -> AsyncIterator[None]:
+        """With `out`, py-spy samples the service for `seconds` while the block runs and
+        writes the collapsed stacks there (`py-spy record --format raw`); else nothing."""
+        if not out:
+            yield
+            return
+        spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+        recording = await asyncio.create_subprocess_exec(
+            spy,
+            "record",
+            "--pid",
+            str(self.process.pid),
+            "--duration",
+            str(int(seconds)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--output",
+            out,
+            "--nonblocking",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            yield
+        finally:
+            await recording.wait()
+
+    def cpu_split(self) -> tuple[float, float]:
+        """(user, system) CPU seconds of the service process so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        tick = os.sysconf("SC_CLK_TCK")
+        return int(fields[11]) / tick, int(fields[12]) / tick
 
     def rss_kib(self) -> int:
         """The service process's resident memory now, in KiB."""
@@ -128,7 +187,7 @@ async def served(
         process = await asyncio.create_subprocess_exec(*argv, env=env, **quiet)
         try:
             await _ready(base, process)
-            yield Service(base, process)
+            yield Service(base, process, env)
         finally:
             process.terminate()
             await process.wait()

@@ -1,7 +1,8 @@
 """Benchmark: the phone webhooks with 200 calls in progress at once.
 
     .venv/bin/python bench/voice.py [--calls 200] [--ramp 20] [--hold 30] [--poll-every 5]
-                                    [--backend sqlite|postgresql|both]
+                                    [--rates 5,10,20] [--backend sqlite|postgresql|both]
+                                    [--profile PREFIX]
 
 A real `contactcenter serve` runs as a subprocess with a Twilio auth token set. Each simulated
 call (the tests' call simulator: signed form posts, as Twilio sends them) goes incoming
@@ -12,13 +13,17 @@ very busy line), and each holds longer than the ramp, so that all of them are in
 once at its end. Twilio asks the waitUrl again when the last hold round ends, about every 30 s
 with a clip of hold music; polling every 5 s is six times that. No agent is available, so every
 call holds. Latency is measured at the client, from sending a request to having read its TwiML,
-and printed per webhook and over all of them.
+and printed per webhook and over all of them, with the service's CPU (user + system, from
+/proc) per call and per webhook. `--rates 5,10,20 --hold 15` runs the shape of a busy line at
+each rate in turn (open loop: calls start on time whatever the answers do): incoming, a menu
+key, three hold polls, the hold's action and the status callback.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib.util
 import os
 import platform
@@ -35,8 +40,9 @@ ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-auth-token-0123456789abcdef"
 
 
+@functools.cache
 def _simulator():  # type: ignore[no-untyped-def]
-    """The tests' call simulator (tests/ is not a package), loaded from its file."""
+    """The tests' call simulator, loaded from its file once (its CallSids count up)."""
     path = ROOT / "tests" / "channels" / "call_simulator.py"
     spec = importlib.util.spec_from_file_location("call_simulator", path)
     assert spec and spec.loader
@@ -77,9 +83,20 @@ async def run_calls(base: str, args: argparse.Namespace) -> dict[str, list[float
     return timings
 
 
-def report(label: str, timings: dict[str, list[float]], elapsed: float) -> None:
+def report(
+    label: str,
+    timings: dict[str, list[float]],
+    elapsed: float,
+    cpu: float,
+    calls: int,
+    kernel: float,
+) -> None:
     every = [t for values in timings.values() for t in values]
-    print(f"[{label}] {len(every)} webhooks in {elapsed:.1f} s ({len(every) / elapsed:.0f}/s)")
+    print(
+        f"[{label}] {calls} calls, {len(every)} webhooks in {elapsed:.1f} s "
+        f"({len(every) / elapsed:.0f}/s); service CPU {cpu / calls * 1000:.1f} ms per call "
+        f"({kernel / cpu:.0%} in the kernel), {cpu / len(every) * 1000:.2f} ms per webhook"
+    )
     for hook, values in [*sorted(timings.items()), ("all", every)]:
         q = statistics.quantiles(values, n=100)
         p50, p99, top = statistics.median(values) * 1000, q[98] * 1000, max(values) * 1000
@@ -94,9 +111,17 @@ async def bench(label: str, database_url: str, args: argparse.Namespace) -> None
     base = f"http://127.0.0.1:{port}"
     settings = {"CONTACTCENTER_TWILIO_AUTH_TOKEN": TOKEN, "CONTACTCENTER_PUBLIC_URL": base}
     async with served(database_url, settings, port) as service:
-        start = time.perf_counter()
-        timings = await run_calls(service.base, args)
-        report(label, timings, time.perf_counter() - start)
+        for rate in args.rates or [args.calls / args.ramp]:
+            calls = round(rate * args.ramp)
+            run = argparse.Namespace(**{**vars(args), "calls": calls})
+            out = f"{args.profile}-{label}-{rate:g}.txt" if args.profile else None
+            async with service.profiled(out, args.ramp):
+                (user, system), start = service.cpu_split(), time.perf_counter()
+                timings = await run_calls(service.base, run)
+                after = service.cpu_split()
+                cpu, kernel = after[0] - user + after[1] - system, after[1] - system
+            elapsed = time.perf_counter() - start
+            report(f"{label}, {rate:g} calls/s", timings, elapsed, cpu, calls, kernel)
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -110,6 +135,15 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=20.0, help="seconds over which calls start")
     parser.add_argument("--hold", type=float, default=30.0, help="seconds each call holds")
     parser.add_argument("--poll-every", type=float, default=5.0, help="seconds between waitUrl")
+    parser.add_argument(
+        "--rates",
+        type=lambda text: [float(r) for r in text.split(",")],
+        help="new calls a second, one run each over --ramp seconds (e.g. 5,10,20); "
+        "instead of --calls",
+    )
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="py-spy samples the service: PREFIX-BACKEND-RATE.txt"
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     print(

@@ -154,7 +154,9 @@ class Services:
         search = ArticleSearch(
             db=db, vectors=VectorIndex(embedder) if embedder is not None else None
         )
-        suggestions = Suggestions(db=db, search=search, bus=bus, self_served=queue.self_served)
+        suggestions = Suggestions(
+            db=db, search=search, bus=bus, self_served=queue.self_served, holder=queue.holder
+        )
         return cls(
             settings=settings,
             db=db,

@@ -105,11 +105,15 @@ class Suggestions:
         search: ArticleSearch,
         bus: EventBus,
         self_served: SelfServed | None = None,
+        holder: Callable[[int], int | None] | None = None,
     ) -> None:
         self.db = db
         self.search = search
         self.bus = bus
         self.self_served = self_served
+        # The agent who has an interaction now, as routing knows it (the queue's `holder`);
+        # without it, the database says.
+        self.holder = holder
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -231,7 +235,10 @@ class Suggestions:
         has nobody to tell yet, and a burst of new mail would cost a search (and, looked up one
         by one, a read) each. Which of them an agent has is read in one statement."""
         messaged = [i for i, offered in pending.items() if not offered]
-        worked = await self._worked(messaged) if messaged else set()
+        if self.holder is not None:
+            worked = {i for i in messaged if self.holder(i) is not None}
+        else:
+            worked = await self._worked(messaged) if messaged else set()
         for interaction_id, offered in pending.items():
             if not offered and interaction_id not in worked:
                 continue

@@ -308,6 +308,8 @@ class InteractionRecords:
         """Messages on their interactions' timelines in the caller's transaction, their ids in
         order: one INSERT for one, COPY (PostgreSQL) or a multi-row INSERT for many. Every
         message the service keeps is written here."""
+        if not new:
+            return []
         if len(new) == 1:
             row = dict(zip(_MESSAGE_COLUMNS, _message_row(new[0]), strict=True))
             result = await conn.execute(insert(messages).values(**row).returning(messages.c.id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -42,6 +43,11 @@ MIN_PASSWORD = 10
 TOKEN_PREFIX = "cc_"
 
 
+# How long a checked API token is believed without reading it again, and how many are kept.
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_SIZE = 10_000
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is making a request, and how they proved it."""
@@ -71,6 +77,10 @@ class Accounts:
     def __init__(self, *, db: Database, session_hours: float = 12.0) -> None:
         self.db = db
         self.session_lifetime = timedelta(hours=session_hours)
+        # API tokens recently checked, by digest: (who, when checked, monotonic). A busy
+        # integration then costs no read per request. Revoking here forgets the token at once;
+        # another instance's revocation holds here within TOKEN_CACHE_SECONDS.
+        self._tokens: dict[str, tuple[Principal, float]] = {}
 
     async def create_user(
         self, username: str, password: str, role: Role, agent_id: int | None = None
@@ -241,6 +251,7 @@ class Accounts:
             ]
 
     async def revoke_token(self, token_id: int) -> None:
+        self._tokens = {d: k for d, k in self._tokens.items() if k[0].token_id != token_id}
         async with self.db.begin() as conn:
             result = await conn.execute(
                 update(api_tokens)
@@ -252,6 +263,19 @@ class Accounts:
 
     async def from_token(self, secret: str) -> Principal | None:
         digest = _digest(secret)
+        known = self._tokens.get(digest)
+        if known is not None and time.monotonic() - known[1] < TOKEN_CACHE_SECONDS:
+            return known[0]
+        principal = await self._read_token(digest)
+        if principal is None:
+            self._tokens.pop(digest, None)
+            return None
+        if len(self._tokens) >= TOKEN_CACHE_SIZE:
+            self._tokens.clear()  # many tokens at once: start again rather than grow
+        self._tokens[digest] = (principal, time.monotonic())
+        return principal
+
+    async def _read_token(self, digest: str) -> Principal | None:
         async with self.db.connect() as conn:
             row = (
                 await conn.execute(

@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from contactcenter import events as ev
 from contactcenter.events import EventBus
-from contactcenter.interactions.records import InteractionRecords
+from contactcenter.interactions.records import InteractionRecords, NewMessage
 from contactcenter.interactions.transitions import NewInteraction, open_many
-from contactcenter.model import Customer
+from contactcenter.model import Customer, Direction, Initiator
 from contactcenter.queue.persistence import known_refs, store_decisions
 from contactcenter.queue.router import Router
 from contactcenter.queue.translation import moment, work_item
@@ -35,6 +35,7 @@ class Arrival:
     new: NewInteraction
     customer: Customer
     done: asyncio.Future[int]
+    message: str = ""  # the customer's first words, kept with the interaction
 
     @property
     def ref(self) -> tuple[str, str] | None:
@@ -63,9 +64,10 @@ class Arrivals:
         self._waiting: list[Arrival] = []
         self._admitter: asyncio.Task[None] | None = None
 
-    async def admit(self, new: NewInteraction, customer: Customer) -> int:
-        """The interaction's id once it is stored and routed."""
-        arrival = Arrival(new, customer, asyncio.get_running_loop().create_future())
+    async def admit(self, new: NewInteraction, customer: Customer, message: str = "") -> int:
+        """The interaction's id once it is stored (with the customer's `message`, if any, in
+        the same transaction) and routed."""
+        arrival = Arrival(new, customer, asyncio.get_running_loop().create_future(), message)
         self._waiting.append(arrival)
         if self._admitter is None or self._admitter.done():
             self._admitter = asyncio.create_task(self._admit_waiting(), name="queue-admit")
@@ -118,6 +120,20 @@ class Arrivals:
                         if arrival.ref:
                             known[arrival.ref] = 0
                 ids = await open_many(conn, [a.new for a in fresh], moment(now), queued=True)
+                said = [(a, i) for a, i in zip(fresh, ids, strict=True) if a.message]
+                message_ids = await self.interactions.add_messages(
+                    [
+                        NewMessage(
+                            interaction_id=interaction_id,
+                            body=arrival.message,
+                            direction=Direction.INBOUND,
+                            author=Initiator.CUSTOMER,
+                            at=moment(now),
+                        )
+                        for arrival, interaction_id in said
+                    ],
+                    conn=conn,
+                )
                 decisions: list[Decision] = []
                 routed = True
                 for arrival, interaction_id in zip(fresh, ids, strict=True):
@@ -148,6 +164,10 @@ class Arrivals:
                     customer_id=arrival.customer.id,
                     channel=arrival.new.channel.value,
                 )
+            )
+        for (_, interaction_id), message_id in zip(said, message_ids, strict=True):
+            self.bus.publish(
+                ev.InteractionMessage(interaction_id=interaction_id, message_id=message_id)
             )
         self.router.published(decisions)
         for arrival in batch:

@@ -108,15 +108,17 @@ class InteractionQueue:
         topic: str | None = None,
         attributes: dict[str, Any] | None = None,
         external_ref: str | None = None,
+        message: str = "",
     ) -> int:
-        """Every channel's one way in: the interaction is stored as queued, then routed.
+        """Every channel's one way in: the interaction is stored as queued (with the
+        customer's first `message`, if any, in the same transaction), then routed.
 
         Arrivals that come while the queue is busy are stored together in one transaction
         (group commit), each still answered only once it is stored. An `external_ref` the
         channel stored before (a retried webhook, a mail fetched twice) returns that
         interaction instead of queuing it again."""
         new = NewInteraction(customer.id, channel, subject, topic, attributes, external_ref)
-        interaction_id = await self._arrivals.admit(new, customer)
+        interaction_id = await self._arrivals.admit(new, customer, message)
         log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
         return interaction_id
 

@@ -84,9 +84,8 @@ async def create_interaction(call: Call) -> web.Response:
         topic=body.topic,
         attributes=body.attributes,
         external_ref=body.external_ref,
+        message=body.message,
     )
-    if body.message:
-        await services.queue.customer_message(interaction_id, body.message)
     return web.json_response(await services.interactions.get(interaction_id), status=201)
 
 
