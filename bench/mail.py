@@ -170,7 +170,9 @@ async def bench(label: str, database_url: str, args: argparse.Namespace) -> None
             before, cpu = service.rss_kib(), service.cpu_seconds()
             peak, stop = [before], asyncio.Event()
             sampler = asyncio.create_task(sample_memory(service, peak, stop))
-            latencies, elapsed = await send_all(smtp_port, args.clients, args.messages)
+            out = f"{args.profile}-{label}-{args.clients}.txt" if args.profile else None
+            async with service.profiled(out, args.profile_seconds):
+                latencies, elapsed = await send_all(smtp_port, args.clients, args.messages)
             stop.set()
             cpu = service.cpu_seconds() - cpu
             await sampler
@@ -215,6 +217,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--messages", type=int, default=40, help="mails per client")
+    parser.add_argument(
+        "--profile", metavar="PREFIX", help="py-spy samples the service: PREFIX-BACKEND-CLIENTS.txt"
+    )
+    parser.add_argument("--profile-seconds", type=float, default=5.0)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
     print(
