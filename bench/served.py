@@ -34,12 +34,14 @@ def command() -> str:
     return found
 
 
-def _cpu(pid: int) -> float:
+def _cpu(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far; nothing for one gone meanwhile."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:  # gone meanwhile
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except FileNotFoundError:
+        return 0.0, 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def _descendants(pid: int) -> list[int]:
@@ -91,7 +93,7 @@ class Service:
         """User and system CPU time the service process has used so far; with `workers`, its
         child processes' too (mail is read in worker processes), those still running."""
         pids = [self.process.pid, *(_descendants(self.process.pid) if workers else [])]
-        return sum(_cpu(pid) for pid in pids)
+        return sum(sum(_cpu(pid)) for pid in pids)
 
     @contextlib.asynccontextmanager
     async def profiled(self, out: str | None, seconds: float) -> AsyncIterator[None]:
@@ -125,9 +127,7 @@ class Service:
 
     def cpu_split(self) -> tuple[float, float]:
         """(user, system) CPU seconds of the service process so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        tick = os.sysconf("SC_CLK_TCK")
-        return int(fields[11]) / tick, int(fields[12]) / tick
+        return _cpu(self.process.pid)
 
     def rss_kib(self) -> int:
         """The service process's resident memory now, in KiB."""

@@ -104,15 +104,14 @@ class Suggestions:
         db: Database,
         search: ArticleSearch,
         bus: EventBus,
+        holder: Callable[[int], int | None],
         self_served: SelfServed | None = None,
-        holder: Callable[[int], int | None] | None = None,
     ) -> None:
         self.db = db
         self.search = search
         self.bus = bus
         self.self_served = self_served
-        # The agent who has an interaction now, as routing knows it (the queue's `holder`);
-        # without it, the database says.
+        # The agent who has an interaction now, as routing knows it (the queue's `holder`).
         self.holder = holder
         self._task: asyncio.Task[None] | None = None
 
@@ -232,13 +231,10 @@ class Suggestions:
 
     async def _refresh_pending(self, pending: dict[int, bool]) -> None:
         """Offers are refreshed and pushed; messages only on work an agent has: waiting work
-        has nobody to tell yet, and a burst of new mail would cost a search (and, looked up one
-        by one, a read) each. Which of them an agent has is read in one statement."""
+        has nobody to tell yet, and a burst of new mail would cost a search each. Which of them
+        an agent has, the queue knows without a read."""
         messaged = [i for i, offered in pending.items() if not offered]
-        if self.holder is not None:
-            worked = {i for i in messaged if self.holder(i) is not None}
-        else:
-            worked = await self._worked(messaged) if messaged else set()
+        worked = {i for i in messaged if self.holder(i) is not None}
         for interaction_id, offered in pending.items():
             if not offered and interaction_id not in worked:
                 continue
@@ -246,15 +242,6 @@ class Suggestions:
                 await self.refresh(interaction_id, publish=offered)
             except Exception:  # one interaction's failure must not stop the others' suggestions
                 log.exception("kb.suggestions_failed", interaction_id=interaction_id)
-
-    async def _worked(self, interaction_ids: list[int]) -> set[int]:
-        async with self.db.connect() as conn:
-            found = await conn.execute(
-                select(interactions.c.id).where(
-                    interactions.c.id.in_(interaction_ids), interactions.c.agent_id.is_not(None)
-                )
-            )
-            return set(found.scalars())
 
     async def _content(self, conn: AsyncConnection, interaction_id: int) -> _About:
         row = (
