@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import gc
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
 from contactcenter.people.login_throttle import LoginThrottle
 from contactcenter.settings import Settings
+from contactcenter.store.db import Database
 from contactcenter.web import chat_socket, ops, pages
 from contactcenter.web.api import (
     agents,
@@ -90,11 +91,20 @@ def _lexical_why(settings: Settings) -> str:
 
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
+    leadership = services.leadership
+    if services.relay is not None:
+        await services.relay.start()
+        await leadership.join(
+            "relayed events sweep", services.relay.lead, services.relay.stand_down
+        )
     await services.queue.start()
+    # Before anything enqueues: this instance routes now if no other does (always on SQLite).
+    await leadership.start()
     await app[events.FANOUT].start()
     await services.voice.start()
     await services.email.start()
-    await services.outbox.start()
+    # The periodic jobs run on the one instance that leads (see cluster/leadership.py).
+    await leadership.join("outbox", _started(services.outbox.start), services.outbox.stop)
     vectors = services.articles.search.vectors
     if vectors is not None:
         await vectors.embedder.warm()
@@ -103,30 +113,44 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
         gc.freeze()
     await services.suggestions.start()
     await services.chat.start()
+    await leadership.join(
+        "chat sweeps", _started(services.chat.start_sweeps), services.chat.stop_sweeps
+    )
     if services.smtp is not None:
         await services.smtp.start()
     if services.imap is not None:
-        await services.imap.start()
+        await leadership.join("imap", _started(services.imap.start), services.imap.stop)
     log.info(
         "service.started",
         database=services.db.dialect,
         data_dir=str(services.settings.data_dir),
+        instance=services.instance,
+        routes=services.queue.routes(),
         waiting=services.queue.waiting(),
         search=services.articles.search.mode.value,
     )
     if services.articles.search.vectors is None:
         log.warning("kb.lexical_only", why=_lexical_why(services.settings))
     yield
-    if services.imap is not None:
-        await services.imap.stop()
+    await leadership.stop()
     if services.smtp is not None:
         await services.smtp.stop()
     await services.chat.stop()
     await services.suggestions.stop()
-    await services.outbox.stop()
     await services.voice.stop()
     await app[events.FANOUT].stop()
     await app[events.CONSOLES].stop()
     await services.queue.stop()
+    if services.relay is not None:
+        await services.relay.stop()
     await services.close()
     log.info("service.stopped")
+
+
+def _started(start: Callable[[], Awaitable[None]]) -> Callable[[Database], Awaitable[None]]:
+    """A job's start as a leader's part (the job writes through its own database handle)."""
+
+    async def lead(_db: Database) -> None:
+        await start()
+
+    return lead

@@ -18,6 +18,7 @@ from typing import TextIO
 
 import structlog
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from contactcenter.app import create_app
 from contactcenter.channels.fax.gateways import GatewayError
@@ -27,9 +28,9 @@ from contactcenter.errors import ServiceError
 from contactcenter.model import Role
 from contactcenter.runtime import logs
 from contactcenter.runtime.gc_tuning import tune_gc
+from contactcenter.runtime.workers import Workers, worker_argv
 from contactcenter.settings import Settings, SettingsError, load_settings
 from contactcenter.store.migrate import current_revision, head_revision, migrate
-from contactcenter.store.router_lock import RouterTaken
 from contactcenter.web.middleware import IN_FLIGHT
 from contactcenter.wiring import Services
 from routing.policy import PolicyError, load_policy
@@ -53,6 +54,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the demo organisation")
     serve.add_argument("--host", help="address to listen on (CONTACTCENTER_HOST)")
     serve.add_argument("--port", type=int, help="port to listen on (CONTACTCENTER_PORT)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run N instances sharing the port, to use every core (PostgreSQL only)",
+    )
 
     commands.add_parser("migrate", help="bring the database schema up to date")
 
@@ -98,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logs.configure(settings.log_level, settings.log_format)
     if args.command == "serve":
+        if args.workers > 1:
+            return _serve_workers(settings, args.demo, args.workers)
         return _serve(settings, args.demo)
     command: Callable[[Services], Awaitable[int]]
     if args.command == "migrate":
@@ -164,9 +174,41 @@ def _serve(settings: Settings, demo: bool) -> int:
     tune_gc()
     try:
         return asyncio.run(_serve_until_stopped(settings, demo))
-    except (Refused, OSError, PolicyError, FlowError, GatewayError, RouterTaken) as exc:
+    except (Refused, OSError, PolicyError, FlowError, GatewayError) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
+
+
+def _serve_workers(settings: Settings, demo: bool, workers: int) -> int:
+    """N instances on this machine (see runtime/workers.py); on SQLite, one, as it must be."""
+    if make_url(settings.sqlalchemy_url).get_backend_name() == "sqlite":
+        print(
+            "contactcenter: SQLite is served by one process; --workers needs PostgreSQL "
+            "(DATABASE_URL). Serving with one.",
+            file=sys.stderr,
+        )
+        return _serve(settings, demo)
+    if demo:
+        code = asyncio.run(_run(settings, _print_demo(settings)))
+        if code:
+            return code
+    return Workers(
+        count=workers,
+        argv=worker_argv(settings.host, settings.port),
+        grace_seconds=settings.shutdown_timeout,
+    ).run()
+
+
+def _print_demo(settings: Settings) -> Callable[[Services], Awaitable[int]]:
+    async def load(services: Services) -> int:
+        logins = await load_demo(services)
+        print(f"Demo organisation ready. API: http://{settings.host}:{settings.port}/api/v1/")
+        for login in logins:
+            print(f"  login {login.username:<11} password {login.password}  ({login.role})")
+        sys.stdout.flush()
+        return 0
+
+    return load
 
 
 async def _serve_until_stopped(settings: Settings, demo: bool) -> int:
@@ -182,7 +224,9 @@ async def _serve_until_stopped(settings: Settings, demo: bool) -> int:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port)
+        site = web.TCPSite(
+            runner, settings.host, settings.port, reuse_port=settings.reuse_port or None
+        )
         await site.start()
         if logins:
             print(f"Demo organisation ready. API: http://{settings.host}:{settings.port}/api/v1/")

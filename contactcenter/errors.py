@@ -42,3 +42,10 @@ class Merged(ServiceError):
         super().__init__(f"customer {merged_id} was merged into customer {survivor_id}")
         self.merged_id = merged_id
         self.survivor_id = survivor_id
+
+
+class Unavailable(ServiceError):
+    """The service cannot do this now but will soon (503): e.g. no instance routes for a moment
+    while another takes over. The request changed nothing; try it again."""
+
+    code = "unavailable"

@@ -4,18 +4,21 @@ Each event is a class here, shared by its publisher and its listeners, so that a
 finds the other. `wire()` is what the consoles and the chat widget receive: `{"type": ..., ...}`
 with the event's fields, the same JSON as before the events had classes.
 
-The bus is in-process for now: each subscriber has its own bounded queue, so one slow console
-never holds up routing; a subscriber that falls too far behind is told so and dropped (it
-reconnects and reloads). PostgreSQL LISTEN/NOTIFY across instances is added on top of this same
-interface.
+Each subscriber has its own bounded queue, so one slow console never holds up routing; a
+subscriber that falls too far behind is told so and dropped (it reconnects and reloads). With
+several instances, what one publishes reaches the others' buses through PostgreSQL
+(`cluster/relay.py`): consoles and chat sockets hear events from `Origin.ANYWHERE`; a listener
+that acts on an event (dials a call, writes a notice) hears only those published `HERE`, so it
+acts once, on the instance where the change was made.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, fields
+from enum import Enum
 from typing import Any, ClassVar
 
 import structlog
@@ -310,10 +313,20 @@ class ChatEnded(Event):
     status: str
 
 
+class Origin(Enum):
+    """Which events a subscriber hears: all, only those published by this instance, or only
+    those relayed from the others."""
+
+    ANYWHERE = "anywhere"
+    HERE = "here"
+    ELSEWHERE = "elsewhere"
+
+
 class Subscription:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, origin: Origin = Origin.ANYWHERE) -> None:
         self.queue: asyncio.Queue[Event] = asyncio.Queue(limit)
         self.dropped = False
+        self.origin = origin
 
     async def get(self) -> Event:
         return await self.queue.get()
@@ -333,11 +346,26 @@ class EventBus:
     def __init__(self, subscriber_limit: int = 1000) -> None:
         self.subscriber_limit = subscriber_limit
         self._subscribers: set[Subscription] = set()
+        self._relay: Callable[[Event], None] | None = None
+
+    def relay_to(self, send: Callable[[Event], None] | None) -> None:
+        """Hand every event published here to `send` too (the other instances' buses)."""
+        self._relay = send
 
     def publish(self, event: Event) -> None:
-        """Hand `event` to every subscriber now; never waits."""
+        """Hand `event` to every subscriber now (and to the relay); never waits."""
+        self._deliver(event, Origin.ELSEWHERE)
+        if self._relay is not None:
+            self._relay(event)
+
+    def publish_relayed(self, event: Event) -> None:
+        """An event another instance published: to the subscribers that hear other
+        instances."""
+        self._deliver(event, Origin.HERE)
+
+    def _deliver(self, event: Event, deaf: Origin) -> None:
         for sub in list(self._subscribers):
-            if sub.dropped:
+            if sub.dropped or sub.origin is deaf:
                 continue
             if sub.queue.qsize() >= self.subscriber_limit - 1:
                 # Keep one slot for the overflow notice, then stop feeding this subscriber.
@@ -349,8 +377,8 @@ class EventBus:
             sub.queue.put_nowait(event)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[Subscription]:
-        sub = Subscription(self.subscriber_limit)
+    async def subscribe(self, origin: Origin = Origin.ANYWHERE) -> AsyncIterator[Subscription]:
+        sub = Subscription(self.subscriber_limit, origin)
         self._subscribers.add(sub)
         try:
             yield sub
@@ -360,3 +388,21 @@ class EventBus:
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)
+
+
+def event_classes() -> dict[str, type[Event]]:
+    """Every event class by its class name (two may share a wire name: a rejected offer is
+    `interaction.queued` on the wire), which the relay rebuilds events from."""
+    found: dict[str, type[Event]] = {}
+    todo: list[type[Event]] = [Event]
+    while todo:
+        cls = todo.pop()
+        todo.extend(cls.__subclasses__())
+        if "type" in cls.__dict__:
+            found[cls.__name__] = cls
+    return found
+
+
+def fields_of(event: Event) -> dict[str, Any]:
+    """The event's fields by name (every one, unlike `wire`)."""
+    return {f.name: getattr(event, f.name) for f in fields(event)}

@@ -122,6 +122,13 @@ class Settings(BaseModel):
         default=30.0, ge=0, description="Seconds in-flight requests get to finish on SIGTERM."
     )
     db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections.")
+    reuse_port: bool = Field(
+        default=False,
+        description=(
+            "Listen with SO_REUSEPORT, so that several instances on one machine share the HTTP "
+            "and SMTP ports (`serve --workers N` sets it)."
+        ),
+    )
     short_abandon_seconds: float = Field(
         default=0.0,
         ge=0,

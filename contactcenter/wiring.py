@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -17,6 +20,8 @@ from contactcenter.channels.voice.channel import VoiceChannel
 from contactcenter.channels.voice.connect import CallConnector
 from contactcenter.channels.voice.order_status import order_status_provider
 from contactcenter.channels.voice.twilio_rest import TwilioRest
+from contactcenter.cluster.leadership import Leadership
+from contactcenter.cluster.relay import EventRelay
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.customers.timeline import Timeline
 from contactcenter.events import EventBus
@@ -58,6 +63,9 @@ class Services:
     articles: ArticleRecords
     suggestions: Suggestions
     chat: ChatChannel
+    instance: str  # this process among several: host, pid and a random part
+    leadership: Leadership  # whether this instance routes and runs the periodic jobs
+    relay: EventRelay | None  # events to and from the other instances (PostgreSQL only)
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -72,6 +80,8 @@ class Services:
         interactions = InteractionRecords(db=db, blobs=blobs)
         agents = AgentDirectory(db)
         bus = EventBus()
+        instance = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+        leadership = Leadership(db=db, instance=instance)
         queue = InteractionQueue(
             db=db,
             interactions=interactions,
@@ -79,6 +89,8 @@ class Services:
             policy=policy,
             bus=bus,
             customers=customers,
+            leadership=leadership,
+            instance=instance,
         )
         calls = CallRecords(db)
         rest = TwilioRest(
@@ -146,6 +158,7 @@ class Services:
                 max_bytes=settings.smtp_max_bytes,
                 max_connections=settings.smtp_max_connections,
                 per_minute=settings.smtp_messages_per_minute,
+                reuse_port=settings.reuse_port,
             )
             if settings.smtp_port
             else None
@@ -197,6 +210,9 @@ class Services:
                 outbox=outbox,
                 mail_from=reply_address(support),
             ),
+            instance=instance,
+            leadership=leadership,
+            relay=None if db.is_sqlite else EventRelay(db=db, bus=bus, instance=instance),
         )
 
     async def close(self) -> None:

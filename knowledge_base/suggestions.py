@@ -26,7 +26,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.errors import NotFound
-from contactcenter.events import EventBus, InteractionMessage, InteractionSuggestions, Offered
+from contactcenter.events import (
+    EventBus,
+    InteractionMessage,
+    InteractionSuggestions,
+    Offered,
+    Origin,
+)
 from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import (
@@ -217,7 +223,7 @@ class Suggestions:
         """Refresh the suggestions of interactions as they reach agents or gain messages, until
         cancelled. Events that come while a refresh runs are taken together, each once."""
         while True:
-            async with self.bus.subscribe() as events:
+            async with self.bus.subscribe(Origin.HERE) as events:
                 pending: dict[int, bool] = {}  # interaction id: publish even if unchanged
                 async for event in events:
                     if isinstance(event, InteractionMessage | Offered):

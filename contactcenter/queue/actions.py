@@ -59,11 +59,6 @@ class AgentActions:
         self.policy = policy
         self.bus = bus
 
-    def presence_of(self, agent_id: int) -> Presence | None:
-        """The agent's presence as routing knows it now (None: an agent it does not know)."""
-        agent = self.router.engine.agents.get(str(agent_id))
-        return None if agent is None else Presence(agent.presence.value)
-
     async def set_presence(self, agent_id: int, presence: Presence, reason: str = "") -> None:
         """The agent's presence; `reason` when the service sets it itself (shown to
         supervisors)."""
@@ -266,6 +261,7 @@ class AgentActions:
                     interaction_id, S.CALLBACK_SCHEDULED, at=moment(self.router.clock()), conn=conn
                 )
             self.router.callbacks.add(interaction_id)
+            self.router.published([])
         self.bus.publish(ev.InteractionCallbackScheduled(interaction_id=interaction_id))
         return True
 

@@ -18,6 +18,7 @@ from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords, NewMessage
 from contactcenter.interactions.transitions import NewInteraction, open_many
 from contactcenter.model import Customer, Direction, Initiator
+from contactcenter.queue.commands import answer, ok
 from contactcenter.queue.persistence import known_refs, store_decisions
 from contactcenter.queue.router import Router
 from contactcenter.queue.translation import moment, work_item
@@ -36,6 +37,7 @@ class Arrival:
     customer: Customer
     done: asyncio.Future[int]
     message: str = ""  # the customer's first words, kept with the interaction
+    command: int | None = None  # the command another instance handed over (commands.py)
 
     @property
     def ref(self) -> tuple[str, str] | None:
@@ -64,10 +66,18 @@ class Arrivals:
         self._waiting: list[Arrival] = []
         self._admitter: asyncio.Task[None] | None = None
 
-    async def admit(self, new: NewInteraction, customer: Customer, message: str = "") -> int:
-        """The interaction's id once it is stored (with the customer's `message`, if any, in
-        the same transaction) and routed."""
-        arrival = Arrival(new, customer, asyncio.get_running_loop().create_future(), message)
+    async def admit(
+        self,
+        new: NewInteraction,
+        customer: Customer,
+        message: str = "",
+        *,
+        command: int | None = None,
+    ) -> int:
+        """The interaction's id once it is stored (with the customer's `message`, if any, and
+        the answer to the `command` it came in, in the same transaction) and routed."""
+        loop = asyncio.get_running_loop()
+        arrival = Arrival(new, customer, loop.create_future(), message, command)
         self._waiting.append(arrival)
         if self._admitter is None or self._admitter.done():
             self._admitter = asyncio.create_task(self._admit_waiting(), name="queue-admit")
@@ -148,6 +158,14 @@ class Arrivals:
                     decisions += self.router.engine.enqueue(work, now)
                 await store_decisions(
                     conn, self.interactions, decisions, now, self.router.callbacks
+                )
+                await answer(
+                    conn,
+                    {
+                        a.command: ok(i)
+                        for a, i in zip(fresh, ids, strict=True)
+                        if a.command is not None
+                    },
                 )
         except Exception:
             if routed:  # the engine moved, the database did not: the database wins

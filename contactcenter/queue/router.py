@@ -23,13 +23,13 @@ import structlog
 from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords
-from contactcenter.model import Routed, Staffing
+from contactcenter.model import Presence, Routed, Staffing
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.persistence import store_decisions
 from contactcenter.queue.recovery import rebuild
 from contactcenter.queue.translation import event_of
+from contactcenter.queue.view import RoutingView, ViewItem
 from contactcenter.store.db import Database
-from contactcenter.store.router_lock import RouterLock
 from routing.engine import Engine
 from routing.policy import Policy
 from routing.state import ItemState
@@ -66,19 +66,14 @@ class Router:
         self._wake = asyncio.Event()
         self._sleeping_until: float | None = None
         self._ticker: asyncio.Task[None] | None = None
-        self._single = RouterLock(db)
+        self._changed: Callable[[], None] | None = None
 
     # -- life ---------------------------------------------------------------------------------
 
     async def start(self, *, run_timers: bool = True) -> None:
         """Rebuild from the database; then, unless told not to, run timers as they fall due."""
-        await self._single.acquire()
-        try:
-            async with self.lock:
-                await self.rebuild()
-        except BaseException:
-            await self._single.release()
-            raise
+        async with self.lock:
+            await self.rebuild()
         if run_timers:
             self._ticker = asyncio.create_task(self._tick_loop(), name="queue-ticker")
 
@@ -87,7 +82,11 @@ class Router:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
             self._ticker = None
-        await self._single.release()
+
+    def on_change(self, changed: Callable[[], None]) -> None:
+        """Call `changed()` after each change routing publishes (the view for other
+        instances follows it)."""
+        self._changed = changed
 
     async def tick(self) -> None:
         """Act on every timer due by now."""
@@ -138,6 +137,8 @@ class Router:
         """Tell listeners what was decided (and stored), and wake the ticker if need be."""
         for decision in decisions:
             self.bus.publish(event_of(decision))
+        if self._changed is not None:
+            self._changed()
         due = self.engine.next_timer()
         if due is not None and (self._sleeping_until is None or due < self._sleeping_until):
             self._wake.set()
@@ -176,6 +177,13 @@ class Router:
     def knows_agent(self, agent_id: int) -> bool:
         return str(agent_id) in self.engine.agents
 
+    def presence_of(self, agent_id: int) -> Presence | None:
+        agent = self.engine.agents.get(str(agent_id))
+        return None if agent is None else Presence(agent.presence.value)
+
+    def has_callback(self, interaction_id: int) -> bool:
+        return interaction_id in self.callbacks
+
     def places(self, interaction_id: int) -> list[tuple[str, str]]:
         """Where waiting work may go now: ("group", name) and ("agent", id), each once, in
         order (a group named by two targets at two levels is one place to a supervisor)."""
@@ -204,6 +212,28 @@ class Router:
         busy = sum(1 for a in agents if a.busy())
         staffed = sum(1 for a in agents if a.presence.value == "available" or a.busy())
         return Staffing(busy=busy, staffed=staffed)
+
+    def view(self) -> RoutingView:
+        """All of the above at once, for the instances that do not route (`view.py`)."""
+        items: dict[int, ViewItem] = {}
+        for key, item in self.engine.items.items():
+            waiting = item.state is ItemState.WAITING
+            places = self.places(int(key)) if waiting else []
+            expires = item.offer_expires if item.state is ItemState.OFFERED else None
+            agent = None if item.agent is None else int(item.agent)
+            items[int(key)] = ViewItem(item.state.value, agent, expires, places)
+        agents = {
+            int(key): (Presence(agent.presence.value), self.load(int(key)))
+            for key, agent in self.engine.agents.items()
+        }
+        return RoutingView(
+            items=items,
+            agents=agents,
+            callbacks=frozenset(self.callbacks),
+            waiting_count=self.waiting(),
+            staffing_now=self.staffing(),
+            by_group=self.waiting_by_group(),
+        )
 
     def waiting_by_group(self) -> dict[str, int]:
         """Waiting work per group it may go to now (work open to two groups counts in both)."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import copy
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,11 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from contactcenter.errors import Unavailable
+
+# The router's fencing check: FOR SHARE holds off a new router's epoch raise until we commit.
+_FENCE = text("SELECT epoch FROM router_epoch WHERE id = 1 FOR SHARE")
 
 
 class Database:
@@ -53,6 +59,7 @@ class Database:
         # one before commits; left to SQLite's busy handler, a waiting BEGIN IMMEDIATE sleeps in
         # steps of up to 100 ms, which showed as seconds of latency under load (bench/voice.py).
         self._write_turn = asyncio.Lock() if self.dialect == "sqlite" else None
+        self._fence: tuple[int, Callable[[], None]] | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -64,10 +71,30 @@ class Database:
         open one inside another: on SQLite the inner one would wait for the outer for good."""
         if self._write_turn is None:
             async with self._writer.begin() as conn:
+                if self._fence is not None:
+                    await self._check_fence(conn, *self._fence)
                 yield conn
             return
         async with self._write_turn, self._writer.begin() as conn:
             yield conn
+
+    def fenced(self, epoch: int, deposed: Callable[[], None]) -> Database:
+        """This database for the router elected with `epoch`: each write transaction first
+        checks the epoch stored in `router_epoch` and share-locks it until commit, so once
+        another router has raised it this one writes nothing (`deposed()` is called and the
+        transaction fails with Unavailable). PostgreSQL only; SQLite is one process."""
+        fenced = copy.copy(self)
+        fenced._fence = (epoch, deposed)
+        return fenced
+
+    @staticmethod
+    async def _check_fence(conn: AsyncConnection, epoch: int, deposed: Callable[[], None]) -> None:
+        stored = (await conn.execute(_FENCE)).scalar_one_or_none()
+        if stored != epoch:
+            deposed()
+            raise Unavailable(
+                "this instance no longer routes the queue; another took over: try again"
+            )
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:

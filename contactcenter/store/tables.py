@@ -481,3 +481,51 @@ kb_embeddings = Table(
 )
 
 SEARCH_TABLES = frozenset({"kb_search", "kb_lexemes"})
+
+# Several instances on one PostgreSQL (contactcenter/cluster/). Used on PostgreSQL only; SQLite
+# is one process and keeps the tables empty.
+# The router's fencing epoch: one row, raised by each newly elected router; every write the
+# router makes first checks (and share-locks) it, so a router that lost the election writes
+# nothing (cluster/fence.py).
+router_epoch = Table(
+    "router_epoch",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("instance", String(200), nullable=False),
+    Column("elected_at", UTCDateTime(), nullable=False),
+)
+# What an instance that does not route asks the router to do (queue/commands.py): taken by the
+# router, answered in `result`; an arrival is answered in its own transaction.
+queue_commands = Table(
+    "queue_commands",
+    metadata,
+    _pk(),
+    Column("instance", String(200), nullable=False),
+    Column("verb", String(40), nullable=False),
+    Column("args", Json, nullable=False),
+    _created(),
+    Column("done_at", UTCDateTime(), nullable=True),
+    Column("result", Json, nullable=True),
+    Index("ix_queue_commands_pending", "id", postgresql_where=Column("done_at").is_(None)),
+    Index(None, "done_at"),
+)
+# What routing knows now, as the router last wrote it, for the instances that do not route
+# (queue/view.py). Derived data: UNLOGGED on PostgreSQL, rewritten by each router.
+routing_view = Table(
+    "routing_view",
+    metadata,
+    Column("id", SmallInteger, primary_key=True, autoincrement=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),
+)
+# Events too large for one NOTIFY (8,000 bytes): the notification carries this row's id
+# (cluster/relay.py). UNLOGGED on PostgreSQL; rows older than an hour are deleted.
+relayed_events = Table(
+    "relayed_events",
+    metadata,
+    _pk(),
+    Column("body", Text, nullable=False),
+    _created(),
+)

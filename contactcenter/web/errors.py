@@ -6,13 +6,14 @@ from typing import Any
 
 from aiohttp import web
 
-from contactcenter.errors import Conflict, Invalid, Merged, NotFound, ServiceError
+from contactcenter.errors import Conflict, Invalid, Merged, NotFound, ServiceError, Unavailable
 
 _STATUS: dict[type[ServiceError], int] = {
     Invalid: 422,
     NotFound: 404,
     Conflict: 409,
     Merged: 308,
+    Unavailable: 503,
 }
 
 

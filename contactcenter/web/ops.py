@@ -24,7 +24,10 @@ async def healthz(call: Call) -> web.Response:
     "GET",
     "/readyz",
     role=None,
-    summary="The database answers; `search` says hybrid, or lexical without the semantic extra",
+    summary=(
+        "The database answers; `search` says hybrid, or lexical without the semantic extra; "
+        "`routes` whether this instance routes the queue (one of several does)"
+    ),
     responses={200: "Ready", 503: "The database does not answer"},
 )
 async def readyz(call: Call) -> web.Response:
@@ -36,7 +39,13 @@ async def readyz(call: Call) -> web.Response:
         )
     search = call.services.articles.search.mode.value  # "hybrid", or "lexical" without the extra
     return web.json_response(
-        {"status": "ok", "database": call.services.db.dialect, "search": search}
+        {
+            "status": "ok",
+            "database": call.services.db.dialect,
+            "search": search,
+            "instance": call.services.instance,
+            "routes": call.services.queue.routes(),
+        }
     )
 
 

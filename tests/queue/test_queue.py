@@ -21,7 +21,6 @@ from contactcenter.people.agents import AgentDirectory, AgentFields, GroupFields
 from contactcenter.queue.core import InteractionQueue
 from contactcenter.reports.stats import queue_stats
 from contactcenter.store.db import Database
-from contactcenter.store.router_lock import RouterLock, RouterTaken
 from contactcenter.store.tables import agents as agents_table
 from contactcenter.store.tables import interactions as interactions_table
 from routing.policy import load_policy
@@ -264,18 +263,6 @@ async def test_occupancy_over_the_window_follows_presence_and_handled_work(
         "occupancy": round(310 / 600, 4),
     }
     assert stats["agents"]["occupancy"] == round(310 / 600, 4)
-
-
-async def test_one_router_per_postgresql_database(setup: Any, db: Database) -> None:
-    if db.is_sqlite:
-        pytest.skip("SQLite is one service process; the lock is PostgreSQL's")
-    queue, _ids, _clock, _bus = setup
-    other = RouterLock(db)
-    with pytest.raises(RouterTaken, match="one instance per database"):
-        await other.acquire(wait=0.6)
-    await queue.stop()  # the running queue lets go: the next one may route
-    await other.acquire(wait=0.6)
-    await other.release()
 
 
 async def test_a_chat_the_bot_could_not_answer_enters_the_queue_once(

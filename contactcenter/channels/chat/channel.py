@@ -42,6 +42,7 @@ from contactcenter.events import (
     InteractionMessage,
     InteractionTransferred,
     InteractionWrapUp,
+    Origin,
 )
 from contactcenter.interactions.records import InteractionRecords
 from contactcenter.mail.compose import transcript_mail
@@ -112,6 +113,7 @@ class ChatChannel:
             every=min(30.0, idle_minutes * 60 / 4, reconnect_seconds),
         )
         self._task: asyncio.Task[None] | None = None
+        self._relayed: asyncio.Task[None] | None = None
         self.sockets = VisitorSockets(reconnect_seconds=reconnect_seconds, gone=self._visitor_gone)
         self.customers = customers
         self.records = records
@@ -125,9 +127,17 @@ class ChatChannel:
         self.clock = clock
 
     async def start(self) -> None:
+        """Tell visitors what agents do (`run`), and what other instances tell their chats."""
         self._task = asyncio.create_task(self.run(), name="chat-notices")
-        self.sweeps.start()
+        self._relayed = asyncio.create_task(self.relayed(), name="chat-relayed")
         await asyncio.sleep(0)  # subscribed before anything else is published
+
+    async def start_sweeps(self) -> None:
+        """Close idle chats from now on (one instance does: the leader)."""
+        self.sweeps.start()
+
+    async def stop_sweeps(self) -> None:
+        await self.sweeps.stop()
 
     async def sweep(self) -> None:
         """Close idle chats, with a notice: with the bot, closed; with an agent, completed for
@@ -202,11 +212,12 @@ class ChatChannel:
     async def stop(self) -> None:
         await self.sweeps.stop()
         self.sockets.stop()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._relayed):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._relayed = None
 
     async def resumable(self, visitor: Visitor, chat_id: int) -> bool:
         """Whether the visitor may go back to `chat_id` (its lines replayed after a reload):
@@ -288,7 +299,7 @@ class ChatChannel:
         """Tell visitors when an agent joins or leaves their chat (notices on the transcript),
         from the queue's events, until cancelled."""
         while True:
-            async with self.bus.subscribe() as events:
+            async with self.bus.subscribe(Origin.HERE) as events:
                 async for event in events:
                     if type(event) not in _NOTICES:
                         continue
@@ -297,6 +308,16 @@ class ChatChannel:
                         await self._notice(event.interaction_id, event.agent_id, type(event))
                     except Exception:  # one chat's failure must not stop the others'
                         log.exception("chat.notice_failed", interaction_id=event.interaction_id)
+            await asyncio.sleep(0.1)  # the bus dropped us for falling behind: start again
+
+    async def relayed(self) -> None:
+        """A chat's lines, typing and end told on another instance reach its visitor's
+        connections here (the visitor may be connected to any instance)."""
+        while True:
+            async with self.bus.subscribe(Origin.ELSEWHERE) as events:
+                async for event in events:
+                    if isinstance(event, ChatLine | ChatTyping | ChatEnded):
+                        self.sockets.tell(event.interaction_id, event)
             await asyncio.sleep(0.1)  # the bus dropped us for falling behind: start again
 
     async def _notice(self, chat_id: int, agent_id: int, kind: type[Event]) -> None:

@@ -136,9 +136,11 @@ class SmtpReceiver:
         max_bytes: int,
         max_connections: int = 10,
         per_minute: int = 120,
+        reuse_port: bool = False,
     ) -> None:
         self.channel = channel
         self.host, self.port, self.max_bytes = host, port, max_bytes
+        self.reuse_port = reuse_port  # several instances on this machine share the port
         self.clients = _Clients(max_connections=max_connections, per_minute=per_minute)
         self._server: asyncio.Server | None = None
 
@@ -156,6 +158,7 @@ class SmtpReceiver:
             ),
             self.host,
             self.port,
+            reuse_port=self.reuse_port or None,
         )
         log.info("smtp.listening", host=self.host, port=self.port)
 

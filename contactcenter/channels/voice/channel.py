@@ -149,7 +149,7 @@ class VoiceChannel:
         if call is None or call.interaction_id is None:
             return twiml.hold(Speaker(self.flow, ""), None, None, pause, callback=False)
         speaker = Speaker(self.flow, call.language)
-        position = self.queue.position(call.interaction_id)
+        position = await self.queue.position(call.interaction_id)
         at = now()
         due = announce_due(call.announced_at, at, self.announce_seconds)
         callback = bool(call.from_number)

@@ -23,7 +23,7 @@ from contactcenter.channels.voice.calls import CallRecord, CallRecords, seconds_
 from contactcenter.channels.voice.twilio_rest import TwilioRest, TwilioUnavailable
 from contactcenter.channels.voice.twiml import Speaker
 from contactcenter.errors import Conflict, NotFound
-from contactcenter.events import EventBus, InteractionActive, VoiceConnectFailed
+from contactcenter.events import EventBus, InteractionActive, Origin, VoiceConnectFailed
 from contactcenter.model import CallStage
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.core import InteractionQueue
@@ -80,7 +80,7 @@ class CallConnector:
 
     async def _listen(self) -> None:
         while True:  # a subscription dropped for falling behind is taken up again
-            async with self.bus.subscribe() as events:
+            async with self.bus.subscribe(Origin.HERE) as events:
                 async for event in events:
                     if isinstance(event, InteractionActive):
                         task = asyncio.create_task(

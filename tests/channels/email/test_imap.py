@@ -31,11 +31,13 @@ async def imap(
     settings = load_settings({}, database_url=database_url, data_dir=tmp_path / "data")
     services = Services.build(settings)
     await services.queue.start(run_timers=False)
+    await services.leadership.start()
     poller = ImapPoller(
         channel=services.email,
         mailbox=Mailbox.from_url(f"imap://{USER}:secret@127.0.0.1:{port}/INBOX"),
     )
     yield services, server, poller
+    await services.leadership.stop()
     await services.queue.stop()
     await services.close()
     listening.close()

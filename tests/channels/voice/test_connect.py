@@ -93,7 +93,7 @@ async def test_twilio_failing_is_retried_then_the_work_goes_back_to_the_queue(
     assert ("queued", {"reason": "connect_failed"}) in await events(phone, interaction_id)
     assert "500" in next(e.error for e in seen if isinstance(e, VoiceConnectFailed))
     # Back at its place, and not offered to the agent it could not reach.
-    assert phone.services.queue.position(interaction_id) == 1
+    assert await phone.services.queue.position(interaction_id) == 1
     held = await call.hold()
     assert held.status == 200
 
@@ -136,7 +136,7 @@ async def test_a_callback_keeps_the_place_and_is_placed_when_an_agent_accepts(
     call.queue = {}
     await call.hang_up()  # the caller's line ends; the callback is still owed
     assert (await phone.interaction(call))["status"] == "callback_scheduled"
-    assert phone.services.queue.position(interaction_id) == 1
+    assert await phone.services.queue.position(interaction_id) == 1
 
     sam = await agent(phone, phone="+14155550111")
     await phone.services.queue.set_presence(sam, Presence.AVAILABLE)

@@ -56,7 +56,7 @@ async def test_after_hours_a_voicemail_becomes_a_callback_with_the_message(
     assert await recordings(phone, interaction["id"]) == [
         {"sid": "RE0123", "url": RECORDING, "duration_seconds": 12}
     ]
-    assert phone.services.queue.position(interaction["id"]) == 1
+    assert await phone.services.queue.position(interaction["id"]) == 1
 
 
 async def test_a_silent_hidden_caller_leaves_nothing_to_call_back(phone: Phone) -> None:
