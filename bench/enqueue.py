@@ -71,9 +71,9 @@ async def closed_loop(
 
     out = f"{args.profile}-{label}.txt" if args.profile else None
     async with service.profiled(out, args.seconds):
-        cpu, start = service.cpu_seconds(), time.perf_counter()
+        cpu, start = service.cpu_seconds(workers=True), time.perf_counter()
         await asyncio.gather(*(client() for _ in range(args.connections)))
-        elapsed, cpu = time.perf_counter() - start, service.cpu_seconds() - cpu
+        elapsed, cpu = time.perf_counter() - start, service.cpu_seconds(workers=True) - cpu
     print(summary(f"{label}, {args.connections} connections", latencies, cpu, elapsed))
 
 
@@ -83,20 +83,20 @@ async def open_loop(
     url = f"{service.base}/api/v1/interactions"
     latencies: list[float] = []
     posts = []
-    cpu, begin = service.cpu_seconds(), time.perf_counter()
+    cpu, begin = service.cpu_seconds(workers=True), time.perf_counter()
     for n in range(int(args.rate * args.seconds)):
         delay = begin + n / args.rate - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
         posts.append(asyncio.create_task(post(session, url, 10_000_000 + n, latencies)))
     await asyncio.gather(*posts)
-    elapsed, cpu = time.perf_counter() - begin, service.cpu_seconds() - cpu
+    elapsed, cpu = time.perf_counter() - begin, service.cpu_seconds(workers=True) - cpu
     print(summary(f"{label}, {args.rate:g}/s open loop", latencies, cpu, elapsed))
 
 
 async def bench(label: str, database_url: str, args: argparse.Namespace) -> None:
     settings = {"CONTACTCENTER_SEMANTIC_SEARCH": "false"}
-    async with served(database_url, settings) as service:
+    async with served(database_url, settings, workers=args.workers) as service:
         token = await service.api_token()
         headers = {"Authorization": f"Bearer {token}"}
         connector = aiohttp.TCPConnector(limit=max(args.connections, 100))
@@ -126,6 +126,7 @@ def main() -> None:
         help="py-spy samples the service in the closed loop: PREFIX-BACKEND.txt, collapsed stacks",
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers N (PostgreSQL)")
     asyncio.run(main_async(parser.parse_args()))
 
 

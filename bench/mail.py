@@ -166,15 +166,16 @@ async def bench(label: str, database_url: str, args: argparse.Namespace) -> None
         "CONTACTCENTER_MAIL_RELAY_PORT": str(relay.port),
     }
     try:
-        async with served(database_url, settings) as service:
-            before, cpu = service.rss_kib(), service.cpu_seconds()
+        async with served(database_url, settings, workers=args.workers) as service:
+            # Every process of the service: mail is read in its worker processes.
+            before, cpu = service.rss_kib(), service.cpu_seconds(workers=True)
             peak, stop = [before], asyncio.Event()
             sampler = asyncio.create_task(sample_memory(service, peak, stop))
             out = f"{args.profile}-{label}-{args.clients}.txt" if args.profile else None
             async with service.profiled(out, args.profile_seconds):
                 latencies, elapsed = await send_all(smtp_port, args.clients, args.messages)
             stop.set()
-            cpu = service.cpu_seconds() - cpu
+            cpu = service.cpu_seconds(workers=True) - cpu
             await sampler
             done, stored = await processed(database_url)
     finally:
@@ -222,6 +223,7 @@ def main() -> None:
     )
     parser.add_argument("--profile-seconds", type=float, default=5.0)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=1, help="serve --workers N (PostgreSQL)")
     args = parser.parse_args()
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "

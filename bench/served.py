@@ -125,9 +125,12 @@ class Service:
         finally:
             await recording.wait()
 
-    def cpu_split(self) -> tuple[float, float]:
-        """(user, system) CPU seconds of the service process so far."""
-        return _cpu(self.process.pid)
+    def cpu_split(self, *, workers: bool = False) -> tuple[float, float]:
+        """(user, system) CPU seconds of the service process so far (with `workers`, of its
+        child processes too: `serve --workers N` runs the service in them)."""
+        pids = [self.process.pid, *(_descendants(self.process.pid) if workers else [])]
+        user, system = zip(*(_cpu(pid) for pid in pids), strict=True)
+        return sum(user), sum(system)
 
     def rss_kib(self) -> int:
         """The service process's resident memory now, in KiB."""
@@ -163,10 +166,12 @@ async def served(
     settings: dict[str, str],
     port: int | None = None,
     program: list[str] | None = None,
+    workers: int = 1,
 ) -> AsyncIterator[Service]:
     """`contactcenter serve` on `port` (a free one by default) with `settings` (CONTACTCENTER_*
     variables) and a temporary data directory; PostgreSQL is migrated first. `program` runs
-    instead of `contactcenter serve --port PORT` (it is given the port as its last argument)."""
+    instead of `contactcenter serve --port PORT` (it is given the port as its last argument);
+    `workers` > 1 serves with `--workers`."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as data:
@@ -184,6 +189,8 @@ async def served(
             migrating = await asyncio.create_subprocess_exec(command(), "migrate", env=env, **quiet)
             assert await migrating.wait() == 0, "contactcenter migrate failed"
         argv = [*program, str(port)] if program else [command(), "serve", "--port", str(port)]
+        if workers > 1 and not program:
+            argv[2:2] = ["--workers", str(workers)]
         process = await asyncio.create_subprocess_exec(*argv, env=env, **quiet)
         try:
             await _ready(base, process)

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/voice.py [--calls 200] [--ramp 20] [--hold 30] [--poll-every 5]
                                     [--rates 5,10,20] [--backend sqlite|postgresql|both]
-                                    [--profile PREFIX]
+                                    [--profile PREFIX] [--workers N]
 
 A real `contactcenter serve` runs as a subprocess with a Twilio auth token set. Each simulated
 call (the tests' call simulator: signed form posts, as Twilio sends them) goes incoming
@@ -109,19 +109,25 @@ def report(
 async def bench(label: str, database_url: str, args: argparse.Namespace) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = {"CONTACTCENTER_TWILIO_AUTH_TOKEN": TOKEN, "CONTACTCENTER_PUBLIC_URL": base}
-    async with served(database_url, settings, port) as service:
+    settings = {
+        "CONTACTCENTER_TWILIO_AUTH_TOKEN": TOKEN,
+        "CONTACTCENTER_PUBLIC_URL": base,
+    }
+    async with served(database_url, settings, port, workers=args.workers) as service:
         for rate in args.rates or [args.calls / args.ramp]:
             calls = round(rate * args.ramp)
             run = argparse.Namespace(**{**vars(args), "calls": calls})
             out = f"{args.profile}-{label}-{rate:g}.txt" if args.profile else None
             async with service.profiled(out, args.ramp):
-                (user, system), start = service.cpu_split(), time.perf_counter()
+                workers = args.workers > 1
+                (user, system) = service.cpu_split(workers=workers)
+                start = time.perf_counter()
                 timings = await run_calls(service.base, run)
-                after = service.cpu_split()
+                after = service.cpu_split(workers=workers)
                 cpu, kernel = after[0] - user + after[1] - system, after[1] - system
             elapsed = time.perf_counter() - start
-            report(f"{label}, {rate:g} calls/s", timings, elapsed, cpu, calls, kernel)
+            shape = f"{label}, {args.workers} workers" if args.workers > 1 else label
+            report(f"{shape}, {rate:g} calls/s", timings, elapsed, cpu, calls, kernel)
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -145,6 +151,9 @@ def main() -> None:
         "--profile", metavar="PREFIX", help="py-spy samples the service: PREFIX-BACKEND-RATE.txt"
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="serve --workers N (PostgreSQL; CPU of them all)"
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "

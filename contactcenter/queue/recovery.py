@@ -7,13 +7,14 @@ active work goes back to its agent; wrap-up, a timer that died with the old proc
 
 from __future__ import annotations
 
+from typing import Any
+
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.interactions.records import InteractionRecords
 from contactcenter.interactions.transitions import Move, apply_moves
 from contactcenter.model import InteractionStatus
-from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.persistence import open_rows, store_decisions
 from contactcenter.queue.translation import agent_spec, moment, row_work_item
 from routing.engine import Engine
@@ -28,14 +29,16 @@ S = InteractionStatus
 async def rebuild(
     conn: AsyncConnection,
     policy: Policy,
-    agents: AgentDirectory,
+    agents: list[dict[str, Any]],
     records: InteractionRecords,
     now: float,
 ) -> tuple[Engine, list[Decision], set[int]]:
-    """A new engine from the agents and open interactions, the decisions it made (stored in
-    the caller's transaction, to be published once it commits), and the callbacks waiting."""
+    """A new engine from the `agents` (as `AgentDirectory.list_agents` gives them, read before
+    the caller's transaction: one connection at a time) and the open interactions, the
+    decisions it made (stored in the caller's transaction, to be published once it commits),
+    and the callbacks waiting."""
     engine = Engine(policy)
-    for agent in await agents.list_agents():
+    for agent in agents:
         spec = agent_spec(agent)
         engine.upsert_agent(spec, now)
         engine.set_presence(spec.id, RoutingPresence(agent["presence"]), now)

@@ -146,9 +146,10 @@ class Router:
     async def rebuild(self) -> None:
         """The engine anew from the database (see `recovery.py`)."""
         now = self.clock()
+        agents = await self.agents.list_agents()
         async with self.db.begin() as conn:
             engine, decisions, callbacks = await rebuild(
-                conn, self.policy, self.agents, self.interactions, now
+                conn, self.policy, agents, self.interactions, now
             )
         self.engine, self.callbacks = engine, callbacks
         self.published(decisions)

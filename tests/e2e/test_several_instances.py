@@ -325,3 +325,70 @@ async def test_every_instance_restarted_in_turn_under_load_fails_no_request(
     await _resend(traffic, instances[0])
     rows, events = await _stored(database_url)
     _check_consistent(rows, events, traffic)
+
+
+async def _frame(ws: aiohttp.ClientWebSocketResponse, kind: str) -> dict[str, Any]:
+    async with asyncio.timeout(10):
+        while True:
+            found = await ws.receive_json()
+            if found["type"] == kind:
+                return found  # type: ignore[no-any-return]
+
+
+async def _visit(
+    s: aiohttp.ClientSession, instance: Instance, **hello: Any
+) -> tuple[aiohttp.ClientWebSocketResponse, dict[str, Any]]:
+    ws = await s.ws_connect(f"{instance.base}/chat/ws", headers={"Origin": instance.base})
+    await ws.send_json({"type": "hello", **hello})
+    return ws, await _frame(ws, "welcome")
+
+
+async def test_a_chat_on_the_killed_instance_reconnects_to_another_and_misses_nothing(
+    cluster: tuple[list[Instance], str],
+) -> None:
+    (router, agents_side, other), admin = cluster
+    agents = dict(await _set_up(agents_side.base, admin))
+    async with aiohttp.ClientSession() as s:
+        ws, welcome = await _visit(s, router)  # the visitor's tab is on the router
+        await ws.send_json({"type": "message", "text": "zzqx my parcel never came"})
+        chat_id = (await _frame(ws, "line"))["chat_id"]
+        async with asyncio.timeout(10):  # nothing found: the chat is queued and offered
+            while True:
+                _, chat = await _json(
+                    s, "GET", f"{agents_side.base}/api/v1/interactions/{chat_id}", admin
+                )
+                if chat["status"] == "offered":
+                    break
+                await asyncio.sleep(0.05)
+        token = agents[chat["agent_id"]]
+        url = f"{agents_side.base}/api/v1/interactions/{chat_id}"
+        assert (await _json(s, "POST", f"{url}/accept", token))[0] == 200
+
+        async def say(n: int) -> None:
+            status, _ = await _json(s, "POST", f"{url}/chat", token, json={"text": f"line {n}"})
+            assert status == 201
+
+        seen: list[int] = []
+        last_seq = [0]  # the last line the widget has
+
+        async def read(ws: aiohttp.ClientWebSocketResponse, upto: int) -> None:
+            while not seen or seen[-1] < upto:
+                line = await _frame(ws, "line")
+                if line["author"] == "agent":
+                    seen.append(int(line["text"].split()[1]))
+                    last_seq[0] = line["seq"]
+
+        for n in range(1, 4):  # told on another instance, heard on the router's socket
+            await say(n)
+        await read(ws, 3)
+        router.kill()
+        for n in range(4, 7):  # while the visitor has no connection
+            await say(n)
+        ws, _ = await _visit(
+            s, other, visitor_id=welcome["visitor_id"], chat_id=chat_id, after_seq=last_seq[0]
+        )
+        for n in range(7, 10):
+            await say(n)
+        await read(ws, 9)
+        await ws.close()
+    assert seen == list(range(1, 10))  # every line once, in order

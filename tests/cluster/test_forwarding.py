@@ -1,0 +1,79 @@
+"""An instance that does not route hands its queue work to the one that does, through the
+database, and answers as if it routed itself: the same ids, the same refusals, its own change
+visible at once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from contactcenter.cluster.leadership import Leadership
+from contactcenter.customers.records import CustomerRecords
+from contactcenter.errors import Conflict
+from contactcenter.events import EventBus
+from contactcenter.interactions.records import InteractionRecords
+from contactcenter.model import Channel, Presence
+from contactcenter.people.agents import AgentDirectory, AgentFields, GroupFields
+from contactcenter.queue.core import InteractionQueue
+from contactcenter.store.db import Database
+from routing.policy import load_policy
+
+
+@pytest.fixture
+async def two(
+    pg: Database, interaction_records: InteractionRecords
+) -> AsyncIterator[tuple[InteractionQueue, InteractionQueue, int]]:
+    directory = AgentDirectory(pg)
+    group = (await directory.create_group(GroupFields(name="general")))["id"]
+    agent = await directory.create_agent(
+        AgentFields.model_validate({"name": "ana", "groups": [{"group_id": group}]})
+    )
+    started: list[tuple[InteractionQueue, Leadership]] = []
+    for name in ("router", "other"):
+        leadership = Leadership(db=pg, instance=name)
+        queue = InteractionQueue(
+            db=pg,
+            interactions=interaction_records,
+            agents=directory,
+            policy=load_policy(),
+            bus=EventBus(),
+            leadership=leadership,
+            instance=name,
+        )
+        await queue.start()
+        await leadership.start()
+        started.append((queue, leadership))
+    yield started[0][0], started[1][0], agent["id"]
+    for queue, leadership in reversed(started):
+        await leadership.stop()
+        await queue.stop()
+
+
+async def test_work_handed_to_the_router_is_routed_and_answered(
+    two: Any, records: CustomerRecords
+) -> None:
+    router, other, ana = two
+    assert router.routes() and not other.routes()
+    customer = (await records.resolve("email", "pat@example.com")).customer
+
+    first = await other.enqueue(customer, Channel.EMAIL, subject="Hello", external_ref="<m1@x>")
+    again = await other.enqueue(customer, Channel.EMAIL, subject="Hello", external_ref="<m1@x>")
+    assert first == again  # the router's answer, the same for a retried arrival
+    assert router.routed(first).state == "waiting"  # type: ignore[union-attr]
+    assert other.routed(first).state == "waiting"  # type: ignore[union-attr]
+    assert await other.position(first) == 1
+
+    await other.set_presence(ana, Presence.AVAILABLE)
+    assert other.presence_of(ana) is Presence.AVAILABLE  # its own change, seen at once
+    assert other.holder(first) == ana  # offered to ana by the router
+    with pytest.raises(Conflict, match="not active with agent"):
+        other.check_held(first, ana)
+    with pytest.raises(Conflict):
+        await other.accept(first, ana + 1000)  # refused by the router, as it would be here
+    await other.accept(first, ana)
+    other.check_held(first, ana)
+    await other.complete(first, ana, outcome={"disposition": "resolved"})
+    assert other.routed(first) is None or other.routed(first).state == "wrap_up"  # type: ignore[union-attr]
+    assert (await records.get(customer.id)).id == customer.id
