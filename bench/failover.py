@@ -78,7 +78,7 @@ async def call(
 
 
 async def set_up(session: aiohttp.ClientSession, base: str, admin: str) -> list[tuple[int, str]]:
-    _, group = await call(session, "POST", f"{base}/api/v1/groups", admin, json={"name": "all"})
+    _, group = await call(session, "POST", f"{base}/api/v1/groups", admin, json={"name": "general"})
     agents = []
     for n in range(AGENTS):
         _, agent = await call(

@@ -117,6 +117,7 @@ class Service:
             "--output",
             out,
             "--nonblocking",
+            "--subprocesses",  # the workers of `serve --workers N`, the mail readers
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -212,7 +212,9 @@ class Services:
             ),
             instance=instance,
             leadership=leadership,
-            relay=None if db.is_sqlite else EventRelay(db=db, bus=bus, instance=instance),
+            relay=None
+            if db.is_sqlite
+            else EventRelay(db=db, bus=bus, instance=instance, alone=leadership.alone),
         )
 
     async def close(self) -> None:

@@ -25,8 +25,18 @@ from contactcenter.store.db import Database
 
 log = structlog.get_logger(__name__)
 
-# An application-chosen advisory lock key ("ccrt"); advisory locks are per database.
+# Application-chosen advisory lock keys ("ccrt", "ccin"); advisory locks are per database.
 LEADER_LOCK_KEY = 0x63637274
+# Every instance holds this one shared while it runs: the leader counts its holders to know
+# whether anyone else listens (alone, it writes no view and relays no events).
+MEMBER_LOCK_KEY = 0x6363696E
+_OTHERS = """
+SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND granted AND mode = 'ShareLock'
+  AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1
+  AND pid <> pg_backend_pid()
+  AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+"""
 _RAISE_EPOCH = """
 INSERT INTO router_epoch (id, epoch, instance, elected_at) VALUES (1, 1, $1, now())
 ON CONFLICT (id) DO UPDATE
@@ -57,6 +67,8 @@ class Leadership:
         self._conn: asyncpg.Connection | None = None
         self._keeper: asyncio.Task[None] | None = None
         self._deposed = asyncio.Event()
+        self._others = 0  # other instances running, as the leader last counted them
+        self._joined: list[Callable[[], None]] = []
 
     async def join(
         self,
@@ -74,6 +86,15 @@ class Leadership:
 
     def leading(self) -> bool:
         return self._epoch is not None
+
+    def alone(self) -> bool:
+        """Whether no other instance runs against this database (as counted at most a second
+        ago; always on SQLite). Only the leader counts; others are never alone."""
+        return self.db.is_sqlite or (self._epoch is not None and self._others == 0)
+
+    def on_company(self, joined: Callable[[], None]) -> None:
+        """Call `joined()` when the leader, alone until now, sees another instance."""
+        self._joined.append(joined)
 
     def epoch(self) -> int | None:
         """The fencing epoch this instance leads with (None: it does not lead)."""
@@ -105,9 +126,11 @@ class Leadership:
         try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await connect(self.db)
+                await self._conn.execute("SELECT pg_advisory_lock_shared($1)", MEMBER_LOCK_KEY)
             if not await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", LEADER_LOCK_KEY):
                 return
             epoch = await self._conn.fetchval(_RAISE_EPOCH, self.instance)
+            self._others = await self._conn.fetchval(_OTHERS, MEMBER_LOCK_KEY)
         except Exception:
             log.warning("leadership.attempt_failed", exc_info=True)
             await self._drop_lock()
@@ -126,6 +149,13 @@ class Leadership:
         for part in list(self._parts):
             await part.lead(db)
             self._led.append(part)
+
+    def _counted(self, others: int) -> None:
+        was_alone, self._others = self._others == 0, others
+        if was_alone and others:
+            log.info("leadership.not_alone", others=others)
+            for joined in self._joined:
+                joined()
 
     async def _stand_down(self) -> None:
         if self._epoch is None:
@@ -164,9 +194,11 @@ class Leadership:
                 try:
                     assert self._conn is not None
                     async with asyncio.timeout(5):
-                        await self._conn.fetchval("SELECT 1")
+                        others = await self._conn.fetchval(_OTHERS, MEMBER_LOCK_KEY)
                 except Exception:
                     lost = True
+                else:
+                    self._counted(others)
             if lost:
                 await self._stand_down()
                 await self._drop_lock()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,10 +32,18 @@ SPILL_KEEP = timedelta(hours=1)
 
 
 class EventRelay:
-    def __init__(self, *, db: Database, bus: EventBus, instance: str) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        bus: EventBus,
+        instance: str,
+        alone: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.db = db
         self.bus = bus
         self.instance = instance
+        self.alone = alone  # no other instance runs: nothing to send
         self._classes = event_classes()
         self._outgoing: asyncio.Queue[Event] = asyncio.Queue()
         self._listener = Listener(db=db, name="events")
@@ -48,7 +57,7 @@ class EventRelay:
         await self._listener.start()
         self._conn = await connect(self.db)
         self._sender = asyncio.create_task(self._send_all(), name="event-relay")
-        self.bus.relay_to(self._outgoing.put_nowait)
+        self.bus.relay_to(self._send_later)
 
     async def stop(self) -> None:
         self.bus.relay_to(None)
@@ -81,6 +90,10 @@ class EventRelay:
             )
 
     # -- sending -------------------------------------------------------------------------------
+
+    def _send_later(self, event: Event) -> None:
+        if not self.alone():
+            self._outgoing.put_nowait(event)
 
     async def _send_all(self) -> None:
         while True:

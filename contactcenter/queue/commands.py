@@ -177,14 +177,16 @@ class Forwarder:
 
 
 class CommandRunner:
-    """The router's side: runs the unanswered commands, oldest first, through `run(id, verb,
-    args)`, which returns the answer, or None when it was stored with the work itself."""
+    """The router's side: runs each unanswered command as soon as it is seen, through `run(id,
+    verb, args)`, which returns the answer (already stored, for an arrival, with the work
+    itself). Answers are written together, as they come: one transaction for all those ready,
+    after the routing view that shows them."""
 
     def __init__(
         self,
         *,
         db: Database,
-        run: Callable[[int, str, dict[str, Any]], Awaitable[Result | None]],
+        run: Callable[[int, str, dict[str, Any]], Awaitable[Result]],
         view_written: Callable[[], Awaitable[tuple[int, int]]],
     ) -> None:
         self.db = db
@@ -192,7 +194,10 @@ class CommandRunner:
         self.view_written = view_written
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._sweeps = 0
+        self._running: dict[int, asyncio.Task[None]] = {}
+        self._ready: dict[int, Result] = {}
+        self._writer: asyncio.Task[None] | None = None
+        self._idle_rounds = 0
 
     def heard(self, _payload: str) -> None:
         self._wake.set()
@@ -202,10 +207,13 @@ class CommandRunner:
         self._task = asyncio.create_task(self._loop(), name="commands")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        tasks = [t for t in (self._task, self._writer, *self._running.values()) if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = self._writer = None
+        self._running.clear()
+        self._ready.clear()
 
     async def _loop(self) -> None:
         while True:
@@ -222,6 +230,7 @@ class CommandRunner:
                 await asyncio.sleep(0.2)
 
     async def run_pending(self) -> None:
+        """Start every unanswered command not running yet."""
         async with self.db.connect() as conn:
             rows = (
                 await conn.execute(
@@ -231,27 +240,41 @@ class CommandRunner:
                     .limit(1000)
                 )
             ).all()
+        fresh = [r for r in rows if r.id not in self._running and r.id not in self._ready]
+        for row in fresh:
+            self._running[row.id] = asyncio.create_task(self._one(row.id, row.verb, row.args))
         if not rows:
-            self._sweeps += 1
-            if self._sweeps % 60 == 0:
+            self._idle_rounds += 1
+            if self._idle_rounds % 60 == 0:
                 await self._forget_answered()
-            return
-        results = await asyncio.gather(*(self._one(r.id, r.verb, r.args) for r in rows))
-        answers = {r.id: res for r, res in zip(rows, results, strict=True) if res is not None}
-        epoch, seq = await self.view_written()
-        async with self.db.begin() as conn:
-            await answer(conn, answers)
-            await self._tell_done(conn, [r.id for r in rows], epoch, seq)
-        if len(rows) == 1000:
+        elif len(rows) == 1000:
             self._wake.set()
 
-    async def _one(self, command_id: int, verb: str, args: dict[str, Any]) -> Result | None:
+    async def _one(self, command_id: int, verb: str, args: dict[str, Any]) -> None:
         try:
-            return await self.run(command_id, verb, args)
+            result = await self.run(command_id, verb, args)
         except Exception as exc:
             if not isinstance(exc, ServiceError):
                 log.exception("commands.failed", verb=verb, command_id=command_id)
-            return failed(exc)
+            result = failed(exc)
+        self._ready[command_id] = result
+        self._running.pop(command_id, None)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._answer_ready(), name="commands-answer")
+
+    async def _answer_ready(self) -> None:
+        """Write the answers ready, then those that became ready meanwhile, until none wait."""
+        while self._ready:
+            answers, self._ready = self._ready, {}
+            try:
+                epoch, seq = await self.view_written()
+                async with self.db.begin() as conn:
+                    await answer(conn, answers)
+                    await self._tell_done(conn, list(answers), epoch, seq)
+            except Exception:
+                # Not answered: the next round (or the next router) runs them again.
+                log.exception("commands.answer_failed", commands=len(answers))
+                await asyncio.sleep(0.2)
 
     @staticmethod
     async def _tell_done(conn: AsyncConnection, ids: list[int], epoch: int, seq: int) -> None:

@@ -35,7 +35,7 @@ from contactcenter.model import (
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.actions import AgentActions
 from contactcenter.queue.arrivals import Arrivals
-from contactcenter.queue.commands import ASKED, DONE, CommandRunner, Forwarder
+from contactcenter.queue.commands import ASKED, DONE, CommandRunner, Forwarder, ok
 from contactcenter.queue.persistence import store_decisions
 from contactcenter.queue.router import Router
 from contactcenter.queue.translation import moment, work_item
@@ -130,6 +130,7 @@ class InteractionQueue:
             self._listener.on(ASKED, self._asked)
             await self._listener.start()
             self._views.refresh()
+        self._leadership.on_company(self._company)
         await self._leadership.join("queue", self._lead, self._stand_down)
 
     async def tick(self) -> None:
@@ -157,7 +158,9 @@ class InteractionQueue:
         await self._router.start(run_timers=self._run_timers)
         if self._leadership is not None and not db.is_sqlite:
             epoch = self._leadership.epoch() or 0
-            self._writer = ViewWriter(db=db, epoch=epoch, build=self._router.view)
+            self._writer = ViewWriter(
+                db=db, epoch=epoch, build=self._router.view, alone=self._leadership.alone
+            )
             self._router.on_change(self._writer.changed)
             await self._writer.write_now()
             self._runner = CommandRunner(
@@ -179,6 +182,11 @@ class InteractionQueue:
             await self._writer.stop()
             self._writer = None
         self._views.refresh()
+
+    def _company(self) -> None:
+        """Another instance came: it reads the view from now on."""
+        if self._writer is not None:
+            self._writer.changed()
 
     def _asked(self, payload: str) -> None:
         if self._runner is not None:
@@ -209,9 +217,11 @@ class InteractionQueue:
             raise Unavailable("the queue is not running")
         return await self._forwarder.forward(verb, args)
 
-    async def _run_command(self, command_id: int, verb: str, args: dict[str, Any]) -> Any:
+    async def _run_command(
+        self, command_id: int, verb: str, args: dict[str, Any]
+    ) -> dict[str, Any]:
         """A command another instance handed over, run here (the router)."""
-        return {"ok": await self._run_here(verb, args, command_id)}
+        return ok(await self._run_here(verb, args, command_id))
 
     async def _run_here(
         self, verb: str, args: dict[str, Any], command_id: int | None = None

@@ -26,8 +26,10 @@ from contactcenter.store.tables import routing_view
 
 log = structlog.get_logger(__name__)
 CHANNEL = "cc_view"
-# How long the router lets changes gather before it writes the view.
-GATHER_SECONDS = 0.02
+# How long the router lets changes gather before it writes the view, and how often at most the
+# other instances read it (a command's answer makes them read it at once).
+GATHER_SECONDS = 0.05
+READ_EVERY_SECONDS = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +131,21 @@ class RoutingView:
 
 
 class ViewWriter:
-    """The router's side: `changed()` after every change; the view is written a moment later,
-    or at once by `write_now()`."""
+    """The router's side: `changed()` after every change; the view is written a moment later
+    (unless no other instance runs), or at once by `write_now()`."""
 
-    def __init__(self, *, db: Database, epoch: int, build: Callable[[], RoutingView]) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        epoch: int,
+        build: Callable[[], RoutingView],
+        alone: Callable[[], bool],
+    ) -> None:
         self.db = db
         self.epoch = epoch
         self.build = build
+        self.alone = alone  # no other instance reads the view: it is written when one comes
         self.seq = 0
         self._dirty = True
         self._lock = asyncio.Lock()
@@ -143,6 +153,8 @@ class ViewWriter:
 
     def changed(self) -> None:
         self._dirty = True
+        if self.alone():
+            return
         if self._pending is None or self._pending.done():
             self._pending = asyncio.create_task(self._soon(), name="routing-view")
 
@@ -159,15 +171,14 @@ class ViewWriter:
             if not self._dirty:
                 return self.seq
             self._dirty = False
-            view = self.build()
+            body = self.build().dumps()
             seq = self.seq + 1
             async with self.db.begin() as conn:
                 await conn.execute(
                     postgresql.insert(routing_view)
-                    .values(id=1, epoch=self.epoch, seq=seq, body=view.dumps())
+                    .values(id=1, epoch=self.epoch, seq=seq, body=body)
                     .on_conflict_do_update(
-                        index_elements=["id"],
-                        set_={"epoch": self.epoch, "seq": seq, "body": view.dumps()},
+                        index_elements=["id"], set_={"epoch": self.epoch, "seq": seq, "body": body}
                     )
                 )
                 await notify(conn, CHANNEL, f"{self.epoch}:{seq}")
@@ -190,17 +201,20 @@ class ViewReader:
         self._heard: tuple[int, int] = (0, 0)
         self._fetcher: asyncio.Task[None] | None = None
         self._fresh = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._read_at = 0.0
 
     def heard(self, payload: str) -> None:
-        """A `cc_view` notification ("epoch:seq"; empty: may have missed some)."""
+        """A `cc_view` notification ("epoch:seq"; empty: may have missed some): read the view,
+        at most every `READ_EVERY_SECONDS`."""
         with contextlib.suppress(ValueError):
             epoch, seq = (int(x) for x in payload.split(":"))
             self._heard = max(self._heard, (epoch, seq))
-        self.refresh()
+        self.refresh(wait=READ_EVERY_SECONDS)
 
-    def refresh(self) -> None:
+    def refresh(self, wait: float = 0.0) -> None:
         if self._fetcher is None or self._fetcher.done():
-            self._fetcher = asyncio.create_task(self._fetch(), name="routing-view-read")
+            self._fetcher = asyncio.create_task(self._fetch(wait), name="routing-view-read")
 
     async def at_least(self, epoch: int, seq: int, wait: float = 5.0) -> None:
         """Wait (a little) until the view read is the router's `(epoch, seq)` or newer."""
@@ -209,11 +223,19 @@ class ViewReader:
             async with asyncio.timeout(wait):
                 while self.view.version < (epoch, seq):
                     self._fresh.clear()
+                    self._hurry.set()
                     self.refresh()
                     await self._fresh.wait()
 
-    async def _fetch(self) -> None:
+    async def _fetch(self, wait: float = 0.0) -> None:
+        pause = wait - (asyncio.get_running_loop().time() - self._read_at)
+        if pause > 0 and self._hurry.is_set() is False:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await self._hurry.wait()  # a command's answer cannot wait
+        self._hurry.clear()
         while True:
+            self._read_at = asyncio.get_running_loop().time()
             try:
                 async with self.db.connect() as conn:
                     row = (

@@ -41,7 +41,9 @@ async def test_events_reach_the_other_instance_in_order_and_not_back(
         b.subscribe(Origin.HERE) as acting,
         a.subscribe(Origin.ELSEWHERE) as echo,
     ):
-        sent = [InteractionQueued(interaction_id=i, customer_id=7, channel="chat") for i in range(50)]
+        sent = [
+            InteractionQueued(interaction_id=i, customer_id=7, channel="chat") for i in range(50)
+        ]
         for event in sent:
             a.publish(event)
         assert await _take(everything, 50) == sent
