@@ -392,3 +392,41 @@ async def test_a_chat_on_the_killed_instance_reconnects_to_another_and_misses_no
         await read(ws, 9)
         await ws.close()
     assert seen == list(range(1, 10))  # every line once, in order
+
+
+async def test_serve_with_workers_shares_the_port_and_stops_on_sigterm(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = _env(tmp_path, database_url, CONTACTCENTER_SEMANTIC_SEARCH="false")
+    port = _free_port()
+    if "postgresql" in database_url:
+        assert _run(env, "migrate").returncode == 0
+    process = subprocess.Popen(
+        [COMMAND, "serve", "--workers", "2", "--port", str(port)],
+        env=env,
+        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        _wait_healthy(port, process)
+        seen: dict[str, bool] = {}  # instance: whether it routes
+        instances = 2 if "postgresql" in database_url else 1
+        async with aiohttp.ClientSession() as s, asyncio.timeout(20):
+            while len(seen) < instances:
+                # A new connection each time: the kernel spreads them over the workers.
+                async with s.get(
+                    f"http://127.0.0.1:{port}/readyz", headers={"Connection": "close"}
+                ) as response:
+                    ready = await response.json()
+                seen[ready["instance"]] = ready["routes"]
+        if "postgresql" in database_url:
+            assert sorted(seen.values()) == [False, True]  # two instances, one routes
+        else:
+            assert list(seen.values()) == [True]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+    assert code == 0
+    if "sqlite" in database_url:
+        assert "SQLite is served by one process" in process.stderr.read()  # type: ignore[union-attr]
