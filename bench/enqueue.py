@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/enqueue.py [--connections 50] [--seconds 10] [--rate 200]
                                       [--backend sqlite|postgresql|both] [--profile PREFIX]
+                                      [--workers N] [--pgbench]
 
 A real `contactcenter serve` runs as a subprocess. Each POST is a web form's case: a customer by
 email identity (one of 1,000, so most are known after the first round), a subject, a topic and
@@ -20,13 +21,16 @@ import argparse
 import asyncio
 import itertools
 import platform
+import re
 import statistics
 import time
+from pathlib import Path
 
 import aiohttp
 from served import Service, databases, served
 
 CUSTOMERS = 1000
+SCRIPT = Path(__file__).with_name("enqueue.pgbench.sql")
 
 
 def body(n: int) -> dict[str, object]:
@@ -59,7 +63,8 @@ async def post(session: aiohttp.ClientSession, url: str, n: int, out: list[float
 
 async def closed_loop(
     service: Service, session: aiohttp.ClientSession, args: argparse.Namespace, label: str
-) -> None:
+) -> float:
+    """The closed loop; POSTs answered a second."""
     url = f"{service.base}/api/v1/interactions"
     counter = itertools.count()
     latencies: list[float] = []
@@ -75,6 +80,7 @@ async def closed_loop(
         await asyncio.gather(*(client() for _ in range(args.connections)))
         elapsed, cpu = time.perf_counter() - start, service.cpu_seconds(workers=True) - cpu
     print(summary(f"{label}, {args.connections} connections", latencies, cpu, elapsed))
+    return len(latencies) / elapsed
 
 
 async def open_loop(
@@ -94,6 +100,32 @@ async def open_loop(
     print(summary(f"{label}, {args.rate:g}/s open loop", latencies, cpu, elapsed))
 
 
+async def pgbench(database_url: str, args: argparse.Namespace) -> float:
+    """Transactions a second pgbench runs with `enqueue.pgbench.sql` (one POST's statements)
+    on the same database, with as many connections as the closed loop."""
+    found = await asyncio.create_subprocess_exec(
+        "pgbench",
+        "-n",
+        "-M",
+        "prepared",
+        "-c",
+        str(args.connections),
+        "-j",
+        "2",
+        "-T",
+        str(int(args.seconds)),
+        "-f",
+        str(SCRIPT),
+        database_url,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await found.communicate()
+    tps = re.search(r"tps = ([0-9.]+)", out.decode())
+    assert found.returncode == 0 and tps, err.decode()
+    return float(tps.group(1))
+
+
 async def bench(label: str, database_url: str, args: argparse.Namespace) -> None:
     settings = {"CONTACTCENTER_SEMANTIC_SEARCH": "false"}
     async with served(database_url, settings, workers=args.workers) as service:
@@ -105,8 +137,14 @@ async def bench(label: str, database_url: str, args: argparse.Namespace) -> None
             warm: list[float] = []
             for n in range(CUSTOMERS):  # every customer known, as on a service in use
                 await post(session, url, n, warm)
-            await closed_loop(service, session, args, label)
+            rate = await closed_loop(service, session, args, label)
             await open_loop(service, session, args, label)
+            if args.pgbench and label == "postgresql":
+                ceiling = await pgbench(database_url, args)
+                print(
+                    f"[{label}] pgbench, the same statements, {args.connections} connections: "
+                    f"{ceiling:,.0f}/s; the service reaches {rate / ceiling:.0%} of it"
+                )
 
 
 async def main_async(args: argparse.Namespace) -> None:
@@ -127,6 +165,11 @@ def main() -> None:
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--workers", type=int, default=1, help="serve --workers N (PostgreSQL)")
+    parser.add_argument(
+        "--pgbench",
+        action="store_true",
+        help="on PostgreSQL, also run the same statements with pgbench: the database's ceiling",
+    )
     asyncio.run(main_async(parser.parse_args()))
 
 

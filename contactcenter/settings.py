@@ -121,7 +121,15 @@ class Settings(BaseModel):
     shutdown_timeout: float = Field(
         default=30.0, ge=0, description="Seconds in-flight requests get to finish on SIGTERM."
     )
-    db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections.")
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description=(
+            "PostgreSQL connections kept open (a quarter more for bursts, and four of the "
+            "instance's own: the leader lock, two that listen, one that notifies)."
+        ),
+    )
     reuse_port: bool = Field(
         default=False,
         description=(

@@ -145,6 +145,7 @@ EDGES = (
     "contactcenter.cli",
 )
 INNER = (
+    "contactcenter.cluster",
     "contactcenter.customers",
     "contactcenter.interactions",
     "contactcenter.people",
