@@ -4,6 +4,7 @@ visible at once."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,7 +25,8 @@ from routing.policy import load_policy
 @pytest.fixture
 async def two(
     pg: Database, interaction_records: InteractionRecords
-) -> AsyncIterator[tuple[InteractionQueue, InteractionQueue, int]]:
+) -> AsyncIterator[tuple[InteractionQueue, InteractionQueue, int, Leadership]]:
+    """Two instances' queues (the first routes), the agent's id, the first's leadership."""
     directory = AgentDirectory(pg)
     group = (await directory.create_group(GroupFields(name="general")))["id"]
     agent = await directory.create_agent(
@@ -45,7 +47,7 @@ async def two(
         await queue.start()
         await leadership.start()
         started.append((queue, leadership))
-    yield started[0][0], started[1][0], agent["id"]
+    yield started[0][0], started[1][0], agent["id"], started[0][1]
     for queue, leadership in reversed(started):
         await leadership.stop()
         await queue.stop()
@@ -54,7 +56,7 @@ async def two(
 async def test_work_handed_to_the_router_is_routed_and_answered(
     two: Any, records: CustomerRecords
 ) -> None:
-    router, other, ana = two
+    router, other, ana, _ = two
     assert router.routes() and not other.routes()
     customer = (await records.resolve("email", "pat@example.com")).customer
 
@@ -77,3 +79,22 @@ async def test_work_handed_to_the_router_is_routed_and_answered(
     await other.complete(first, ana, outcome={"disposition": "resolved"})
     assert other.routed(first) is None or other.routed(first).state == "wrap_up"  # type: ignore[union-attr]
     assert (await records.get(customer.id)).id == customer.id
+
+
+async def test_work_handed_over_while_no_instance_routes_waits_for_the_next_router(
+    two: Any, records: CustomerRecords
+) -> None:
+    router, other, _, leadership = two
+    customer = (await records.resolve("email", "lee@example.com")).customer
+    await leadership.stop()  # the router's instance stops: nobody routes for a moment
+    await router.stop()
+    assert not router.routes()
+    arrival = asyncio.create_task(
+        other.enqueue(customer, Channel.EMAIL, subject="Anyone?", external_ref="<w@x>")
+    )
+    async with asyncio.timeout(10):  # the other instance is elected and runs what waits
+        interaction_id = await arrival
+    assert other.routes()
+    assert other.routed(interaction_id).state == "waiting"  # type: ignore[union-attr]
+    again = await other.enqueue(customer, Channel.EMAIL, subject="Anyone?", external_ref="<w@x>")
+    assert again == interaction_id
