@@ -44,8 +44,33 @@ TOKEN_PREFIX = "cc_"
 
 
 # How long a checked API token is believed without reading it again, and how many are kept.
-TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_SECONDS = 5.0  # how long a checked token or session is believed without a read
 TOKEN_CACHE_SIZE = 10_000
+
+
+class _Recent:
+    """Principals recently read, by the digest of their secret: believed for
+    `TOKEN_CACHE_SECONDS` (read at call time, so tests can change it), then read again."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        known = self._seen.get(digest)
+        if known is None or time.monotonic() - known[1] >= TOKEN_CACHE_SECONDS:
+            return None
+        return known[0]
+
+    def put(self, digest: str, principal: Principal | None) -> None:
+        if principal is None:
+            self._seen.pop(digest, None)
+            return
+        if len(self._seen) >= TOKEN_CACHE_SIZE:
+            self._seen.clear()  # many at once: start again rather than grow
+        self._seen[digest] = (principal, time.monotonic())
+
+    def forget(self, gone: Callable[[Principal], bool]) -> None:
+        self._seen = {d: k for d, k in self._seen.items() if not gone(k[0])}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +102,11 @@ class Accounts:
     def __init__(self, *, db: Database, session_hours: float = 12.0) -> None:
         self.db = db
         self.session_lifetime = timedelta(hours=session_hours)
-        # API tokens recently checked, by digest: (who, when checked, monotonic). A busy
-        # integration then costs no read per request. Revoking here forgets the token at once;
-        # another instance's revocation holds here within TOKEN_CACHE_SECONDS.
-        self._tokens: dict[str, tuple[Principal, float]] = {}
+        # API tokens and console sessions recently checked: a busy integration or console
+        # then costs no read per request. Revoking a token, logging out or changing a password
+        # here forgets at once; on another instance it holds within TOKEN_CACHE_SECONDS.
+        self._tokens = _Recent()
+        self._sessions = _Recent()
 
     async def create_user(
         self, username: str, password: str, role: Role, agent_id: int | None = None
@@ -118,6 +144,9 @@ class Accounts:
         if len(password) < MIN_PASSWORD:
             raise Invalid(f"password must be at least {MIN_PASSWORD} characters", "password")
         password_hash = await _in_hashing_pool(_hasher.hash, password)
+        # The user's sessions end: forgotten here at once (and on other instances within
+        # TOKEN_CACHE_SECONDS).
+        self._sessions.forget(lambda principal: principal.username == username)
         async with self.db.begin() as conn:
             result = await conn.execute(
                 update(users)
@@ -185,23 +214,34 @@ class Accounts:
         return secret, principal
 
     async def logout(self, secret: str) -> None:
+        self._sessions.put(_digest(secret), None)
         async with self.db.begin() as conn:
             await conn.execute(delete(sessions).where(sessions.c.token_hash == _digest(secret)))
 
     async def from_session(self, secret: str) -> Principal | None:
+        digest = _digest(secret)
+        known = self._sessions.get(digest)
+        if known is not None:
+            return known
         async with self.db.connect() as conn:
             row = (
                 await conn.execute(
                     select(users, sessions.c.csrf_token, sessions.c.expires_at)
                     .join(sessions, sessions.c.user_id == users.c.id)
-                    .where(sessions.c.token_hash == _digest(secret), users.c.active.is_(True))
+                    .where(sessions.c.token_hash == digest, users.c.active.is_(True))
                 )
             ).one_or_none()
-        if row is None or row.expires_at <= now():
-            return None
-        return Principal(
-            row.id, row.username, Role(row.role), row.agent_id, "session", row.csrf_token
-        )
+        principal = None
+        # A session that ends within the cache's time is read each time, to end on the dot.
+        if row is not None and row.expires_at > now():
+            principal = Principal(
+                row.id, row.username, Role(row.role), row.agent_id, "session", row.csrf_token
+            )
+        if row is not None and row.expires_at > now() + timedelta(seconds=TOKEN_CACHE_SECONDS):
+            self._sessions.put(digest, principal)
+        else:
+            self._sessions.put(digest, None)
+        return principal
 
     async def create_token(self, user_id: int, name: str) -> tuple[str, dict[str, Any]]:
         """A new API token for the user; the secret is returned here and never again."""
@@ -251,7 +291,7 @@ class Accounts:
             ]
 
     async def revoke_token(self, token_id: int) -> None:
-        self._tokens = {d: k for d, k in self._tokens.items() if k[0].token_id != token_id}
+        self._tokens.forget(lambda principal: principal.token_id == token_id)
         async with self.db.begin() as conn:
             result = await conn.execute(
                 update(api_tokens)
@@ -264,15 +304,10 @@ class Accounts:
     async def from_token(self, secret: str) -> Principal | None:
         digest = _digest(secret)
         known = self._tokens.get(digest)
-        if known is not None and time.monotonic() - known[1] < TOKEN_CACHE_SECONDS:
-            return known[0]
+        if known is not None:
+            return known
         principal = await self._read_token(digest)
-        if principal is None:
-            self._tokens.pop(digest, None)
-            return None
-        if len(self._tokens) >= TOKEN_CACHE_SIZE:
-            self._tokens.clear()  # many tokens at once: start again rather than grow
-        self._tokens[digest] = (principal, time.monotonic())
+        self._tokens.put(digest, principal)
         return principal
 
     async def _read_token(self, digest: str) -> Principal | None:
