@@ -152,14 +152,16 @@ class Traffic:
                 "channel": "chat",
                 "external_ref": ref,
             }
-            # As a load balancer would: a refused connection goes to the next instance.
+            # As a load balancer would (HAProxy's retry-on conn-failure empty-response): a
+            # refused connection, or one closed without an answer by an instance that is
+            # stopping, goes to the next instance; the reference makes the retry safe.
             for attempt in range(len(targets) if retry else 1):
                 target = targets[(n + attempt) % len(targets)]
                 try:
                     status, made = await _json(
                         s, "POST", f"{target.base}/api/v1/interactions", self.admin, json=body
                     )
-                except aiohttp.ClientConnectorError:
+                except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError):
                     continue
                 if status in (200, 201):
                     self.chats[ref] = made["id"]
