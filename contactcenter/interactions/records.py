@@ -125,6 +125,57 @@ def interaction_json(row: Row[Any]) -> dict[str, Any]:
     }
 
 
+def queued_json(
+    interaction_id: int, new: NewInteraction, at: datetime, message: tuple[int, str] | None
+) -> dict[str, Any]:
+    """An interaction just stored as queued (with the customer's first message, if any) and
+    not touched since, as `InteractionRecords.get` would read it then: what the write knows,
+    without reading it back. A test holds the two equal."""
+    stored = {
+        "id": interaction_id,
+        "customer_id": new.customer_id,
+        "channel": new.channel.value,
+        "direction": new.direction.value,
+        "initiated_by": new.initiated_by.value,
+        "status": new.status.value,
+        "subject": new.subject,
+        "topic": new.topic,
+        "attributes": new.attributes or {},
+        "products": [],
+        "agent_id": None,
+        "group_id": None,
+        "linked_interaction_id": None,
+        "disposition": None,
+        "outcome": None,
+        "complaint": False,
+        "satisfaction": None,
+        "created_at": at.isoformat(),
+        "answered_at": None,
+        "ended_at": None,
+        "updated_at": at.isoformat(),
+    }
+    said = []
+    if message is not None:
+        said.append(
+            {
+                "id": message[0],
+                "direction": Direction.INBOUND.value,
+                "author": Initiator.CUSTOMER.value,
+                "agent_id": None,
+                "body": message[1],
+                "created_at": at.isoformat(),
+            }
+        )
+    created = {
+        "type": "created",
+        "from_status": None,
+        "to_status": new.status.value,
+        "data": {"channel": new.channel.value},
+        "at": at.isoformat(),
+    }
+    return stored | {"messages": said, "attachments": [], "events": [created]}
+
+
 class InteractionRecords:
     def __init__(self, *, db: Database, blobs: BlobStore | None = None) -> None:
         self.db = db

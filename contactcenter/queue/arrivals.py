@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 
@@ -29,13 +30,25 @@ from routing.types import Decision
 MAX_BATCH = 256
 
 
+@dataclass(frozen=True, slots=True)
+class Admitted:
+    """An arrival once stored: its interaction, and, when this arrival stored it and nothing
+    else happened to it in that transaction (it waits, as stored), what was written: enough to
+    answer its sender without reading it back (`records.queued_json`)."""
+
+    interaction_id: int
+    fresh: NewInteraction | None = None
+    at: datetime | None = None
+    message: tuple[int, str] | None = None  # the customer's first message: its id and text
+
+
 @dataclass(slots=True)
 class Arrival:
     """One interaction a channel asked to enqueue, waiting for its batch to be stored."""
 
     new: NewInteraction
     customer: Customer
-    done: asyncio.Future[int]
+    done: asyncio.Future[Admitted]
     message: str = ""  # the customer's first words, kept with the interaction
     command: int | None = None  # the command another instance handed over (commands.py)
 
@@ -44,9 +57,9 @@ class Arrival:
         ref = self.new.external_ref
         return (self.new.channel.value, ref) if ref else None
 
-    def resolve(self, interaction_id: int) -> None:
+    def resolve(self, admitted: Admitted) -> None:
         if not self.done.done():  # the caller may have given up waiting
-            self.done.set_result(interaction_id)
+            self.done.set_result(admitted)
 
     def fail(self, exc: BaseException) -> None:
         if not self.done.done():
@@ -73,8 +86,8 @@ class Arrivals:
         message: str = "",
         *,
         command: int | None = None,
-    ) -> int:
-        """The interaction's id once it is stored (with the customer's `message`, if any, and
+    ) -> Admitted:
+        """The interaction once it is stored (with the customer's `message`, if any, and
         the answer to the `command` it came in, in the same transaction) and routed."""
         loop = asyncio.get_running_loop()
         arrival = Arrival(new, customer, loop.create_future(), message, command)
@@ -114,7 +127,7 @@ class Arrivals:
             if existing is None:
                 arrival.fail(exc)
             else:
-                arrival.resolve(existing)
+                arrival.resolve(Admitted(existing))
 
     async def _admit_together(self, batch: list[Arrival]) -> None:
         now = self.router.clock()
@@ -171,9 +184,22 @@ class Arrivals:
             if routed:  # the engine moved, the database did not: the database wins
                 await self.router.rebuild()
             raise
-        stored: dict[int, int] = {}
+        touched = {int(d.item_id) for d in decisions if hasattr(d, "item_id")}
+        said_ids = {
+            interaction_id: message_id
+            for (_, interaction_id), message_id in zip(said, message_ids, strict=True)
+        }
+        stored: dict[int, Admitted] = {}
         for arrival, interaction_id in zip(fresh, ids, strict=True):
-            stored[id(arrival)] = interaction_id
+            stored[id(arrival)] = Admitted(interaction_id)
+            if interaction_id not in touched:
+                message_id = said_ids.get(interaction_id)
+                stored[id(arrival)] = Admitted(
+                    interaction_id,
+                    arrival.new,
+                    moment(now),
+                    None if message_id is None else (message_id, arrival.message),
+                )
             if arrival.ref:
                 known[arrival.ref] = interaction_id
             self.bus.publish(
@@ -189,4 +215,5 @@ class Arrivals:
             )
         self.router.published(decisions)
         for arrival in batch:
-            arrival.resolve(stored.get(id(arrival)) or known[arrival.ref])  # type: ignore[index]
+            found = stored.get(id(arrival))
+            arrival.resolve(found or Admitted(known[arrival.ref]))  # type: ignore[index]

@@ -34,7 +34,7 @@ from contactcenter.model import (
 )
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.actions import AgentActions
-from contactcenter.queue.arrivals import Arrivals
+from contactcenter.queue.arrivals import Admitted, Arrivals
 from contactcenter.queue.commands import ASKED, DONE, CommandRunner, Forwarder, ok
 from contactcenter.queue.persistence import store_decisions
 from contactcenter.queue.router import Router
@@ -231,7 +231,8 @@ class InteractionQueue:
             customer = await self._customers.get(args.pop("customer_id"))
             message = args.pop("message")
             new = NewInteraction(customer.id, Channel(args.pop("channel")), **args)
-            return await self._arrivals.admit(new, customer, message, command=command_id)
+            admitted = await self._arrivals.admit(new, customer, message, command=command_id)
+            return admitted.interaction_id
         if verb == "enqueue_started":
             customer = await self._customers.get(args["customer_id"])
             return await self._enqueue_started(args["interaction_id"], customer)
@@ -278,9 +279,34 @@ class InteractionQueue:
         (group commit), each still answered only once it is stored. An `external_ref` the
         channel stored before (a retried webhook, a mail fetched twice) returns that
         interaction instead of queuing it again."""
+        admitted = await self.admit(
+            customer,
+            channel,
+            subject=subject,
+            topic=topic,
+            attributes=attributes,
+            external_ref=external_ref,
+            message=message,
+        )
+        return admitted.interaction_id
+
+    async def admit(
+        self,
+        customer: Customer,
+        channel: Channel,
+        *,
+        subject: str = "",
+        topic: str | None = None,
+        attributes: dict[str, Any] | None = None,
+        external_ref: str | None = None,
+        message: str = "",
+    ) -> Admitted:
+        """`enqueue`, answered with what was stored: where this instance routes and the
+        arrival stored a new interaction that still waits, enough to describe it without
+        reading it back (`Admitted.fresh`)."""
         if self._leading:
             new = NewInteraction(customer.id, channel, subject, topic, attributes, external_ref)
-            interaction_id = await self._arrivals.admit(new, customer, message)
+            admitted = await self._arrivals.admit(new, customer, message)
         else:
             interaction_id = await self._do(
                 "enqueue",
@@ -292,8 +318,9 @@ class InteractionQueue:
                 external_ref=external_ref,
                 message=message,
             )
-        log.info("queue.enqueued", interaction_id=interaction_id, customer_id=customer.id)
-        return int(interaction_id)
+            admitted = Admitted(int(interaction_id))
+        log.info("queue.enqueued", interaction_id=admitted.interaction_id, customer_id=customer.id)
+        return admitted
 
     async def enqueue_started(self, interaction_id: int, customer: Customer) -> None:
         """Work that began outside the queue (a chat with the bot) enters it now, its wait

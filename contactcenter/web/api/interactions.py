@@ -15,7 +15,7 @@ from pydantic import (
     model_validator,
 )
 
-from contactcenter.interactions.records import InteractionFilter
+from contactcenter.interactions.records import InteractionFilter, queued_json
 from contactcenter.model import Channel, IdentityKind, InteractionStatus, Role, Tier
 from contactcenter.web.endpoints import Call, RouteTable
 
@@ -77,7 +77,7 @@ async def create_interaction(call: Call) -> web.Response:
         assert body.customer_id is not None
         # Work for a merged customer is the survivor's: other systems may hold the old id.
         customer = await services.customers.survivor(body.customer_id)
-    interaction_id = await services.queue.enqueue(
+    admitted = await services.queue.admit(
         customer,
         body.channel,
         subject=body.subject,
@@ -86,7 +86,12 @@ async def create_interaction(call: Call) -> web.Response:
         external_ref=body.external_ref,
         message=body.message,
     )
-    return web.json_response(await services.interactions.get(interaction_id), status=201)
+    if admitted.fresh is not None and admitted.at is not None:
+        # Stored by this request and waiting as stored: answered from what was written.
+        answer = queued_json(admitted.interaction_id, admitted.fresh, admitted.at, admitted.message)
+    else:
+        answer = await services.interactions.get(admitted.interaction_id)
+    return web.json_response(answer, status=201)
 
 
 class InteractionQuery(BaseModel):

@@ -174,6 +174,35 @@ async def test_other_systems_queue_work_once_per_reference(api: Api, team: dict[
     assert len((await api.json("GET", "/api/v1/interactions", "agent"))["interactions"]) == 1
 
 
+async def test_the_answer_to_a_post_is_the_interaction_as_stored(
+    api: Api, team: dict[str, Any]
+) -> None:
+    """A new interaction that waits is answered from what was written, not read back: it must
+    be exactly what reading it gives, with a message and without, with and without a
+    reference and attributes."""
+    bodies = [
+        {
+            "identity": {"kind": "email", "value": "pat@example.com"},
+            "channel": "email",
+            "subject": "Where is order 1042?",
+            "topic": "delivery",
+            "message": "It was due on Monday. 谢谢",
+            "attributes": {"order": "1042", "vip": True},
+        },
+        {"identity": {"kind": "phone", "value": "(617) 555-0143"}, "channel": "chat"},
+        {
+            "identity": {"kind": "email", "value": "pat@example.com"},
+            "channel": "email",
+            "external_ref": "crm-case-78",
+            "subject": "Refund",
+        },
+    ]
+    for body in bodies:
+        made = await api.json("POST", "/api/v1/interactions", "agent", status=201, json=body)
+        read = await api.json("GET", f"/api/v1/interactions/{made['id']}", "agent")
+        assert made == read
+
+
 async def test_stats_show_waiting_work_and_what_was_answered(
     api: Api, team: dict[str, Any]
 ) -> None:
