@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from contactcenter import events as ev
+from contactcenter.errors import Conflict
 from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords, NewMessage
 from contactcenter.interactions.transitions import NewInteraction, open_many
-from contactcenter.model import Customer, Direction, Initiator
+from contactcenter.model import Customer, Direction, Initiator, InteractionStatus
 from contactcenter.queue.commands import answer, ok
 from contactcenter.queue.persistence import known_refs, store_decisions
 from contactcenter.queue.router import Router
@@ -217,3 +219,37 @@ class Arrivals:
         for arrival in batch:
             found = stored.get(id(arrival))
             arrival.resolve(found or Admitted(known[arrival.ref]))  # type: ignore[index]
+
+    async def enter_started(self, interaction_id: int, customer: Customer, row: Any) -> None:
+        """Work that began outside the queue (a chat with the bot, its `row` read just now)
+        enters it: stored as queued and routed in one transaction, its wait starting now."""
+        if row.status != InteractionStatus.BOT.value:
+            raise Conflict(
+                f"interaction {interaction_id} is {row.status}, not with the bot", "status"
+            )
+        async with self.router.lock:
+            now = self.router.clock()
+            at = moment(now)
+            work = work_item(interaction_id, row.channel, customer, row.topic, row.attributes, now)
+            decisions = self.router.call(self.router.engine.enqueue, work, now)
+            try:
+                async with self.db.begin() as conn:
+                    await self.interactions.transition(
+                        interaction_id,
+                        InteractionStatus.QUEUED,
+                        at=at,
+                        conn=conn,
+                        columns={"queued_at": at, "routing_since": at},
+                    )
+                    await store_decisions(
+                        conn, self.interactions, decisions, now, self.router.callbacks
+                    )
+            except Exception:
+                await self.router.rebuild()  # the engine moved, the database did not
+                raise
+            self.bus.publish(
+                ev.InteractionQueued(
+                    interaction_id=interaction_id, customer_id=customer.id, channel=row.channel
+                )
+            )
+            self.router.published(decisions)
