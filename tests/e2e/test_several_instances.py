@@ -5,7 +5,9 @@ The traffic goes through the instances that do not route: chats arrive through t
 caller's own references, mails over SMTP, and agents accept and complete what is offered to
 them. Afterwards every acknowledged reference is sent again to a live instance and must name the
 same interaction, and the database must hold one interaction per reference, each with an
-unbroken history, no agent over capacity, and no open offer left from the dead router.
+unbroken history, no agent over capacity, and no open offer left from the dead router. A chat
+widget on the killed instance reconnects to another and misses no line nor gets one twice; and
+`serve --workers 2` shares its port between two instances, one of which routes.
 """
 
 from __future__ import annotations
