@@ -144,7 +144,8 @@ class RouterSeat:
         if self._writer is not None:
             await self._writer.stop()
             self._writer = None
-        self._views.refresh()
+        if self._listener is not None:  # another instance routes next: read its view
+            self._views.refresh()
 
     def _company(self) -> None:
         """Another instance came: it reads the view from now on."""
