@@ -181,6 +181,7 @@ class Arrivals:
                         for a, i in zip(fresh, ids, strict=True)
                         if a.command is not None
                     },
+                    all_=True,  # a withdrawn command's arrival is not stored
                 )
         except Exception:
             if routed:  # the engine moved, the database did not: the database wins

@@ -12,7 +12,10 @@ the asking instance answers its client. Nothing is acknowledged before the route
   been stored, the engine (rebuilt from the database) refuses it as a conflict (409) that says
   where the work is now.
 - An instance that hears nothing still looks for its answer every second, and gives up after
-  `ANSWER_SECONDS` (503: nothing routes now; nothing was done, try again).
+  `ANSWER_SECONDS`: it deletes the command, so that no router runs it later, and answers 503
+  (nothing was done, try again). An arrival whose command was withdrawn is not stored (its
+  answer finds no row and its transaction rolls back); another command that a router was
+  running at that very moment may still take effect.
 """
 
 from __future__ import annotations
@@ -72,10 +75,16 @@ def outcome(result: Result) -> Any:
     raise exc
 
 
-async def answer(conn: AsyncConnection, answers: dict[int, Result]) -> None:
-    """Store the answers to commands in `conn`'s transaction."""
+class Withdrawn(Exception):
+    """The instance that handed a command over took it back (it waited too long): whatever
+    the command did in this transaction must not be stored."""
+
+
+async def answer(conn: AsyncConnection, answers: dict[int, Result], *, all_: bool = False) -> None:
+    """Store the answers to commands in `conn`'s transaction; with `all_`, Withdrawn when one
+    of the commands is no longer there (the transaction is then to be rolled back)."""
     if answers:
-        await conn.execute(
+        result = await conn.execute(
             update(queue_commands)
             .where(queue_commands.c.id == bindparam("cid"))
             .values(done_at=bindparam("done"), result=bindparam("res")),
@@ -84,6 +93,8 @@ async def answer(conn: AsyncConnection, answers: dict[int, Result]) -> None:
                 for cid, result in answers.items()
             ],
         )
+        if all_ and result.rowcount != len(answers):
+            raise Withdrawn(f"{len(answers) - result.rowcount} of the commands were withdrawn")
 
 
 class Forwarder:
@@ -120,12 +131,32 @@ class Forwarder:
             async with asyncio.timeout(ANSWER_SECONDS):
                 result = await asyncio.shield(future)
         except TimeoutError:
-            raise Unavailable(
-                "no instance routes the queue now (one is taking over); try again"
-            ) from None
+            result = await self._withdraw(command_id)
+            if result is None:
+                raise Unavailable(
+                    "no instance routes the queue now (one is taking over); nothing was done, "
+                    "try again"
+                ) from None
         finally:
             self._waiting.pop(command_id, None)
         return outcome(result)
+
+    async def _withdraw(self, command_id: int) -> Result | None:
+        """Take back a command nobody answered: deleted, so no router runs it later (an
+        arrival's answer then finds no row, and the arrival is not stored). Its answer if it
+        was answered meanwhile."""
+        async with self.db.begin() as conn:
+            gone = await conn.execute(
+                delete(queue_commands).where(
+                    queue_commands.c.id == command_id, queue_commands.c.done_at.is_(None)
+                )
+            )
+            if gone.rowcount:
+                return None
+            found = await conn.execute(
+                select(queue_commands.c.result).where(queue_commands.c.id == command_id)
+            )
+            return found.scalar_one_or_none()  # type: ignore[no-any-return]
 
     def heard(self, payload: str) -> None:
         """A `cc_done` notification: `{"v": [epoch, seq], "ids": [...]}` (empty: look)."""
@@ -254,7 +285,7 @@ class CommandRunner:
         try:
             result = await self.run(command_id, verb, args)
         except Exception as exc:
-            if not isinstance(exc, ServiceError):
+            if not isinstance(exc, ServiceError | Withdrawn):
                 log.exception("commands.failed", verb=verb, command_id=command_id)
             result = failed(exc)
         self._ready[command_id] = result

@@ -8,18 +8,23 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest
+from sqlalchemy import select
 
-from contactcenter.cluster.leadership import Leadership
+from contactcenter.cluster.leadership import LEADER_LOCK_KEY, Leadership
 from contactcenter.customers.records import CustomerRecords
-from contactcenter.errors import Conflict
+from contactcenter.errors import Conflict, Unavailable
 from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords
 from contactcenter.model import Channel, Presence
 from contactcenter.people.agents import AgentDirectory, AgentFields, GroupFields
+from contactcenter.queue import commands
 from contactcenter.queue.core import InteractionQueue
 from contactcenter.store.db import Database
+from contactcenter.store.tables import interactions, queue_commands
 from routing.policy import load_policy
+from tests.conftest import asyncpg_dsn
 
 
 @pytest.fixture
@@ -98,3 +103,32 @@ async def test_work_handed_over_while_no_instance_routes_waits_for_the_next_rout
     assert other.routed(interaction_id).state == "waiting"  # type: ignore[union-attr]
     again = await other.enqueue(customer, Channel.EMAIL, subject="Anyone?", external_ref="<w@x>")
     assert again == interaction_id
+
+
+async def test_work_nobody_took_in_time_is_withdrawn_and_never_done(
+    two: Any, records: CustomerRecords, pg: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router, other, _, leadership = two
+    customer = (await records.resolve("email", "kim@example.com")).customer
+    # A leader that hangs: it holds the lock, so nobody else is elected, and it routes nothing.
+    hung = await asyncpg.connect(asyncpg_dsn(pg.url.render_as_string(False)))
+    await leadership.stop()
+    await router.stop()
+    await hung.execute("SELECT pg_advisory_lock($1)", LEADER_LOCK_KEY)
+    monkeypatch.setattr(commands, "ANSWER_SECONDS", 0.5)
+    with pytest.raises(Unavailable, match="nothing was done"):
+        await other.enqueue(customer, Channel.EMAIL, subject="Lost?", external_ref="<late@x>")
+    await hung.close()  # the hung leader goes; the other instance is elected
+    async with asyncio.timeout(5):
+        while not other.routes():  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)  # a round of the new router's commands
+    async with pg.connect() as conn:
+        stored = (
+            await conn.execute(
+                select(interactions).where(interactions.c.external_ref == "<late@x>")
+            )
+        ).all()
+        left = (await conn.execute(select(queue_commands))).all()
+    assert stored == []  # the 503 told the truth: nothing was done
+    assert all(row.done_at is not None for row in left)
