@@ -104,10 +104,9 @@ class EventRelay:
                 await self._send(batch)
             except Exception:
                 log.exception("relay.send_failed", events=len(batch))
-                with contextlib.suppress(Exception):
-                    if self._conn is not None:
-                        self._conn.terminate()
-                    self._conn = await connect(self.db)
+                if self._conn is not None:
+                    self._conn.terminate()  # `_notify` opens a new one for the next batch
+                    self._conn = None
             finally:
                 for _ in batch:
                     self._outgoing.task_done()

@@ -113,6 +113,15 @@ def cluster(tmp_path: Path, database_url: str) -> Iterator[tuple[list[Instance],
                 instance.process.wait()
 
 
+def _chat(n: int) -> dict[str, Any]:
+    """The n-th chat the traffic sends (and sends again to check it was kept once)."""
+    return {
+        "identity": {"kind": "chat_visitor", "value": f"visitor-{n % 40}"},
+        "channel": "chat",
+        "external_ref": f"chat-{n}",
+    }
+
+
 class Traffic:
     """Chats through the API and mails over SMTP, spread over `targets`, while agents work;
     what each instance acknowledged is kept by reference."""
@@ -149,11 +158,7 @@ class Traffic:
             if self.stop.is_set():
                 return
             ref = f"chat-{n}"
-            body = {
-                "identity": {"kind": "chat_visitor", "value": f"visitor-{n % 40}"},
-                "channel": "chat",
-                "external_ref": ref,
-            }
+            body = _chat(n)
             # As a load balancer would (HAProxy's retry-on conn-failure empty-response): a
             # refused connection, or one closed without an answer by an instance that is
             # stopping, goes to the next instance; the reference makes the retry safe.
@@ -258,13 +263,7 @@ def _check_consistent(rows: list[Any], events: list[Any], traffic: Traffic) -> N
 async def _resend(traffic: Traffic, target: Instance) -> None:
     async with aiohttp.ClientSession() as s:
         for ref, id_ in traffic.chats.items():
-            body = {
-                "identity": {"kind": "chat_visitor", "value": f"visitor-{ref.split('-')[1]}"},
-                "channel": "chat",
-                "external_ref": ref,
-            }
-            n = int(ref.split("-")[1])
-            body["identity"]["value"] = f"visitor-{n % 40}"
+            body = _chat(int(ref.split("-")[1]))
             status, made = await _json(
                 s, "POST", f"{target.base}/api/v1/interactions", traffic.admin, json=body
             )
