@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/voice.py [--calls 200] [--ramp 20] [--hold 30] [--poll-every 5]
                                     [--rates 5,10,20] [--backend sqlite|postgresql|both]
-                                    [--profile PREFIX] [--workers N]
+                                    [--profile PREFIX] [--workers N] [--floor]
 
 A real `contactcenter serve` runs as a subprocess with a Twilio auth token set. Each simulated
 call (the tests' call simulator: signed form posts, as Twilio sends them) goes incoming
@@ -106,6 +106,42 @@ def report(
         )
 
 
+async def floor(service, label: str, seconds: float = 5.0, clients: int = 10) -> None:  # type: ignore[no-untyped-def]
+    """The fixed cost of a request, as a client sees it: CPU per `GET /healthz` (no database),
+    and per signed status callback for a call the service never saw (the form, its signature,
+    one SELECT and an empty TwiML answer): what every webhook costs before its own work."""
+    validator = _simulator().RequestValidator(TOKEN)
+    form = {"CallSid": "CA" + "f" * 32, "CallStatus": "completed"}
+    url = f"{service.base}/twilio/voice/status"
+    signature = validator.compute_signature(url, form)
+    async with aiohttp.ClientSession() as session:
+
+        async def health() -> None:
+            async with session.get(f"{service.base}/healthz") as response:
+                await response.read()
+
+        async def webhook() -> None:
+            headers = {"X-Twilio-Signature": signature}
+            async with session.post(url, data=form, headers=headers) as response:
+                await response.read()
+                assert response.status == 200, response.status
+
+        for name, request in (("GET /healthz", health), ("signed webhook, 1 SELECT", webhook)):
+            done = 0
+
+            async def client(request=request) -> None:  # type: ignore[no-untyped-def]
+                nonlocal done
+                end = time.perf_counter() + seconds
+                while time.perf_counter() < end:
+                    await request()
+                    done += 1
+
+            before = service.cpu_seconds()
+            await asyncio.gather(*(client() for _ in range(clients)))
+            cpu = service.cpu_seconds() - before
+            print(f"[{label}, floor] {name}: {done} requests, {cpu / done * 1000:.3f} ms CPU each")
+
+
 async def bench(label: str, database_url: str, args: argparse.Namespace) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -114,6 +150,8 @@ async def bench(label: str, database_url: str, args: argparse.Namespace) -> None
         "CONTACTCENTER_PUBLIC_URL": base,
     }
     async with served(database_url, settings, port, workers=args.workers) as service:
+        if args.floor:
+            await floor(service, label)
         for rate in args.rates or [args.calls / args.ramp]:
             calls = round(rate * args.ramp)
             run = argparse.Namespace(**{**vars(args), "calls": calls})
@@ -153,6 +191,11 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument(
         "--workers", type=int, default=1, help="serve --workers N (PostgreSQL; CPU of them all)"
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="first, the CPU of a request with no work and of a webhook with one SELECT",
     )
     args = parser.parse_args()
     print(

@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 2
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format, final=True)
     if args.command == "serve":
         if args.workers > 1:
             return _serve_workers(settings, args.demo, args.workers)

@@ -12,7 +12,9 @@ import sys
 import structlog
 
 
-def configure(level: str = "info", fmt: str = "json") -> None:
+def configure(level: str = "info", fmt: str = "json", *, final: bool = False) -> None:
+    """Set up logging; `final` when nothing will configure it again in this process (the
+    command line): each logger is then built once, at its first use, not at every event."""
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -32,5 +34,5 @@ def configure(level: str = "info", fmt: str = "json") -> None:
             logging.getLevelNamesMapping()[level.upper()]
         ),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=final,
     )

@@ -83,6 +83,19 @@ class Database:
         async with self._write_turn, self._writer.begin() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def single_write(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one write statement that needs no transaction around it. On
+        PostgreSQL the statement commits by itself (one round trip, not BEGIN and COMMIT too);
+        on SQLite it is `begin()`, which also keeps this process's writers in turn. Not for
+        routing writes: those go through `begin()`, which checks the fence."""
+        if self._write_turn is not None or self._fence is not None:
+            async with self.begin() as conn:
+                yield conn
+            return
+        async with self._reader.connect() as conn:
+            yield conn
+
     def fenced(self, epoch: int, deposed: Callable[[], None]) -> Database:
         """This database for the router elected with `epoch`: each write transaction first
         checks the epoch stored in `router_epoch` and share-locks it until commit, so once

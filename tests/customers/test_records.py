@@ -43,6 +43,21 @@ async def test_resolve_refuses_a_bad_identity_and_writes_nothing(
     assert await records.search() == []
 
 
+async def test_a_new_customer_is_answered_as_it_reads_back(records: CustomerRecords) -> None:
+    """`create` builds its answer from what it inserted; it must equal reading it back."""
+    created = await records.create(
+        CustomerFields(name="Mei", organisation="Acme", tags=["vip"], language="zh"),
+        [
+            records.normalize("phone", "+1 617 555 0123"),
+            records.normalize("email", "mei@example.com"),
+            records.normalize("email", "mei.w@example.com"),
+        ],
+    )
+    assert created == await records.get(created.id)
+    bare = await records.get(created.id, identities=False)
+    assert bare.identities == [] and bare.tier is created.tier and bare.language == "zh"
+
+
 async def test_an_identity_belongs_to_exactly_one_customer(records: CustomerRecords) -> None:
     ana = await records.create(
         CustomerFields(name="Ana"), [records.normalize("email", "ana@example.com")]

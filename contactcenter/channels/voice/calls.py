@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 
+from contactcenter.errors import Conflict
 from contactcenter.model import CallStage
 from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import calls
+from contactcenter.store.upsert import insert_new
 
 Form = Mapping[str, str]  # a webhook's form, as Twilio posts it
 
@@ -89,37 +90,35 @@ class CallRecords:
     ) -> tuple[CallRecord, bool]:
         """The call's row, new; or the one stored already (a retried webhook), with False."""
         at = now()
-        try:
-            async with self.db.begin() as conn:
-                row = (
-                    await conn.execute(
-                        insert(calls)
-                        .values(
-                            call_sid=call_sid,
-                            customer_id=customer_id,
-                            from_number=from_number,
-                            to_number=to_number,
-                            language=language,
-                            stage=stage.value,
-                            attempts=0,
-                            path=[],
-                            created_at=at,
-                            updated_at=at,
-                        )
-                        .returning(*calls.c)
-                    )
-                ).one()
-        except IntegrityError:
-            found = await self.get(call_sid)
-            if found is None:
-                raise
-            return found, False
-        return _record(row), True
+        stmt = (
+            insert_new(self.db.dialect, calls, "call_sid")
+            .values(
+                call_sid=call_sid,
+                customer_id=customer_id,
+                from_number=from_number,
+                to_number=to_number,
+                language=language,
+                stage=stage.value,
+                attempts=0,
+                path=[],
+                created_at=at,
+                updated_at=at,
+            )
+            .returning(*calls.c)
+        )
+        async with self.db.single_write() as conn:
+            row = (await conn.execute(stmt)).one_or_none()
+        if row is not None:
+            return _record(row), True
+        found = await self.get(call_sid)
+        if found is None:  # rows of calls are never deleted
+            raise Conflict(f"call {call_sid} was stored and is gone", "CallSid")
+        return found, False
 
     async def update(self, call_sid: str, **values: Any) -> None:
         """Change the call's state; a CallStage is stored by its value."""
         values = {k: v.value if isinstance(v, CallStage) else v for k, v in values.items()}
-        async with self.db.begin() as conn:
+        async with self.db.single_write() as conn:
             await conn.execute(
                 update(calls).where(calls.c.call_sid == call_sid).values(updated_at=now(), **values)
             )
@@ -128,7 +127,7 @@ class CallRecords:
         """Mark the call ended (a callback's call keeps its stage: the customer is still owed
         the call); False when it was ended already (a repeated status callback)."""
         at = now()
-        async with self.db.begin() as conn:
+        async with self.db.single_write() as conn:
             result = await conn.execute(
                 update(calls)
                 .where(calls.c.call_sid == call_sid, calls.c.ended_at.is_(None))

@@ -106,21 +106,24 @@ class VoiceChannel:
         """A new call: recognise the caller, greet them, then the menu (key accounts go
         straight to the queue, where their account manager is tried first)."""
         sid = sid_of(form)
-        call = await self.calls.get(sid)
-        if call is None:
-            customer, number = await self._caller(form.get("From", ""))
-            language = self.flow.language(customer.language)
-            call, created = await self.calls.start(
-                sid, customer.id, number, form.get("To", "")[:32], language, CallStage.MENU
-            )
-            if created:
-                log.info("voice.call_started", call_sid=sid, customer_id=customer.id)
-                if customer.tier is Tier.KEY_ACCOUNT:
-                    speaker = Speaker(self.flow, call.language)
-                    response = await self._route(call, customer, self.flow.key_account_topic)
-                    return _greeted(speaker, response)
-                return twiml.menu(Speaker(self.flow, call.language), greet=True, retry=False)
-        return await self._again(call)
+        number = self._number(form.get("From", ""))
+        if not number:  # a retried webhook must not make a second customer for this caller
+            known = await self.calls.get(sid)
+            if known is not None:
+                return await self._again(known)
+        customer = await self._caller(number)
+        language = self.flow.language(customer.language)
+        call, created = await self.calls.start(
+            sid, customer.id, number, form.get("To", "")[:32], language, CallStage.MENU
+        )
+        if not created:
+            return await self._again(call)
+        log.info("voice.call_started", call_sid=sid, customer_id=customer.id)
+        if customer.tier is Tier.KEY_ACCOUNT:
+            speaker = Speaker(self.flow, call.language)
+            response = await self._route(call, customer, self.flow.key_account_topic)
+            return _greeted(speaker, response)
+        return twiml.menu(Speaker(self.flow, call.language), greet=True, retry=False)
 
     async def gather(self, form: Form, step: str) -> VoiceResponse:
         """What the caller pressed or said at the menu, the order number, or after the answer."""
@@ -134,7 +137,7 @@ class VoiceChannel:
         if step == "order" and call.stage is CallStage.ORDER:
             return await self._order(call, speaker, digits)
         if step == "after_order" and digits.startswith("0"):
-            customer = await self.customers.get(call.customer_id)
+            customer = await self.customers.get(call.customer_id, identities=False)
             return await self._route(call, customer, self.flow.no_choice_topic)
         if step == "after_order":
             return twiml.goodbye()
@@ -193,7 +196,7 @@ class VoiceChannel:
         try:
             call = await self.calls.get(sid_of(form))
             if call is not None and call.stage is not CallStage.ENDED:
-                customer = await self.customers.get(call.customer_id)
+                customer = await self.customers.get(call.customer_id, identities=False)
                 return await self._enqueue(call, customer, self.flow.no_choice_topic, trouble=True)
         except Exception:
             log.exception("voice.fallback_failed", call_sid=form.get("CallSid"))
@@ -205,18 +208,22 @@ class VoiceChannel:
 
     # -- steps --------------------------------------------------------------------------------
 
-    async def _caller(self, raw: str) -> tuple[Customer, str]:
-        """The customer behind the calling number, and the number in E.164 ("" when hidden).
-        A hidden or unreadable number gets a new unverified customer of its own."""
-        if raw.strip().lower() not in HIDDEN:
-            try:
-                identity = self.customers.normalize(IdentityKind.PHONE, raw)
-            except Invalid:
-                log.info("voice.unreadable_number", raw=raw[:40])
-            else:
-                resolution = await self.customers.resolve(IdentityKind.PHONE, identity.value)
-                return resolution.customer, identity.value
-        return await self.customers.create(CustomerFields()), ""
+    def _number(self, raw: str) -> str:
+        """The calling number in E.164; "" when it is hidden or cannot be read."""
+        if raw.strip().lower() in HIDDEN:
+            return ""
+        try:
+            return self.customers.normalize(IdentityKind.PHONE, raw).value
+        except Invalid:
+            log.info("voice.unreadable_number", raw=raw[:40])
+            return ""
+
+    async def _caller(self, number: str) -> Customer:
+        """The customer behind the calling number; a call without one (`number` "") gets a new
+        unverified customer of its own."""
+        if number:
+            return (await self.customers.resolve(IdentityKind.PHONE, number)).customer
+        return await self.customers.create(CustomerFields())
 
     async def _menu_choice(
         self, call: CallRecord, speaker: Speaker, digits: str, speech: str
@@ -235,7 +242,7 @@ class VoiceChannel:
         """Self-service: read the order's status back; after failed tries, or when the order
         service cannot answer, the caller goes to an agent."""
         order = order_number(digits)
-        customer = await self.customers.get(call.customer_id)
+        customer = await self.customers.get(call.customer_id, identities=False)
         status, unavailable = None, False
         if order:
             try:
@@ -299,7 +306,7 @@ class VoiceChannel:
         if route.attempts is not None:
             await self.calls.update(call.call_sid, attempts=route.attempts, path=route.path)
         if customer is None:
-            customer = await self.customers.get(call.customer_id)
+            customer = await self.customers.get(call.customer_id, identities=False)
         return await self._route(
             call, customer, route.topic, path=route.path, trouble=route.trouble
         )

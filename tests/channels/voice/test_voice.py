@@ -179,6 +179,16 @@ async def test_the_same_webhook_twice_makes_one_interaction(phone: Phone) -> Non
     assert made == 1
 
 
+async def test_a_hidden_number_retried_makes_one_customer(phone: Phone) -> None:
+    """A caller without a number gets a customer of their own, once per call."""
+    call = phone.call("anonymous")
+    first, second = await call.dial(), await call.dial()  # Twilio retried the incoming webhook
+    assert first.verbs == second.verbs and first.find("Gather") is not None
+    async with phone.services.db.connect() as conn:
+        people = (await conn.execute(select(func.count()).select_from(customers))).scalar_one()
+    assert people == 1
+
+
 async def test_without_an_auth_token_the_phone_webhooks_answer_503(api) -> None:  # type: ignore[no-untyped-def]
     response = await api.call("POST", "/twilio/voice/incoming", role=None, data={"CallSid": "CA1"})
     assert response.status == 503
