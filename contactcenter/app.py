@@ -24,6 +24,7 @@ from contactcenter.web.api import (
     interactions,
     kb,
     queue,
+    relationship,
     voice,
 )
 from contactcenter.web.console_presence import ConsolePresence
@@ -45,6 +46,7 @@ ROUTE_TABLES = [
     ops.routes,
     auth.routes,
     customers.routes,
+    relationship.routes,
     interactions.routes,
     agents.routes,
     queue.routes,
@@ -105,6 +107,8 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await services.email.start()
     # The periodic jobs run on the one instance that leads (see cluster/leadership.py).
     await leadership.join("outbox", _started(services.outbox.start), services.outbox.stop)
+    await leadership.join("lapsed sweep", services.lapsing.lead, services.lapsing.stand_down)
+    await leadership.join("tier review", services.tier_review.lead, services.tier_review.stand_down)
     vectors = services.articles.search.vectors
     if vectors is not None:
         await vectors.embedder.warm()

@@ -35,6 +35,7 @@ from contactcenter.web.middleware import IN_FLIGHT
 from contactcenter.wiring import Services
 from routing.policy import PolicyError, load_policy
 from workflows.ivr import FlowError
+from workflows.relationship_policy import RelationshipPolicyError
 
 log = structlog.get_logger("contactcenter")
 
@@ -142,7 +143,7 @@ def _check_policy(path: Path) -> int:
 async def _run(settings: Settings, command: Callable[[Services], Awaitable[int]]) -> int:
     try:
         services = Services.build(settings)
-    except (PolicyError, FlowError, GatewayError) as exc:
+    except (PolicyError, FlowError, RelationshipPolicyError, GatewayError) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
     try:
@@ -174,7 +175,7 @@ def _serve(settings: Settings, demo: bool) -> int:
     tune_gc()
     try:
         return asyncio.run(_serve_until_stopped(settings, demo))
-    except (Refused, OSError, PolicyError, FlowError, GatewayError) as exc:
+    except (Refused, OSError, PolicyError, FlowError, RelationshipPolicyError, GatewayError) as exc:
         print(f"contactcenter: {exc}", file=sys.stderr)
         return 1
 

@@ -313,6 +313,31 @@ class ChatEnded(Event):
     status: str
 
 
+# -- the customer relationship ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class LifecycleChanged(Event):
+    """A customer's lifecycle stage moved (an order, the lapsed sweep, or an edit), and why."""
+
+    type: ClassVar[str] = "customer.lifecycle_changed"
+    customer_id: int
+    from_stage: str | None
+    to_stage: str | None
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TierChanged(Event):
+    """A supervisor accepted a tier review's suggestion."""
+
+    type: ClassVar[str] = "customer.tier_changed"
+    customer_id: int
+    from_tier: str
+    to_tier: str
+    reason: str
+
+
 class Origin(Enum):
     """Which events a subscriber hears: all, only those published by this instance, or only
     those relayed from the others."""

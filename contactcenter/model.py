@@ -218,6 +218,7 @@ class Customer:
     created_at: datetime
     updated_at: datetime
     identities: list[IdentityRecord] = field(default_factory=list)
+    last_order_at: datetime | None = None  # kept by the order records, never edited
 
 
 TIER_RANK = {Tier.TRANSACTIONAL: 0, Tier.RELATIONSHIP: 1, Tier.KEY_ACCOUNT: 2}

@@ -151,6 +151,11 @@ class Settings(BaseModel):
     routing_policy: Path | None = Field(
         default=None, description="Routing policy YAML; empty means the one that ships."
     )
+    relationship_policy: Path | None = Field(
+        default=None,
+        description="Relationship policy YAML (lifecycle rules, tier review); empty means the "
+        "one that ships.",
+    )
     public_url: str = Field(
         default="",
         description="The address Twilio and browsers reach the service at, e.g. "

@@ -22,7 +22,10 @@ from contactcenter.channels.voice.order_status import order_status_provider
 from contactcenter.channels.voice.twilio_rest import TwilioRest
 from contactcenter.cluster.leadership import Leadership
 from contactcenter.cluster.relay import EventRelay
+from contactcenter.customers.lapsing import LapsedSweep
+from contactcenter.customers.orders import OrderRecords
 from contactcenter.customers.records import CustomerRecords
+from contactcenter.customers.tier_review import TierReview
 from contactcenter.customers.timeline import Timeline
 from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords
@@ -40,6 +43,7 @@ from knowledge_base.semantic import VectorIndex, load_embedder
 from knowledge_base.suggestions import Suggestions
 from routing.policy import DEFAULT_POLICY, load_policy
 from workflows.ivr import DEFAULT_FLOW, load_flow
+from workflows.relationship_policy import DEFAULT_RELATIONSHIP_POLICY, load_relationship_policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,9 @@ class Services:
     customers: CustomerRecords
     interactions: InteractionRecords
     timeline: Timeline
+    orders: OrderRecords  # purchases, and the lifecycle stage they move
+    lapsing: LapsedSweep  # the daily sweep that lapses silent customers
+    tier_review: TierReview  # tiers that customers' order value suggests
     agents: AgentDirectory
     accounts: Accounts
     bus: EventBus
@@ -69,9 +76,13 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
-        """Every part, wired; raises PolicyError, FlowError or GatewayError for a routing
-        policy, an IVR flow or a fax gateway list that cannot be used."""
+        """Every part, wired; raises PolicyError, FlowError, RelationshipPolicyError or
+        GatewayError for a routing policy, an IVR flow, a relationship policy or a fax gateway
+        list that cannot be used."""
         policy = load_policy(settings.routing_policy or DEFAULT_POLICY)
+        relationship = load_relationship_policy(
+            settings.relationship_policy or DEFAULT_RELATIONSHIP_POLICY
+        )
         flow = load_flow(settings.ivr_flow or DEFAULT_FLOW)
         gateways = load_gateways(settings.fax_gateways or DEFAULT_GATEWAYS)
         db = Database(url=settings.sqlalchemy_url, pool_size=settings.db_pool_size)
@@ -177,6 +188,14 @@ class Services:
             customers=customers,
             interactions=interactions,
             timeline=Timeline(customers=customers, interactions=interactions),
+            orders=OrderRecords(db=db, policy=relationship.lifecycle, events=bus),
+            lapsing=LapsedSweep(db=db, policy=relationship.lifecycle, events=bus),
+            tier_review=TierReview(
+                db=db,
+                policy=relationship.tier_review,
+                events=bus,
+                currency=relationship.lifecycle.currency,
+            ),
             agents=agents,
             accounts=Accounts(db=db, session_hours=settings.session_hours),
             bus=bus,

@@ -16,10 +16,11 @@
           - {group: senior}
 
 A rule matches when every key of `match` holds one of the listed values (`tier`, `segment`,
-`channel`, `language`, `topic` or any other interaction attribute); the first matching rule routes
-the interaction. The last rule must match everything (no `match`), so nothing goes unrouted.
-Work that names a `previous_agent` (an email follow-up on a recently closed thread) waits
-`offers.previous_agent_seconds` for that agent alone before its rule's targets (0: never).
+`lifecycle_stage`, `channel`, `language`, `topic` or any other interaction attribute); the first
+matching rule routes the interaction. The last rule must match everything (no `match`), so
+nothing goes unrouted. Work that names a `previous_agent` (an email follow-up on a recently
+closed thread) waits `offers.previous_agent_seconds` for that agent alone before its rule's
+targets (0: never).
 """
 
 from __future__ import annotations

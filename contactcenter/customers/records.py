@@ -95,6 +95,7 @@ def _customer(row: Row[Any], idents: Sequence[IdentityRecord] = ()) -> Customer:
         created_at=row.created_at,
         updated_at=row.updated_at,
         identities=list(idents),
+        last_order_at=row.last_order_at,
     )
 
 

@@ -81,6 +81,7 @@ async def open_rows(conn: AsyncConnection) -> list[Row[Any]]:
             interactions_table,
             customers_table.c.tier,
             customers_table.c.segment,
+            customers_table.c.lifecycle_stage,
             customers_table.c.language,
             customers_table.c.account_manager_id,
         )

@@ -37,6 +37,7 @@ def work_item(
 ) -> WorkItem:
     attrs: dict[str, Any] = {
         "segment": customer.segment.value if customer.segment else None,
+        "lifecycle_stage": customer.lifecycle_stage.value if customer.lifecycle_stage else None,
         "language": customer.language,
         "topic": topic,
         "account_manager": customer.account_manager_id,
@@ -48,6 +49,7 @@ def work_item(
 def row_work_item(row: Any) -> WorkItem:
     attrs = {
         "segment": row.segment,
+        "lifecycle_stage": row.lifecycle_stage,
         "language": row.language,
         "topic": row.topic,
         "account_manager": row.account_manager_id,

@@ -192,6 +192,8 @@ customers = Table(
     Column("tags", Json, nullable=False, default=list),
     Column("verified", Boolean, nullable=False, default=False),
     Column("merged_into_id", Id, ForeignKey("customers.id"), nullable=True),
+    # The newest order's time, kept as orders arrive: the lapsed sweep reads this, not orders.
+    Column("last_order_at", UTCDateTime(), nullable=True, index=True),
     _created(),
     Column("updated_at", UTCDateTime(), nullable=False),
     _enum_check("tier", Tier),
@@ -211,6 +213,41 @@ identities = Table(
     # One identity belongs to exactly one customer; this is also the lookup index.
     UniqueConstraint("kind", "value"),
     _enum_check("kind", IdentityKind),
+)
+
+# Purchases the order system reports: they move the lifecycle stage and feed the tier review.
+# Amounts are whole cents of the relationship policy's one currency.
+orders = Table(
+    "orders",
+    metadata,
+    _pk(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("external_ref", String(100), nullable=True, unique=True),  # the order system's number
+    Column("ordered_at", UTCDateTime(), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("products", Json, nullable=False, default=list),
+    _created(),
+    Index(None, "customer_id", "ordered_at"),
+    Index(None, "ordered_at"),
+)
+
+# The tier review: customers whose recent order value suggests another tier, each waiting for a
+# supervisor to accept (the tier changes) or dismiss it. A review run replaces the open ones.
+tier_reviews = Table(
+    "tier_reviews",
+    metadata,
+    _pk(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("current_tier", String(20), nullable=False),
+    Column("suggested_tier", String(20), nullable=False),
+    Column("value_cents", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),  # open, accepted, dismissed
+    Column("computed_at", UTCDateTime(), nullable=False),
+    Column("decided_by_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("decided_at", UTCDateTime(), nullable=True),
+    Index(None, "status", "id"),
+    CheckConstraint("status IN ('open', 'accepted', 'dismissed')", name="status"),
 )
 
 customer_events = Table(

@@ -77,6 +77,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
             {"id": i.id, "kind": i.kind.value, "value": i.value, "verified": i.verified}
             for i in customer.identities
         ],
+        "last_order_at": customer.last_order_at.isoformat() if customer.last_order_at else None,
         "created_at": customer.created_at.isoformat(),
         "updated_at": customer.updated_at.isoformat(),
     }
