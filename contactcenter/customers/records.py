@@ -30,7 +30,7 @@ from contactcenter.model import (
 )
 from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
-from contactcenter.store.tables import agents, customers, identities, interactions
+from contactcenter.store.tables import agents, customer_events, customers, identities, interactions
 from contactcenter.store.tables import notes as notes_table
 
 log = structlog.get_logger(__name__)
@@ -280,21 +280,39 @@ class CustomerRecords:
                 await self._raise_taken(conn, idents)
             raise
 
-    async def update(self, customer_id: int, changes: dict[str, Any]) -> Customer:
-        """Change some fields; `changes` was validated against CustomerFields by the caller."""
+    async def update(
+        self, customer_id: int, changes: dict[str, Any], by_user_id: int | None = None
+    ) -> Customer:
+        """Change some fields; `changes` was validated against CustomerFields by the caller.
+        A changed tier or lifecycle stage is also an event on the timeline, naming who."""
         unknown = set(changes) - set(CustomerFields.model_fields)
         if unknown:
             raise Invalid(f"unknown field {sorted(unknown)[0]!r}", sorted(unknown)[0])
         async with self.db.begin() as conn:
-            await self.get(customer_id, conn)
+            before = await self.get(customer_id, conn, identities=False)
             if "account_manager_id" in changes:
                 await self._check_account_manager(conn, changes["account_manager_id"])
             values = {k: getattr(v, "value", v) for k, v in changes.items()}
+            at = now()
             await conn.execute(
                 update(customers)
                 .where(customers.c.id == customer_id)
-                .values(**values, updated_at=now())
+                .values(**values, updated_at=at)
             )
+            for field, kind in (("tier", "tier_changed"), ("lifecycle_stage", "lifecycle_changed")):
+                old = getattr(getattr(before, field), "value", None)
+                if field in values and values[field] != old:
+                    data = {
+                        "from": old,
+                        "to": values[field],
+                        "reason": "changed on the record",
+                        "by_user_id": by_user_id,
+                    }
+                    await conn.execute(
+                        insert(customer_events).values(
+                            customer_id=customer_id, type=kind, data=data, at=at
+                        )
+                    )
             return await self.get(customer_id, conn)
 
     async def name_unnamed(self, names: dict[int, str]) -> None:

@@ -23,7 +23,7 @@ from contactcenter.reports.stats import queue_stats
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents as agents_table
 from contactcenter.store.tables import interactions as interactions_table
-from routing.policy import load_policy
+from routing.policy import DEFAULT_POLICY, load_policy, parse_policy
 
 
 class Clock:
@@ -289,3 +289,56 @@ async def test_a_chat_the_bot_could_not_answer_enters_the_queue_once(
     assert queued_at == datetime.fromtimestamp(clock.now, UTC)
     with pytest.raises(Conflict, match="not with the bot"):
         await queue.enqueue_started(chat, customer)
+
+
+async def test_a_lapsed_customer_reaches_the_retention_group_also_after_a_restart(
+    db: Database, records: CustomerRecords, interaction_records: InteractionRecords
+) -> None:
+    """A rule can match the lifecycle stage: win-back calls go to the agents trained for it."""
+    text = DEFAULT_POLICY.read_text(encoding="utf-8")
+    text = text.replace("groups: [key-accounts, senior, general]", "groups: [retention, general]")
+    rules = text.index("rules:")
+    policy = parse_policy(
+        text[:rules]
+        + "rules:\n"
+        + "  - name: lapsed customers reach the retention team\n"
+        + "    match: {lifecycle_stage: lapsed}\n"
+        + "    targets: [{group: retention}]\n"
+        + "  - name: everyone else\n"
+        + "    targets: [{group: general}]\n"
+    )
+    directory = AgentDirectory(db)
+    ids = {}
+    for name in ("retention", "general"):
+        group = (await directory.create_group(GroupFields(name=name)))["id"]
+        made = await directory.create_agent(
+            AgentFields.model_validate({"name": name, "groups": [{"group_id": group}]})
+        )
+        ids[name] = made["id"]
+    lapsed = (await records.resolve("email", "gone@example.com")).customer
+    lapsed = await records.update(lapsed.id, {"lifecycle_stage": "lapsed"})
+    loyal = (await records.resolve("email", "here@example.com")).customer
+    bus, clock = EventBus(), Clock()
+
+    def queue_of() -> InteractionQueue:
+        return InteractionQueue(
+            db=db,
+            interactions=interaction_records,
+            agents=AgentDirectory(db),
+            policy=policy,
+            bus=bus,
+            clock=clock,
+        )
+
+    queue = queue_of()
+    await queue.start(run_timers=False)
+    first = await queue.enqueue(lapsed, Channel.EMAIL, subject="Back again")
+    other = await queue.enqueue(loyal, Channel.EMAIL, subject="Hello")
+    await queue.stop()
+    again = queue_of()  # rebuilt from the database: the stage comes from the customer's row
+    await again.start(run_timers=False)
+    await again.set_presence(ids["retention"], Presence.AVAILABLE)
+    await again.set_presence(ids["general"], Presence.AVAILABLE)
+    assert await _status(interaction_records, first) == ("offered", ids["retention"])
+    assert await _status(interaction_records, other) == ("offered", ids["general"])
+    await again.stop()

@@ -149,7 +149,8 @@ async def update_customer(call: Call) -> web.Response:
     customer_id = call.path_id("customer_id")
     records = call.services.customers
     changes = await call.changes(CustomerFields, editable(await records.get(customer_id)))
-    return web.json_response(customer_json(await records.update(customer_id, changes)))
+    updated = await records.update(customer_id, changes, call.user.user_id)
+    return web.json_response(customer_json(updated))
 
 
 @routes.route(

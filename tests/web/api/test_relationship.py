@@ -175,3 +175,20 @@ async def test_the_tier_review_suggests_and_a_supervisor_decides(api: Api) -> No
     assert [r["customer_name"] for r in dismissed["reviews"]] == ["Mid Buyer"]
     missing = await api.call("POST", "/api/v1/tier-reviews/999999/accept", "supervisor")
     assert missing.status == 404
+
+
+async def test_a_tier_or_stage_changed_by_hand_is_on_the_timeline(api: Api) -> None:
+    kim = await _customer(api, name="Kim")
+    await api.json(
+        "PATCH",
+        f"/api/v1/customers/{kim['id']}",
+        "agent",
+        json={"tier": "relationship", "lifecycle_stage": "prospect", "name": "Kim Lee"},
+    )
+    events = await _timeline_events(api, kim["id"])
+    changes = sorted((e["type"], e["data"]["from"], e["data"]["to"]) for e in events)
+    assert changes == [
+        ("lifecycle_changed", None, "prospect"),
+        ("tier_changed", "transactional", "relationship"),
+    ]
+    assert all(e["data"]["by_user_id"] is not None for e in events)
