@@ -107,7 +107,12 @@ async def test_merge_moves_everything_and_redirects(
 
     result = await merge_customers(records, keep.id, gone.id)
 
-    assert result.moved == {"identities": 1, "interactions": 1, "notes": 1, "customer_events": 0}
+    assert result.moved == {
+        "identities": 1,
+        "interactions": 1,
+        "notes": 1,
+        "customer_events": 1,
+    }  # its tier change
     survivor = result.survivor
     assert survivor.tier is Tier.KEY_ACCOUNT and survivor.organisation == "Acme"
     assert survivor.name == "Ana López" and survivor.tags == ["vip", "x"]
