@@ -1,4 +1,5 @@
-"""`contactcenter serve | migrate | createuser | customers import|export | kb import|export`.
+"""`contactcenter serve | migrate | createuser | customers import|export | orders import |
+kb import|export`.
 
 Exit codes: 0 done; 1 failed; 2 a wrong setting or argument; 3 a CSV or knowledge-base import that
 skipped bad rows or files (the good ones are imported).
@@ -23,6 +24,7 @@ from sqlalchemy.engine import make_url
 from contactcenter.app import create_app
 from contactcenter.channels.fax.gateways import GatewayError
 from contactcenter.customers.csv_file import CsvFormatError, CustomerCsv
+from contactcenter.customers.orders_csv import OrderCsv, OrderCsvError
 from contactcenter.demo import load_demo
 from contactcenter.errors import ServiceError
 from contactcenter.model import Role
@@ -85,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     exp = cust_commands.add_parser("export", help="export customers to CSV (stdout by default)")
     exp.add_argument("file", type=Path, nargs="?")
 
+    orders = commands.add_parser("orders", help="import orders (purchases) from CSV")
+    order_commands = orders.add_subparsers(dest="action", required=True, metavar="ACTION")
+    order_in = order_commands.add_parser(
+        "import", help="import orders; stages move as through the API, then lapsed ones lapse"
+    )
+    order_in.add_argument("file", type=Path)
+
     kb = commands.add_parser("kb", help="import or export knowledge-base articles as Markdown")
     kb_commands = kb.add_subparsers(dest="action", required=True, metavar="ACTION")
     kb_in = kb_commands.add_parser(
@@ -119,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "kb":
         action = _kb_import if args.action == "import" else _kb_export
         command = lambda s: action(s, args.folder)  # noqa: E731
+    elif args.command == "orders":
+        command = lambda s: _import_orders(s, args.file)  # noqa: E731
     elif args.action == "import":
         command = lambda s: _import(s, args.file)  # noqa: E731
     else:
@@ -150,7 +161,7 @@ async def _run(settings: Settings, command: Callable[[Services], Awaitable[int]]
         if command is not _migrate:
             await _ensure_schema(services)
         return await command(services)
-    except (Refused, ServiceError, CsvFormatError, OSError) as exc:
+    except (Refused, ServiceError, CsvFormatError, OrderCsvError, OSError) as exc:
         message = exc.message if isinstance(exc, ServiceError) else str(exc)
         print(f"contactcenter: {message}", file=sys.stderr)
         return 1
@@ -287,6 +298,21 @@ async def _import(services: Services, path: Path) -> int:
     print(
         f"imported {report.imported} rows ({report.created} created, {report.updated} updated); "
         f"{len(report.errors)} bad rows"
+    )
+    for line, message in report.errors:
+        print(f"{path}:{line}: {message}", file=sys.stderr)
+    return 3 if report.errors else 0
+
+
+async def _import_orders(services: Services, path: Path) -> int:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        report = await OrderCsv(orders=services.orders, customers=services.customers).import_rows(
+            handle
+        )
+    lapsed = await services.lapsing.sweep()
+    print(
+        f"imported {report.stored} orders ({report.again} reported before, {report.moved} moved "
+        f"a lifecycle stage); {lapsed} customers lapsed; {len(report.errors)} bad rows"
     )
     for line, message in report.errors:
         print(f"{path}:{line}: {message}", file=sys.stderr)

@@ -148,6 +148,38 @@ def test_customers_import_and_export_commands(tmp_path: Path, database_url: str)
     assert "+12125550142" in lines[1]
 
 
+def test_orders_import_command_moves_stages_and_reports_bad_rows(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = _env(tmp_path, database_url)
+    if "postgresql" in database_url:
+        assert _run(env, "migrate").returncode == 0
+    source = tmp_path / "orders.csv"
+    old = "2020-01-02T10:00:00+00:00"
+    source.write_text(
+        "email,external_ref,ordered_at,amount,products\n"
+        "mei@example.com,SO-1,,120.50,laptop;dock\n"
+        "mei@example.com,SO-2,,80,\n"
+        "mei@example.com,SO-2,,80,\n"
+        "bo@example.com,SO-3,2020-01-02,10,\n"
+        f"bo@example.com,SO-4,{old},ten,\n"
+        f"li@example.com,SO-5,{old},10,\n",
+        encoding="utf-8",
+    )
+    result = _run(env, "orders", "import", str(source))
+    assert result.returncode == 3, result.stderr
+    assert (
+        "imported 3 orders (1 reported before, 3 moved a lifecycle stage); 1 customers lapsed; "
+        "2 bad rows" in result.stdout
+    )
+    assert f"{source}:5: ordered_at" in result.stderr  # no time zone
+    assert f"{source}:6: amount" in result.stderr
+    unknown = tmp_path / "bad.csv"
+    unknown.write_text("customer,amount\n1,2\n", encoding="utf-8")
+    refused = _run(env, "orders", "import", str(unknown))
+    assert refused.returncode == 1 and "unknown column 'customer'" in refused.stderr
+
+
 def test_routing_check_validates_a_policy_file(tmp_path: Path) -> None:
     good = subprocess.run(
         [COMMAND, "routing", "check", str(DEFAULT_POLICY)],
