@@ -38,8 +38,9 @@ FROM generate_series(1, $1::bigint) AS c;
 INSERT INTO orders (customer_id, external_ref, ordered_at, amount_cents, currency, products,
                     created_at)
 SELECT c, NULL,
-       now() - make_interval(days => (CASE WHEN c % 4 = 0 THEN 400 + (c * 13 + k * 101) % 690
-                                           ELSE (c * 13 + k * 101 + (c % 7) * 149) % 1095 END)::int),
+       now() - make_interval(days => (
+           CASE WHEN c % 4 = 0 THEN 400 + (c * 13 + k * 101) % 690
+                ELSE (c * 13 + k * 101 + (c % 7) * 149) % 1095 END)::int),
        CASE WHEN c % 100 = 1 THEN 2500000 ELSE 1000 + (c * 7919 + k * 31) % 40000 END,
        'USD', '[]', now()
 FROM generate_series(1, $1::bigint) AS c, generate_series(0, $2::int - 1) AS k;
