@@ -141,7 +141,7 @@ def queued_json(
         "subject": new.subject,
         "topic": new.topic,
         "attributes": new.attributes or {},
-        "products": [],
+        "products": list(new.products),
         "agent_id": None,
         "group_id": None,
         "linked_interaction_id": None,

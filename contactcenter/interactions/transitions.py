@@ -44,6 +44,7 @@ class NewInteraction:
     status: InteractionStatus = S.QUEUED
     direction: Direction = Direction.INBOUND
     initiated_by: Initiator = Initiator.CUSTOMER
+    products: tuple[str, ...] = ()  # the products the contact is about, when known at the start
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +76,7 @@ async def open_many(
             "subject": new.subject,
             "topic": new.topic,
             "attributes": new.attributes or {},
-            "products": [],
+            "products": list(new.products),
             "external_ref": new.external_ref,
             "created_at": at,
             "updated_at": at,

@@ -9,7 +9,7 @@ stored together), the agents' actions, and what routing knows now, as typed answ
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -118,6 +118,8 @@ class InteractionQueue:
         attributes: dict[str, Any] | None = None,
         external_ref: str | None = None,
         message: str = "",
+        initiated_by: Initiator = Initiator.CUSTOMER,
+        products: Sequence[str] = (),
     ) -> int:
         """Every channel's one way in: the interaction is stored as queued (with the
         customer's first `message`, if any, in the same transaction), then routed.
@@ -134,6 +136,8 @@ class InteractionQueue:
             attributes=attributes,
             external_ref=external_ref,
             message=message,
+            initiated_by=initiated_by,
+            products=products,
         )
         return admitted.interaction_id
 
@@ -147,11 +151,22 @@ class InteractionQueue:
         attributes: dict[str, Any] | None = None,
         external_ref: str | None = None,
         message: str = "",
+        initiated_by: Initiator = Initiator.CUSTOMER,
+        products: Sequence[str] = (),
     ) -> Admitted:
         """`enqueue`, answered with what was stored: where this instance routes and the
         arrival stored a new interaction that still waits, enough to describe it without
         reading it back (`Admitted.fresh`)."""
-        new = NewInteraction(customer.id, channel, subject, topic, attributes, external_ref)
+        new = NewInteraction(
+            customer.id,
+            channel,
+            subject,
+            topic,
+            attributes,
+            external_ref,
+            initiated_by=initiated_by,
+            products=tuple(products),
+        )
         admitted = await self._seat.admit(new, customer, message)
         log.info("queue.enqueued", interaction_id=admitted.interaction_id, customer_id=customer.id)
         return admitted

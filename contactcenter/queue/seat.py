@@ -20,7 +20,7 @@ from contactcenter.errors import Invalid, Unavailable
 from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords
 from contactcenter.interactions.transitions import NewInteraction
-from contactcenter.model import Channel, Customer, Presence
+from contactcenter.model import Channel, Customer, Initiator, Presence
 from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.actions import AgentActions
 from contactcenter.queue.arrivals import Admitted, Arrivals
@@ -185,6 +185,8 @@ class RouterSeat:
             attributes=new.attributes,
             external_ref=new.external_ref,
             message=message,
+            initiated_by=new.initiated_by.value,
+            products=list(new.products),
         )
         return Admitted(int(interaction_id))
 
@@ -209,7 +211,12 @@ class RouterSeat:
         if verb == "enqueue":
             customer = await self.customers.get(args.pop("customer_id"))
             message = args.pop("message")
-            new = NewInteraction(customer.id, Channel(args.pop("channel")), **args)
+            channel = Channel(args.pop("channel"))
+            initiated_by = Initiator(args.pop("initiated_by", Initiator.CUSTOMER.value))
+            products = tuple(args.pop("products", ()))
+            new = NewInteraction(
+                customer.id, channel, **args, initiated_by=initiated_by, products=products
+            )
             admitted = await self.arrivals.admit(new, customer, message, command=command_id)
             return admitted.interaction_id
         if verb == "enqueue_started":

@@ -44,6 +44,8 @@ CSV_COLUMNS = (
     "outcome",
     "complaint",
     "satisfaction",
+    "initiated_by",
+    "products",
 )
 
 
@@ -145,6 +147,8 @@ def csv_text(rows: list[Any], policy: Policy, now: datetime) -> str:
                 row.outcome or "",
                 "yes" if row.complaint else "no",
                 _blank(row.satisfaction),
+                row.initiated_by,
+                ";".join(row.products or []),
             ]
         )
     return out.getvalue()

@@ -16,7 +16,7 @@ from pydantic import (
 )
 
 from contactcenter.interactions.records import InteractionFilter, queued_json
-from contactcenter.model import Channel, IdentityKind, InteractionStatus, Role, Tier
+from contactcenter.model import Channel, IdentityKind, Initiator, InteractionStatus, Role, Tier
 from contactcenter.web.endpoints import Call, RouteTable
 
 routes = RouteTable("interactions")
@@ -46,6 +46,14 @@ class InteractionIn(BaseModel):
     external_ref: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
         default=None, description="Your reference; sending it again returns the same interaction."
     )
+    initiated_by: Initiator = Field(
+        default=Initiator.CUSTOMER,
+        description="Who started it: the customer (a web form), an agent (a follow-up they "
+        "owe), or the system (a reminder another system raised).",
+    )
+    products: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    ] = Field(default_factory=list, max_length=50, description="The products it concerns.")
 
     @model_validator(mode="after")
     def _one_customer(self) -> InteractionIn:
@@ -85,6 +93,8 @@ async def create_interaction(call: Call) -> web.Response:
         attributes=body.attributes,
         external_ref=body.external_ref,
         message=body.message,
+        initiated_by=body.initiated_by,
+        products=body.products,
     )
     if admitted.fresh is not None and admitted.at is not None:
         # Stored by this request and waiting as stored: answered from what was written.

@@ -156,6 +156,32 @@ async def test_the_days_csv_and_chart(api: Api, team: dict[str, Any]) -> None:
     await api.json("GET", "/api/v1/reports/today.csv", "agent", status=403)
 
 
+async def test_who_started_it_and_its_products_are_kept_and_reported(api: Api) -> None:
+    """Work an agent raised (a follow-up they owe) is told apart from what customers started."""
+    made = await api.json(
+        "POST",
+        "/api/v1/interactions",
+        "agent",
+        status=201,
+        json={
+            "identity": {"kind": "email", "value": "mei@example.com"},
+            "channel": "email",
+            "subject": "Follow-up on the dock",
+            "initiated_by": "agent",
+            "products": ["dock", "laptop"],
+        },
+    )
+    assert (made["initiated_by"], made["products"]) == ("agent", ["dock", "laptop"])
+    assert await api.json("GET", f"/api/v1/interactions/{made['id']}") == made
+    await _queued(api, Channel.EMAIL)  # a customer's own
+    response = await api.call("GET", "/api/v1/reports/today.csv", "supervisor")
+    rows = list(csv.DictReader(io.StringIO(await response.text())))
+    assert sorted((r["initiated_by"], r["products"]) for r in rows) == [
+        ("agent", "dock;laptop"),
+        ("customer", ""),
+    ]
+
+
 async def test_the_csv_calls_work_inside_its_target_undecided(api: Api) -> None:
     waiting = await _queued(api, Channel.EMAIL)
     response = await api.call("GET", "/api/v1/reports/today.csv", "supervisor")
