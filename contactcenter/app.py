@@ -17,6 +17,7 @@ from contactcenter.web.api import (
     agents,
     auth,
     board,
+    complaints,
     customers,
     email,
     events,
@@ -47,6 +48,7 @@ ROUTE_TABLES = [
     auth.routes,
     customers.routes,
     relationship.routes,
+    complaints.routes,
     interactions.routes,
     agents.routes,
     queue.routes,
@@ -109,6 +111,8 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await leadership.join("outbox", _started(services.outbox.start), services.outbox.stop)
     await leadership.join("lapsed sweep", services.lapsing.lead, services.lapsing.stand_down)
     await leadership.join("tier review", services.tier_review.lead, services.tier_review.stand_down)
+    sweep = services.complaint_sweep
+    await leadership.join("complaint sweep", sweep.lead, sweep.stand_down)
     vectors = services.articles.search.vectors
     if vectors is not None:
         await vectors.embedder.warm()

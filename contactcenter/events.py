@@ -338,6 +338,44 @@ class TierChanged(Event):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class ComplaintOpened(Event):
+    """A complaint case was opened; its owner's console hears it (supervisors hear all)."""
+
+    type: ClassVar[str] = "complaint.opened"
+    complaint_id: int
+    reference: str
+    customer_id: int
+    agent_id: int | None  # the owner
+    source: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintMoved(Event):
+    """A complaint case changed status (or owner)."""
+
+    type: ClassVar[str] = "complaint.moved"
+    complaint_id: int
+    reference: str
+    customer_id: int
+    agent_id: int | None  # the owner
+    status: str
+    outcome: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComplaintDue(Event):
+    """A complaint is due soon (`overdue` False: its owner is reminded) or overdue (True: the
+    supervisors are told)."""
+
+    type: ClassVar[str] = "complaint.due"
+    complaint_id: int
+    reference: str
+    agent_id: int | None
+    due_at: str
+    overdue: bool
+
+
 class Origin(Enum):
     """Which events a subscriber hears: all, only those published by this instance, or only
     those relayed from the others."""

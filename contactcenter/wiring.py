@@ -7,6 +7,7 @@ import secrets
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from contactcenter.channels.chat.channel import ChatChannel
 from contactcenter.channels.email.channel import EmailChannel
@@ -22,6 +23,8 @@ from contactcenter.channels.voice.order_status import order_status_provider
 from contactcenter.channels.voice.twilio_rest import TwilioRest
 from contactcenter.cluster.leadership import Leadership
 from contactcenter.cluster.relay import EventRelay
+from contactcenter.complaints.records import ComplaintRecords
+from contactcenter.complaints.sweep import ComplaintSweep
 from contactcenter.customers.lapsing import LapsedSweep
 from contactcenter.customers.orders import OrderRecords
 from contactcenter.customers.records import CustomerRecords
@@ -57,6 +60,8 @@ class Services:
     orders: OrderRecords  # purchases, and the lifecycle stage they move
     lapsing: LapsedSweep  # the daily sweep that lapses silent customers
     tier_review: TierReview  # tiers that customers' order value suggests
+    complaints: ComplaintRecords  # complaint cases
+    complaint_sweep: ComplaintSweep  # their acknowledgements, reminders and escalations
     agents: AgentDirectory
     accounts: Accounts
     bus: EventBus
@@ -178,6 +183,14 @@ class Services:
         search = ArticleSearch(
             db=db, vectors=VectorIndex(embedder) if embedder is not None else None
         )
+        complaint_sweep = ComplaintSweep(
+            db=db,
+            policy=relationship.complaints,
+            outbox=outbox,
+            events=bus,
+            mail_from=reply_address(support),
+            zone=ZoneInfo(settings.timezone),
+        )
         suggestions = Suggestions(
             db=db, search=search, bus=bus, self_served=queue.self_served, holder=queue.holder
         )
@@ -196,6 +209,10 @@ class Services:
                 events=bus,
                 currency=relationship.lifecycle.currency,
             ),
+            complaints=ComplaintRecords(
+                db=db, policy=relationship.complaints, events=bus, on_open=complaint_sweep.wake
+            ),
+            complaint_sweep=complaint_sweep,
             agents=agents,
             accounts=Accounts(db=db, session_hours=settings.session_hours),
             bus=bus,

@@ -1,6 +1,7 @@
 """The relationship policy: a YAML file (`default_relationship.yaml` ships), validated on load
-with errors that name file, line and field. It holds the lifecycle rules and the tier review's
-thresholds; `CONTACTCENTER_RELATIONSHIP_POLICY` names another file."""
+with errors that name file, line and field. It holds the lifecycle rules, the tier review's
+thresholds and how complaints are owned and followed; `CONTACTCENTER_RELATIONSHIP_POLICY` names
+another file."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from yaml.nodes import Node
 
 from routing.yaml_reader import YamlReader, compose, read_file
+from workflows.complaints import ComplaintPolicy
 from workflows.lifecycle import LifecyclePolicy, TierReviewPolicy
 
 DEFAULT_RELATIONSHIP_POLICY = Path(__file__).with_name("default_relationship.yaml")
@@ -24,6 +26,7 @@ class RelationshipPolicyError(ValueError):
 class RelationshipPolicy:
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     tier_review: TierReviewPolicy = field(default_factory=TierReviewPolicy)
+    complaints: ComplaintPolicy = field(default_factory=ComplaintPolicy)
 
 
 def load_relationship_policy(path: Path | str = DEFAULT_RELATIONSHIP_POLICY) -> RelationshipPolicy:
@@ -36,13 +39,73 @@ def parse_relationship_policy(text: str, source: str = "<policy>") -> Relationsh
     return _Reader(source, error).policy(compose(text, source, error))
 
 
+_NULL = ("", "null", "~")
+
+
 class _Reader(YamlReader[RelationshipPolicyError]):
     def policy(self, root: Node) -> RelationshipPolicy:
-        top = self.mapping(root, "policy", {"lifecycle", "tier_review"})
+        top = self.mapping(root, "policy", {"lifecycle", "tier_review", "complaints"})
         found = RelationshipPolicy()
         lifecycle = self.lifecycle(top["lifecycle"]) if "lifecycle" in top else found.lifecycle
         review = self.tier_review(top["tier_review"]) if "tier_review" in top else found.tier_review
-        return RelationshipPolicy(lifecycle=lifecycle, tier_review=review)
+        complaints = self.complaints(top["complaints"]) if "complaints" in top else found.complaints
+        return RelationshipPolicy(lifecycle=lifecycle, tier_review=review, complaints=complaints)
+
+    def complaints(self, node: Node) -> ComplaintPolicy:
+        path = "complaints"
+        known = {
+            "due_days",
+            "remind_hours_before",
+            "owners",
+            "default_owner",
+            "escalate_to",
+            "acknowledgement",
+        }
+        fields = self.mapping(node, path, known)
+        base = ComplaintPolicy()
+        due = dict(base.due_days)
+        if "due_days" in fields:
+            tiers = {"key_account", "relationship", "transactional"}
+            for tier, value in self.mapping(fields["due_days"], f"{path}.due_days", tiers).items():
+                due[tier] = self.number(value, f"{path}.due_days.{tier}", 0.01, 365)
+        remind = base.remind_hours_before
+        if "remind_hours_before" in fields:
+            remind = self.number(fields["remind_hours_before"], f"{path}.remind_hours_before", 0)
+        owners: dict[str, str] = {}
+        if "owners" in fields:
+            for group, value in self.mapping(fields["owners"], f"{path}.owners", set()).items():
+                owners[group] = self.address(value, f"{path}.owners.{group}")
+        default = None
+        if "default_owner" in fields and self.scalar(fields["default_owner"], path) not in _NULL:
+            default = self.address(fields["default_owner"], f"{path}.default_owner")
+        escalate: tuple[str, ...] = ()
+        if "escalate_to" in fields:
+            node_ = fields["escalate_to"]
+            escalate = tuple(
+                self.address_text(text, node_, f"{path}.escalate_to")
+                for text in self.strings(node_, f"{path}.escalate_to")
+            )
+        texts: dict[str, str] = {}
+        if "acknowledgement" in fields:
+            where = f"{path}.acknowledgement"
+            for language, value in self.mapping(fields["acknowledgement"], where, set()).items():
+                texts[language] = self.scalar(value, f"{where}.{language}")
+        return ComplaintPolicy(
+            due_days=due,
+            owners=owners,
+            default_owner=default,
+            remind_hours_before=remind,
+            escalate_to=escalate,
+            acknowledgement=texts,
+        )
+
+    def address(self, node: Node, path: str) -> str:
+        return self.address_text(self.scalar(node, path), node, path)
+
+    def address_text(self, text: str, node: Node, path: str) -> str:
+        if "@" not in text or text.startswith("@") or text.endswith("@") or " " in text:
+            raise self.fail(node, path, f"must be an email address, not {text!r}")
+        return text.lower()
 
     def lifecycle(self, node: Node) -> LifecyclePolicy:
         path = "lifecycle"
@@ -101,7 +164,7 @@ class _Reader(YamlReader[RelationshipPolicyError]):
 
     def optional_money(self, node: Node, path: str) -> Decimal | None:
         """An amount, or None where the file says null (the rule counts orders only)."""
-        if self.scalar(node, path) in ("", "null", "~"):
+        if self.scalar(node, path) in _NULL:
             return None
         return self.money(node, path)
 

@@ -94,6 +94,23 @@ def _duration(seconds: float) -> str:
     return f"{minutes} minutes"
 
 
+def notice(mail_from: str, to: str, subject: str, body: str) -> EmailMessage:
+    """A mail the service writes on its own (a complaint's acknowledgement, a reminder to its
+    owner): marked Auto-Submitted, so that no robot answers it."""
+    message = build(
+        {
+            "From": mail_from,
+            "To": to,
+            "Subject": subject,
+            "Date": formatdate(localtime=False),
+            "Message-ID": make_msgid(domain=mail_from.rsplit("@", 1)[-1]),
+            "Auto-Submitted": "auto-generated",
+        }
+    )
+    message.set_content(body if body.endswith("\n") else body + "\n")
+    return message
+
+
 def transcript_mail(mail_from: str, to: str, chat_id: int, body: str) -> EmailMessage:
     """A chat's conversation so far, mailed to the visitor who asked for it."""
     message = build(

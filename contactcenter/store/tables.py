@@ -250,6 +250,50 @@ tier_reviews = Table(
     CheckConstraint("status IN ('open', 'accepted', 'dismissed')", name="status"),
 )
 
+# Complaint cases (workflows/complaints.py decides how they move). The times of the
+# acknowledgement, the reminder and the escalation are kept, so that each is sent once even
+# across restarts; the sweep sends what is due.
+complaints = Table(
+    "complaints",
+    metadata,
+    _pk(),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False, index=True),
+    Column("status", String(20), nullable=False),
+    Column("source", String(20), nullable=False),  # wrap_up, survey, api
+    Column("summary", Text, nullable=False, default=""),
+    Column("products", Json, nullable=False, default=list),
+    Column("owner_agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True),
+    Column("opened_by_user_id", Id, ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("tier", String(20), nullable=False),  # the customer's when opened: the due date's
+    Column("opened_at", UTCDateTime(), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("acknowledged_at", UTCDateTime(), nullable=True),
+    Column("reminded_at", UTCDateTime(), nullable=True),
+    Column("escalated_at", UTCDateTime(), nullable=True),
+    Column("resolution", Text, nullable=True),
+    Column("outcome", String(20), nullable=True),
+    Column("resolved_at", UTCDateTime(), nullable=True),
+    Column("closed_at", UTCDateTime(), nullable=True),
+    Column("followup_interaction_id", Id, ForeignKey("interactions.id"), nullable=True),
+    Column("updated_at", UTCDateTime(), nullable=False),
+    Index(None, "status", "due_at"),
+    CheckConstraint(
+        "status IN ('open', 'investigating', 'resolved', 'closed')", name="status_valid"
+    ),
+    CheckConstraint(
+        "outcome IS NULL OR outcome IN ('upheld', 'not_upheld', 'compensation')",
+        name="outcome_valid",
+    ),
+)
+
+# The interactions a complaint concerns; an interaction's wrap-up opens at most one case.
+complaint_interactions = Table(
+    "complaint_interactions",
+    metadata,
+    Column("complaint_id", Id, ForeignKey("complaints.id"), primary_key=True),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), primary_key=True, index=True),
+)
+
 customer_events = Table(
     "customer_events",
     metadata,

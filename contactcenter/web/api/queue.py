@@ -136,17 +136,22 @@ async def reject(call: Call) -> web.Response:
     responses={200: "Completed", 409: "Not active with you"},
 )
 async def complete(call: Call) -> web.Response:
+    """With the complaint flag, a complaint case is opened for the interaction (once, however
+    often the wrap-up is sent); the answer names it in `complaint_case`."""
     body: CompleteIn = call.body
-    return await acted(
-        call,
-        lambda queue, interaction_id: queue.complete(
-            interaction_id,
-            agent_of(call),
-            outcome=body.model_dump(exclude={"notes"}, exclude_none=True),
-            note=body.notes,
-            author_user_id=call.user.user_id,
-        ),
+    interaction_id = call.path_id("interaction_id")
+    await call.services.queue.complete(
+        interaction_id,
+        agent_of(call),
+        outcome=body.model_dump(exclude={"notes"}, exclude_none=True),
+        note=body.notes,
+        author_user_id=call.user.user_id,
     )
+    answer = await call.services.interactions.get(interaction_id)
+    if body.complaint:
+        case = await call.services.complaints.from_wrap_up(interaction_id, call.user.user_id)
+        answer["complaint_case"] = {"id": case.id, "reference": case.reference}
+    return web.json_response(answer)
 
 
 @routes.route(

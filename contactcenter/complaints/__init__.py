@@ -1,0 +1,1 @@
+"""Complaint cases: records and the sweep that sends what falls due."""

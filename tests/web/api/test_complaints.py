@@ -1,0 +1,215 @@
+"""Complaint cases through the API on both backends: opened by the wrap-up flag (once), owned by
+the policy's rules, acknowledged to the customer by mail, followed up, resolved and closed; the
+owner reminded and the supervisors told when overdue, each once, across a restart."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from contactcenter.complaints.sweep import ComplaintSweep
+from contactcenter.events import ComplaintDue, ComplaintOpened
+from contactcenter.model import Channel, Presence
+from contactcenter.runtime.clock import now
+from contactcenter.settings import Settings, load_settings
+from contactcenter.store.tables import outbox
+from tests.conftest import Api
+
+POLICY = """
+complaints:
+  owners: {senior: sue@example.com}
+  default_owner: ana@example.com
+  escalate_to: [head@example.com]
+"""
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
+    policy = tmp_path / "relationship.yaml"
+    policy.write_text(POLICY, encoding="utf-8")
+    yield load_settings(
+        {},
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        relationship_policy=policy,
+        support_addresses="support@example.com",
+    )
+
+
+async def _emails(api: Api, team: dict[str, Any]) -> None:
+    for name in ("ana", "sue"):
+        await api.services.agents.update_agent(team[name], {"email": f"{name}@example.com"})
+
+
+async def _handled(api: Api, team: dict[str, Any], who: str, customer_email: str) -> int:
+    """An email handled by `who` from start to end, the customer's own address known."""
+    customer = (await api.services.customers.resolve("email", customer_email)).customer
+    interaction_id = await api.services.queue.enqueue(customer, Channel.EMAIL, subject="Broken")
+    await api.json(
+        "POST",
+        f"/api/v1/interactions/{interaction_id}/move",
+        "supervisor",
+        json={"to_agent": team[who]},
+    )
+    await api.services.queue.set_presence(team[who], Presence.AVAILABLE)
+    await api.json("POST", f"/api/v1/interactions/{interaction_id}/accept", who)
+    return interaction_id
+
+
+async def _mails(api: Api, kind: str = "complaint") -> list[Any]:
+    async with api.services.db.connect() as conn:
+        rows = await conn.execute(select(outbox).where(outbox.c.kind == kind).order_by(outbox.c.id))
+        return list(rows)
+
+
+async def test_the_wrap_up_flag_opens_one_case_that_is_acknowledged_and_worked_to_closure(
+    api: Api, team: dict[str, Any]
+) -> None:
+    await _emails(api, team)
+    interaction_id = await _handled(api, team, "sue", "mei@example.com")
+    async with api.services.bus.subscribe() as heard:
+        done = await api.json(
+            "POST",
+            f"/api/v1/interactions/{interaction_id}/complete",
+            "sue",
+            json={
+                "disposition": "unresolved",
+                "outcome": "the dock arrived broken",
+                "complaint": True,
+            },
+        )
+        opened = [e for e in _drain(heard) if isinstance(e, ComplaintOpened)]
+    case_ref = done["complaint_case"]
+    assert case_ref["reference"] == f"CMP-{case_ref['id']:06d}"
+    again = await api.services.complaints.from_wrap_up(interaction_id, None)  # sent twice
+    assert again.id == case_ref["id"]
+    case = await api.json("GET", f"/api/v1/complaints/{case_ref['id']}", "agent")
+    assert case["status"] == "open" and case["source"] == "wrap_up"
+    assert case["interaction_ids"] == [interaction_id]
+    assert case["summary"] == "the dock arrived broken"
+    assert case["owner_agent_id"] == team["sue"]  # the policy's owner for sue's group, senior
+    assert [(e.complaint_id, e.agent_id) for e in opened] == [(case["id"], team["sue"])]
+
+    # The customer's acknowledgement, with the reference, through the outbox.
+    await api.services.complaint_sweep.sweep()
+    (ack,) = await _mails(api)
+    assert ack.recipient == "mei@example.com"
+    assert (await api.json("GET", f"/api/v1/complaints/{case['id']}", "agent"))[
+        "acknowledged_at"
+    ] is not None
+    await api.services.complaint_sweep.sweep()
+    assert len(await _mails(api)) == 1  # once
+
+    base = f"/api/v1/complaints/{case['id']}"
+    await api.json("POST", base + "/status", "sue", json={"status": "investigating"})
+    short = await api.call("POST", base + "/status", "sue", json={"status": "resolved"})
+    assert short.status == 422 and (await short.json())["error"]["field"] == "resolution"
+    follow = await api.json(
+        "POST", base + "/follow-up", "sue", status=201, json={"channel": "voice"}
+    )
+    call = follow["interaction"]
+    assert (call["initiated_by"], call["channel"], call["status"]) == ("agent", "voice", "queued")
+    assert follow["complaint"]["followup_interaction_id"] == call["id"]
+    resolved = await api.json(
+        "POST",
+        base + "/status",
+        "sue",
+        json={"status": "resolved", "resolution": "a new dock sent", "outcome": "compensation"},
+    )
+    assert (resolved["status"], resolved["outcome"]) == ("resolved", "compensation")
+    closed = await api.json("POST", base + "/status", "sue", json={"status": "closed"})
+    assert closed["closed_at"] is not None and closed["overdue"] is False
+    wrong = await api.call("POST", base + "/status", "sue", json={"status": "investigating"})
+    assert wrong.status == 409
+    late = await api.call("POST", base + "/follow-up", "sue", json={})
+    assert late.status == 409
+
+    timeline = await api.json("GET", f"/api/v1/customers/{case['customer_id']}/timeline", "agent")
+    kinds = [e["event"]["type"] for e in timeline["entries"] if e["kind"] == "event"]
+    assert kinds.count("complaint_moved") == 3 and "complaint_opened" in kinds
+    assert "complaint_followed_up" in kinds
+    mine = await api.json("GET", f"/api/v1/complaints?customer_id={case['customer_id']}", "agent")
+    assert [c["id"] for c in mine["complaints"]] == [case["id"]]
+
+
+async def test_owners_by_account_manager_and_by_default_and_interactions_must_be_theirs(
+    api: Api, team: dict[str, Any]
+) -> None:
+    await _emails(api, team)
+    key = (await api.services.customers.resolve("email", "big@example.com")).customer
+    await api.services.customers.update(
+        key.id, {"tier": "key_account", "account_manager_id": team["bo"]}
+    )
+    case = await api.json(
+        "POST", "/api/v1/complaints", "agent", status=201, json={"customer_id": key.id}
+    )
+    assert case["owner_agent_id"] == team["bo"] and case["source"] == "api"
+    assert case["tier"] == "key_account"
+    assert case["due_at"] > case["opened_at"]
+    plain = (await api.services.customers.resolve("email", "plain@example.com")).customer
+    case = await api.json(
+        "POST", "/api/v1/complaints", "agent", status=201, json={"customer_id": plain.id}
+    )
+    assert case["owner_agent_id"] == team["ana"]  # the policy's default owner
+    other = await _handled(api, team, "ana", "other@example.com")
+    refused = await api.call(
+        "POST",
+        "/api/v1/complaints",
+        "agent",
+        json={"customer_id": plain.id, "interaction_ids": [other]},
+    )
+    assert refused.status == 422
+    assert (await refused.json())["error"]["field"] == "interaction_ids.0"
+    assigned = await api.json(
+        "POST",
+        f"/api/v1/complaints/{case['id']}/owner",
+        "supervisor",
+        json={"agent_id": team["sue"]},
+    )
+    assert assigned["owner_agent_id"] == team["sue"]
+    forbidden = await api.call(
+        "POST", f"/api/v1/complaints/{case['id']}/owner", "agent", json={"agent_id": team["sue"]}
+    )
+    assert forbidden.status == 403
+
+
+async def test_the_owner_is_reminded_and_the_supervisors_told_once_each_across_a_restart(
+    api: Api, team: dict[str, Any], settings: Settings
+) -> None:
+    await _emails(api, team)
+    customer = (await api.services.customers.resolve("phone", "+16175550100")).customer
+    case = await api.json(
+        "POST", "/api/v1/complaints", "agent", status=201, json={"customer_id": customer.id}
+    )  # no email address: nothing to acknowledge by mail
+    sweep = api.services.complaint_sweep
+    await sweep.sweep()
+    assert await _mails(api) == []
+    due = now() + timedelta(days=10)  # transactional
+    async with api.services.bus.subscribe() as heard:
+        assert await sweep.sweep(due - timedelta(hours=23)) == 1  # the reminder
+        assert await sweep.sweep(due - timedelta(hours=22)) == 0
+        restarted = ComplaintSweep(
+            db=api.services.db,
+            policy=sweep.policy,
+            outbox=api.services.outbox,
+            events=api.services.bus,
+            mail_from="support@example.com",
+            zone=sweep.zone,
+        )
+        assert await restarted.sweep(due + timedelta(minutes=1)) == 1  # the escalation
+        assert await restarted.sweep(due + timedelta(days=1)) == 0
+        dues = [e for e in _drain(heard) if isinstance(e, ComplaintDue)]
+    assert [(e.complaint_id, e.overdue) for e in dues] == [(case["id"], False), (case["id"], True)]
+    reminder, escalation = await _mails(api)
+    assert reminder.recipient == "ana@example.com"  # the default owner
+    assert escalation.recipient == "head@example.com"
+
+
+def _drain(subscription: Any) -> list[Any]:
+    found = []
+    while not subscription.queue.empty():
+        found.append(subscription.queue.get_nowait())
+    return found
