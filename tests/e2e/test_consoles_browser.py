@@ -332,6 +332,13 @@ async def test_a_supervisor_sees_the_queue_live_and_moves_work_to_another_group(
         await expect(sue.get_by_text("Bo Chen · offered")).to_be_visible()
         await services.queue.accept(chat, site["sue"])
         await expect(sue.get_by_text("Bo Chen · active")).to_be_visible()
+        complaints = board.locator("#complaints-now")
+        await expect(complaints).to_have_text("0 open · 0 overdue · 0 without an owner")
+        await services.complaints.open(
+            caller.id, source="api", interaction_ids=[chat], summary="Order late again"
+        )
+        # Nobody owns it: the default policy names no owner for the senior group.
+        await expect(complaints).to_have_text("1 open · 0 overdue · 1 without an owner")
         # Answered after its target: the tile turns red with the service level it reached.
         missed = board.get_by_role("article", name="transactional chat: target missed")
         await expect(missed.get_by_text("0%").first).to_be_visible()

@@ -18,6 +18,7 @@ from contactcenter.reports.board import (
     sla_state,
     waiting_work,
 )
+from contactcenter.reports.complaints import complaints_now
 from contactcenter.reports.day_report import (
     csv_text,
     day_rows,
@@ -102,6 +103,7 @@ async def board(call: Call) -> web.Response:
                 services.db, queue, await services.agents.list_agents(), now
             ),
             "groups": sorted(queue.policy.groups),
+            "complaints": await complaints_now(services.db, now),
         }
     )
 

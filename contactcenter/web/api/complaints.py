@@ -3,6 +3,7 @@ moved to resolution and closure, and followed up with a contact the agent starts
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from aiohttp import web
@@ -10,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from contactcenter.errors import Conflict
 from contactcenter.model import Channel, Initiator, Role
+from contactcenter.reports.complaints import complaint_rates, complaints_now
+from contactcenter.runtime.clock import now
 from contactcenter.web.endpoints import Call, RouteTable
 from workflows.complaints import Outcome, Status
 
@@ -36,6 +39,12 @@ class ComplaintQuery(BaseModel):
     overdue: bool = False
     after: int | None = Field(default=None, ge=0, description="Last id of the previous page.")
     limit: int = Field(default=50, ge=1, le=200)
+
+
+class RatesQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    days: int = Field(default=30, ge=1, le=366, description="The window, ending now.")
 
 
 class MoveIn(BaseModel):
@@ -102,6 +111,22 @@ async def list_complaints(call: Call) -> web.Response:
     )
     after = found[-1].id if len(found) == q.limit else None
     return web.json_response({"complaints": [c.json() for c in found], "next_after": after})
+
+
+@routes.route(
+    "GET",
+    "/api/v1/reports/complaints",
+    summary="Cases open, overdue and unassigned now; complaints per 1,000 interactions over "
+    "the last `days` by tier, channel and product",
+    role=Role.SUPERVISOR,
+    query=RatesQuery,
+)
+async def complaint_report(call: Call) -> web.Response:
+    q: RatesQuery = call.query
+    until = now()
+    db = call.services.db
+    rates = await complaint_rates(db, until - timedelta(days=q.days), until)
+    return web.json_response({"now": await complaints_now(db, until), **rates})
 
 
 @routes.route("GET", CASE, summary="One complaint case", role=Role.AGENT)

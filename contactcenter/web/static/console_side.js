@@ -25,10 +25,12 @@ export class SidePanel {
 
   async show(customerId, interactionId) {
     this.interactionId = interactionId;
-    const [customer, entries, suggestions] = await Promise.all([
+    const [customer, entries, suggestions, cases] = await Promise.all([
       api("GET", `/api/v1/customers/${customerId}`),
       this.timeline(customerId),
       api("GET", `/api/v1/interactions/${interactionId}/suggestions`).catch(() => []),
+      api("GET", `/api/v1/complaints?customer_id=${customerId}&limit=50`)
+        .then((data) => data.complaints).catch(() => []),
     ]);
     if (this.interactionId !== interactionId) return;
     if (customer.account_manager_id) {
@@ -36,7 +38,7 @@ export class SidePanel {
         .catch(() => null);
       customer.account_manager_name = manager?.name;
     }
-    this.drawCustomer(customer, entries);
+    this.drawCustomer(customer, entries, cases);
     this.suggestions(suggestions, interactionId);
   }
 
@@ -53,9 +55,15 @@ export class SidePanel {
     return entries;
   }
 
-  drawCustomer(customer, entries) {
+  drawCustomer(customer, entries, cases) {
     const past = entries.filter((e) => e.kind === "interaction").map((e) => e.interaction);
-    const complaints = past.filter((i) => i.complaint).length;
+    const active = cases.filter((c) => c.status === "open" || c.status === "investigating");
+    const complaints = cases.length ? el("div", {},
+      ...active.map((c) => el("div", {}, `${c.reference} · ${c.status} · due ${when(c.due_at)}`,
+        c.overdue ? el("span", { class: "badge state-missed" }, "overdue") : "")),
+      cases.length > active.length
+        ? el("div", { class: "muted" }, `${cases.length - active.length} resolved or closed`) : "")
+      : "None";
     const scores = past.map((i) => i.satisfaction).filter((s) => s);
     const satisfaction = scores.length
       ? `${(scores.reduce((a, b) => a + b, 0) / scores.length).toFixed(1)} / 5 (${scores.length})`
@@ -81,7 +89,7 @@ export class SidePanel {
         el("dt", {}, "Lifecycle"), el("dd", {}, words(customer.lifecycle_stage)),
         el("dt", {}, "Account manager"), el("dd", {}, customer.account_manager_name
           || (customer.account_manager_id ? `Agent ${customer.account_manager_id}` : "—")),
-        el("dt", {}, "Complaints"), el("dd", {}, String(complaints)),
+        el("dt", {}, "Complaints"), el("dd", {}, complaints),
         el("dt", {}, "Satisfaction"), el("dd", {}, satisfaction),
         el("dt", {}, "Identities"), el("dd", {}, customer.identities.map((i) =>
           el("div", {}, `${KINDS[i.kind] || i.kind}: ${i.value}`,
@@ -149,10 +157,26 @@ function entryText(entry) {
   return text.filter(Boolean).join(" ").toLowerCase();
 }
 
+// A record event in words: stage and tier changes with their reason, complaint steps.
+function eventText(event) {
+  const d = event.data || {};
+  const change = (what) => `${what}: ${words(d.from)} → ${words(d.to)}${d.reason ? ` (${d.reason})` : ""}`;
+  switch (event.type) {
+    case "lifecycle_changed": return change("Lifecycle");
+    case "tier_changed": return change("Tier");
+    case "complaint_opened": return `Complaint ${d.reference} opened${d.summary ? `: ${d.summary}` : ""}`;
+    case "complaint_moved": return `Complaint ${d.reference}: ${words(d.from)} → ${words(d.to)}`
+      + (d.outcome ? ` (${words(d.outcome)})` : "");
+    case "complaint_assigned": return `Complaint ${d.reference} given an owner`;
+    case "complaint_followed_up": return `Complaint ${d.reference} followed up`;
+    default: return event.type;
+  }
+}
+
 function entryItem(entry) {
   const i = entry.interaction;
   if (!i) {
-    const body = entry.note?.body || entry.body || entry.event?.type || entry.kind;
+    const body = entry.note?.body || entry.body || (entry.event ? eventText(entry.event) : entry.kind);
     return el("li", {}, el("div", { class: "small muted" }, `${when(entry.at)} · ${entry.kind}`),
       el("div", {}, String(body)));
   }

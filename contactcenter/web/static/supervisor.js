@@ -27,6 +27,7 @@ async function reload() {
   drawWaiting();
   drawGroups();
   drawAgents();
+  drawComplaintsNow();
 }
 const reloadSoon = debounce(reload, 500);
 
@@ -238,6 +239,31 @@ async function detail(id) {
   if (!dialog.open) dialog.showModal();
 }
 
+// -- complaints -------------------------------------------------------------------------------
+function drawComplaintsNow() {
+  const c = board.complaints;
+  document.querySelector("#complaints-now").textContent =
+    `${c.open} open · ${c.overdue} overdue · ${c.unassigned} without an owner`;
+}
+
+// Complaints per 1,000 interactions over the last 30 days: fetched apart from the board (it
+// reads the whole window), once a minute.
+async function drawComplaintRates() {
+  const report = await api("GET", "/api/v1/reports/complaints?days=30");
+  document.querySelector("#complaints-note").textContent =
+    `${report.complaints} complaints in ${report.interactions} interactions over the last 30 days`;
+  const rows = [];
+  for (const [by, label] of [["by_tier", "Tier"], ["by_channel", "Channel"], ["by_product", "Product"]]) {
+    for (const r of report[by].filter((r) => r.complaints > 0)) {
+      rows.push(el("tr", {}, el("td", {}, label), el("td", {}, r.key.replace("_", " ")),
+        el("td", {}, String(r.complaints)), el("td", {}, String(r.interactions)),
+        el("td", {}, r.per_1000 === null ? "—" : r.per_1000.toFixed(1))));
+    }
+  }
+  document.querySelector("#complaint-rates").replaceChildren(...rows);
+}
+setInterval(() => drawComplaintRates().catch(() => {}), 60000);
+
 // -- live -------------------------------------------------------------------------------------
 function onEvent(event) {
   if (event.type === "routing.SlaWarning" || event.type === "routing.SlaBreached") addAlert(event);
@@ -262,3 +288,4 @@ topBar("/supervisor");
 drawAlerts();
 new EventStream(onEvent, () => reload(), document.querySelector("#live"));
 reload().catch((error) => toast(`Could not load the board: ${error.message}`));
+drawComplaintRates().catch((error) => toast(`Could not load the complaints: ${error.message}`));

@@ -213,3 +213,42 @@ def _drain(subscription: Any) -> list[Any]:
     while not subscription.queue.empty():
         found.append(subscription.queue.get_nowait())
     return found
+
+
+async def test_supervisors_see_open_overdue_and_complaints_per_thousand(
+    api: Api, team: dict[str, Any]
+) -> None:
+    await _emails(api, team)
+    calls = []
+    for n in range(4):
+        customer = (await api.services.customers.resolve("email", f"c{n}@example.com")).customer
+        calls.append(
+            await api.services.queue.enqueue(
+                customer, Channel.VOICE, subject="Call", products=["dock"] if n < 2 else []
+            )
+        )
+    first = await api.services.interactions.get(calls[0])
+    await api.json(
+        "POST",
+        "/api/v1/complaints",
+        "agent",
+        status=201,
+        json={
+            "customer_id": first["customer_id"],
+            "interaction_ids": [calls[0]],
+            "products": ["dock"],
+        },
+    )
+    report = await api.json("GET", "/api/v1/reports/complaints?days=7", "supervisor")
+    assert report["now"] == {"open": 1, "overdue": 0, "unassigned": 0}
+    assert (report["complaints"], report["interactions"]) == (1, 4)
+    assert report["by_channel"] == [
+        {"key": "voice", "complaints": 1, "interactions": 4, "per_1000": 250.0}
+    ]
+    assert report["by_product"] == [
+        {"key": "dock", "complaints": 1, "interactions": 2, "per_1000": 500.0}
+    ]
+    assert report["by_tier"][0]["key"] == "transactional"
+    board = await api.json("GET", "/api/v1/board", "supervisor")
+    assert board["complaints"] == {"open": 1, "overdue": 0, "unassigned": 0}
+    await api.json("GET", "/api/v1/reports/complaints", "agent", status=403)
