@@ -12,7 +12,7 @@ from aiohttp import web
 from contactcenter.people.login_throttle import LoginThrottle
 from contactcenter.settings import Settings
 from contactcenter.store.db import Database
-from contactcenter.web import chat_socket, ops, pages
+from contactcenter.web import chat_socket, ops, pages, survey_page
 from contactcenter.web.api import (
     agents,
     auth,
@@ -82,6 +82,7 @@ def create_app(settings: Settings, services: Services | None = None) -> web.Appl
     for table in ROUTE_TABLES:
         table.register(app)
     pages.register(app)
+    survey_page.register(app)
     app.cleanup_ctx.append(_lifetime)
     app.on_shutdown.append(events.close_sockets)
     return app

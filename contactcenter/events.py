@@ -376,6 +376,20 @@ class ComplaintDue(Event):
     overdue: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class SurveyAnswered(Event):
+    """A customer answered a satisfaction survey; `low` (a score of 1 or 2) is an alert, and
+    the agent who handled the work hears it."""
+
+    type: ClassVar[str] = "survey.answered"
+    interaction_id: int
+    customer_id: int
+    agent_id: int | None
+    csat: int | None
+    solved: bool | None
+    low: bool
+
+
 class Origin(Enum):
     """Which events a subscriber hears: all, only those published by this instance, or only
     those relayed from the others."""

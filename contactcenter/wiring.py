@@ -40,6 +40,8 @@ from contactcenter.queue.core import InteractionQueue
 from contactcenter.settings import Mailbox, Settings
 from contactcenter.store.blobs import BlobStore
 from contactcenter.store.db import Database
+from contactcenter.surveys.records import SurveyRecords
+from contactcenter.surveys.sending import SurveyMail
 from knowledge_base.records import ArticleRecords
 from knowledge_base.search import ArticleSearch
 from knowledge_base.semantic import VectorIndex, load_embedder
@@ -62,6 +64,8 @@ class Services:
     tier_review: TierReview  # tiers that customers' order value suggests
     complaints: ComplaintRecords  # complaint cases
     complaint_sweep: ComplaintSweep  # their acknowledgements, reminders and escalations
+    surveys: SurveyRecords  # satisfaction surveys: decided, stored, answered
+    survey_mail: SurveyMail  # surveys sent by mail with a link to the survey page
     agents: AgentDirectory
     accounts: Accounts
     bus: EventBus
@@ -191,6 +195,12 @@ class Services:
             mail_from=reply_address(support),
             zone=ZoneInfo(settings.timezone),
         )
+        complaints = ComplaintRecords(
+            db=db, policy=relationship.complaints, events=bus, on_open=complaint_sweep.wake
+        )
+        surveys = SurveyRecords(
+            db=db, policy=relationship.surveys, events=bus, complaints=complaints
+        )
         suggestions = Suggestions(
             db=db, search=search, bus=bus, self_served=queue.self_served, holder=queue.holder
         )
@@ -209,10 +219,15 @@ class Services:
                 events=bus,
                 currency=relationship.lifecycle.currency,
             ),
-            complaints=ComplaintRecords(
-                db=db, policy=relationship.complaints, events=bus, on_open=complaint_sweep.wake
-            ),
+            complaints=complaints,
             complaint_sweep=complaint_sweep,
+            surveys=surveys,
+            survey_mail=SurveyMail(
+                records=surveys,
+                outbox=outbox,
+                mail_from=reply_address(support),
+                public_url=settings.public_url,
+            ),
             agents=agents,
             accounts=Accounts(db=db, session_hours=settings.session_hours),
             bus=bus,

@@ -14,6 +14,7 @@ from yaml.nodes import Node
 from routing.yaml_reader import YamlReader, compose, read_file
 from workflows.complaints import ComplaintPolicy
 from workflows.lifecycle import LifecyclePolicy, TierReviewPolicy
+from workflows.surveys import Kind, Question, SurveyPolicy
 
 DEFAULT_RELATIONSHIP_POLICY = Path(__file__).with_name("default_relationship.yaml")
 
@@ -27,6 +28,7 @@ class RelationshipPolicy:
     lifecycle: LifecyclePolicy = field(default_factory=LifecyclePolicy)
     tier_review: TierReviewPolicy = field(default_factory=TierReviewPolicy)
     complaints: ComplaintPolicy = field(default_factory=ComplaintPolicy)
+    surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
 
 
 def load_relationship_policy(path: Path | str = DEFAULT_RELATIONSHIP_POLICY) -> RelationshipPolicy:
@@ -44,12 +46,96 @@ _NULL = ("", "null", "~")
 
 class _Reader(YamlReader[RelationshipPolicyError]):
     def policy(self, root: Node) -> RelationshipPolicy:
-        top = self.mapping(root, "policy", {"lifecycle", "tier_review", "complaints"})
+        top = self.mapping(root, "policy", {"lifecycle", "tier_review", "complaints", "surveys"})
         found = RelationshipPolicy()
         lifecycle = self.lifecycle(top["lifecycle"]) if "lifecycle" in top else found.lifecycle
         review = self.tier_review(top["tier_review"]) if "tier_review" in top else found.tier_review
         complaints = self.complaints(top["complaints"]) if "complaints" in top else found.complaints
-        return RelationshipPolicy(lifecycle=lifecycle, tier_review=review, complaints=complaints)
+        surveys = self.surveys(top["surveys"]) if "surveys" in top else found.surveys
+        return RelationshipPolicy(
+            lifecycle=lifecycle, tier_review=review, complaints=complaints, surveys=surveys
+        )
+
+    def surveys(self, node: Node) -> SurveyPolicy:
+        path = "surveys"
+        known = {"send", "every_days", "link_days", "questions", "solved_question"}
+        fields = self.mapping(node, path, known)
+        base = SurveyPolicy()
+        send = dict(base.send)
+        if "send" in fields:
+            tiers = {"key_account", "relationship", "transactional"}
+            channels = {"voice", "chat", "email", "fax"}
+            for tier, value in self.mapping(fields["send"], f"{path}.send", tiers).items():
+                listed = self.strings(value, f"{path}.send.{tier}")
+                wrong = sorted(set(listed) - channels)
+                if wrong:
+                    message = f"unknown channel {wrong[0]!r}; known: {', '.join(sorted(channels))}"
+                    raise self.fail(value, f"{path}.send.{tier}", message)
+                send[tier] = frozenset(listed)
+        every = base.every_days
+        if "every_days" in fields:
+            every = self.number(fields["every_days"], f"{path}.every_days", 0, 3650)
+        link = base.link_days
+        if "link_days" in fields:
+            link = self.number(fields["link_days"], f"{path}.link_days", 0.01, 365)
+        questions = base.questions
+        if "questions" in fields:
+            questions = self.questions(fields["questions"], f"{path}.questions")
+        solved = base.solved_question
+        if "solved_question" in fields:
+            solved = self.texts(fields["solved_question"], f"{path}.solved_question")
+        return SurveyPolicy(
+            send=send,
+            every_days=every,
+            link_days=link,
+            questions=questions,
+            solved_question=solved,
+        )
+
+    def questions(self, node: Node, path: str) -> tuple[Question, ...]:
+        found: list[Question] = []
+        for n, item in enumerate(self.sequence(node, path)):
+            where = f"{path}[{n}]"
+            fields = self.mapping(item, where, {"id", "kind", "text", "optional"})
+            self.require(fields, item, where, "id", "kind", "text")
+            ident = self.scalar(fields["id"], f"{where}.id")
+            if not ident.isidentifier():
+                raise self.fail(
+                    fields["id"], f"{where}.id", "must be a word (letters, _ and digits)"
+                )
+            kind_text = self.scalar(fields["kind"], f"{where}.kind")
+            try:
+                kind = Kind(kind_text)
+            except ValueError:
+                known = ", ".join(k.value for k in Kind)
+                raise self.fail(fields["kind"], f"{where}.kind", f"one of {known}") from None
+            if any(q.kind is kind for q in found) or any(q.id == ident for q in found):
+                raise self.fail(item, where, f"a second {kind} question or id {ident!r}")
+            optional = False
+            if "optional" in fields:
+                flag = self.scalar(fields["optional"], f"{where}.optional").lower()
+                if flag not in ("true", "false"):
+                    raise self.fail(fields["optional"], f"{where}.optional", "true or false")
+                optional = flag == "true"
+            if kind is Kind.CSAT and optional:
+                raise self.fail(
+                    fields["optional"], f"{where}.optional", "the csat question is required"
+                )
+            text = self.texts(fields["text"], f"{where}.text")
+            found.append(Question(ident, kind, text, optional))
+        if not any(q.kind is Kind.CSAT for q in found):
+            raise self.fail(node, path, "one question must be of kind csat")
+        return tuple(found)
+
+    def texts(self, node: Node, path: str) -> dict[str, str]:
+        """Words per language (en, zh, …); at least one."""
+        found = {
+            language: self.scalar(value, f"{path}.{language}")
+            for language, value in self.mapping(node, path, set()).items()
+        }
+        if not found:
+            raise self.fail(node, path, "give the words in at least one language")
+        return found
 
     def complaints(self, node: Node) -> ComplaintPolicy:
         path = "complaints"

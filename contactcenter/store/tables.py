@@ -294,6 +294,32 @@ complaint_interactions = Table(
     Column("interaction_id", Id, ForeignKey("interactions.id"), primary_key=True, index=True),
 )
 
+# Satisfaction surveys: one per interaction at most. A survey sent by mail is reached through a
+# link whose token is kept only as its SHA-256 (the link itself is the customer's credential).
+surveys = Table(
+    "surveys",
+    metadata,
+    _pk(),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=False, unique=True),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("agent_id", Id, ForeignKey("agents.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("channel", String(10), nullable=False),
+    Column("tier", String(20), nullable=False),
+    Column("ask", String(10), nullable=False),  # survey, solved
+    Column("language", String(10), nullable=False),
+    Column("token_sha256", String(64), nullable=True, unique=True),
+    Column("sent_at", UTCDateTime(), nullable=False),
+    Column("expires_at", UTCDateTime(), nullable=False),
+    Column("answered_at", UTCDateTime(), nullable=True),
+    Column("csat", SmallInteger, nullable=True),
+    Column("effort", SmallInteger, nullable=True),
+    Column("nps", SmallInteger, nullable=True),
+    Column("solved", Boolean, nullable=True),
+    Column("comment", Text, nullable=False, default=""),
+    Index(None, "customer_id", "sent_at"),
+    Index(None, "sent_at"),
+)
+
 customer_events = Table(
     "customer_events",
     metadata,

@@ -31,6 +31,8 @@ _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _PUBLIC_FILES = ("/static/", "/widget.js")
 # Logging in does not use the session it may replace, so it needs no CSRF token.
 _NO_CSRF_PATHS = frozenset({"/api/v1/auth/login"})
+# A survey page is the customer's, reached by its unguessable link, never by the session.
+_NO_CSRF_PREFIXES = ("/survey/",)
 _GOOD_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 METRICS: web.AppKey[HttpMetrics] = web.AppKey("metrics")
 IN_FLIGHT: web.AppKey[InFlight] = web.AppKey("in_flight")
@@ -177,7 +179,11 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             raise ApiError(401, "unauthorized", "API token is unknown or revoked")
     elif cookie := request.cookies.get(SESSION_COOKIE):
         principal = await accounts.from_session(cookie)
-        unsafe = request.method not in _SAFE_METHODS and request.path not in _NO_CSRF_PATHS
+        unsafe = (
+            request.method not in _SAFE_METHODS
+            and request.path not in _NO_CSRF_PATHS
+            and not request.path.startswith(_NO_CSRF_PREFIXES)
+        )
         if principal and unsafe and request.headers.get(CSRF_HEADER) != principal.csrf_token:
             raise ApiError(
                 403,

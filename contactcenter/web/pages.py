@@ -41,7 +41,8 @@ def _static(name: str) -> tuple[bytes, str]:
     return data, '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
 
 
-def _headers() -> dict[str, str]:
+def page_headers() -> dict[str, str]:
+    """The security headers every page of the service is served with."""
     return {
         "Content-Security-Policy": _CSP,
         "X-Frame-Options": "DENY",
@@ -62,7 +63,7 @@ async def page(request: web.Request) -> web.StreamResponse:
             f"<p>This page is for the {role} role; you are logged in as "
             f"{escape(principal.role.value)}. <a href=/console>Go to the console</a>"
         )
-        return web.Response(status=403, text=body, content_type="text/html", headers=_headers())
+        return web.Response(status=403, text=body, content_type="text/html", headers=page_headers())
     shell = _static(name)[0].decode()
     user = principal.json() | {"csrf_token": principal.csrf_token}
     html = shell.replace("{{user}}", escape(json.dumps(user), quote=True))
@@ -70,12 +71,12 @@ async def page(request: web.Request) -> web.StreamResponse:
         found = await desk(request.app[SERVICES], principal)
         # JSON in a non-script block: "<" escaped so that no text can close the element.
         html = html.replace("{{desk}}", json.dumps(found).replace("<", "\\u003c"))
-    return web.Response(text=html, content_type="text/html", headers=_headers())
+    return web.Response(text=html, content_type="text/html", headers=page_headers())
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
     return web.Response(
-        text=_static("login.html")[0].decode(), content_type="text/html", headers=_headers()
+        text=_static("login.html")[0].decode(), content_type="text/html", headers=page_headers()
     )
 
 

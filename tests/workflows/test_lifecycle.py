@@ -116,7 +116,7 @@ def test_a_policy_may_give_only_what_it_changes() -> None:
         ("lifecycle: {currency: dollars}\n", "lifecycle.currency: must be a three-letter"),
         ("lifecycle: {loyal: {amount: 10.001}}\n", "lifecycle.loyal.amount: must have at most"),
         ("tier_review:\n  relationship: 5\n  key_account: 1\n", "<policy>:2: tier_review.relati"),
-        ("surveys: {}\n", "<policy>:1: policy.surveys: unknown field"),
+        ("webhooks: {}\n", "<policy>:1: policy.webhooks: unknown field"),
         ("lifecycle: [1]\n", "lifecycle: must be a mapping"),
     ],
 )

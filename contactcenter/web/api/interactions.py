@@ -104,6 +104,33 @@ async def create_interaction(call: Call) -> web.Response:
     return web.json_response(answer, status=201)
 
 
+@routes.route(
+    "POST",
+    r"/api/v1/interactions/{interaction_id:\d+}/survey",
+    summary="Send the customer a satisfaction survey for this interaction now (by mail when they "
+    "have an address); the answer gives its link for you to deliver too",
+    role=Role.AGENT,
+    responses={
+        201: "Sent",
+        200: "Not sent: `why` says (abandoned or auto-replied work)",
+        409: "The interaction has had its survey",
+    },
+)
+async def send_survey(call: Call) -> web.Response:
+    delivered = await call.services.survey_mail.send(
+        call.path_id("interaction_id"), str(call.request.url.origin()), asked_for=True
+    )
+    return web.json_response(
+        {
+            "survey_id": delivered.survey_id,
+            "url": delivered.url,
+            "mailed": delivered.mailed,
+            "why": delivered.why,
+        },
+        status=201 if delivered.survey_id is not None else 200,
+    )
+
+
 class InteractionQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -137,7 +137,8 @@ async def reject(call: Call) -> web.Response:
 )
 async def complete(call: Call) -> web.Response:
     """With the complaint flag, a complaint case is opened for the interaction (once, however
-    often the wrap-up is sent); the answer names it in `complaint_case`."""
+    often the wrap-up is sent); the answer names it in `complaint_case`. An email or fax is
+    followed by its survey mail."""
     body: CompleteIn = call.body
     interaction_id = call.path_id("interaction_id")
     await call.services.queue.complete(
@@ -151,6 +152,8 @@ async def complete(call: Call) -> web.Response:
     if body.complaint:
         case = await call.services.complaints.from_wrap_up(interaction_id, call.user.user_id)
         answer["complaint_case"] = {"id": case.id, "reference": case.reference}
+    # Email and fax: the first resolution is followed by a survey mail, when the policy says so.
+    await call.services.survey_mail.after_resolution(interaction_id, str(call.request.url.origin()))
     return web.json_response(answer)
 
 

@@ -1,0 +1,1 @@
+"""Satisfaction surveys: records, and sending them by mail."""
