@@ -151,7 +151,7 @@ def read_answers(ask: Ask, questions: tuple[Question, ...], given: Mapping[str, 
         if question.kind is Kind.COMMENT:
             if len(raw) > COMMENT_LIMIT:
                 raise AnswerError(f"at most {COMMENT_LIMIT} characters", question.id)
-            found["comment"] = raw
+            found["comment"] = raw.replace("\x00", "")  # no database keeps NUL in text
             continue
         low, high = RANGES[question.kind]
         try:
