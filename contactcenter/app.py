@@ -26,6 +26,7 @@ from contactcenter.web.api import (
     kb,
     queue,
     relationship,
+    surveys,
     voice,
 )
 from contactcenter.web.console_presence import ConsolePresence
@@ -49,6 +50,7 @@ ROUTE_TABLES = [
     customers.routes,
     relationship.routes,
     complaints.routes,
+    surveys.routes,
     interactions.routes,
     agents.routes,
     queue.routes,

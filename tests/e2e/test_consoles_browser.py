@@ -388,3 +388,34 @@ async def test_an_admin_adds_a_login_and_a_token_on_the_settings_page(
         await browser.close()
     users = {u["username"]: u for u in await site["services"].accounts.list_users()}
     assert users["nora"]["agent_id"] == site["ana"] and users["nora"]["role"] == "agent"
+
+
+async def test_a_customer_answers_the_survey_page_in_chinese(
+    site: dict[str, Any], chromium: str
+) -> None:
+    """The link from the survey mail, opened and submitted in a real browser."""
+    from playwright.async_api import async_playwright, expect
+
+    services: Services = site["services"]
+    customer = (await services.customers.resolve("email", "wang@example.cn")).customer
+    await services.customers.update(customer.id, {"language": "zh"})
+    mail = await services.queue.enqueue(customer, Channel.EMAIL, subject="发票")
+    sent = await services.survey_mail.send(mail, site["base"], asked_for=True)
+    assert sent.mailed and sent.url is not None
+    async with async_playwright() as pw:
+        browser = await launch(pw, chromium)
+        page = await (await browser.new_context()).new_page()
+        await page.goto(sent.url)
+        await expect(page.get_by_role("heading", name="您对我们的服务满意吗？")).to_be_visible()
+        await page.get_by_role("button", name="提交").click()  # nothing chosen: the browser asks
+        assert (await services.interactions.get(mail))["satisfaction"] is None
+        group = page.get_by_role("group", name="您对我们的服务满意吗？")
+        await group.get_by_label("4").check()
+        await page.get_by_label("还有什么想告诉我们的吗？ （可选）").fill("很好")
+        await page.screenshot(path=shot_path(f"survey-{_backend(site)}"), full_page=True)
+        await page.get_by_role("button", name="提交").click()
+        await expect(page.get_by_text("谢谢！")).to_be_visible()
+        await page.reload()  # the link is used: it says so, and records nothing more
+        await expect(page.get_by_text("此问卷已提交")).to_be_visible()
+        await browser.close()
+    assert (await services.interactions.get(mail))["satisfaction"] == 4

@@ -169,3 +169,21 @@ async def test_whatever_is_posted_to_a_survey_page_it_answers_and_records_only_v
     assert (response.status == 200) == (row.answered_at is not None)
     if row.answered_at is not None:
         assert valid and row.csat == int(csat)
+
+
+async def test_supervisors_see_csat_and_response_rate_by_tier_channel_group_and_agent(
+    api: Api, team: dict[str, Any]
+) -> None:
+    answered = await _resolved(api, team, "one@example.com")
+    await _resolved(api, team, "two@example.com")  # sent, never answered
+    await api.call("POST", await _link(api, answered), None, data={"csat": "5"})
+    report = await api.json("GET", "/api/v1/reports/surveys?days=7", "supervisor")
+    assert (report["sent"], report["responses"], report["csat_percent"]) == (2, 1, 100.0)
+    assert report["response_rate"] == 50.0
+    assert report["by_channel"] == [
+        {"key": "email", "sent": 2, "responses": 1, "csat_percent": 100.0, "response_rate": 50.0}
+    ]
+    assert [r["key"] for r in report["by_agent"]] == ["ana"]
+    assert [r["key"] for r in report["by_group"]] == ["general"]
+    assert report["by_tier"][0]["key"] == "transactional"
+    await api.json("GET", "/api/v1/reports/surveys", "agent", status=403)

@@ -186,6 +186,13 @@ function drawAgents() {
 
 // -- alerts and the interaction one click away -------------------------------------------------
 function addAlert(event) {
+  if (event.type === "survey.answered") {  // a score of 1 or 2: a complaint case is opened too
+    alerts.unshift({ id: event.interaction_id, score: event.csat, at: new Date(),
+      name: `#${event.interaction_id}` });
+    alerts.length = Math.min(alerts.length, MAX_ALERTS);
+    drawAlerts();
+    return;
+  }
   const breach = event.type === "routing.SlaBreached";
   const work = board?.waiting.find((w) => w.id === event.interaction_id);
   alerts.unshift({ id: event.interaction_id, breach, at: new Date(), threshold: event.threshold,
@@ -211,9 +218,11 @@ function drawAlerts() {
     list.replaceChildren(el("li", { class: "empty" }, "No alerts: nothing waiting has passed 80% of its target."));
     return;
   }
-  list.replaceChildren(...alerts.map((a) => el("li", { class: a.breach ? "state-breached"
-    : "state-warning" },
-  el("span", { class: "grow" }, el("b", {}, a.breach ? "Breached" : "At 80%"), ` ${a.name} · `
+  list.replaceChildren(...alerts.map((a) => el("li", { class: a.breach || a.score
+    ? "state-breached" : "state-warning" },
+  a.score ? el("span", { class: "grow" }, el("b", {}, `Low score ${a.score}/5`),
+    ` on ${a.name} · complaint opened · ${a.at.toLocaleTimeString()}`)
+    : el("span", { class: "grow" }, el("b", {}, a.breach ? "Breached" : "At 80%"), ` ${a.name} · `
     + `target ${duration(a.threshold)} · ${a.at.toLocaleTimeString()}`),
   el("button", { onclick: () => detail(a.id) }, "Open"))));
 }
@@ -264,9 +273,29 @@ async function drawComplaintRates() {
 }
 setInterval(() => drawComplaintRates().catch(() => {}), 60000);
 
+// CSAT % (4–5 of responses) and response rate over 30 days, once a minute like the complaints.
+async function drawSatisfaction() {
+  const report = await api("GET", "/api/v1/reports/surveys?days=30");
+  const pct = (v) => (v === null ? "—" : `${v}%`);
+  document.querySelector("#csat-all").textContent =
+    `CSAT ${pct(report.csat_percent)} · response rate ${pct(report.response_rate)}`;
+  const rows = [];
+  for (const [by, label] of [["by_tier", "Tier"], ["by_channel", "Channel"], ["by_group", "Group"],
+    ["by_agent", "Agent"]]) {
+    for (const r of report[by]) {
+      rows.push(el("tr", {}, el("td", {}, label), el("td", {}, r.key.replace("_", " ")),
+        el("td", {}, String(r.sent)), el("td", {}, String(r.responses)),
+        el("td", {}, pct(r.csat_percent)), el("td", {}, pct(r.response_rate))));
+    }
+  }
+  document.querySelector("#csat-rows").replaceChildren(...rows);
+}
+setInterval(() => drawSatisfaction().catch(() => {}), 60000);
+
 // -- live -------------------------------------------------------------------------------------
 function onEvent(event) {
   if (event.type === "routing.SlaWarning" || event.type === "routing.SlaBreached") addAlert(event);
+  if (event.type === "survey.answered" && event.low) addAlert(event);
   if (event.type === "chat.typing" || event.type === "interaction.suggestions") return;
   reloadSoon();
 }
@@ -289,3 +318,4 @@ drawAlerts();
 new EventStream(onEvent, () => reload(), document.querySelector("#live"));
 reload().catch((error) => toast(`Could not load the board: ${error.message}`));
 drawComplaintRates().catch((error) => toast(`Could not load the complaints: ${error.message}`));
+drawSatisfaction().catch((error) => toast(`Could not load satisfaction: ${error.message}`));
