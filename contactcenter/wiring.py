@@ -20,6 +20,7 @@ from contactcenter.channels.voice.calls import CallRecords
 from contactcenter.channels.voice.channel import VoiceChannel
 from contactcenter.channels.voice.connect import CallConnector
 from contactcenter.channels.voice.order_status import order_status_provider
+from contactcenter.channels.voice.survey import CallSurvey
 from contactcenter.channels.voice.twilio_rest import TwilioRest
 from contactcenter.cluster.leadership import Leadership
 from contactcenter.cluster.relay import EventRelay
@@ -112,6 +113,28 @@ class Services:
             leadership=leadership,
             instance=instance,
         )
+        outbox = Outbox(
+            db=db,
+            blobs=blobs,
+            interactions=interactions,
+            relay_host=settings.mail_relay_host,
+            relay_port=settings.mail_relay_port,
+        )
+        support = settings.support_mailboxes
+        complaint_sweep = ComplaintSweep(
+            db=db,
+            policy=relationship.complaints,
+            outbox=outbox,
+            events=bus,
+            mail_from=reply_address(support),
+            zone=ZoneInfo(settings.timezone),
+        )
+        complaints = ComplaintRecords(
+            db=db, policy=relationship.complaints, events=bus, on_open=complaint_sweep.wake
+        )
+        surveys = SurveyRecords(
+            db=db, policy=relationship.surveys, events=bus, complaints=complaints
+        )
         calls = CallRecords(db)
         rest = TwilioRest(
             account_sid=settings.twilio_account_sid,
@@ -128,6 +151,7 @@ class Services:
             public_url=settings.public_url,
             record=settings.record_calls,
             callback_from=settings.twilio_number,
+            survey=CallSurvey(surveys=surveys, flow=flow),
         )
         voice = VoiceChannel(
             customers=customers,
@@ -139,14 +163,6 @@ class Services:
             connector=connector,
             announce_seconds=settings.hold_announce_seconds,
         )
-        outbox = Outbox(
-            db=db,
-            blobs=blobs,
-            interactions=interactions,
-            relay_host=settings.mail_relay_host,
-            relay_port=settings.mail_relay_port,
-        )
-        support = settings.support_mailboxes
         fax = FaxChannel(
             db=db,
             customers=customers,
@@ -186,20 +202,6 @@ class Services:
         embedder = load_embedder() if settings.semantic_search else None
         search = ArticleSearch(
             db=db, vectors=VectorIndex(embedder) if embedder is not None else None
-        )
-        complaint_sweep = ComplaintSweep(
-            db=db,
-            policy=relationship.complaints,
-            outbox=outbox,
-            events=bus,
-            mail_from=reply_address(support),
-            zone=ZoneInfo(settings.timezone),
-        )
-        complaints = ComplaintRecords(
-            db=db, policy=relationship.complaints, events=bus, on_open=complaint_sweep.wake
-        )
-        surveys = SurveyRecords(
-            db=db, policy=relationship.surveys, events=bus, complaints=complaints
         )
         suggestions = Suggestions(
             db=db, search=search, bus=bus, self_served=queue.self_served, holder=queue.holder

@@ -90,6 +90,12 @@ class Flow:
     voicemail_thanks: Text
     voicemail_max_seconds: int
     trouble: Text
+    survey_offer: Text = Text(
+        {"en": "After your call, please stay on the line for a short survey."}
+    )
+    survey_intro: Text = Text({"en": "Before you go, a short survey about your call."})
+    survey_keys: Text = Text({"en": "Press a number from {low} to {high}."})
+    survey_thanks: Text = Text({"en": "Thank you for your answers. Goodbye."})
 
     def language(self, preferred: str | None) -> str:
         """The flow's language for a caller: theirs if the flow has it (`zh-CN` finds `zh`)."""
@@ -158,7 +164,7 @@ _SECTIONS = {
 
 class _Reader(YamlReader[FlowError]):
     def flow(self, root: Node) -> Flow:
-        top = self.mapping(root, "flow", _SECTIONS)
+        top = self.mapping(root, "flow", _SECTIONS | {"survey"})
         self.require(top, root, "flow", *sorted(_SECTIONS))
         self.languages = self.voices(top["languages"])
         menu = self.mapping(
@@ -237,7 +243,15 @@ class _Reader(YamlReader[FlowError]):
             voicemail_thanks=self.text(voicemail["thanks"], "voicemail.thanks"),
             voicemail_max_seconds=self.count(voicemail, "max_seconds", "voicemail", 120, 5, 3600),
             trouble=self.text(top["trouble"], "trouble"),
+            **(self.survey(top["survey"]) if "survey" in top else {}),
         )
+
+    def survey(self, node: Node) -> dict[str, Text]:
+        """The post-call survey's words (optional: English defaults stand in)."""
+        fields = self.mapping(node, "survey", {"offer", "intro", "keys", "thanks"})
+        return {
+            f"survey_{name}": self.text(value, f"survey.{name}") for name, value in fields.items()
+        }
 
     def voices(self, node: Node) -> dict[str, Voice]:
         voices = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -81,42 +81,7 @@ class SurveyRecords:
         """Decide whether the interaction's customer is surveyed and, if so, store the survey
         with a new link token (once per interaction: a second call answers `Conflict`)."""
         at = now()
-        async with self.db.connect() as conn:
-            row = (
-                await conn.execute(
-                    select(
-                        interactions.c.id,
-                        interactions.c.status,
-                        interactions.c.channel,
-                        interactions.c.customer_id,
-                        interactions.c.agent_id,
-                        customers.c.tier,
-                        customers.c.language,
-                    )
-                    .join(customers, customers.c.id == interactions.c.customer_id)
-                    .where(interactions.c.id == interaction_id)
-                )
-            ).one_or_none()
-            if row is None:
-                raise NotFound("interaction", interaction_id)
-            last = (
-                await conn.execute(
-                    select(func.max(surveys.c.sent_at)).where(
-                        surveys.c.customer_id == row.customer_id
-                    )
-                )
-            ).scalar_one_or_none()
-            auto_only = await _auto_replied_only(conn, interaction_id)
-        decision = decide(
-            status=row.status,
-            channel=row.channel,
-            tier=row.tier,
-            auto_replied_only=auto_only,
-            last_survey_at=last,
-            now=at,
-            policy=self.policy,
-            asked_for=asked_for,
-        )
+        decision, row = await self._decide(interaction_id, at, asked_for)
         if decision.ask is None:
             log.info("survey.not_sent", interaction_id=interaction_id, why=decision.why)
             return Sent(decision)
@@ -149,6 +114,53 @@ class SurveyRecords:
             ) from None
         log.info("survey.sent", interaction_id=interaction_id, survey_id=survey_id)
         return Sent(decision, survey_id, token, language)
+
+    async def would_ask(self, interaction_id: int) -> bool:
+        """Whether a survey would go out after this interaction, were it over now (the phone
+        channel offers the survey as it puts the call through)."""
+        decision, _ = await self._decide(interaction_id, now(), False, status="closed")
+        return decision.ask is Ask.SURVEY
+
+    async def _decide(
+        self, interaction_id: int, at: datetime, asked_for: bool, status: str | None = None
+    ) -> tuple[Decision, Any]:
+        async with self.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        interactions.c.id,
+                        interactions.c.status,
+                        interactions.c.channel,
+                        interactions.c.customer_id,
+                        interactions.c.agent_id,
+                        customers.c.tier,
+                        customers.c.language,
+                    )
+                    .join(customers, customers.c.id == interactions.c.customer_id)
+                    .where(interactions.c.id == interaction_id)
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound("interaction", interaction_id)
+            last = (
+                await conn.execute(
+                    select(func.max(surveys.c.sent_at)).where(
+                        surveys.c.customer_id == row.customer_id
+                    )
+                )
+            ).scalar_one_or_none()
+            auto_only = await _auto_replied_only(conn, interaction_id)
+        decision = decide(
+            status=status or row.status,
+            channel=row.channel,
+            tier=row.tier,
+            auto_replied_only=auto_only,
+            last_survey_at=last,
+            now=at,
+            policy=self.policy,
+            asked_for=asked_for,
+        )
+        return decision, row
 
     async def by_token(self, token: str) -> Open:
         """The survey behind a link; NotFound for a token that is not one of ours."""

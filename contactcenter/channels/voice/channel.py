@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 
 import structlog
@@ -294,6 +294,13 @@ class VoiceChannel:
             "voice.callback_scheduled", call_sid=call.call_sid, interaction_id=call.interaction_id
         )
         return twiml.leave()
+
+    async def survey(self, form: Form, query: Mapping[str, str]) -> VoiceResponse:
+        """Keys for a question of the post-call survey (see `survey.py`)."""
+        if self.connector.survey is None:
+            return twiml.goodbye()
+        call = await self.calls.get(sid_of(form))
+        return await self.connector.survey.step(call, query, form.get("Digits", ""))
 
     async def recording(self, form: Form, kind: str) -> VoiceResponse:
         """A recording is ready (see `recordings.py`)."""

@@ -20,6 +20,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from contactcenter.channels.voice import twiml
 from contactcenter.channels.voice.calls import CallRecord, CallRecords, seconds_of
+from contactcenter.channels.voice.survey import CallSurvey
 from contactcenter.channels.voice.twilio_rest import TwilioRest, TwilioUnavailable
 from contactcenter.channels.voice.twiml import Speaker
 from contactcenter.errors import Conflict, NotFound
@@ -46,6 +47,7 @@ class CallConnector:
         public_url: str = "",
         record: bool = False,
         callback_from: str = "",
+        survey: CallSurvey | None = None,
     ) -> None:
         self.calls = calls
         self.agents = agents
@@ -58,6 +60,7 @@ class CallConnector:
         self.base_url = public_url
         self.record = record
         self.callback_from = callback_from
+        self.survey = survey  # the post-call survey, asked when the agent hangs up
         self._listener: asyncio.Task[None] | None = None
         self._working: set[asyncio.Task[None]] = set()
 
@@ -114,8 +117,14 @@ class CallConnector:
         assert endpoint is not None  # connect_step refuses a missing endpoint
         speaker = Speaker(self.flow, call.language)
         callback = isinstance(step, PlaceCall)
+        offer = (
+            not callback
+            and self.survey is not None
+            and call.interaction_id is not None
+            and await self.survey.offered(call.interaction_id)
+        )
         response = twiml.connect(
-            speaker, self.base_url, endpoint, record=self.record, callback=callback
+            speaker, self.base_url, endpoint, record=self.record, callback=callback, survey=offer
         )
         try:
             if not isinstance(step, PlaceCall):
@@ -183,7 +192,9 @@ class CallConnector:
             await self.calls.update(call.call_sid, stage=CallStage.CONNECTED)
             with contextlib.suppress(Conflict):
                 await self.queue.complete(call.interaction_id, routed.agent_id, talk_seconds=talk)
-            return twiml.goodbye()
+            if self.survey is None:
+                return twiml.goodbye()
+            return await self.survey.after_talk(call)
         await self.queue.requeue(call.interaction_id, step.reason)
         await self.calls.update(call.call_sid, stage=CallStage.QUEUED)
         speaker = Speaker(self.flow, call.language)

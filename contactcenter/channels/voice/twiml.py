@@ -124,14 +124,45 @@ def hold(
     return response
 
 
+def survey_question(
+    speaker: Speaker, words: str, low: int, high: int, action: str, *, intro: bool
+) -> VoiceResponse:
+    """One keypad question of the post-call survey; its keys are posted to `action` (a single
+    key for a 1–5 scale, up to two ended by # for 0–10). No answer posts an empty result."""
+    response = VoiceResponse()
+    if intro:
+        speaker.say(response, speaker.flow.survey_intro)
+    gather = Gather(
+        action=action,
+        input="dtmf",
+        num_digits=1 if high < 10 else None,
+        finish_on_key="#" if high >= 10 else None,
+        timeout=6,
+        action_on_empty_result=True,
+    )
+    gather.say(words, language=speaker.voice.say_as, voice=speaker.voice.voice or None)
+    speaker.say(gather, speaker.flow.survey_keys, low=low, high=high)
+    response.append(gather)
+    return response
+
+
 def connect(
-    speaker: Speaker, base: str, endpoint: tuple[str, str], *, record: bool, callback: bool
+    speaker: Speaker,
+    base: str,
+    endpoint: tuple[str, str],
+    *,
+    record: bool,
+    callback: bool,
+    survey: bool = False,
 ) -> VoiceResponse:
     """Through to the agent who accepted: `endpoint` is ("client", identity) or ("number",
-    E.164). Sent through the REST API, so its URLs are absolute (`base`: the public address)."""
+    E.164); with `survey`, the caller is asked to stay on the line afterwards. Sent through the
+    REST API, so its URLs are absolute (`base`: the public address)."""
     response = VoiceResponse()
     flow = speaker.flow
     speaker.say(response, flow.callback_hello if callback else flow.connecting)
+    if survey:
+        speaker.say(response, flow.survey_offer)
     dial = Dial(
         action=f"{base}{HOOKS}/status?leg=agent",
         timeout=20,

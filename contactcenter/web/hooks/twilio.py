@@ -116,6 +116,12 @@ _webhook(
     live=lambda _query: False,
 )
 _webhook(
+    "survey",
+    "Keys for a question of the post-call survey (Twilio)",
+    lambda voice, form, query: voice.survey(form, query),
+    live=_on_the_line,
+)
+_webhook(
     "recording",
     "A recording is ready: a call's, or a voicemail (Twilio)",
     lambda voice, form, query: voice.recording(form, query.get("kind", "call")),

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from contactcenter.events import InteractionRequeued, VoiceConnectFailed
 from contactcenter.model import Presence, Role
 from contactcenter.people.agents import AgentFields, GroupFields, Membership
-from contactcenter.store.tables import interaction_events
+from contactcenter.store.tables import interaction_events, surveys
 
 from ..call_simulator import Call
 from ..conftest import ACCOUNT, PUBLIC, Phone
@@ -69,11 +69,46 @@ async def test_an_accepted_call_is_put_through_and_closed_with_its_talk_time(
     await call.post(call.queue["action"], call.params(QueueResult="redirected"))
     ended = call.params(DialCallStatus="completed", DialCallDuration=95)
     done = await call.post(dial.get("action") or "", ended)
-    assert done.verbs == ["Hangup"]
+    assert done.verbs == ["Say", "Gather"]  # the post-call survey (see below)
     await call.hang_up()
     interaction = await phone.interaction(call)
     assert interaction["status"] == "wrap_up" and interaction["agent_id"] == sam
     assert ("wrap_up", {"agent_id": sam, "talk_seconds": 95}) in await events(phone, interaction_id)
+
+
+async def test_the_caller_answers_the_post_call_survey_by_keypad(phone: Phone) -> None:
+    """Offered as the call is put through; asked when the agent hangs up (the Dial's action);
+    each key leads to the next question; a wrong key is asked again once."""
+    call, interaction_id = await holding_call(phone, "+16175550124")
+    sam = await agent(phone, voice_client="sam.lee")
+    await accept(phone, interaction_id, sam)
+    [update] = await phone.twilio.wait_for(1)
+    twiml = ElementTree.fromstring(update.form["Twiml"])
+    said = " ".join(el.text or "" for el in twiml.iter("Say"))
+    assert "stay on the line for a short survey" in said
+    dial = twiml.find("Dial")
+    assert dial is not None
+    await call.post(call.queue["action"], call.params(QueueResult="redirected"))
+    first = await call.post(
+        dial.get("action") or "", call.params(DialCallStatus="completed", DialCallDuration=40)
+    )
+    assert "a short survey" in first.said() and "How satisfied" in first.said()
+    assert "Press a number from 1 to 5" in first.said()
+    wrong = await call.press("9")
+    assert "How satisfied" in wrong.said()  # asked again
+    effort = await call.press("4")
+    assert "How easy" in effort.said()
+    thanks = await call.press("5")
+    assert thanks.verbs == ["Say", "Hangup"] and "Thank you" in thanks.said()
+    interaction = await phone.interaction(call)
+    assert interaction["satisfaction"] == 4
+    async with phone.services.db.connect() as conn:
+        (row,) = list(await conn.execute(select(surveys)))
+    assert (row.csat, row.effort, row.channel) == (4, 5, "voice")
+    again = await call.post(
+        dial.get("action") or "", call.params(DialCallStatus="completed", DialCallDuration=40)
+    )
+    assert again.verbs == ["Hangup"]  # the hook came twice: surveyed once
 
 
 async def test_twilio_failing_is_retried_then_the_work_goes_back_to_the_queue(
