@@ -311,6 +311,7 @@ class ChatEnded(Event):
     type: ClassVar[str] = "chat.ended"
     interaction_id: int
     status: str
+    survey: dict[str, Any] | None = None  # the questions the widget asks (chat/survey.py)
 
 
 # -- the customer relationship ---------------------------------------------------------------

@@ -10,6 +10,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from contactcenter.channels.chat.channel import ChatChannel
+from contactcenter.channels.chat.survey import ChatSurvey
 from contactcenter.channels.email.channel import EmailChannel
 from contactcenter.channels.email.imap_poller import ImapPoller
 from contactcenter.channels.email.smtp_receiver import SmtpReceiver
@@ -262,6 +263,7 @@ class Services:
                 idle_minutes=settings.chat_idle_minutes,
                 outbox=outbox,
                 mail_from=reply_address(support),
+                survey=ChatSurvey(surveys=surveys),
             ),
             instance=instance,
             leadership=leadership,

@@ -172,19 +172,28 @@ class SurveyRecords:
             ).one_or_none()
         if row is None:
             raise NotFound("survey", "for this link")
-        state = (
-            "answered"
-            if row.answered_at is not None
-            else "expired"
-            if row.expires_at <= now()
-            else "open"
-        )
-        return Open(row.id, Ask(row.ask), row.language, state)
+        return _open(row)
 
     async def answer(self, token: str, given: dict[str, str]) -> Answers:
         """Record what the customer submitted (AnswerError for a wrong answer, Conflict when
         the link was used or has expired); a low score opens a complaint."""
         survey = await self.by_token(token)
+        return await self._record(survey, given)
+
+    async def answer_for(self, interaction_id: int, given: dict[str, str]) -> Answers:
+        """The answers to an interaction's survey given where no link is needed (the chat
+        widget, on the visitor's own socket)."""
+        async with self.db.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(surveys).where(surveys.c.interaction_id == interaction_id)
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound("survey", f"for interaction {interaction_id}")
+        return await self._record(_open(row), given)
+
+    async def _record(self, survey: Open, given: dict[str, str]) -> Answers:
         if survey.state != "open":
             raise Conflict(f"this survey is {survey.state}", "token")
         answers = read_answers(survey.ask, self.policy.questions, given)
@@ -244,6 +253,17 @@ class SurveyRecords:
                 summary=f"Satisfaction {answers.csat}/5. {answers.comment}".strip(),
             )
         return answers
+
+
+def _open(row: Any) -> Open:
+    state = (
+        "answered"
+        if row.answered_at is not None
+        else "expired"
+        if row.expires_at <= now()
+        else "open"
+    )
+    return Open(row.id, Ask(row.ask), row.language, state)
 
 
 def _language(language: str | None) -> str:

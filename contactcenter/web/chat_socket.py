@@ -42,6 +42,7 @@ from contactcenter.channels.chat.frames import (
     FrameError,
     Hello,
     Message,
+    SurveyReply,
     Transcript,
     Typing,
     VisitorFrame,
@@ -58,6 +59,7 @@ from contactcenter.web.api.events import SOCKETS
 from contactcenter.web.api.queue import INTERACTION, agent_of
 from contactcenter.web.endpoints import Call, RouteTable
 from contactcenter.web.errors import ApiError
+from workflows.surveys import AnswerError
 
 log = structlog.get_logger(__name__)
 routes = RouteTable("chat")
@@ -357,6 +359,14 @@ class _Session:
             case Transcript(email=email) if self.chat_id is not None:
                 await self.chat.mail_transcript(self.chat_id, email)
                 await self.ws.send_json({"type": "transcript_sent", "email": email})
+            case SurveyReply(chat_id=chat_id, answers=answers):
+                if self.chat.survey is None:
+                    raise FrameError("invalid", "no survey is asked here", "type")
+                try:
+                    await self.chat.survey.answer(self.visitor, chat_id, dict(answers))
+                except AnswerError as exc:
+                    raise FrameError("invalid", str(exc), f"answers.{exc.field}") from None
+                await self.ws.send_json({"type": "survey_thanks", "chat_id": chat_id})
             case Hello():
                 raise FrameError("invalid", "hello comes once, first", "type")
             case _:
@@ -381,7 +391,10 @@ class _Session:
                     case ChatTyping(by="agent") if not self.ws.closed:
                         await self.ws.send_json({"type": "typing", "by": "agent"})
                     case ChatEnded() if not self.ws.closed:
-                        await self.ws.send_json({"type": "ended", "status": event.status})
+                        ended: dict[str, Any] = {"type": "ended", "status": event.status}
+                        if event.survey is not None:
+                            ended["survey"] = {"chat_id": event.interaction_id, **event.survey}
+                        await self.ws.send_json(ended)
             except ConnectionResetError:  # the visitor went away mid-send: the read loop ends
                 return
 

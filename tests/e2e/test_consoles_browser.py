@@ -216,6 +216,15 @@ async def test_an_agent_takes_a_chat_from_a_visitor_and_wraps_it_up(
         await expect(console.get_by_text("In wrap-up")).to_be_visible(timeout=2000)
         # The chat's wrap-up time follows (the policy's), then the room is free again.
         await expect(console.get_by_role("tab").get_by_text("wrap-up")).to_be_visible()
+        # The visitor is asked how it went, in the widget.
+        question = "How satisfied are you with the help you got?"
+        survey = visitor.get_by_role("form", name="Survey")
+        scale = survey.get_by_role("group", name=question)
+        await expect(scale).to_be_visible()
+        await scale.get_by_role("button", name="5", exact=True).click()
+        await survey.get_by_role("button", name="Send", exact=True).click()
+        await expect(visitor.get_by_text("Thank you for your answers.")).to_be_visible()
+        await visitor.screenshot(path=shot_path(f"widget-survey-{_backend(site)}"))
         await browser.close()
 
     chats = await services.interactions.list(_filter(Channel.CHAT))
@@ -225,6 +234,7 @@ async def test_an_agent_takes_a_chat_from_a_visitor_and_wraps_it_up(
     assert stored["outcome"] == "gift card timing explained"
     said = [m["body"] for m in stored["messages"] if m["author"] == "agent"]
     assert len(said) == 1 and "gift card" in said[0]
+    assert stored["satisfaction"] == 5
 
 
 async def test_an_email_reply_from_the_console_goes_out_on_the_thread(

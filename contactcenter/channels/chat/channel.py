@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from contactcenter.channels.chat.lines import line, offered_ref, stored_line, transcript
 from contactcenter.channels.chat.sockets import Inbox, VisitorSockets
+from contactcenter.channels.chat.survey import ChatSurvey
 from contactcenter.channels.chat.visitors import ChatVisitors, Visitor
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict, NotFound
@@ -100,8 +101,10 @@ class ChatChannel:
         outbox: Outbox | None = None,
         mail_from: str = "",
         clock: Callable[[], float] = time.time,
+        survey: ChatSurvey | None = None,
     ) -> None:
         self.db = db
+        self.survey = survey
         self.agents = agents
         self.outbox = outbox
         self.mail_from = mail_from
@@ -192,7 +195,7 @@ class ChatChannel:
             await self.queue.complete(
                 chat_id, agent_id, outcome={"disposition": "idle", "outcome": "closed idle"}
             )
-        self._ended(chat_id, S.CLOSED)
+        await self._ended(chat_id, S.CLOSED)
         log.info("chat.closed_idle", interaction_id=chat_id, agent_id=agent_id)
 
     def attach(self, chat_id: int, inbox: Inbox) -> None:
@@ -329,7 +332,7 @@ class ChatChannel:
             chat_id, _NOTICES[kind].format(name=name), Initiator.SYSTEM, agent_id=agent_id
         )
         if kind in _CLOSING:
-            self._ended(chat_id, S.CLOSED)
+            await self._ended(chat_id, S.CLOSED)
 
     async def answered(self, visitor: Visitor, chat_id: int, article_id: int, helped: bool) -> None:
         """The visitor's answer to "did this help?"."""
@@ -338,7 +341,7 @@ class ChatChannel:
         if helped:
             await self._line(chat_id, SAYS["helped"], Initiator.SYSTEM)
             await self.suggestions.customer_answered(chat_id, article_id, helped=True)
-            self._ended(chat_id, S.SELF_SERVED)
+            await self._ended(chat_id, S.SELF_SERVED)
             return
         await self.suggestions.customer_answered(chat_id, article_id, helped=False)
         await self.ask_agent(visitor, chat_id)
@@ -359,7 +362,7 @@ class ChatChannel:
             await self.queue.abandon(chat_id)
         else:
             return status
-        self._ended(chat_id, S.ABANDONED)
+        await self._ended(chat_id, S.ABANDONED)
         return S.ABANDONED
 
     async def mail_transcript(self, chat_id: int, to: str) -> None:
@@ -430,8 +433,13 @@ class ChatChannel:
             self.bus.publish(InteractionMessage(interaction_id=chat_id, message_id=seq))
         return seq
 
-    def _ended(self, chat_id: int, status: S) -> None:
-        self._tell(chat_id, ChatEnded(interaction_id=chat_id, status=status.value))
+    async def _ended(self, chat_id: int, status: S) -> None:
+        """The chat is over: its visitor is told, with the survey when one is offered (after
+        an agent ended it, or an article answered it)."""
+        survey = None
+        if self.survey is not None and status in (S.CLOSED, S.SELF_SERVED):
+            survey = await self.survey.offered(chat_id)
+        self._tell(chat_id, ChatEnded(interaction_id=chat_id, status=status.value, survey=survey))
 
     def _tell(self, chat_id: int, event: ChatLine | ChatTyping | ChatEnded) -> None:
         """An event of the chat: on the bus (agents, supervisors) and to its visitor's

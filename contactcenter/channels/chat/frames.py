@@ -111,7 +111,18 @@ class End(_Frame):
     type: Literal["end"]
 
 
-VisitorFrame = Hello | Message | Typing | Answer | AskAgent | Transcript | End
+class SurveyReply(_Frame):
+    """The visitor's answers to their chat's survey: question id → what they chose or wrote."""
+
+    type: Literal["survey"]
+    chat_id: int = Field(ge=1)
+    answers: dict[
+        Annotated[str, StringConstraints(max_length=40)],
+        Annotated[str, StringConstraints(max_length=2000)],
+    ] = Field(max_length=10)
+
+
+VisitorFrame = Hello | Message | Typing | Answer | AskAgent | Transcript | End | SurveyReply
 _BY_TYPE: dict[str, type[_Frame]] = {
     "hello": Hello,
     "message": Message,
@@ -120,6 +131,7 @@ _BY_TYPE: dict[str, type[_Frame]] = {
     "agent": AskAgent,
     "transcript": Transcript,
     "end": End,
+    "survey": SurveyReply,
 }
 
 

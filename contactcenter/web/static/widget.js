@@ -59,6 +59,7 @@
     ".line{max-width:85%;padding:8px 11px;border-radius:12px;white-space:pre-wrap;word-wrap:break-word}",
     ".visitor{align-self:flex-end;background:#1d4ed8;color:#fff}.bot,.agent{align-self:flex-start;background:#e5e7eb}",
     ".agent{background:#dcfce7}.who{font-size:12px;color:#4b5563;margin-bottom:2px}.visitor .who{color:#dbeafe}",
+    ".survey{margin:8px 0;padding:8px;border:1px solid #d0d5dd;border-radius:8px}.survey fieldset{border:0;margin:0 0 6px;padding:0}.survey textarea{width:100%;box-sizing:border-box;font:inherit}.survey button[aria-pressed=true]{background:#1d4ed8;color:#fff}",
     ".choices{display:flex;gap:6px;flex-wrap:wrap;margin-top:6px}.choices button{border:1px solid #1d4ed8;background:#fff;color:#1d4ed8;border-radius:14px;padding:4px 10px;font:inherit;cursor:pointer}",
     ".notice{align-self:center;font-size:13px;color:#6b7280}",
     "form.say{display:flex;gap:6px;padding:10px;border-top:1px solid #e5e7eb}",
@@ -208,6 +209,11 @@
       notice(frame.status === "self_served" ? "Glad we could help." : "This chat has ended.");
       state.chatId = null;
       save();
+      if (frame.survey) { survey(frame.survey); }
+    } else if (frame.type === "survey_thanks") {
+      var asked = log.querySelector(".survey");
+      if (asked) { asked.remove(); }
+      notice(SURVEY_WORDS[surveyLanguage].thanks);
     } else if (frame.type === "typing") {
       status("The agent is typing…");
       clearTimeout(receive.typingShown);
@@ -247,6 +253,90 @@
       item.appendChild(choices);
     }
     log.appendChild(item);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  // The survey the service sends as the chat ends, in the customer's language: each score a
+  // row of buttons, the comment a text box; the answers go back on the socket.
+  var SURVEY_WORDS = {
+    en: { name: "Survey", send: "Send", thanks: "Thank you for your answers.", yes: "Yes", no: "No" },
+    zh: { name: "问卷", send: "提交", thanks: "感谢您的反馈。", yes: "是", no: "否" },
+  };
+  var surveyLanguage = "en";
+  function survey(asked) {
+    surveyLanguage = SURVEY_WORDS[asked.language] ? asked.language : "en";
+    var words = SURVEY_WORDS[surveyLanguage];
+    var answers = {};
+    var box = document.createElement("form");
+    box.className = "survey";
+    box.setAttribute("aria-label", words.name);
+    function scale(question, low, high) {
+      var group = document.createElement("fieldset");
+      var legend = document.createElement("legend");
+      legend.textContent = question.text;
+      group.appendChild(legend);
+      var row = document.createElement("div");
+      row.className = "choices";
+      for (var n = low; n <= high; n += 1) {
+        (function (value) {
+          var button = document.createElement("button");
+          button.type = "button";
+          button.textContent = String(value);
+          button.setAttribute("aria-pressed", "false");
+          button.addEventListener("click", function () {
+            answers[question.id] = String(value);
+            row.querySelectorAll("button").forEach(function (b) { b.setAttribute("aria-pressed", "false"); });
+            button.setAttribute("aria-pressed", "true");
+          });
+          row.appendChild(button);
+        })(n);
+      }
+      group.appendChild(row);
+      box.appendChild(group);
+    }
+    if (asked.ask === "solved") {
+      var group = document.createElement("fieldset");
+      var legend = document.createElement("legend");
+      legend.textContent = asked.text;
+      group.appendChild(legend);
+      var row = document.createElement("div");
+      row.className = "choices";
+      [["yes", words.yes], ["no", words.no]].forEach(function (choice) {
+        var button = document.createElement("button");
+        button.type = "button";
+        button.textContent = choice[1];
+        button.addEventListener("click", function () {
+          send({ type: "survey", chat_id: asked.chat_id, answers: { solved: choice[0] } });
+        });
+        row.appendChild(button);
+      });
+      group.appendChild(row);
+      box.appendChild(group);
+    } else {
+      asked.questions.forEach(function (question) {
+        if (question.kind === "comment") {
+          var label = document.createElement("label");
+          label.textContent = question.text;
+          var text = document.createElement("textarea");
+          text.rows = 2;
+          text.maxLength = 2000;
+          text.addEventListener("input", function () { answers[question.id] = text.value; });
+          label.appendChild(text);
+          box.appendChild(label);
+        } else {
+          scale(question, question.low, question.high);
+        }
+      });
+      var submit = document.createElement("button");
+      submit.type = "submit";
+      submit.textContent = words.send;
+      box.appendChild(submit);
+    }
+    box.addEventListener("submit", function (event) {
+      event.preventDefault();
+      send({ type: "survey", chat_id: asked.chat_id, answers: answers });
+    });
+    log.appendChild(box);
     log.scrollTop = log.scrollHeight;
   }
 

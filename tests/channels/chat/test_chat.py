@@ -89,7 +89,11 @@ async def test_the_bots_answer_accepted_ends_the_chat_self_served(api: Api) -> N
     answer = await bot_line(ws)
     assert answer["articles"][0]["article_id"] == article.id and "E-gift" in answer["text"]
     await ws.send_json({"type": "answer", "article_id": article.id, "helped": True})
-    assert (await frame(ws, "ended"))["status"] == "self_served"
+    ended = await frame(ws, "ended")
+    assert ended["status"] == "self_served"
+    assert ended["survey"]["ask"] == "solved" and ended["survey"]["text"] == "Did this solve it?"
+    await ws.send_json({"type": "survey", "chat_id": mine["chat_id"], "answers": {"solved": "yes"}})
+    assert (await frame(ws, "survey_thanks"))["chat_id"] == mine["chat_id"]
 
     chat = await api.services.interactions.get(mine["chat_id"])
     assert chat["status"] == "self_served" and chat["channel"] == "chat"
@@ -268,7 +272,23 @@ async def test_an_agent_joins_talks_and_closes_and_it_is_all_on_the_timeline(api
 
     await api.json("POST", f"{path}/complete", "ana", json={"disposition": "answered"})
     await line_saying(ws, "Ana closed the chat.")
-    assert (await frame(ws, "ended"))["status"] == "closed"
+    ended = await frame(ws, "ended")
+    assert ended["status"] == "closed"
+    asked = ended["survey"]  # the satisfaction survey, in the widget
+    assert [q["id"] for q in asked["questions"]] == ["csat", "effort", "comment"]
+    assert (asked["questions"][0]["low"], asked["questions"][0]["high"]) == (1, 5)
+    stranger, _ = await visit(api)  # someone else's socket cannot answer it
+    await stranger.send_json({"type": "survey", "chat_id": chat_id, "answers": {"csat": "1"}})
+    assert (await frame(stranger, "error"))["code"] == "refused"
+    await stranger.close()
+    await ws.send_json({"type": "survey", "chat_id": chat_id, "answers": {"csat": "8"}})
+    wrong = await frame(ws, "error")
+    assert (wrong["code"], wrong["field"]) == ("invalid", "answers.csat")
+    await ws.send_json(
+        {"type": "survey", "chat_id": chat_id, "answers": {"csat": "5", "comment": "quick"}}
+    )
+    await frame(ws, "survey_thanks")
+    assert (await services.interactions.get(chat_id))["satisfaction"] == 5
     chat = await services.interactions.get(chat_id)
     bodies = [m["body"] for m in chat["messages"]]
     assert bodies[0] == "hello, is anyone there?" and "my parcel is late" in bodies
