@@ -43,8 +43,10 @@ async def test_openapi_describes_every_route_of_the_router(api: Api) -> None:
         if route.method == "HEAD":
             continue
         routed.add((route.method, path))
-    # The pages are HTML for browsers, not part of the API the document describes.
-    pages = {("GET", path) for path in ("/", "/login", "/static/{name}", *PAGES)}
+    # The pages (and the survey page's form) are HTML for browsers, not part of the API the
+    # document describes.
+    pages = {("GET", path) for path in ("/", "/login", "/static/{name}", "/survey/{token}", *PAGES)}
+    pages.add(("POST", "/survey/{token}"))
     assert pages <= routed
     assert routed - pages == described
     customer = doc["paths"]["/api/v1/customers/{customer_id}"]["patch"]
