@@ -65,8 +65,10 @@ export class SidePanel {
         ? el("div", { class: "muted" }, `${cases.length - active.length} resolved or closed`) : "")
       : "None";
     const scores = past.map((i) => i.satisfaction).filter((s) => s);
+    // The timeline is newest first: the first score is the last the customer gave.
     const satisfaction = scores.length
       ? `${(scores.reduce((a, b) => a + b, 0) / scores.length).toFixed(1)} / 5 (${scores.length})`
+        + ` · last ${scores[0]}`
       : "—";
     const list = el("ol", { class: "timeline", "aria-label": "Timeline" });
     const search = el("input", { type: "search", placeholder: "Search the timeline",
