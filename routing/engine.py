@@ -14,6 +14,7 @@ stay eligible (an account manager who frees up still gets their key account).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from routing.policy import Policy
@@ -290,7 +291,7 @@ class Engine:
                 assert sla is not None
                 if kind == "sla_warning":
                     out.append(SlaWarning(item_id, sla.seconds))
-                    breach = item.queued_at + sla.seconds
+                    breach = self._sla_due(item, sla.seconds)
                     self.timers.add(breach, "sla_breach", item_id, 0, ("breach", sla.seconds))
                 else:
                     out.append(SlaBreached(item_id, sla.seconds))
@@ -567,8 +568,17 @@ class Engine:
         if sla is None:
             return
         # The warning's timer schedules the breach when it fires: one timer per item at a time.
-        at = item.queued_at + SLA_WARNING_SHARE * sla.seconds
+        at = self._sla_due(item, SLA_WARNING_SHARE * sla.seconds)
         self.timers.add(at, "sla_warning", item.id, 0, ("warning", sla.seconds))
+
+    def _sla_due(self, item: Item, seconds: float) -> float:
+        """When `seconds` of the item's clock have run: wall time for live channels; for email
+        and fax, business time in the hours of the group it is routed to (it pauses outside)."""
+        hours = self.policy.business_hours(item.spec)
+        if hours is None:
+            return item.queued_at + seconds
+        start = datetime.fromtimestamp(item.queued_at, UTC)
+        return hours.add(start, seconds).timestamp()
 
     def _item(self, item_id: str) -> Item:
         item = self.items.get(item_id)

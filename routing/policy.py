@@ -112,6 +112,15 @@ class Policy:
             return True
         return any(g not in self.hours or self.hours[g].open_at(at) for g in groups)
 
+    def business_hours(self, item: WorkItem) -> OpeningHours | None:
+        """The hours the first-response clock of an email or fax runs in: those of the first
+        group its rule routes to; None (around the clock, never paused) for live channels,
+        rules of named agents, and a first group without hours (a 24/7 team)."""
+        if item.channel in LIVE_CHANNELS:
+            return None
+        first = next((t.group for t in self.rule_for(item).targets if t.group), None)
+        return self.hours.get(first) if first is not None else None
+
     def priority(self, tier: str) -> float:
         found = self.tiers.get(tier)
         return found.priority if found else 0.0

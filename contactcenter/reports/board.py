@@ -16,6 +16,7 @@ from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, customers, interactions
 from routing.engine import SLA_WARNING_SHARE
 from routing.policy import Policy
+from routing.types import LIVE_CHANNELS
 
 WAITING = ("queued", "callback_scheduled", "offered")
 HELD = ("offered", "active", "wrap_up")
@@ -113,18 +114,27 @@ def agent_load(routing: RoutingNow, agent: dict[str, Any]) -> dict[str, int]:
     return {ch: 0 for ch, room in agent["capacity"].items() if room} | routing.load(agent["id"])
 
 
-def sla_state(policy: Policy, work: dict[str, Any]) -> dict[str, Any]:
-    """Waiting work's target, and whether its wait is within it, past the warning or past it."""
+def sla_state(policy: Policy, work: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Waiting work's target, and whether its wait is within it, past the warning or past it.
+    An email's or a fax's wait counts in the business hours of the first group it waits for
+    (its clock pauses outside them, as the routing engine's does; a group without hours never
+    pauses): `counted_seconds`."""
     sla = policy.sla(work["tier"], work["channel"])
     if sla is None:
         return {"sla_seconds": None, "sla_state": "none"}
     waited = work["waited_seconds"]
+    if work["channel"] not in LIVE_CHANNELS:
+        first = next((g for g in work["waits_for"] if g in policy.groups), None)
+        hours = policy.hours.get(first) if first is not None else None
+        if hours is not None:
+            since = datetime.fromisoformat(work["queued_at"])
+            waited = round(hours.business_seconds(since, now), 1)
     state = "ok"
     if waited >= sla.seconds:
         state = "breached"
     elif waited >= SLA_WARNING_SHARE * sla.seconds:
         state = "warning"
-    return {"sla_seconds": sla.seconds, "sla_state": state}
+    return {"sla_seconds": sla.seconds, "sla_state": state, "counted_seconds": waited}
 
 
 async def agents_now(

@@ -340,3 +340,35 @@ def test_active_work_requeued_keeps_its_place_and_skips_its_agent(engine: Engine
     assert offers(engine.requeue("1", 4)) == [("2", "a")]  # "a" is free, but not for "1"
     assert engine.position("1") == 1
     assert offers(engine.set_presence("b", AVAILABLE, 5)) == [("1", "b")]
+
+
+def test_an_email_waiting_over_a_weekend_does_not_breach_its_business_hours_target() -> None:
+    """Email and fax clocks run in the business hours of the group they are routed to; a
+    voice target, and email for a group without hours, run around the clock."""
+    from datetime import UTC, datetime
+
+    from routing.policy import parse_policy
+    from tests.routing.conftest import POLICY
+
+    policy = parse_policy(
+        POLICY.replace(
+            "sla: {email: {seconds: 100}}",
+            "sla: {email: {seconds: 7200}, chat: {percent: 80, seconds: 60}}",
+        )
+        + 'hours:\n  timezone: Europe/Berlin\n  general: {mon-fri: "09:00-17:00"}\n',
+        "test.yaml",
+    )
+    engine = Engine(policy)
+
+    def at(day: int, hour: int, minute: int = 0) -> float:  # December 2026, in Berlin
+        return datetime(2026, 12, day, hour - 1, minute, tzinfo=UTC).timestamp()
+
+    friday = at(4, 16)  # one business hour left on Friday
+    engine.enqueue(item("mail", channel="email", at=friday), friday)
+    engine.enqueue(item("chat", channel="chat", at=friday), friday)
+    assert [d.item_id for d in engine.tick(at(4, 17)) if isinstance(d, SlaBreached)] == ["chat"]
+    assert engine.tick(at(6, 23)) == []  # the whole weekend: the mail's clock is stopped
+    assert engine.tick(at(7, 9, 35)) == []
+    assert engine.tick(at(7, 9, 36)) == [SlaWarning("mail", 7200.0)]  # 80% of two hours
+    assert engine.tick(at(7, 9, 59)) == []
+    assert engine.tick(at(7, 10)) == [SlaBreached("mail", 7200.0)]

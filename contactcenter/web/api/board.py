@@ -90,7 +90,9 @@ async def board(call: Call) -> web.Response:
     short = settings.short_abandon_seconds
     windows = [timedelta(minutes=30), max(now - start, timedelta(seconds=1))]
     recent, today = await queue_stats_over(services.db, queue, queue.policy, now, windows, short)
-    waiting = [w | sla_state(queue.policy, w) for w in await waiting_work(services.db, queue, now)]
+    waiting = [
+        w | sla_state(queue.policy, w, now) for w in await waiting_work(services.db, queue, now)
+    ]
     return web.json_response(
         {
             "generated_at": now.isoformat(),
