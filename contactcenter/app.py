@@ -116,6 +116,8 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     await leadership.join("tier review", services.tier_review.lead, services.tier_review.stand_down)
     sweep = services.complaint_sweep
     await leadership.join("complaint sweep", sweep.lead, sweep.stand_down)
+    escalation = services.escalation
+    await leadership.join("escalation sweep", escalation.lead, escalation.stand_down)
     vectors = services.articles.search.vectors
     if vectors is not None:
         await vectors.embedder.warm()

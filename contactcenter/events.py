@@ -391,6 +391,19 @@ class SurveyAnswered(Event):
     low: bool
 
 
+@dataclass(frozen=True, kw_only=True)
+class Escalated(Event):
+    """An SLA escalation step was taken on waiting work; `agent_id` (who holds it, if anyone)
+    hears it, and supervisors see it on the dashboard."""
+
+    type: ClassVar[str] = "sla.escalated"
+    interaction_id: int
+    step: str
+    action: str
+    agent_id: int | None = None
+    detail: str = ""
+
+
 class Origin(Enum):
     """Which events a subscriber hears: all, only those published by this instance, or only
     those relayed from the others."""

@@ -32,6 +32,7 @@ from contactcenter.customers.orders import OrderRecords
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.customers.tier_review import TierReview
 from contactcenter.customers.timeline import Timeline
+from contactcenter.escalation.sweep import EscalationSweep
 from contactcenter.events import EventBus
 from contactcenter.interactions.records import InteractionRecords
 from contactcenter.mail.compose import reply_address
@@ -50,7 +51,11 @@ from knowledge_base.semantic import VectorIndex, load_embedder
 from knowledge_base.suggestions import Suggestions
 from routing.policy import DEFAULT_POLICY, load_policy
 from workflows.ivr import DEFAULT_FLOW, load_flow
-from workflows.relationship_policy import DEFAULT_RELATIONSHIP_POLICY, load_relationship_policy
+from workflows.relationship_policy import (
+    DEFAULT_RELATIONSHIP_POLICY,
+    RelationshipPolicyError,
+    load_relationship_policy,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +73,7 @@ class Services:
     complaint_sweep: ComplaintSweep  # their acknowledgements, reminders and escalations
     surveys: SurveyRecords  # satisfaction surveys: decided, stored, answered
     survey_mail: SurveyMail  # surveys sent by mail with a link to the survey page
+    escalation: EscalationSweep  # SLA escalation steps on work short of its target
     agents: AgentDirectory
     accounts: Accounts
     bus: EventBus
@@ -94,6 +100,13 @@ class Services:
         relationship = load_relationship_policy(
             settings.relationship_policy or DEFAULT_RELATIONSHIP_POLICY
         )
+        for step in relationship.escalation.steps:
+            if step.group is not None and step.group not in policy.groups:
+                known = ", ".join(sorted(policy.groups))
+                raise RelationshipPolicyError(
+                    f"escalation step {step.name!r} reassigns to {step.group!r}, which is not a "
+                    f"group of the routing policy ({known})"
+                )
         flow = load_flow(settings.ivr_flow or DEFAULT_FLOW)
         gateways = load_gateways(settings.fax_gateways or DEFAULT_GATEWAYS)
         db = Database(url=settings.sqlalchemy_url, pool_size=settings.db_pool_size)
@@ -225,6 +238,14 @@ class Services:
             complaints=complaints,
             complaint_sweep=complaint_sweep,
             surveys=surveys,
+            escalation=EscalationSweep(
+                db=db,
+                policy=relationship.escalation,
+                queue=queue,
+                outbox=outbox,
+                events=bus,
+                mail_from=reply_address(support),
+            ),
             survey_mail=SurveyMail(
                 records=surveys,
                 outbox=outbox,

@@ -210,6 +210,20 @@ class Engine:
         self._fill(agent, now, out)
         return out
 
+    def boost(self, item_id: str, points: float) -> list[Decision]:
+        """Waiting work jumps ahead by `points` of priority (an SLA escalation step); the
+        caller keeps the total in the work's `_priority_boost` attribute, so a rebuild keeps
+        it. Refused for work that is not waiting."""
+        item = self._item(item_id)
+        if item.state is not ItemState.WAITING:
+            raise RoutingError(f"item {item_id} is not waiting")
+        item.key += points
+        item.version += 1  # its old heap entries lapse; new ones carry the new key
+        for place in item.targets[: item.step + 1]:
+            if place is not None:
+                self.heaps.push_item(place, item)
+        return []
+
     def move(self, item_id: str, target: Target, now: float) -> list[Decision]:
         """A supervisor sends waiting work to another group or agent: it keeps its place (its
         time in the queue) and waits for `target` first, as transferred work does."""
@@ -356,7 +370,7 @@ class Engine:
                 [self._place(agent_spec(str(previous)), work.channel), *targets[0]],
                 [self.policy.previous_agent_seconds, *targets[1]],
             )
-        priority = self._priority.get(work.tier, 0.0)
+        priority = self._priority.get(work.tier, 0.0) + _boost(work)
         key = priority - self.policy.aging_per_second * work.queued_at
         return Item(work, key, targets[0], targets[1], work.channel, work.id, work.queued_at)
 
@@ -597,6 +611,14 @@ class Engine:
         if item.state is not ItemState.OFFERED or item.agent != agent_id:
             raise RoutingError(f"item {item_id} is not offered to agent {agent_id}")
         return item
+
+
+def _boost(work: WorkItem) -> float:
+    """The priority escalation has added to the work (see `Engine.boost`)."""
+    try:
+        return float(work.attributes.get("_priority_boost") or 0)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _describe(place: Place | None) -> str:

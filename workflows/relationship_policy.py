@@ -13,6 +13,7 @@ from yaml.nodes import Node
 
 from routing.yaml_reader import YamlReader, compose, read_file
 from workflows.complaints import ComplaintPolicy
+from workflows.escalation import Action, EscalationPolicy, Step
 from workflows.lifecycle import LifecyclePolicy, TierReviewPolicy
 from workflows.surveys import Kind, Question, SurveyPolicy
 
@@ -29,6 +30,7 @@ class RelationshipPolicy:
     tier_review: TierReviewPolicy = field(default_factory=TierReviewPolicy)
     complaints: ComplaintPolicy = field(default_factory=ComplaintPolicy)
     surveys: SurveyPolicy = field(default_factory=SurveyPolicy)
+    escalation: EscalationPolicy = field(default_factory=EscalationPolicy)
 
 
 def load_relationship_policy(path: Path | str = DEFAULT_RELATIONSHIP_POLICY) -> RelationshipPolicy:
@@ -46,15 +48,84 @@ _NULL = ("", "null", "~")
 
 class _Reader(YamlReader[RelationshipPolicyError]):
     def policy(self, root: Node) -> RelationshipPolicy:
-        top = self.mapping(root, "policy", {"lifecycle", "tier_review", "complaints", "surveys"})
+        sections = {"lifecycle", "tier_review", "complaints", "surveys", "escalation"}
+        top = self.mapping(root, "policy", sections)
         found = RelationshipPolicy()
         lifecycle = self.lifecycle(top["lifecycle"]) if "lifecycle" in top else found.lifecycle
         review = self.tier_review(top["tier_review"]) if "tier_review" in top else found.tier_review
         complaints = self.complaints(top["complaints"]) if "complaints" in top else found.complaints
         surveys = self.surveys(top["surveys"]) if "surveys" in top else found.surveys
+        escalation = self.escalation(top["escalation"]) if "escalation" in top else found.escalation
         return RelationshipPolicy(
-            lifecycle=lifecycle, tier_review=review, complaints=complaints, surveys=surveys
+            lifecycle=lifecycle,
+            tier_review=review,
+            complaints=complaints,
+            surveys=surveys,
+            escalation=escalation,
         )
+
+    def escalation(self, node: Node) -> EscalationPolicy:
+        path = "escalation"
+        fields = self.mapping(node, path, {"steps", "notify_mail"})
+        mail: tuple[str, ...] = ()
+        if "notify_mail" in fields:
+            where = f"{path}.notify_mail"
+            mail = tuple(
+                self.address_text(text, fields["notify_mail"], where)
+                for text in self.strings(fields["notify_mail"], where)
+            )
+        steps: list[Step] = []
+        for n, item in enumerate(
+            self.sequence(fields["steps"], f"{path}.steps") if "steps" in fields else []
+        ):
+            steps.append(self.step(item, f"{path}.steps[{n}]", {s.name for s in steps}))
+        return EscalationPolicy(steps=tuple(steps), notify_mail=mail)
+
+    def step(self, node: Node, where: str, names: set[str]) -> Step:
+        known = {"name", "at", "tiers", "channels", "do", "points", "group"}
+        fields = self.mapping(node, where, known)
+        self.require(fields, node, where, "name", "at", "do")
+        name = self.scalar(fields["name"], f"{where}.name")
+        if name in names:
+            raise self.fail(fields["name"], f"{where}.name", f"a second step named {name!r}")
+        at = self.scalar(fields["at"], f"{where}.at").strip()
+        try:
+            share = float(at.removesuffix("%")) / 100
+        except ValueError:
+            share = -1.0
+        if not at.endswith("%") or not 0 < share <= 10:
+            raise self.fail(
+                fields["at"], f"{where}.at", f"a share of the target, as in 80%; not {at!r}"
+            )
+        try:
+            action = Action(self.scalar(fields["do"], f"{where}.do"))
+        except ValueError:
+            known_actions = ", ".join(a.value for a in Action)
+            raise self.fail(fields["do"], f"{where}.do", f"one of {known_actions}") from None
+        tiers = channels = None
+        if "tiers" in fields:
+            tiers = frozenset(self.strings(fields["tiers"], f"{where}.tiers"))
+            wrong = sorted(tiers - {"key_account", "relationship", "transactional"})
+            if wrong:
+                raise self.fail(fields["tiers"], f"{where}.tiers", f"unknown tier {wrong[0]!r}")
+        if "channels" in fields:
+            channels = frozenset(self.strings(fields["channels"], f"{where}.channels"))
+            wrong = sorted(channels - {"voice", "chat", "email", "fax"})
+            if wrong:
+                raise self.fail(
+                    fields["channels"], f"{where}.channels", f"unknown channel {wrong[0]!r}"
+                )
+        points = 0.0
+        if action is Action.RAISE_PRIORITY:
+            if "points" not in fields:
+                raise self.fail(node, where, "raise_priority needs points")
+            points = self.number(fields["points"], f"{where}.points", 1, 100000)
+        group = None
+        if action is Action.REASSIGN:
+            if "group" not in fields:
+                raise self.fail(node, where, "reassign needs the group")
+            group = self.scalar(fields["group"], f"{where}.group")
+        return Step(name, share, action, tiers, channels, points, group)
 
     def surveys(self, node: Node) -> SurveyPolicy:
         path = "surveys"

@@ -324,6 +324,10 @@ class InteractionQueue:
             by_user=by_user,
         )
 
+    async def boost(self, interaction_id: int, points: float) -> None:
+        """Waiting work jumps ahead by `points` of priority, for good (an escalation step)."""
+        await self._seat.do("boost", interaction_id=interaction_id, points=points)
+
     async def schedule_callback(self, interaction_id: int) -> bool:
         """A waiting caller asked to be called back (False: no longer waiting)."""
         return bool(await self._seat.do("schedule_callback", interaction_id=interaction_id))

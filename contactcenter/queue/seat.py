@@ -237,6 +237,7 @@ class RouterSeat:
             "complete": a.complete,
             "transfer": a.transfer,
             "move": a.move,
+            "boost": a.boost,
             "schedule_callback": a.schedule_callback,
             "requeue": a.requeue,
             "abandon": a.abandon,

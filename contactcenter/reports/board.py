@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from contactcenter.reports.routing_now import RoutingNow
 from contactcenter.runtime.clock import iso
 from contactcenter.store.db import Database
-from contactcenter.store.tables import agents, customers, interactions
+from contactcenter.store.tables import agents, customers, escalations, interactions
 from routing.engine import SLA_WARNING_SHARE
 from routing.policy import Policy
 from routing.types import LIVE_CHANNELS
@@ -135,6 +135,27 @@ def sla_state(policy: Policy, work: dict[str, Any], now: datetime) -> dict[str, 
     elif waited >= SLA_WARNING_SHARE * sla.seconds:
         state = "warning"
     return {"sla_seconds": sla.seconds, "sla_state": state, "counted_seconds": waited}
+
+
+async def escalations_since(db: Database, since: datetime) -> list[dict[str, Any]]:
+    """SLA escalation steps taken since `since`, newest first (at most 50)."""
+    async with db.connect() as conn:
+        rows = await conn.execute(
+            select(escalations)
+            .where(escalations.c.at >= since)
+            .order_by(escalations.c.id.desc())
+            .limit(50)
+        )
+        return [
+            {
+                "interaction_id": row.interaction_id,
+                "step": row.step,
+                "action": row.action,
+                "data": row.data,
+                "at": iso(row.at),
+            }
+            for row in rows
+        ]
 
 
 async def agents_now(

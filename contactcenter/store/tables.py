@@ -320,6 +320,20 @@ surveys = Table(
     Index(None, "sent_at"),
 )
 
+# SLA escalation steps taken: one row per interaction and step, written before the step acts,
+# so each step fires once however often the sweep runs and across restarts.
+escalations = Table(
+    "escalations",
+    metadata,
+    _pk(),
+    Column("interaction_id", Id, ForeignKey("interactions.id"), nullable=False),
+    Column("step", String(100), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("data", Json, nullable=False, default=dict),
+    Column("at", UTCDateTime(), nullable=False, index=True),
+    UniqueConstraint("interaction_id", "step"),
+)
+
 customer_events = Table(
     "customer_events",
     metadata,

@@ -372,3 +372,20 @@ def test_an_email_waiting_over_a_weekend_does_not_breach_its_business_hours_targ
     assert engine.tick(at(7, 9, 36)) == [SlaWarning("mail", 7200.0)]  # 80% of two hours
     assert engine.tick(at(7, 9, 59)) == []
     assert engine.tick(at(7, 10)) == [SlaBreached("mail", 7200.0)]
+
+
+def test_a_boost_moves_waiting_work_ahead_and_a_rebuild_keeps_it(engine: Engine) -> None:
+    engine.enqueue(item("old", at=0), 0)
+    engine.enqueue(item("new", at=50), 50)
+    engine.boost("new", 100)  # 100 points: more than the 50 s (50 points) it is behind
+    engine.upsert_agent(agent("a", "general"), 60)
+    engine.set_presence("a", AVAILABLE, 60)
+    assert engine.state_of("new") == ("offered", "a")
+    rebuilt = Engine(engine.policy)
+    rebuilt.enqueue(item("old", at=0), 0)
+    rebuilt.enqueue(item("new", at=50, _priority_boost=100), 50)  # as the queue stores it
+    rebuilt.upsert_agent(agent("a", "general"), 60)
+    rebuilt.set_presence("a", AVAILABLE, 60)
+    assert rebuilt.state_of("new") == ("offered", "a")
+    with pytest.raises(RoutingError):
+        engine.boost("new", 10)  # offered: no longer waiting

@@ -14,6 +14,7 @@ from contactcenter.reports import sl_chart
 from contactcenter.reports.board import (
     agent_load,
     agents_now,
+    escalations_since,
     held_work,
     sla_state,
     waiting_work,
@@ -106,6 +107,7 @@ async def board(call: Call) -> web.Response:
             ),
             "groups": sorted(queue.policy.groups),
             "complaints": await complaints_now(services.db, now),
+            "escalations": await escalations_since(services.db, start),
         }
     )
 

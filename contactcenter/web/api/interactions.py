@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from aiohttp import web
 from pydantic import (
@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -54,6 +55,14 @@ class InteractionIn(BaseModel):
     products: list[
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     ] = Field(default_factory=list, max_length=50, description="The products it concerns.")
+
+    @field_validator("attributes")
+    @classmethod
+    def _not_reserved(cls, attributes: dict[str, Any]) -> dict[str, Any]:
+        reserved = sorted(key for key in attributes if key.startswith("_"))
+        if reserved:
+            raise ValueError(f"{reserved[0]!r}: names starting with _ are the service's own")
+        return attributes
 
     @model_validator(mode="after")
     def _one_customer(self) -> InteractionIn:

@@ -186,6 +186,13 @@ function drawAgents() {
 
 // -- alerts and the interaction one click away -------------------------------------------------
 function addAlert(event) {
+  if (event.type === "sla.escalated") {  // a step of the policy's escalation was taken
+    alerts.unshift({ id: event.interaction_id, escalation: event.step, detail: event.detail,
+      at: event.at ? new Date(event.at) : new Date(), name: `#${event.interaction_id}` });
+    alerts.length = Math.min(alerts.length, MAX_ALERTS);
+    drawAlerts();
+    return;
+  }
   if (event.type === "survey.answered") {  // a score of 1 or 2: a complaint case is opened too
     alerts.unshift({ id: event.interaction_id, score: event.csat, at: new Date(),
       name: `#${event.interaction_id}` });
@@ -204,6 +211,11 @@ function addAlert(event) {
 // Work already past 80% of its target when the page opens is listed as if its alert had just
 // come: the page missed the event, not the problem.
 function seedAlerts() {
+  for (const e of [...board.escalations].reverse()) {
+    addAlert({ type: "sla.escalated", interaction_id: e.interaction_id, step: e.step,
+      detail: e.data.group ? `moved to ${e.data.group}` : e.data.points ? `priority +${e.data.points}` : "",
+      at: e.at });
+  }
   for (const w of board.waiting) {
     if (w.sla_state !== "warning" && w.sla_state !== "breached") continue;
     alerts.push({ id: w.id, breach: w.sla_state === "breached", at: new Date(),
@@ -218,9 +230,11 @@ function drawAlerts() {
     list.replaceChildren(el("li", { class: "empty" }, "No alerts: nothing waiting has passed 80% of its target."));
     return;
   }
-  list.replaceChildren(...alerts.map((a) => el("li", { class: a.breach || a.score
+  list.replaceChildren(...alerts.map((a) => el("li", { class: a.breach || a.score || a.escalation
     ? "state-breached" : "state-warning" },
-  a.score ? el("span", { class: "grow" }, el("b", {}, `Low score ${a.score}/5`),
+  a.escalation ? el("span", { class: "grow" }, el("b", {}, `Escalated: ${a.escalation}`),
+    ` on ${a.name}${a.detail ? ` · ${a.detail}` : ""} · ${a.at.toLocaleTimeString()}`)
+    : a.score ? el("span", { class: "grow" }, el("b", {}, `Low score ${a.score}/5`),
     ` on ${a.name} · complaint opened · ${a.at.toLocaleTimeString()}`)
     : el("span", { class: "grow" }, el("b", {}, a.breach ? "Breached" : "At 80%"), ` ${a.name} · `
     + `target ${duration(a.threshold)} · ${a.at.toLocaleTimeString()}`),
@@ -296,6 +310,7 @@ setInterval(() => drawSatisfaction().catch(() => {}), 60000);
 function onEvent(event) {
   if (event.type === "routing.SlaWarning" || event.type === "routing.SlaBreached") addAlert(event);
   if (event.type === "survey.answered" && event.low) addAlert(event);
+  if (event.type === "sla.escalated") addAlert(event);
   if (event.type === "chat.typing" || event.type === "interaction.suggestions") return;
   reloadSoon();
 }
