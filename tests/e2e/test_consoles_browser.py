@@ -242,6 +242,9 @@ async def test_an_email_reply_from_the_console_goes_out_on_the_thread(
 ) -> None:
     from playwright.async_api import async_playwright, expect
 
+    case = await site["services"].complaints.open(
+        site["ann"], source="api", summary="Invoiced twice for order 998"
+    )
     question = mail(
         "Could you send me the invoice for order 1001?\n\nOn Monday you wrote:\n"
         "> Thank you for your order.\n> It ships today.",
@@ -288,7 +291,21 @@ async def test_an_email_reply_from_the_console_goes_out_on_the_thread(
         await console.screenshot(path=shot_path(f"console-email-{_backend(site)}"), full_page=True)
         await console.get_by_role("button", name="Send").click()
         await expect(console.get_by_text("Reply sent on the thread.")).to_be_visible()
+        # Her open complaint is beside the conversation; the agent resolves it from there.
+        customer = console.locator("#customer")
+        await expect(customer.get_by_text(f"{case.reference} · open")).to_be_visible()
+        await customer.get_by_role("button", name="Work on it").click()
+        dialog = console.get_by_role("dialog", name=f"Complaint {case.reference}")
+        await dialog.get_by_label("Move to").select_option("resolved")
+        await dialog.get_by_role("button", name="Save").click()  # no resolution: refused
+        await expect(dialog.get_by_text("needs its resolution and outcome")).to_be_visible()
+        await dialog.get_by_label("Resolution (to resolve it)").fill("Credit note sent")
+        await dialog.get_by_label("Outcome (to resolve it)").select_option("upheld")
+        await dialog.get_by_role("button", name="Save").click()
+        await expect(console.get_by_text(f"{case.reference} is now resolved.")).to_be_visible()
         await browser.close()
+    resolved = await site["services"].complaints.get(case.id)
+    assert (resolved.status.value, resolved.outcome) == ("resolved", "upheld")
 
     sent = (await site["sink"].wait_for(acknowledged + 1))[-1]
     assert "INV-1001" in sent.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -429,3 +446,29 @@ async def test_a_customer_answers_the_survey_page_in_chinese(
         await expect(page.get_by_text("此问卷已提交")).to_be_visible()
         await browser.close()
     assert (await services.interactions.get(mail))["satisfaction"] == 4
+
+
+async def test_a_supervisor_accepts_a_tier_review_on_the_dashboard(
+    site: dict[str, Any], chromium: str
+) -> None:
+    from playwright.async_api import async_playwright, expect
+
+    from contactcenter.customers.orders import OrderIn
+
+    services: Services = site["services"]
+    big = (await services.customers.resolve("email", "buyer@example.com")).customer
+    await services.customers.update(big.id, {"name": "Big Buyer"})
+    await services.orders.record(big.id, OrderIn(amount="125000.00"))
+    await services.tier_review.run()
+    async with async_playwright() as pw:
+        browser = await launch(pw, chromium)
+        board = await _log_in(browser, site["base"], "boss", "/supervisor")
+        row = board.get_by_role("row", name="Big Buyer")
+        await expect(row.get_by_text("Key account")).to_be_visible()
+        await row.get_by_role("button", name="Accept key account for Big Buyer").click()
+        await expect(board.get_by_text("Big Buyer: now key account.")).to_be_visible()
+        await expect(
+            board.get_by_text("No customer's orders suggest another tier.")
+        ).to_be_visible()
+        await browser.close()
+    assert (await services.customers.get(big.id)).tier.value == "key_account"

@@ -60,7 +60,9 @@ export class SidePanel {
     const active = cases.filter((c) => c.status === "open" || c.status === "investigating");
     const complaints = cases.length ? el("div", {},
       ...active.map((c) => el("div", {}, `${c.reference} · ${c.status} · due ${when(c.due_at)}`,
-        c.overdue ? el("span", { class: "badge state-missed" }, "overdue") : "")),
+        c.overdue ? el("span", { class: "badge state-missed" }, "overdue") : "",
+        el("button", { type: "button", class: "link", onclick: () => workOnComplaint(c, () =>
+          this.show(customer.id, this.interactionId)) }, "Work on it"))),
       cases.length > active.length
         ? el("div", { class: "muted" }, `${cases.length - active.length} resolved or closed`) : "")
       : "None";
@@ -157,6 +159,44 @@ function entryText(entry) {
   const text = i ? [i.channel, i.subject, i.status, i.disposition, i.outcome,
     ...(i.messages || []).map((m) => m.body)] : [entry.kind, JSON.stringify(entry)];
   return text.filter(Boolean).join(" ").toLowerCase();
+}
+
+// The complaint dialog: move a case on (resolving needs the resolution and the outcome), or
+// start the follow-up call the case needs; `done` redraws the panel.
+const NEXT = { open: ["investigating", "resolved"], investigating: ["resolved"] };
+function workOnComplaint(complaint, done) {
+  const dialog = document.querySelector("#complaint-dialog");
+  const form = document.querySelector("#complaint-form");
+  const error = document.querySelector("#complaint-error");
+  document.querySelector("#complaint-h").textContent = `Complaint ${complaint.reference}`;
+  document.querySelector("#complaint-summary").textContent = complaint.summary || "";
+  document.querySelector("#complaint-status").replaceChildren(...(NEXT[complaint.status] || [])
+    .map((s) => el("option", { value: s }, words(s))));
+  error.textContent = "";
+  form.onsubmit = async (event) => {
+    const action = event.submitter?.value;
+    if (action === "cancel") return;
+    event.preventDefault();
+    try {
+      if (action === "follow-up") {
+        await api("POST", `/api/v1/complaints/${complaint.id}/follow-up`, { channel: "voice" });
+        toast(`A call back for ${complaint.reference} is in the queue.`);
+      } else {
+        const body = { status: document.querySelector("#complaint-status").value };
+        const resolution = document.querySelector("#complaint-resolution").value.trim();
+        const outcome = document.querySelector("#complaint-outcome").value;
+        if (resolution) body.resolution = resolution;
+        if (outcome) body.outcome = outcome;
+        await api("POST", `/api/v1/complaints/${complaint.id}/status`, body);
+        toast(`${complaint.reference} is now ${words(body.status)}.`);
+      }
+      dialog.close();
+      done();
+    } catch (failure) {
+      error.textContent = failure.message;
+    }
+  };
+  dialog.showModal();
 }
 
 // A record event in words: stage and tier changes with their reason, complaint steps.

@@ -306,6 +306,38 @@ async function drawSatisfaction() {
 }
 setInterval(() => drawSatisfaction().catch(() => {}), 60000);
 
+// -- the tier review --------------------------------------------------------------------------
+// Open suggestions, each accepted (the tier changes) or dismissed (it stays) by a click.
+async function drawReviews() {
+  const data = await api("GET", "/api/v1/tier-reviews?status=open&limit=50");
+  const body = document.querySelector("#reviews");
+  if (!data.reviews.length) {
+    body.replaceChildren(el("tr", {}, el("td", { colspan: "5", class: "muted" },
+      "No customer's orders suggest another tier.")));
+    return;
+  }
+  body.replaceChildren(...data.reviews.map((r) => {
+    const decide = (verb, said) => async () => {
+      try {
+        await api("POST", `/api/v1/tier-reviews/${r.id}/${verb}`);
+        toast(`${r.customer_name}: ${said}.`);
+      } catch (error) {
+        toast(error.message);
+      }
+      drawReviews().catch(() => {});
+    };
+    return el("tr", {},
+      el("td", {}, r.customer_name || `Customer ${r.customer_id}`),
+      el("td", {}, tierBadge(r.current_tier)), el("td", {}, tierBadge(r.suggested_tier)),
+      el("td", {}, r.value),
+      el("td", {}, el("button", { onclick: decide("accept", `now ${r.suggested_tier.replace("_", " ")}`),
+        "aria-label": `Accept ${r.suggested_tier.replace("_", " ")} for ${r.customer_name}` }, "Accept"),
+      " ", el("button", { onclick: decide("dismiss", "tier kept"),
+        "aria-label": `Dismiss the suggestion for ${r.customer_name}` }, "Dismiss")));
+  }));
+}
+setInterval(() => drawReviews().catch(() => {}), 60000);
+
 // -- live -------------------------------------------------------------------------------------
 function onEvent(event) {
   if (event.type === "routing.SlaWarning" || event.type === "routing.SlaBreached") addAlert(event);
@@ -334,3 +366,4 @@ new EventStream(onEvent, () => reload(), document.querySelector("#live"));
 reload().catch((error) => toast(`Could not load the board: ${error.message}`));
 drawComplaintRates().catch((error) => toast(`Could not load the complaints: ${error.message}`));
 drawSatisfaction().catch((error) => toast(`Could not load satisfaction: ${error.message}`));
+drawReviews().catch((error) => toast(`Could not load the tier review: ${error.message}`));
