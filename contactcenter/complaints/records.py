@@ -9,7 +9,6 @@ acknowledgement to the customer, the owner's reminder and the escalation are sen
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +17,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter import events as ev
+from contactcenter.complaints.case import Complaint, complaint_of
+from contactcenter.complaints.owners import groups_of, handling_agents
 from contactcenter.errors import Conflict, Invalid, Merged, NotFound
 from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
@@ -27,9 +28,7 @@ from contactcenter.store.tables import (
     complaints,
     customer_events,
     customers,
-    groups,
     interactions,
-    memberships,
 )
 from workflows.complaints import (
     ComplaintPolicy,
@@ -43,61 +42,6 @@ from workflows.complaints import (
 )
 
 log = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Complaint:
-    id: int
-    reference: str
-    customer_id: int
-    status: Status
-    source: str
-    summary: str
-    products: list[str]
-    owner_agent_id: int | None
-    tier: str
-    opened_at: datetime
-    due_at: datetime
-    acknowledged_at: datetime | None
-    reminded_at: datetime | None
-    escalated_at: datetime | None
-    resolution: str | None
-    outcome: str | None
-    resolved_at: datetime | None
-    closed_at: datetime | None
-    followup_interaction_id: int | None
-    interaction_ids: list[int]
-
-    def json(self, at: datetime | None = None) -> dict[str, Any]:
-        at = at or now()
-        stamp = _iso
-        return {
-            "id": self.id,
-            "reference": self.reference,
-            "customer_id": self.customer_id,
-            "status": self.status.value,
-            "source": self.source,
-            "summary": self.summary,
-            "products": self.products,
-            "owner_agent_id": self.owner_agent_id,
-            "tier": self.tier,
-            "opened_at": stamp(self.opened_at),
-            "due_at": stamp(self.due_at),
-            "overdue": self.status in (Status.OPEN, Status.INVESTIGATING) and at > self.due_at,
-            "acknowledged_at": stamp(self.acknowledged_at),
-            "reminded_at": stamp(self.reminded_at),
-            "escalated_at": stamp(self.escalated_at),
-            "resolution": self.resolution,
-            "outcome": self.outcome,
-            "resolved_at": stamp(self.resolved_at),
-            "closed_at": stamp(self.closed_at),
-            "followup_interaction_id": self.followup_interaction_id,
-            "interaction_ids": self.interaction_ids,
-        }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 class ComplaintRecords:
@@ -326,11 +270,11 @@ class ComplaintRecords:
         if customer.merged_into_id is not None:
             raise Merged(customer_id, customer.merged_into_id)
         ids = list(dict.fromkeys(interaction_ids))
-        handled = await _handling_agents(conn, customer_id, ids)
+        handled = await handling_agents(conn, customer_id, ids)
         owner = owner_of(
             customer.tier,
             customer.account_manager_id,
-            await _groups_of(conn, handled),
+            await groups_of(conn, handled),
             self.policy,
         )
         owner_id = None if owner is None else owner.agent_id
@@ -394,7 +338,7 @@ class ComplaintRecords:
             )
             for link in result:
                 linked[link.complaint_id].append(link.interaction_id)
-        return [_complaint(row, linked[row.id]) for row in rows]
+        return [complaint_of(row, linked[row.id]) for row in rows]
 
     def _opened(self, opened: Complaint) -> None:
         log.info(
@@ -416,71 +360,9 @@ class ComplaintRecords:
         self.on_open()
 
 
-async def _handling_agents(
-    conn: AsyncConnection, customer_id: int, interaction_ids: list[int]
-) -> list[int]:
-    """The agents who handled the interactions (each must be the customer's)."""
-    if not interaction_ids:
-        return []
-    rows = (
-        await conn.execute(
-            select(interactions.c.id, interactions.c.customer_id, interactions.c.agent_id).where(
-                interactions.c.id.in_(interaction_ids)
-            )
-        )
-    ).all()
-    found = {row.id: row for row in rows}
-    for n, interaction_id in enumerate(interaction_ids):
-        row = found.get(interaction_id)
-        if row is None or row.customer_id != customer_id:
-            raise Invalid(
-                f"interaction {interaction_id} is not one of customer {customer_id}'s",
-                f"interaction_ids.{n}",
-            )
-    return [found[i].agent_id for i in interaction_ids if found[i].agent_id is not None]
-
-
-async def _groups_of(conn: AsyncConnection, agent_ids: list[int]) -> list[str]:
-    """The groups of the first handling agent, the highest level first."""
-    if not agent_ids:
-        return []
-    result = await conn.execute(
-        select(groups.c.name)
-        .join(memberships, memberships.c.group_id == groups.c.id)
-        .where(memberships.c.agent_id == agent_ids[0])
-        .order_by(memberships.c.level.desc(), groups.c.name)
-    )
-    return list(result.scalars())
-
-
 async def _timeline(
     conn: AsyncConnection, customer_id: int, kind: str, data: dict[str, Any], at: datetime
 ) -> None:
     await conn.execute(
         insert(customer_events).values(customer_id=customer_id, type=kind, data=data, at=at)
-    )
-
-
-def _complaint(row: Any, interaction_ids: list[int]) -> Complaint:
-    return Complaint(
-        id=row.id,
-        reference=reference(row.id),
-        customer_id=row.customer_id,
-        status=Status(row.status),
-        source=row.source,
-        summary=row.summary,
-        products=list(row.products or []),
-        owner_agent_id=row.owner_agent_id,
-        tier=row.tier,
-        opened_at=row.opened_at,
-        due_at=row.due_at,
-        acknowledged_at=row.acknowledged_at,
-        reminded_at=row.reminded_at,
-        escalated_at=row.escalated_at,
-        resolution=row.resolution,
-        outcome=row.outcome,
-        resolved_at=row.resolved_at,
-        closed_at=row.closed_at,
-        followup_interaction_id=row.followup_interaction_id,
-        interaction_ids=interaction_ids,
     )
