@@ -142,6 +142,7 @@ class Services:
             events=bus,
             mail_from=reply_address(support),
             zone=ZoneInfo(settings.timezone),
+            hours=policy.hours,
         )
         complaints = ComplaintRecords(
             db=db, policy=relationship.complaints, events=bus, on_open=complaint_sweep.wake

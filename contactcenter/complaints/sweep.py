@@ -4,11 +4,13 @@ escalation of an overdue case (supervisors' consoles, and mail to the policy's a
 
 It runs on the leading instance every minute, and at once when a case is opened. Each step is
 put in the outbox first and then marked as taken on the case, so a crash in between sends it
-again rather than never.
+again rather than never. Reminders and escalations wait while the owner's team is closed (its
+group's business hours in the routing policy); the customer's acknowledgement does not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,12 +19,14 @@ import structlog
 from sqlalchemy import or_, select, update
 
 from contactcenter import events as ev
+from contactcenter.complaints.owners import groups_of
 from contactcenter.mail.compose import notice
 from contactcenter.mail.outbox import Outbox
 from contactcenter.runtime.clock import now
 from contactcenter.runtime.rounds import Rounds
 from contactcenter.store.db import Database
 from contactcenter.store.tables import agents, complaints, customers, identities
+from routing.hours import OpeningHours
 from workflows.complaints import ACTIVE, ComplaintPolicy, Status, Step, due_steps, reference
 
 log = structlog.get_logger(__name__)
@@ -42,6 +46,7 @@ class ComplaintSweep:
         events: ev.EventBus,
         mail_from: str,
         zone: ZoneInfo,
+        hours: Mapping[str, OpeningHours] | None = None,
         every: float = 60.0,
     ) -> None:
         self.db = db
@@ -50,6 +55,9 @@ class ComplaintSweep:
         self.events = events
         self.mail_from = mail_from
         self.zone = zone
+        # The routing policy's business hours by group: a reminder or an escalation waits
+        # while the owner's group is closed (none is sent at night or at the weekend).
+        self.hours = dict(hours or {})
         self._rounds = Rounds(name="complaint sweep", round_=self.sweep, every=every)
 
     async def lead(self, _db: Database) -> None:
@@ -122,10 +130,22 @@ class ComplaintSweep:
                 at,
                 self.policy,
             )
+            if steps and not await self._open_for(row.owner_agent_id, at):
+                continue  # the owner's team is closed: told when it opens
             for step in steps:
                 await self._take(step, row, at)
                 taken += 1
         return taken
+
+    async def _open_for(self, agent_id: int | None, at: datetime) -> bool:
+        """Whether the owner's team is open at `at`: the hours of the owner's first group
+        that has any (highest level first); open when none has hours or nobody owns it."""
+        if agent_id is None or not self.hours:
+            return True
+        async with self.db.connect() as conn:
+            names = await groups_of(conn, [agent_id])
+        hours = next((self.hours[name] for name in names if name in self.hours), None)
+        return hours is None or hours.open_at(at)
 
     async def _take(self, step: Step, row: Any, at: datetime) -> None:
         ref = reference(row.id)

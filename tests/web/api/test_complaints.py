@@ -3,9 +3,10 @@ the policy's rules, acknowledged to the customer by mail, followed up, resolved 
 owner reminded and the supervisors told when overdue, each once, across a restart."""
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -16,6 +17,7 @@ from contactcenter.model import Channel, Presence
 from contactcenter.runtime.clock import now
 from contactcenter.settings import Settings, load_settings
 from contactcenter.store.tables import outbox
+from routing.policy import DEFAULT_POLICY
 from tests.conftest import Api
 
 POLICY = """
@@ -30,11 +32,18 @@ complaints:
 def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
     policy = tmp_path / "relationship.yaml"
     policy.write_text(POLICY, encoding="utf-8")
+    routing = tmp_path / "routing.yaml"  # the senior team works office hours in Berlin
+    routing.write_text(
+        DEFAULT_POLICY.read_text(encoding="utf-8")
+        + '\nhours:\n  timezone: Europe/Berlin\n  senior: {mon-fri: "09:00-17:00"}\n',
+        encoding="utf-8",
+    )
     yield load_settings(
         {},
         database_url=database_url,
         data_dir=tmp_path / "data",
         relationship_policy=policy,
+        routing_policy=routing,
         support_addresses="support@example.com",
     )
 
@@ -252,3 +261,30 @@ async def test_supervisors_see_open_overdue_and_complaints_per_thousand(
     board = await api.json("GET", "/api/v1/board", "supervisor")
     assert board["complaints"] == {"open": 1, "overdue": 0, "unassigned": 0}
     await api.json("GET", "/api/v1/reports/complaints", "agent", status=403)
+
+
+async def test_the_owner_is_not_reminded_while_their_team_is_closed(
+    api: Api, team: dict[str, Any]
+) -> None:
+    await _emails(api, team)
+    handled = await _handled(api, team, "sue", "late@example.com")  # sue: senior, owner
+    await api.json(
+        "POST",
+        f"/api/v1/interactions/{handled}/complete",
+        "sue",
+        json={"disposition": "unresolved", "complaint": True},
+    )
+    (case,) = (await api.json("GET", "/api/v1/complaints", "agent"))["complaints"]
+    assert case["owner_agent_id"] == team["sue"]
+    due = datetime.fromisoformat(case["due_at"])
+    berlin = ZoneInfo("Europe/Berlin")
+    saturday = due.astimezone(berlin)
+    while saturday.weekday() != 5:
+        saturday += timedelta(days=1)
+    sweep = api.services.complaint_sweep
+    await sweep.sweep(saturday.replace(hour=12))
+    assert [m.kind for m in await _mails(api) if m.recipient != "late@example.com"] == []
+    monday = (saturday + timedelta(days=2)).replace(hour=10)
+    assert await sweep.sweep(monday) == 2  # the reminder and the escalation, on Monday
+    recipients = sorted(m.recipient for m in await _mails(api))
+    assert recipients == ["head@example.com", "late@example.com", "sue@example.com"]
