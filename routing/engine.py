@@ -219,10 +219,30 @@ class Engine:
             raise RoutingError(f"item {item_id} is not waiting")
         item.key += points
         item.version += 1  # its old heap entries lapse; new ones carry the new key
-        for place in item.targets[: item.step + 1]:
-            if place is not None:
-                self.heaps.push_item(place, item)
+        for place in item.places_now():
+            self.heaps.push_item(place, item)
         return []
+
+    def widen(self, item_id: str, group: str, now: float) -> list[Decision]:
+        """Waiting work may also be taken by `group` from now on, whatever its step (an SLA
+        escalation's overflow); it keeps its place. The caller keeps the groups in the work's
+        `_overflow_groups` attribute, so a rebuild keeps them. Refused for work not waiting."""
+        item = self._item(item_id)
+        if item.state is not ItemState.WAITING:
+            raise RoutingError(f"item {item_id} is not waiting")
+        place = self._group_place(group, item.channel)
+        out: list[Decision] = []
+        if place in item.places_now():
+            return out
+        item.extra = (*item.extra, place)
+        self.heaps.push_item(place, item)
+        self._match(item, (place,), now, out)
+        return out
+
+    def _group_place(self, group: str, channel: str) -> Place:
+        spec = group_spec(Target(group=group))
+        self._add_spec(spec)
+        return self._place(spec, channel)
 
     def move(self, item_id: str, target: Target, now: float) -> list[Decision]:
         """A supervisor sends waiting work to another group or agent: it keeps its place (its
@@ -333,9 +353,7 @@ class Engine:
             return None
         me = (-item.key, item.queued_at)
         ahead: set[str] = set()
-        for place in item.targets[: item.step + 1]:
-            if place is None:
-                continue
+        for place in item.places_now():
             for entry in place.items:
                 other = entry[3]
                 if (
@@ -372,7 +390,13 @@ class Engine:
             )
         priority = self._priority.get(work.tier, 0.0) + _boost(work)
         key = priority - self.policy.aging_per_second * work.queued_at
-        return Item(work, key, targets[0], targets[1], work.channel, work.id, work.queued_at)
+        made = Item(work, key, targets[0], targets[1], work.channel, work.id, work.queued_at)
+        added = work.attributes.get("_overflow_groups") or ()
+        if isinstance(added, list | tuple):
+            made.extra = tuple(
+                self._group_place(g, work.channel) for g in added if isinstance(g, str) and g
+            )
+        return made
 
     def _places(self, specs: list[Spec | None], channel: str) -> list[Place | None]:
         return [None if spec is None else self._place(spec, channel) for spec in specs]
@@ -434,10 +458,9 @@ class Engine:
         item.state = ItemState.WAITING
         item.agent = None
         item.version += 1
-        eligible = item.targets[: item.step + 1]
+        eligible = item.places_now()
         for place in eligible:
-            if place is not None:
-                self.heaps.push_item(place, item)
+            self.heaps.push_item(place, item)
         self._match(item, eligible, now, out)
 
     def _requeue(self, item: Item, now: float, out: list[Decision]) -> None:

@@ -78,10 +78,18 @@ class Item:
     version: int = 0
     answered: bool = False  # live channels: accepted; email and fax: first response sent
     offer_expires: float = 0.0  # while offered: when the offer lapses
+    # Groups an escalation added (overflow): eligible whatever the step, for the item's life.
+    extra: tuple[Place, ...] = ()
+
+    def places_now(self) -> list[Place]:
+        """The places it waits in now: its targets up to its step, and any added."""
+        return [p for p in self.targets[: self.step + 1] if p is not None] + [
+            p for p in self.extra if p not in self.targets[: self.step + 1]
+        ]
 
     def eligible(self) -> list[Spec]:
         """The specs of the targets it may be served by now."""
-        return [place.spec for place in self.targets[: self.step + 1] if place is not None]
+        return [place.spec for place in self.places_now()]
 
 
 @dataclass(slots=True, eq=False)

@@ -9,6 +9,7 @@ does what it says.
         - {name: warn, at: 80%, tiers: [key_account], do: notify}
         - {name: jump, at: 100%, tiers: [key_account], do: raise_priority, points: 500}
         - {name: to senior, at: 150%, channels: [email, fax], do: reassign, group: senior}
+        - {name: all hands, at: 200%, do: overflow, group: general}
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ class Action(StrEnum):
     NOTIFY = "notify"  # consoles (the agent who holds it, supervisors) and mail
     RAISE_PRIORITY = "raise_priority"  # jump ahead in the queue by `points`
     REASSIGN = "reassign"  # move to `group`, which may take it at once
+    OVERFLOW = "overflow"  # `group` may take it too, besides where it waits
 
 
 @dataclass(frozen=True, slots=True)

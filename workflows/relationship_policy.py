@@ -121,9 +121,9 @@ class _Reader(YamlReader[RelationshipPolicyError]):
                 raise self.fail(node, where, "raise_priority needs points")
             points = self.number(fields["points"], f"{where}.points", 1, 100000)
         group = None
-        if action is Action.REASSIGN:
+        if action in (Action.REASSIGN, Action.OVERFLOW):
             if "group" not in fields:
-                raise self.fail(node, where, "reassign needs the group")
+                raise self.fail(node, where, f"{action} needs the group")
             group = self.scalar(fields["group"], f"{where}.group")
         return Step(name, share, action, tiers, channels, points, group)
 

@@ -174,6 +174,10 @@ class EscalationSweep:
             elif step.action is Action.REASSIGN and row.status == "queued":
                 await self.queue.move(row.id, to_group=step.group)
                 detail = f"moved to {step.group}"
+            elif step.action is Action.OVERFLOW and row.status == "queued":
+                assert step.group is not None
+                await self.queue.widen(row.id, step.group)
+                detail = f"{step.group} may take it too"
             elif step.action is Action.NOTIFY:
                 await self._mail(step, row)
                 detail = f"{round(step.share * 100)}% of the target"

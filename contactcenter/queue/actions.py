@@ -227,37 +227,6 @@ class AgentActions:
             ev.InteractionMoved(interaction_id=interaction_id, to_group=to_group, to_agent=to_agent)
         )
 
-    async def boost(self, interaction_id: int, points: float) -> None:
-        """Waiting work jumps ahead by `points` of priority (an SLA escalation step). The total
-        is kept in its `_priority_boost` attribute, which the engine reads when it is rebuilt;
-        work no longer waiting is not boosted (409)."""
-
-        async def step(now: float) -> list[Decision]:
-            decisions = self.router.call(self.router.engine.boost, str(interaction_id), points)
-            try:
-                async with self.db.begin() as conn:
-                    row = (
-                        await conn.execute(
-                            select(interactions_table.c.attributes)
-                            .where(interactions_table.c.id == interaction_id)
-                            .with_for_update()
-                        )
-                    ).one()
-                    attributes = dict(row.attributes or {})
-                    total = float(attributes.get("_priority_boost") or 0) + points
-                    attributes["_priority_boost"] = total
-                    await conn.execute(
-                        update(interactions_table)
-                        .where(interactions_table.c.id == interaction_id)
-                        .values(attributes=attributes)
-                    )
-            except Exception:
-                await self.router.rebuild()  # the engine moved, the database did not
-                raise
-            return decisions
-
-        await self.router.run(step)
-
     async def _back_in_queue(
         self,
         conn: AsyncConnection,

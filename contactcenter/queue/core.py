@@ -328,6 +328,10 @@ class InteractionQueue:
         """Waiting work jumps ahead by `points` of priority, for good (an escalation step)."""
         await self._seat.do("boost", interaction_id=interaction_id, points=points)
 
+    async def widen(self, interaction_id: int, group: str) -> None:
+        """Waiting work may also be taken by `group` from now on (an escalation's overflow)."""
+        await self._seat.do("widen", interaction_id=interaction_id, group=group)
+
     async def schedule_callback(self, interaction_id: int) -> bool:
         """A waiting caller asked to be called back (False: no longer waiting)."""
         return bool(await self._seat.do("schedule_callback", interaction_id=interaction_id))

@@ -25,6 +25,7 @@ from contactcenter.people.agents import AgentDirectory
 from contactcenter.queue.actions import AgentActions
 from contactcenter.queue.arrivals import Admitted, Arrivals
 from contactcenter.queue.commands import ASKED, DONE, CommandRunner, Forwarder, ok
+from contactcenter.queue.escalations import EscalationActions
 from contactcenter.queue.router import Router
 from contactcenter.queue.view import CHANNEL as VIEW
 from contactcenter.queue.view import RoutingView, ViewReader, ViewWriter
@@ -73,6 +74,7 @@ class RouterSeat:
             bus=self.bus,
             clock=self.clock,
         )
+        self.escalations = EscalationActions(router=self.router, db=db)
         self.actions = AgentActions(
             router=self.router,
             db=db,
@@ -237,7 +239,8 @@ class RouterSeat:
             "complete": a.complete,
             "transfer": a.transfer,
             "move": a.move,
-            "boost": a.boost,
+            "boost": self.escalations.boost,
+            "widen": self.escalations.widen,
             "schedule_callback": a.schedule_callback,
             "requeue": a.requeue,
             "abandon": a.abandon,

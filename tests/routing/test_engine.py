@@ -389,3 +389,19 @@ def test_a_boost_moves_waiting_work_ahead_and_a_rebuild_keeps_it(engine: Engine)
     assert rebuilt.state_of("new") == ("offered", "a")
     with pytest.raises(RoutingError):
         engine.boost("new", 10)  # offered: no longer waiting
+
+
+def test_an_overflow_group_takes_waiting_work_too_and_a_rebuild_keeps_it(engine: Engine) -> None:
+    engine.upsert_agent(agent("s", "senior"), 0)
+    engine.set_presence("s", AVAILABLE, 0)
+    engine.enqueue(item("1", at=0), 0)  # transactional: the general group only
+    assert engine.state_of("1") == ("waiting", None)
+    offered = engine.widen("1", "senior", 10)  # senior may take it too: s at once
+    assert [type(d).__name__ for d in offered] == ["Offer"] and engine.state_of("1")[1] == "s"  # type: ignore[index]
+    with pytest.raises(RoutingError):
+        engine.widen("1", "senior", 11)  # offered now: no longer waiting
+    rebuilt = Engine(engine.policy)
+    rebuilt.upsert_agent(agent("s", "senior"), 20)
+    rebuilt.set_presence("s", AVAILABLE, 20)
+    rebuilt.enqueue(item("1", at=0, _overflow_groups=["senior"]), 20)  # as the queue stores it
+    assert rebuilt.state_of("1") == ("offered", "s")

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 
 from contactcenter.escalation.sweep import EscalationSweep
 from contactcenter.events import Escalated
-from contactcenter.model import Channel
+from contactcenter.model import Channel, Presence
 from contactcenter.settings import Settings, load_settings
 from contactcenter.store.tables import escalations, interactions, outbox
 from routing.policy import DEFAULT_POLICY
@@ -25,6 +25,7 @@ escalation:
     - {name: nearly due, at: 80%, do: notify}
     - {name: jump, at: 100%, channels: [chat], do: raise_priority, points: 1000}
     - {name: to senior, at: 100%, channels: [email], do: reassign, group: senior}
+    - {name: all hands, at: 150%, channels: [fax], do: overflow, group: senior}
 """
 # Transactional email: first response within 86,400 s of the general group's business hours.
 HOURS = '\nhours:\n  timezone: Europe/Berlin\n  general: {mon-fri: "09:00-17:00"}\n'
@@ -134,3 +135,21 @@ async def test_a_reassign_to_a_group_the_routing_policy_lacks_stops_start_up(
     )
     with pytest.raises(RelationshipPolicyError, match="'nightshift', which is not a group"):
         Services.build(wrong)
+
+
+async def test_an_overflow_lets_another_group_take_the_work_too(
+    api: Api, team: dict[str, Any]
+) -> None:
+    services = api.services
+    await services.queue.set_presence(team["sue"], Presence.AVAILABLE)  # senior only
+    customer = (await services.customers.resolve("phone", "+16175550155")).customer
+    fax = await services.queue.enqueue(customer, Channel.FAX, subject="Order form")
+    assert (await services.interactions.get(fax))["status"] == "queued"  # general: nobody
+    week_ago = datetime.now(UTC) - timedelta(days=14)
+    await _queued_at(api, fax, week_ago)
+    monday = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)  # the general group is open
+    assert await services.escalation.sweep(monday) == 2
+    assert [step for _, step in await _taken(api)] == ["nearly due", "all hands"]
+    offered = await services.interactions.get(fax)
+    assert (offered["status"], offered["agent_id"]) == ("offered", team["sue"])
+    assert offered["attributes"]["_overflow_groups"] == ["senior"]
