@@ -43,10 +43,14 @@ class PolicyError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class SlaTarget:
-    """Live channels: `percent` answered within `seconds`; email and fax: first response."""
+    """Live channels: `percent` answered within `seconds`; email and fax: first response
+    within `seconds`, and optionally the next response (after the customer writes again)
+    within `next_response` and resolution within `resolution`, in business time."""
 
     seconds: float
     percent: float | None = None
+    next_response: float | None = None
+    resolution: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +232,11 @@ class _Reader(YamlReader[PolicyError]):
                     fields["sla"], f"{path}.sla", set(CHANNELS)
                 ).items():
                     spath = f"{path}.sla.{channel}"
-                    allowed = {"percent", "seconds"} if channel in LIVE_CHANNELS else {"seconds"}
+                    allowed = (
+                        {"percent", "seconds"}
+                        if channel in LIVE_CHANNELS
+                        else {"seconds", "next_response", "resolution"}
+                    )
                     parts = self.mapping(target, spath, allowed)
                     if "seconds" not in parts:
                         raise self.fail(target, spath, "seconds is required")
@@ -238,7 +246,12 @@ class _Reader(YamlReader[PolicyError]):
                         if "percent" not in parts:
                             raise self.fail(target, spath, "percent is required for live channels")
                         percent = self.number(parts["percent"], f"{spath}.percent", 1, 100)
-                    sla[channel] = SlaTarget(seconds, percent)
+                    later = {
+                        name: self.number(parts[name], f"{spath}.{name}", 1)
+                        for name in ("next_response", "resolution")
+                        if name in parts
+                    }
+                    sla[channel] = SlaTarget(seconds, percent, **later)
             tiers[name] = TierPolicy(priority, sla)
         if not tiers:
             raise self.fail(node, "tiers", "at least one tier is required")

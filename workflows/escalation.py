@@ -10,6 +10,7 @@ does what it says.
         - {name: jump, at: 100%, tiers: [key_account], do: raise_priority, points: 500}
         - {name: to senior, at: 150%, channels: [email, fax], do: reassign, group: senior}
         - {name: all hands, at: 200%, do: overflow, group: general}
+        - {name: still open, at: 100%, clock: resolution, channels: [email], do: notify}
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ from __future__ import annotations
 from collections.abc import Set
 from dataclasses import dataclass
 from enum import StrEnum
+
+
+class Clock(StrEnum):
+    """Which service-level clock a step watches (email and fax have three; live channels only
+    the first)."""
+
+    FIRST_RESPONSE = "first_response"  # from queued to the first answer (live: to accepted)
+    NEXT_RESPONSE = "next_response"  # from the customer writing again to the next answer
+    RESOLUTION = "resolution"  # from queued to closed
 
 
 class Action(StrEnum):
@@ -35,6 +45,7 @@ class Step:
     channels: frozenset[str] | None = None  # None: every channel
     points: float = 0.0
     group: str | None = None
+    clock: Clock = Clock.FIRST_RESPONSE
 
     def applies(self, tier: str, channel: str) -> bool:
         return (self.tiers is None or tier in self.tiers) and (
@@ -56,14 +67,19 @@ def due_steps(
     counted_seconds: float,
     target_seconds: float,
     taken: Set[str],
+    clock: Clock = Clock.FIRST_RESPONSE,
 ) -> list[Step]:
-    """The steps due for one piece of waiting work and not taken yet, earliest share first."""
+    """The steps watching `clock` due for one piece of work and not taken yet, earliest share
+    first."""
     if target_seconds <= 0:
         return []
     used = counted_seconds / target_seconds
     due = [
         step
         for step in steps
-        if step.name not in taken and step.applies(tier, channel) and used >= step.share
+        if step.clock is clock
+        and step.name not in taken
+        and step.applies(tier, channel)
+        and used >= step.share
     ]
     return sorted(due, key=lambda step: step.share)

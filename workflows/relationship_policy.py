@@ -13,7 +13,7 @@ from yaml.nodes import Node
 
 from routing.yaml_reader import YamlReader, compose, read_file
 from workflows.complaints import ComplaintPolicy
-from workflows.escalation import Action, EscalationPolicy, Step
+from workflows.escalation import Action, Clock, EscalationPolicy, Step
 from workflows.lifecycle import LifecyclePolicy, TierReviewPolicy
 from workflows.surveys import Kind, Question, SurveyPolicy
 
@@ -82,7 +82,7 @@ class _Reader(YamlReader[RelationshipPolicyError]):
         return EscalationPolicy(steps=tuple(steps), notify_mail=mail)
 
     def step(self, node: Node, where: str, names: set[str]) -> Step:
-        known = {"name", "at", "tiers", "channels", "do", "points", "group"}
+        known = {"name", "at", "tiers", "channels", "do", "points", "group", "clock"}
         fields = self.mapping(node, where, known)
         self.require(fields, node, where, "name", "at", "do")
         name = self.scalar(fields["name"], f"{where}.name")
@@ -125,7 +125,16 @@ class _Reader(YamlReader[RelationshipPolicyError]):
             if "group" not in fields:
                 raise self.fail(node, where, f"{action} needs the group")
             group = self.scalar(fields["group"], f"{where}.group")
-        return Step(name, share, action, tiers, channels, points, group)
+        clock = Clock.FIRST_RESPONSE
+        if "clock" in fields:
+            try:
+                clock = Clock(self.scalar(fields["clock"], f"{where}.clock"))
+            except ValueError:
+                known_clocks = ", ".join(c.value for c in Clock)
+                raise self.fail(
+                    fields["clock"], f"{where}.clock", f"one of {known_clocks}"
+                ) from None
+        return Step(name, share, action, tiers, channels, points, group, clock)
 
     def surveys(self, node: Node) -> SurveyPolicy:
         path = "surveys"

@@ -1,6 +1,7 @@
 """The SLA escalation sweep: on the leading instance every 30 seconds, the steps of the
-relationship policy (`workflows/escalation.py`) that fall due on work still short of its
-target — live work not yet answered, email and fax without a first response — are taken.
+relationship policy (`workflows/escalation.py`) that fall due are taken: on live work not yet
+answered, and on email and fax on each of their clocks — the first response, the next response
+after the customer writes again, and resolution (targets in the routing policy's tiers).
 
 A step is recorded (`escalations`, one row per interaction and step) before it acts, so it
 fires once across sweeps, instances and restarts. Work's clock is counted as the routing
@@ -15,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from contactcenter import events as ev
@@ -27,9 +28,10 @@ from contactcenter.queue.translation import row_work_item
 from contactcenter.runtime.clock import now
 from contactcenter.runtime.rounds import Rounds
 from contactcenter.store.db import Database
-from contactcenter.store.tables import customers, escalations, interactions
+from contactcenter.store.tables import customers, escalations, interactions, messages
+from routing.policy import SlaTarget
 from routing.types import LIVE_CHANNELS
-from workflows.escalation import Action, EscalationPolicy, Step, due_steps
+from workflows.escalation import Action, Clock, EscalationPolicy, Step, due_steps
 
 log = structlog.get_logger(__name__)
 BATCH = 500
@@ -69,7 +71,9 @@ class EscalationSweep:
             return 0
         at = at or now()
         rows = await self._open_work()
-        taken = await self._taken([row.id for row in rows])
+        ids = [row.id for row in rows]
+        taken = await self._taken(ids)
+        waiting_since = await self._written_again(ids)
         routing = self.queue.policy
         done = 0
         for row in rows:
@@ -77,35 +81,34 @@ class EscalationSweep:
             if sla is None:
                 continue
             hours = routing.business_hours(row_work_item(row))
-            queued = row.queued_at or row.created_at
-            counted = (
-                (at - queued).total_seconds()
-                if hours is None
-                else hours.business_seconds(queued, at)
-            )
-            for step in due_steps(
-                self.policy.steps,
-                tier=row.tier,
-                channel=row.channel,
-                counted_seconds=counted,
-                target_seconds=sla.seconds,
-                taken=taken.get(row.id, set()),
-            ):
-                if step.action is Action.NOTIFY and hours is not None and not hours.open_at(at):
-                    continue  # told when the group opens, not at night
-                if await self._take(step, row, at):
-                    done += 1
+            for clock, since, target in _clocks(row, sla, waiting_since.get(row.id)):
+                counted = (
+                    (at - since).total_seconds()
+                    if hours is None
+                    else hours.business_seconds(since, at)
+                )
+                for step in due_steps(
+                    self.policy.steps,
+                    tier=row.tier,
+                    channel=row.channel,
+                    counted_seconds=counted,
+                    target_seconds=target,
+                    taken=taken.get(row.id, set()),
+                    clock=clock,
+                ):
+                    if step.action is Action.NOTIFY and hours is not None and not hours.open_at(at):
+                        continue  # told when the group opens, not at night
+                    if await self._take(step, row, at):
+                        taken.setdefault(row.id, set()).add(step.name)
+                        done += 1
         return done
 
     async def _open_work(self) -> list[Any]:
+        """Live work not answered yet; email and fax not closed yet (their three clocks)."""
         live = interactions.c.channel.in_(sorted(LIVE_CHANNELS))
         short = or_(
             and_(live, interactions.c.status.in_(_WAITING)),
-            and_(
-                ~live,
-                interactions.c.status.in_([*_WAITING, "active"]),
-                interactions.c.first_response_at.is_(None),
-            ),
+            and_(~live, interactions.c.status.in_([*_WAITING, "active"])),
         )
         async with self.db.connect() as conn:
             result = await conn.execute(
@@ -118,6 +121,7 @@ class EscalationSweep:
                     interactions.c.agent_id,
                     interactions.c.queued_at,
                     interactions.c.created_at,
+                    interactions.c.first_response_at,
                     interactions.c.customer_id,
                     customers.c.tier,
                     customers.c.segment,
@@ -131,6 +135,25 @@ class EscalationSweep:
                 .limit(BATCH)
             )
             return list(result)
+
+    async def _written_again(self, ids: list[int]) -> dict[int, datetime]:
+        """For work answered once: when the customer wrote again after our last answer (the
+        next-response clock's start), where they did."""
+        if not ids:
+            return {}
+        inbound = func.max(case((messages.c.direction == "inbound", messages.c.created_at)))
+        outbound = func.max(case((messages.c.direction == "outbound", messages.c.created_at)))
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(messages.c.interaction_id, inbound, outbound)
+                .where(messages.c.interaction_id.in_(ids))
+                .group_by(messages.c.interaction_id)
+            )
+            return {
+                interaction_id: last_in
+                for interaction_id, last_in, last_out in rows
+                if last_in is not None and last_out is not None and last_in > last_out
+            }
 
     async def _taken(self, ids: list[int]) -> dict[int, set[str]]:
         if not ids:
@@ -203,3 +226,20 @@ class EscalationSweep:
         )
         for to in self.policy.notify_mail:
             await self.outbox.put(notice(self.mail_from, to, subject, body), "escalation", row.id)
+
+
+def _clocks(
+    row: Any, sla: SlaTarget, written_again: datetime | None
+) -> list[tuple[Clock, datetime, float]]:
+    """The clocks running on the work: (which, since when, its target in seconds)."""
+    queued = row.queued_at or row.created_at
+    if row.channel in LIVE_CHANNELS:
+        return [(Clock.FIRST_RESPONSE, queued, sla.seconds)]
+    clocks = []
+    if row.first_response_at is None:
+        clocks.append((Clock.FIRST_RESPONSE, queued, sla.seconds))
+    elif written_again is not None and sla.next_response is not None:
+        clocks.append((Clock.NEXT_RESPONSE, written_again, sla.next_response))
+    if sla.resolution is not None:
+        clocks.append((Clock.RESOLUTION, queued, sla.resolution))
+    return clocks

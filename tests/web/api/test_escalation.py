@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select, update
@@ -14,7 +15,7 @@ from contactcenter.escalation.sweep import EscalationSweep
 from contactcenter.events import Escalated
 from contactcenter.model import Channel, Presence
 from contactcenter.settings import Settings, load_settings
-from contactcenter.store.tables import escalations, interactions, outbox
+from contactcenter.store.tables import escalations, interactions, messages, outbox
 from routing.policy import DEFAULT_POLICY
 from tests.conftest import Api
 
@@ -26,6 +27,8 @@ escalation:
     - {name: jump, at: 100%, channels: [chat], do: raise_priority, points: 1000}
     - {name: to senior, at: 100%, channels: [email], do: reassign, group: senior}
     - {name: all hands, at: 150%, channels: [fax], do: overflow, group: senior}
+    - {name: answer again, at: 100%, clock: next_response, channels: [email], do: notify}
+    - {name: still open, at: 100%, clock: resolution, channels: [email], do: notify}
 """
 # Transactional email: first response within 86,400 s of the general group's business hours.
 HOURS = '\nhours:\n  timezone: Europe/Berlin\n  general: {mon-fri: "09:00-17:00"}\n'
@@ -36,7 +39,11 @@ def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
     relationship = tmp_path / "relationship.yaml"
     relationship.write_text(RELATIONSHIP, encoding="utf-8")
     routing = tmp_path / "routing.yaml"
-    routing.write_text(DEFAULT_POLICY.read_text(encoding="utf-8") + HOURS, encoding="utf-8")
+    text = DEFAULT_POLICY.read_text(encoding="utf-8").replace(
+        "email: {seconds: 86400}",
+        "email: {seconds: 86400, next_response: 3600, resolution: 172800}",
+    )
+    routing.write_text(text + HOURS, encoding="utf-8")
     yield load_settings(
         {},
         database_url=database_url,
@@ -153,3 +160,42 @@ async def test_an_overflow_lets_another_group_take_the_work_too(
     offered = await services.interactions.get(fax)
     assert (offered["status"], offered["agent_id"]) == ("offered", team["sue"])
     assert offered["attributes"]["_overflow_groups"] == ["senior"]
+
+
+async def test_the_next_response_and_resolution_clocks_of_an_email(
+    api: Api, team: dict[str, Any]
+) -> None:
+    """After our answer the customer writes again: an hour (of business time) to answer again;
+    and two days' worth of business hours (48) to resolve it."""
+    services = api.services
+    customer = (await services.customers.resolve("email", "li@example.com")).customer
+    mail = await services.queue.enqueue(customer, Channel.EMAIL, subject="Refund")
+    berlin = ZoneInfo("Europe/Berlin")
+    monday = datetime(2026, 12, 7, 9, 0, tzinfo=berlin)
+    async with services.db.begin() as conn:
+        await conn.execute(
+            update(interactions)
+            .where(interactions.c.id == mail)
+            .values(queued_at=monday, first_response_at=monday + timedelta(minutes=30))
+        )
+        for direction, at in (
+            ("outbound", monday + timedelta(minutes=30)),
+            ("inbound", monday + timedelta(days=1, hours=1)),
+        ):
+            await conn.execute(
+                messages.insert().values(
+                    interaction_id=mail,
+                    direction=direction,
+                    author="agent" if direction == "outbound" else "customer",
+                    body="…",
+                    created_at=at,
+                )
+            )
+    tuesday = monday + timedelta(days=1)  # the customer wrote again at 10:00
+    assert await services.escalation.sweep(tuesday + timedelta(hours=1, minutes=59)) == 0
+    assert await services.escalation.sweep(tuesday + timedelta(hours=2, minutes=1)) == 1
+    assert [step for _, step in await _taken(api)] == ["answer again"]
+    # 48 business hours from Monday 09:00 is the next Tuesday at 09:00 (six working days).
+    assert await services.escalation.sweep(datetime(2026, 12, 15, 8, 59, tzinfo=berlin)) == 0
+    assert await services.escalation.sweep(datetime(2026, 12, 15, 9, 1, tzinfo=berlin)) == 1
+    assert [step for _, step in await _taken(api)] == ["answer again", "still open"]
