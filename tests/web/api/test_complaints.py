@@ -49,6 +49,8 @@ def settings(database_url: str, tmp_path: Path) -> Iterator[Settings]:
 
 
 async def _emails(api: Api, team: dict[str, Any]) -> None:
+    """The agents' addresses; and the background sweep stopped: each test runs it itself."""
+    await api.services.complaint_sweep.stand_down()
     for name in ("ana", "sue"):
         await api.services.agents.update_agent(team[name], {"email": f"{name}@example.com"})
 

@@ -71,6 +71,7 @@ async def _taken(api: Api) -> list[tuple[int, str]]:
 
 async def test_steps_fire_once_across_restarts_and_act(api: Api, team: dict[str, Any]) -> None:
     services = api.services
+    await services.escalation.stand_down()  # the test runs the sweep at times of its own
     customer = (await services.customers.resolve("email", "mei@example.com")).customer
     chat = await services.queue.enqueue(customer, Channel.CHAT, subject="Help")
     at = datetime.now(UTC)
@@ -111,6 +112,7 @@ async def test_an_email_is_moved_on_monday_and_nobody_is_told_at_the_weekend(
     api: Api, team: dict[str, Any]
 ) -> None:
     services = api.services
+    await services.escalation.stand_down()  # the test runs the sweep at times of its own
     customer = (await services.customers.resolve("email", "bo@example.com")).customer
     mail = await services.queue.enqueue(customer, Channel.EMAIL, subject="Invoice")
     friday = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)  # 16:00 in Berlin
@@ -148,6 +150,7 @@ async def test_an_overflow_lets_another_group_take_the_work_too(
     api: Api, team: dict[str, Any]
 ) -> None:
     services = api.services
+    await services.escalation.stand_down()  # the test runs the sweep at times of its own
     await services.queue.set_presence(team["sue"], Presence.AVAILABLE)  # senior only
     customer = (await services.customers.resolve("phone", "+16175550155")).customer
     fax = await services.queue.enqueue(customer, Channel.FAX, subject="Order form")
@@ -168,6 +171,7 @@ async def test_the_next_response_and_resolution_clocks_of_an_email(
     """After our answer the customer writes again: an hour (of business time) to answer again;
     and two days' worth of business hours (48) to resolve it."""
     services = api.services
+    await services.escalation.stand_down()  # the test runs the sweep at times of its own
     customer = (await services.customers.resolve("email", "li@example.com")).customer
     mail = await services.queue.enqueue(customer, Channel.EMAIL, subject="Refund")
     berlin = ZoneInfo("Europe/Berlin")
