@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contactcenter import events as ev
 from contactcenter.complaints.case import Complaint, complaint_of
 from contactcenter.complaints.owners import groups_of, handling_agents
+from contactcenter.customers.record_events import add_event
 from contactcenter.errors import Conflict, Invalid, Merged, NotFound
 from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
@@ -26,7 +27,6 @@ from contactcenter.store.tables import (
     agents,
     complaint_interactions,
     complaints,
-    customer_events,
     customers,
     interactions,
 )
@@ -187,7 +187,7 @@ class ComplaintRecords:
             data = {"reference": reference(complaint_id), "from": current.value, "to": to.value}
             if to is Status.RESOLVED:
                 data |= {"outcome": outcome.value if outcome else None, "resolution": resolution}
-            await _timeline(conn, row.customer_id, "complaint_moved", data | {"by": by_user_id}, at)
+            await add_event(conn, row.customer_id, "complaint_moved", data | {"by": by_user_id}, at)
             moved = await self._one(conn, complaint_id)
         self.events.publish(
             ev.ComplaintMoved(
@@ -216,7 +216,7 @@ class ComplaintRecords:
                 .values(owner_agent_id=agent_id, updated_at=at)
             )
             data = {"reference": reference(complaint_id), "owner_agent_id": agent_id}
-            await _timeline(
+            await add_event(
                 conn, row.customer_id, "complaint_assigned", data | {"by": by_user_id}, at
             )
             assigned = await self._one(conn, complaint_id)
@@ -246,7 +246,7 @@ class ComplaintRecords:
                 .values(followup_interaction_id=interaction_id, updated_at=now())
             )
             data = {"reference": reference(complaint_id), "interaction_id": interaction_id}
-            await _timeline(conn, row.customer_id, "complaint_followed_up", data, now())
+            await add_event(conn, row.customer_id, "complaint_followed_up", data, now())
             return await self._one(conn, complaint_id)
 
     # -- inside a transaction -----------------------------------------------------------------
@@ -315,7 +315,7 @@ class ComplaintRecords:
             "owner_agent_id": owner_id,
             "interaction_ids": ids,
         }
-        await _timeline(conn, customer_id, "complaint_opened", data, at)
+        await add_event(conn, customer_id, "complaint_opened", data, at)
         return complaint_id
 
     async def _row(self, conn: AsyncConnection, complaint_id: int, *, lock: bool = False) -> Any:
@@ -358,11 +358,3 @@ class ComplaintRecords:
             )
         )
         self.on_open()
-
-
-async def _timeline(
-    conn: AsyncConnection, customer_id: int, kind: str, data: dict[str, Any], at: datetime
-) -> None:
-    await conn.execute(
-        insert(customer_events).values(customer_id=customer_id, type=kind, data=data, at=at)
-    )

@@ -13,13 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from contactcenter import events as ev
+from contactcenter.customers.record_events import add_events
 from contactcenter.runtime.clock import now
 from contactcenter.runtime.rounds import Rounds
 from contactcenter.store.db import Database
-from contactcenter.store.tables import customer_events, customers
+from contactcenter.store.tables import customers
 from workflows.lifecycle import BUYING, LifecyclePolicy, Stage, after_silence
 
 log = structlog.get_logger(__name__)
@@ -94,22 +95,19 @@ class LapsedSweep:
                     .all()
                 )
                 if done:
-                    await conn.execute(
-                        insert(customer_events),
-                        [
+                    events = [
+                        (
+                            customer_id,
+                            "lifecycle_changed",
                             {
-                                "customer_id": customer_id,
-                                "type": "lifecycle_changed",
-                                "data": {
-                                    "from": changes[customer_id][0],
-                                    "to": Stage.LAPSED.value,
-                                    "reason": changes[customer_id][1].reason,
-                                },
-                                "at": at,
-                            }
-                            for customer_id in done
-                        ],
-                    )
+                                "from": changes[customer_id][0],
+                                "to": Stage.LAPSED.value,
+                                "reason": changes[customer_id][1].reason,
+                            },
+                        )
+                        for customer_id in done
+                    ]
+                    await add_events(conn, events, at)
             for customer_id in done:
                 from_stage, change = changes[customer_id]
                 self.events.publish(

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import Row, and_, insert, select, update
+from sqlalchemy import Row, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contactcenter.customers.record_events import add_event
 from contactcenter.customers.records import CustomerRecords
 from contactcenter.errors import Conflict, Invalid, NotFound
 from contactcenter.model import TIER_RANK, Customer, IdentityKind, Tier
@@ -77,14 +78,8 @@ async def merge_customers(
             .where(customers.c.id == survivor_id)
             .values(**_merged_fields(keep, gone), updated_at=at)
         )
-        await conn.execute(
-            insert(customer_events).values(
-                customer_id=survivor_id,
-                type="customer.merged",
-                data={"merged_id": merged_id, "merged_name": gone.name, "moved": moved},
-                at=at,
-            )
-        )
+        data = {"merged_id": merged_id, "merged_name": gone.name, "moved": moved}
+        await add_event(conn, survivor_id, "customer.merged", data, at)
         survivor = await records.get(survivor_id, conn)
     log.info("customer.merged", customer_id=survivor_id, merged_id=merged_id, moved=moved)
     return MergeResult(survivor, merged_id, moved)

@@ -20,10 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter import events as ev
+from contactcenter.customers.record_events import add_event
 from contactcenter.errors import Conflict, Invalid, Merged, NotFound
 from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
-from contactcenter.store.tables import customer_events, customers, orders
+from contactcenter.store.tables import customers, orders
 from workflows.lifecycle import LifecyclePolicy, Purchases, Stage, StageChange, after_order
 
 log = structlog.get_logger(__name__)
@@ -179,19 +180,13 @@ class OrderRecords:
             }
             if change is not None:
                 values["lifecycle_stage"] = change.to.value
-                await conn.execute(
-                    insert(customer_events).values(
-                        customer_id=customer_id,
-                        type="lifecycle_changed",
-                        data={
-                            "from": customer.lifecycle_stage,
-                            "to": change.to.value,
-                            "reason": change.reason,
-                            "order_id": row.id,
-                        },
-                        at=at,
-                    )
-                )
+                data = {
+                    "from": customer.lifecycle_stage,
+                    "to": change.to.value,
+                    "reason": change.reason,
+                    "order_id": row.id,
+                }
+                await add_event(conn, customer_id, "lifecycle_changed", data, at)
             await conn.execute(
                 update(customers).where(customers.c.id == customer_id).values(**values)
             )

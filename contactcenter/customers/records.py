@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter.customers.identities import Identity, InvalidIdentity, candidates, normalize
+from contactcenter.customers.record_events import add_event
 from contactcenter.errors import Conflict, Invalid, Merged, NotFound
 from contactcenter.model import (
     Customer,
@@ -30,7 +31,7 @@ from contactcenter.model import (
 )
 from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
-from contactcenter.store.tables import agents, customer_events, customers, identities, interactions
+from contactcenter.store.tables import agents, customers, identities, interactions
 from contactcenter.store.tables import notes as notes_table
 
 log = structlog.get_logger(__name__)
@@ -308,11 +309,7 @@ class CustomerRecords:
                         "reason": "changed on the record",
                         "by_user_id": by_user_id,
                     }
-                    await conn.execute(
-                        insert(customer_events).values(
-                            customer_id=customer_id, type=kind, data=data, at=at
-                        )
-                    )
+                    await add_event(conn, customer_id, kind, data, at)
             return await self.get(customer_id, conn)
 
     async def name_unnamed(self, names: dict[int, str]) -> None:

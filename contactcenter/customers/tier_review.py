@@ -21,12 +21,13 @@ from sqlalchemy import and_, case, exists, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contactcenter import events as ev
+from contactcenter.customers.record_events import add_event
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.model import Tier
 from contactcenter.runtime.clock import now
 from contactcenter.runtime.rounds import Rounds
 from contactcenter.store.db import Database
-from contactcenter.store.tables import customer_events, customers, orders, tier_reviews
+from contactcenter.store.tables import customers, orders, tier_reviews
 from workflows.lifecycle import TierReviewPolicy
 
 log = structlog.get_logger(__name__)
@@ -185,20 +186,14 @@ class TierReview:
                 .values(tier=row.suggested_tier, updated_at=at)
             )
             reason = self._reason(row)
-            await conn.execute(
-                insert(customer_events).values(
-                    customer_id=row.customer_id,
-                    type="tier_changed",
-                    data={
-                        "from": row.current_tier,
-                        "to": row.suggested_tier,
-                        "reason": reason,
-                        "review_id": review_id,
-                        "by_user_id": user_id,
-                    },
-                    at=at,
-                )
-            )
+            data = {
+                "from": row.current_tier,
+                "to": row.suggested_tier,
+                "reason": reason,
+                "review_id": review_id,
+                "by_user_id": user_id,
+            }
+            await add_event(conn, row.customer_id, "tier_changed", data, at)
             decided = await self._one(conn, review_id)
         self.events.publish(
             ev.TierChanged(

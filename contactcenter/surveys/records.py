@@ -22,11 +22,11 @@ from sqlalchemy.exc import IntegrityError
 
 from contactcenter import events as ev
 from contactcenter.complaints.records import ComplaintRecords
+from contactcenter.customers.record_events import add_event
 from contactcenter.errors import Conflict, NotFound
 from contactcenter.runtime.clock import now
 from contactcenter.store.db import Database
 from contactcenter.store.tables import (
-    customer_events,
     customers,
     interactions,
     outbox,
@@ -226,14 +226,8 @@ class SurveyRecords:
                     .where(interactions.c.id == row.interaction_id)
                     .values(satisfaction=answers.csat)
                 )
-            await conn.execute(
-                insert(customer_events).values(
-                    customer_id=row.customer_id,
-                    type="survey_answered",
-                    data=_answer_data(row.interaction_id, answers),
-                    at=at,
-                )
-            )
+            data = _answer_data(row.interaction_id, answers)
+            await add_event(conn, row.customer_id, "survey_answered", data, at)
         self.events.publish(
             ev.SurveyAnswered(
                 interaction_id=row.interaction_id,
