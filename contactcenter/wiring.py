@@ -135,6 +135,12 @@ class Services:
             relay_port=settings.mail_relay_port,
         )
         support = settings.support_mailboxes
+        complaints = ComplaintRecords(
+            db=db,
+            policy=relationship.complaints,
+            events=bus,
+            on_open=lambda: complaint_sweep.wake(),  # built just below
+        )
         complaint_sweep = ComplaintSweep(
             db=db,
             policy=relationship.complaints,
@@ -143,9 +149,7 @@ class Services:
             mail_from=reply_address(support),
             zone=ZoneInfo(settings.timezone),
             hours=policy.hours,
-        )
-        complaints = ComplaintRecords(
-            db=db, policy=relationship.complaints, events=bus, on_open=complaint_sweep.wake
+            records=complaints,
         )
         surveys = SurveyRecords(
             db=db, policy=relationship.surveys, events=bus, complaints=complaints

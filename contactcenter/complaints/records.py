@@ -122,6 +122,29 @@ class ComplaintRecords:
         self._opened(opened)
         return opened
 
+    async def open_missing(self, limit: int = 50) -> int:
+        """Cases for interactions flagged as complaints that have none (the flag was stored and
+        the process stopped before the case was opened); how many were opened."""
+        linked = select(complaint_interactions.c.interaction_id).where(
+            complaint_interactions.c.interaction_id == interactions.c.id
+        )
+        async with self.db.connect() as conn:
+            missing = (
+                (
+                    await conn.execute(
+                        select(interactions.c.id)
+                        .where(interactions.c.complaint.is_(True), ~linked.exists())
+                        .order_by(interactions.c.id)
+                        .limit(limit)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        for interaction_id in missing:
+            await self.from_wrap_up(interaction_id, None)
+        return len(missing)
+
     async def get(self, complaint_id: int) -> Complaint:
         async with self.db.connect() as conn:
             return await self._one(conn, complaint_id)

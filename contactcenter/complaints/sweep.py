@@ -2,7 +2,9 @@
 with the reference), the owner's reminder before the due time (console and mail), and the
 escalation of an overdue case (supervisors' consoles, and mail to the policy's addresses).
 
-It runs on the leading instance every minute, and at once when a case is opened. Each step is
+It runs on the leading instance every minute, and at once when a case is opened; it also opens
+the case of an interaction flagged as a complaint that has none (the process stopped between
+storing the flag and opening the case). Each step is
 put in the outbox first and then marked as taken on the case, so a crash in between sends it
 again rather than never. Reminders and escalations wait while the owner's team is closed (its
 group's business hours in the routing policy); the customer's acknowledgement does not.
@@ -20,6 +22,7 @@ from sqlalchemy import or_, select, update
 
 from contactcenter import events as ev
 from contactcenter.complaints.owners import groups_of
+from contactcenter.complaints.records import ComplaintRecords
 from contactcenter.mail.compose import notice
 from contactcenter.mail.outbox import Outbox
 from contactcenter.runtime.clock import now
@@ -47,6 +50,7 @@ class ComplaintSweep:
         mail_from: str,
         zone: ZoneInfo,
         hours: Mapping[str, OpeningHours] | None = None,
+        records: ComplaintRecords | None = None,
         every: float = 60.0,
     ) -> None:
         self.db = db
@@ -58,6 +62,7 @@ class ComplaintSweep:
         # The routing policy's business hours by group: a reminder or an escalation waits
         # while the owner's group is closed (none is sent at night or at the weekend).
         self.hours = dict(hours or {})
+        self.records = records  # opens the cases a stop between flag and case left missing
         self._rounds = Rounds(name="complaint sweep", round_=self.sweep, every=every)
 
     async def lead(self, _db: Database) -> None:
@@ -73,7 +78,8 @@ class ComplaintSweep:
     async def sweep(self, at: datetime | None = None) -> int:
         """Send what is due; how many steps were taken."""
         at = at or now()
-        return await self._acknowledge(at) + await self._due(at)
+        opened = await self.records.open_missing() if self.records is not None else 0
+        return opened + await self._acknowledge(at) + await self._due(at)
 
     async def _acknowledge(self, at: datetime) -> int:
         async with self.db.connect() as conn:

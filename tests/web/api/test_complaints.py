@@ -290,3 +290,20 @@ async def test_the_owner_is_not_reminded_while_their_team_is_closed(
     assert await sweep.sweep(monday) == 2  # the reminder and the escalation, on Monday
     recipients = sorted(m.recipient for m in await _mails(api))
     assert recipients == ["head@example.com", "late@example.com", "sue@example.com"]
+
+
+async def test_a_flag_whose_case_was_never_opened_gets_one_from_the_sweep(
+    api: Api, team: dict[str, Any]
+) -> None:
+    """The flag is stored with the wrap-up; had the process stopped before the case was opened,
+    the next sweep opens it (once)."""
+    await _emails(api, team)
+    interaction_id = await _handled(api, team, "ana", "lost@example.com")
+    await api.services.interactions.record_outcome(interaction_id, complaint=True)
+    assert (await api.json("GET", "/api/v1/complaints", "agent"))["complaints"] == []
+    sweep = api.services.complaint_sweep
+    await sweep.sweep()
+    (case,) = (await api.json("GET", "/api/v1/complaints", "agent"))["complaints"]
+    assert (case["source"], case["interaction_ids"]) == ("wrap_up", [interaction_id])
+    await sweep.sweep()
+    assert len((await api.json("GET", "/api/v1/complaints", "agent"))["complaints"]) == 1
