@@ -83,3 +83,22 @@ def test_every_data_file_is_tracked_and_no_rule_ignores_one() -> None:
         text=True,
     )
     assert ignored.stdout == "", f"ignored by .gitignore: {ignored.stdout}"
+
+
+def test_every_file_the_packages_read_is_installed_with_them() -> None:
+    """A data file inside a package (a default policy, a migration, a page) must be named in
+    pyproject.toml's package-data, or `pip install .` leaves it out and the service cannot
+    start (the relationship policy once was)."""
+    import tomllib
+    from fnmatch import fnmatch
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]
+    missing = []
+    for path in sorted(_tracked()):
+        package, _, inside = path.partition("/")
+        if package not in TOP - {"tests", "bench"} or path.endswith(".py"):
+            continue
+        if not any(fnmatch(inside, pattern) for pattern in patterns.get(package, [])):
+            missing.append(path)
+    assert missing == []
